@@ -600,6 +600,7 @@ def _describe(
         op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
               "less_than": "<"}[kind]
         bound = next(iter(ctx.values()))
+        bound = f"{bound:g}" if isinstance(bound, float) else bound
         msg = f"{dotted} must be {op} {bound}, got {got!r}"
     elif kind == "literal_error":
         msg = f"{dotted} must be one of {ctx.get('expected')}, got {got!r}"

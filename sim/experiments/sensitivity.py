@@ -70,7 +70,8 @@ __all__ = [
     "convergence_table",
     "converged",
     "make_problem",
-    "noise_floor",
+    "noise_floors",
+    "pawn_medians",
     "recommend_n",
     "replication_noise",
     "run_function",
@@ -111,7 +112,7 @@ DEFAULT_SHARE_THRESHOLD = 0.01
 """Variance-share indices (Sobol', eFAST) below 1% of output variance count as negligible.
 
 A screening convention, not a law: pass ``noise_threshold`` to :func:`analyze` to change it.
-Stochastic models raise it to the replication-noise floor (:func:`noise_floor`)."""
+Stochastic models raise it to the replication-noise floor (:func:`noise_floors`)."""
 
 DEFAULT_MORRIS_RELATIVE_THRESHOLD = 0.01
 """Morris mu* below 1% of the largest mu* of the same output counts as negligible (convention)."""
@@ -431,6 +432,7 @@ def analyze(
     num_resamples: int = 1000,
     conf_level: float = 0.95,
     noise_threshold: float | Mapping[str, float] | None = None,
+    noise_floor: Mapping[str, float] | None = None,
     **opts: Any,
 ) -> pd.DataFrame:
     """Compute sensitivity indices of every output column, as one tidy frame.
@@ -447,6 +449,10 @@ def analyze(
         noise_threshold: Index value at or below which an input counts as negligible: one
             number, or one per output name. Default: 0.01 for Sobol'/eFAST (1% of variance),
             1% of the largest mu* for Morris; delta/PAWN always also use a dummy input.
+        noise_floor: Per output, the value replication noise alone gives the indices that
+            noise inflates (Sobol'/eFAST ST, Morris mu*), from :func:`noise_floors`; those
+            indices are flagged at or below max(noise_threshold, noise_floor). S1 and S2 are
+            not inflated by noise (only their intervals widen), so they keep noise_threshold.
         **opts: Method options: ``calc_second_order`` (Sobol'; default from ``X.attrs``),
             ``num_levels`` and ``scaled`` (Morris), ``M`` (eFAST), ``S`` (PAWN slices, 10).
 
@@ -490,7 +496,8 @@ def analyze(
         rows.insert(0, "output", str(output))
         rows.insert(1, "method", method)
         threshold = _threshold_for(noise_threshold, str(output))
-        frames.append(_flag(rows, method, threshold))
+        floor = _threshold_for(noise_floor, str(output))
+        frames.append(_flag(rows, method, threshold, floor))
     out = pd.concat(frames, ignore_index=True)[_INDEX_COLUMNS]
     return out
 
@@ -664,7 +671,6 @@ def _analyze_morris(inputs, X, y, *, seed, num_resamples, conf_level, num_levels
     problem.set_samples(X.to_numpy())
     problem.set_results(y)
     problem.analyze_morris(
-        X=X.to_numpy(),
         num_resamples=num_resamples,
         conf_level=conf_level,
         num_levels=num_levels,
@@ -733,7 +739,6 @@ def _analyze_delta(inputs, X, y, *, seed, num_resamples, conf_level):
     problem.set_results(y)
     with _isolated_legacy_rng():
         problem.analyze_delta(
-            X=Xd,
             num_resamples=num_resamples,
             conf_level=conf_level,
             seed=_int_seed(seed, "sensitivity.analyze"),
@@ -749,28 +754,68 @@ def _analyze_delta(inputs, X, y, *, seed, num_resamples, conf_level):
     return pd.concat(frames, ignore_index=True)
 
 
-def _pawn_median(problem: ProblemSpec, X: np.ndarray, y: np.ndarray, S: int) -> np.ndarray:
-    problem.set_samples(X)
-    problem.set_results(y)
-    problem.analyze_pawn(X=X, S=S)  # PAWN is deterministic: no seed, no global reseed
-    return np.asarray(problem.analysis["median"], dtype=float)
+def pawn_medians(X: np.ndarray, y: np.ndarray, S: int, groups: Sequence[str] | None = None) -> np.ndarray:
+    """PAWN index (median KS distance over S conditioning slices) of each input, vectorised.
+
+    The same statistic as SALib's ``pawn.analyze`` ``median`` (slices at the empirical
+    quantiles of each input, ``x >= q_s`` and ``x < q_{s+1}``; KS distance between the outputs
+    of a slice and all outputs; group members averaged), without scipy's KS p-values, so a
+    bootstrap of a thousand resamples takes about a second. :func:`analyze` takes the point
+    estimate from SALib itself; tests check this function reproduces it.
+
+    Args:
+        X: Inputs, rows x D.
+        y: Outputs, one per row.
+        S: Number of slices.
+        groups: Group of each column (None: one index per column).
+
+    Returns:
+        One value per input (per group, in first-seen order, when groups are given).
+
+    References:
+        Pianosi F., Wagener T. (2015) A simple and efficient method for global sensitivity
+        analysis based on cumulative distribution functions. Environ. Model. Softw. 67:1-11.
+    """
+    n, D = X.shape
+    y_sorted = np.sort(y)
+    step = 1 / S
+    seq = np.arange(0, 1 + step, step)  # as SALib builds it, float steps included
+    medians = np.full(D, np.nan)
+    cdf_all = np.searchsorted(y_sorted, y_sorted, side="right") / n
+    for d in range(D):
+        x = X[:, d]
+        q = np.nanquantile(x, seq)
+        stats = np.full(S, np.nan)
+        for s in range(S):
+            sel = np.sort(y[(x >= q[s]) & (x < q[s + 1])])
+            if len(sel) == 0:
+                continue
+            cdf_sel = np.searchsorted(sel, y_sorted, side="right") / len(sel)
+            stats[s] = np.max(np.abs(cdf_sel - cdf_all))
+        medians[d] = np.nanmedian(stats)
+    if groups is None:
+        return medians
+    order = list(dict.fromkeys(groups))
+    g = np.asarray(groups)
+    return np.array([medians[g == name].mean() for name in order])
 
 
 def _analyze_pawn(inputs, X, y, *, seed, num_resamples, conf_level, S):
     all_inputs, Xd = _with_dummy(inputs, X, seed)
     problem = make_problem(all_inputs)
     factors = factor_names(all_inputs)
-    with warnings.catch_warnings():
-        # A bootstrap slice can hold one repeated value; scipy then warns about its KS p-value.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        value = _pawn_median(problem, Xd, y, S)
-        # SALib's PAWN has no intervals: bootstrap whole rows (Pianosi & Wagener 2018).
-        rng = np.random.default_rng(_stream(seed, "sensitivity.analyze"))
-        boot = np.empty((num_resamples, len(factors)))
-        for b in range(num_resamples):
-            rows = rng.integers(0, len(y), len(y))
-            boot[b] = _pawn_median(problem, Xd[rows], y[rows], S)
-    half = norm.ppf(0.5 + conf_level / 2) * boot.std(axis=0, ddof=1)
+    problem.set_samples(Xd)
+    problem.set_results(y)
+    problem.analyze_pawn(S=S)  # PAWN is deterministic: no seed, so no global reseed
+    value = np.asarray(problem.analysis["median"], dtype=float)
+    groups = problem["groups"] if any(i.group is not None for i in all_inputs) else None
+    # SALib's PAWN has no intervals: bootstrap whole rows (Pianosi & Wagener 2018, sec. 3).
+    rng = np.random.default_rng(_stream(seed, "sensitivity.analyze"))
+    boot = np.empty((num_resamples, len(factors)))
+    for b in range(num_resamples):
+        rows = rng.integers(0, len(y), len(y))
+        boot[b] = pawn_medians(Xd[rows], y[rows], S, groups)
+    half = norm.ppf(0.5 + conf_level / 2) * np.nanstd(boot, axis=0, ddof=1)
     rows = _half_width_rows(factors[:-1], "pawn_median", value[:-1], half[:-1])
     rows["dummy_high"] = value[-1] + half[-1]
     return rows
@@ -785,21 +830,31 @@ def _threshold_for(noise_threshold: float | Mapping[str, float] | None, output: 
     return float(noise_threshold)
 
 
-def _flag(rows: pd.DataFrame, method: str, threshold: float | None) -> pd.DataFrame:
+NOISE_INFLATED = {"sobol": ("ST",), "fast": ("ST",), "morris": ("mu_star",)}
+"""Indices whose expected value replication noise raises (an inert input gets the noise floor)."""
+
+
+def _flag(
+    rows: pd.DataFrame, method: str, threshold: float | None, floor: float | None
+) -> pd.DataFrame:
     """Add includes_zero, noise_threshold and flagged_inert (see :func:`analyze`)."""
     rows = rows.copy()
     has_ci = rows["conf_low"].notna() & rows["conf_high"].notna()
     rows["includes_zero"] = has_ci & (rows["conf_low"] <= 0) & (rows["conf_high"] >= 0)
-    if method in ("sobol", "fast"):
-        default = DEFAULT_SHARE_THRESHOLD
-        rows["noise_threshold"] = default if threshold is None else max(default, threshold)
-    elif method == "morris":
-        mu_star = rows.loc[rows["index"] == "mu_star", "value"]
-        default = DEFAULT_MORRIS_RELATIVE_THRESHOLD * float(mu_star.max()) if len(mu_star) else 0.0
-        rows["noise_threshold"] = default if threshold is None else max(default, threshold)
-    else:
+    if method in ("delta", "pawn"):
         dummy = rows.pop("dummy_high")
         rows["noise_threshold"] = dummy if threshold is None else np.maximum(dummy, threshold)
+    else:
+        if threshold is None and method == "morris":
+            mu_star = rows.loc[rows["index"] == "mu_star", "value"]
+            threshold = DEFAULT_MORRIS_RELATIVE_THRESHOLD * float(mu_star.max())
+        elif threshold is None:
+            threshold = DEFAULT_SHARE_THRESHOLD
+        rows["noise_threshold"] = float(threshold)
+        if floor is not None:
+            # Morris: every row of an input is judged by its mu*, so all share mu*'s threshold.
+            inflated = rows["index"].isin(NOISE_INFLATED[method]) | (method == "morris")
+            rows.loc[inflated, "noise_threshold"] = max(float(threshold), float(floor))
     lower = rows["conf_low"].where(has_ci, rows["value"])
     rows["flagged_inert"] = rows["includes_zero"] | (lower <= rows["noise_threshold"])
     if method == "morris":
@@ -903,7 +958,7 @@ def _ratio(a: float, b: float) -> float:
     return a / b
 
 
-def noise_floor(noise: pd.DataFrame, method: str, *, num_levels: int = 4) -> dict[str, float]:
+def noise_floors(noise: pd.DataFrame, method: str, *, num_levels: int = 4) -> dict[str, float]:
     """Index value that replication noise alone would produce, per output.
 
     Sobol'/eFAST: an input that does nothing gets ST ~ noise variance of the averaged output
@@ -959,6 +1014,7 @@ def convergence(
     num_resamples: int = 1000,
     conf_level: float = 0.95,
     noise_threshold: float | Mapping[str, float] | None = None,
+    noise_floor: Mapping[str, float] | None = None,
     **opts: Any,
 ) -> pd.DataFrame:
     """Recompute the indices on the first fraction of the base samples.
@@ -969,8 +1025,8 @@ def convergence(
     rows. eFAST search curves cannot be cut, so ``method="fast"`` is refused.
 
     Args:
-        inputs, method, X, Y, seed, num_resamples, conf_level, noise_threshold, opts: As for
-            :func:`analyze`.
+        inputs, method, X, Y, seed, num_resamples, conf_level, noise_threshold, noise_floor,
+            opts: As for :func:`analyze`.
         fractions: Fractions of the base samples to analyse (1.0 = all).
 
     Returns:
@@ -1013,6 +1069,7 @@ def convergence(
             num_resamples=num_resamples,
             conf_level=conf_level,
             noise_threshold=noise_threshold,
+            noise_floor=noise_floor,
             **resolved,
         )
         res["n"] = n_sub
@@ -1299,12 +1356,12 @@ def run_function(
         analyze_opts.pop("num_levels", None)
     if method != "fast":
         analyze_opts.pop("M", None)
-    floors = noise_floor(noise, method, num_levels=int(opts.get("num_levels", 4)))
+    floors = noise_floors(noise, method, num_levels=int(opts.get("num_levels", 4)))
     common = {
         "seed": seed,
         "num_resamples": num_resamples,
         "conf_level": conf_level,
-        "noise_threshold": floors or None,
+        "noise_floor": floors or None,
     }
     indices = analyze(inputs, method, X, Y, **common, **analyze_opts)
     conv = None

@@ -1,0 +1,182 @@
+"""The model: reproducibility, common random numbers, scientific directions, Mesa views."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import mesa
+import numpy as np
+import pytest
+import yaml
+
+from sim import PeerSupportModel, load_scenario, run
+
+from .conftest import DESIGNS, ROOT, SMALL, write
+
+HEALTH = ("pdc_mean_end", "adherent_share_end", "hba1c_mean_end", "utility_mean_end",
+          "qalys_per_patient", "engagement_end")
+
+
+def design(name: str, **overrides):
+    return load_scenario(DESIGNS / f"{name}.yaml", {**SMALL, **overrides})
+
+
+def test_same_seed_identical_different_seed_differs():
+    sc = design("hybrid_kickoff")
+    a, b, c = run(sc, seed=7), run(sc, seed=7), run(sc, seed=8)
+    assert a.summary == b.summary
+    assert a.timeseries.equals(b.timeseries)
+    assert a.summary["hba1c_mean_end"] != c.summary["hba1c_mean_end"]
+
+
+def test_two_designs_draw_identical_population_and_network():
+    a = PeerSupportModel(design("usual_care"), seed=3)
+    b = PeerSupportModel(design("hybrid_monthly"), seed=3)
+    for field in ("hba1c0_pct", "adherence_logit", "digital_literacy", "posting_activity"):
+        assert np.array_equal(getattr(a.patients, field), getattr(b.patients, field)), field
+    assert (a.network.background != b.network.background).nnz == 0
+    assert np.array_equal(a.network.group.indices, b.network.group.indices)
+
+
+def test_in_person_change_leaves_untouched_patients_messaging_unchanged():
+    """CRN: offering sessions to half the groups changes nothing for the other half."""
+    common = {**SMALL, "network.background.kind": "none", "program.im.end_day": 90}
+    im_only = load_scenario(DESIGNS / "im_peer_support.yaml", common)
+    rollout = load_scenario(DESIGNS / "im_peer_support.yaml", {
+        **common, "program.in_person.end_day": 30, "program.in_person.groups_share": 0.5})
+    a, b = PeerSupportModel(im_only, seed=5), PeerSupportModel(rollout, seed=5)
+    for _ in range(90):
+        a.step()
+        b.step()
+    untouched = ~b.group_offered
+    touched = b.group_offered
+    assert untouched.sum() > 50 and touched.sum() > 50
+    assert np.array_equal(a.posts_total[untouched], b.posts_total[untouched])
+    assert np.array_equal(a.hba1c[untouched], b.hba1c[untouched])
+    assert not np.array_equal(a.posts_total[touched], b.posts_total[touched]), \
+        "sessions should change the messaging of groups that had them"
+
+
+def test_yaml_dict_and_cli_give_identical_results(tmp_path):
+    path = DESIGNS / "hybrid_kickoff.yaml"
+    from_yaml = run(load_scenario(path, SMALL), seed=2).summary
+    as_dict = yaml.safe_load(path.read_text())
+    as_dict["extends"] = str(DESIGNS.parent / "base.yaml")
+    as_dict["population"] = {"size": 300}
+    as_dict["run"] = {"days": 90}
+    from_dict = run(as_dict, seed=2).summary
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "run", str(path), "--seed", "2", "--json",
+         "--set", "population.size=300", "--set", "run.days=90", "--out", str(tmp_path)],
+        capture_output=True, text=True, cwd=ROOT, check=True)
+    from_cli = json.loads(proc.stdout[: proc.stdout.rindex("}") + 1])
+    assert from_yaml == from_dict == from_cli
+    saved = json.loads((tmp_path / "provenance.json").read_text())
+    assert saved["seed"] == 2 and saved["scenario"]["population"]["size"] == 300
+    assert (tmp_path / "timeseries.parquet").stat().st_size > 0
+
+
+def test_more_im_support_raises_adherence():
+    base = {"program.im.end_day": 90}
+    low = run(design("im_peer_support", **base, **{"program.im.posts_per_week": 0.2}), seed=4)
+    high = run(design("im_peer_support", **base, **{"program.im.posts_per_week": 3.0}), seed=4)
+    lo, hi = low.summary["pdc_mean_end"], high.summary["pdc_mean_end"]
+    assert hi > lo, f"more posting should raise PDC: {hi:.3f} <= {lo:.3f}"
+
+
+def test_zero_intensity_program_equals_usual_care():
+    zero = design("hybrid_monthly", **{
+        "program.im.posts_per_week": 0, "program.im.leader_posts_per_week": 0,
+        "program.im.moderator_posts_per_week": 0, "program.in_person.hours_per_session": 0})
+    a, b = run(design("usual_care"), seed=9), run(zero, seed=9)
+    for key in HEALTH[:-1]:
+        assert a.summary[key] == b.summary[key], key
+    cols = ["pdc_mean", "hba1c_mean", "utility_mean", "adherent_share"]
+    assert a.timeseries[cols].equals(b.timeseries[cols])
+
+
+def test_hba1c_relaxes_with_documented_time_constant():
+    """Only the trial drift acts: the gap closes by 1 - 1/e after one time constant."""
+    sc = load_scenario({}, {"population.size": 2000, "run.days": 50,
+                            "clinical.adherence_slope_pct": 0.0, "run.record_every_days": 1})
+    ts = run(sc, seed=1).timeseries
+    drift, tau = sc.clinical.trial_drift_hba1c_pct, sc.clinical.hba1c_time_constant_days
+    change = ts.hba1c_mean.iloc[-1] - ts.hba1c_mean.iloc[0]
+    expected = -drift * (1 - np.exp(-50 / tau))
+    assert change == pytest.approx(expected, rel=1e-6), "first-order kinetics, tau = 50 d"
+
+
+def _pairs_scenario(tmp_path, contagion: str):
+    """Each patient has exactly one neighbour; half are coached champions."""
+    n = 400
+    write(tmp_path / "pairs.csv", "\n".join(f"{i},{i + 1}" for i in range(0, n, 2)))
+    return load_scenario({
+        "population": {"size": n, "adherence_logit": {"mean": -6, "sd": 0}},
+        "network": {"group_size": 2, "initial_group_strength": 0, "strength_floor": 0,
+                    "background": {"kind": "edge_list", "edge_list": str(tmp_path / "pairs.csv")}},
+        "program": {"champions_share": 0.5},
+        "behaviour": {"contagion": contagion, "complex_threshold": 2, "norm_effect_logit": 10,
+                      "champion_boost_logit": 12, "pdc_window_days": 7},
+        "run": {"days": 60},
+    })
+
+
+def test_complex_contagion_needs_two_adherent_neighbours(tmp_path):
+    for contagion, should_spread in (("complex", False), ("simple", True)):
+        m = PeerSupportModel(_pairs_scenario(tmp_path, contagion), seed=1)
+        for _ in range(60):
+            m.step()
+        champion = m.base_logit > 0
+        partner = m.network.background @ champion.astype(float) > 0
+        followers = ~champion & partner
+        share = m.adherent[followers].mean()
+        assert followers.sum() > 30
+        if should_spread:
+            assert share > 0.9, f"simple contagion should spread from one neighbour: {share:.2f}"
+        else:
+            assert share == 0.0, f"one adherent neighbour must not suffice: {share:.2f}"
+
+
+def test_effects_grow_with_baseline_hba1c():
+    r = run(design("hybrid_monthly", **{"population.size": 2000, "run.days": 182}), seed=1)
+    uc = run(design("usual_care", **{"population.size": 2000, "run.days": 182}), seed=1)
+    net = {g: r.summary[f"hba1c_change_{g}"] - uc.summary[f"hba1c_change_{g}"]
+           for g in ("hba1c_lt7.5", "hba1c_7.5to8.5", "hba1c_ge8.5")}
+    assert net["hba1c_ge8.5"] < net["hba1c_7.5to8.5"] < net["hba1c_lt7.5"] < 0, net
+
+
+def test_design_directions_match_evidence():
+    """Every arm improves (control drift); IM-only little; hybrid more; DSMES most."""
+    over = {"population.size": 2000, "run.days": 182}
+    change = {n: run(design(n, **over), seed=1).summary["hba1c_change"]
+              for n in ("usual_care", "im_peer_support", "hybrid_kickoff", "hybrid_monthly",
+                        "dsmes_in_person")}
+    assert change["usual_care"] < 0, "control arms improve too (Chrvala 2016)"
+    im_net = change["im_peer_support"] - change["usual_care"]
+    assert -0.35 < im_net < 0, f"IM-only should lower HbA1c a little: {im_net:.2f}"
+    assert change["hybrid_kickoff"] < change["im_peer_support"], change
+    assert change["hybrid_monthly"] < change["hybrid_kickoff"], change
+
+
+def test_mesa_agents_and_datacollector():
+    m = PeerSupportModel(design("hybrid_kickoff"), seed=1)
+    assert len(m.agents) == 300
+    dc = mesa.DataCollector(model_reporters={"hba1c": lambda mod: float(mod.hba1c.mean())},
+                            agent_reporters={"pdc": "pdc", "hba1c": "hba1c_pct"})
+    for _ in range(3):
+        m.step()
+        dc.collect(m)
+    assert m.time == 3.0 and m.day == 3
+    agents = dc.get_agent_vars_dataframe()
+    assert len(agents) == 900
+    first = next(iter(m.agents))
+    assert first.hba1c_pct == pytest.approx(m.hba1c[first.index])
+
+
+def test_large_population_creates_views_on_demand():
+    m = PeerSupportModel(load_scenario({}, {"population.size": 12_000, "run.days": 5}), seed=1)
+    assert len(m.agents) == 0
+    m.create_agent_views()
+    assert len(m.agents) == 12_000
