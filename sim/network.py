@@ -66,18 +66,17 @@ def clique_csr(n: int, starts: np.ndarray, strength: float) -> tuple[sp.csr_matr
     ends = np.append(starts[1:], n).astype(INDEX)
     sizes = ends - starts
     rows_parts, cols_parts = [], []
-    for k in np.unique(sizes):
-        s = starts[sizes == k]
-        members = s[:, None] + np.arange(k, dtype=INDEX)[None, :]
-        r = np.repeat(members, k, axis=1).reshape(-1, k, k)
-        c = np.tile(members, (1, k)).reshape(-1, k, k)
+    # Only the last group may differ in size: build runs of equal size in index order,
+    # each row-major (member, then neighbour), so the result is already CSR-sorted.
+    run_edges = np.flatnonzero(np.diff(sizes)) + 1
+    for lo, hi in zip(np.r_[0, run_edges], np.r_[run_edges, sizes.shape[0]], strict=True):
+        k = int(sizes[lo])
+        members = starts[lo:hi, None] + np.arange(k, dtype=INDEX)[None, :]
         off = ~np.eye(k, dtype=bool)
-        rows_parts.append(r[:, off].ravel())
-        cols_parts.append(c[:, off].ravel())
+        rows_parts.append(np.broadcast_to(members[:, :, None], (hi - lo, k, k))[:, off].ravel())
+        cols_parts.append(np.broadcast_to(members[:, None, :], (hi - lo, k, k))[:, off].ravel())
     rows = np.concatenate(rows_parts) if rows_parts else np.empty(0, INDEX)
     cols = np.concatenate(cols_parts) if cols_parts else np.empty(0, INDEX)
-    order = np.lexsort((cols, rows))
-    rows, cols = rows[order].astype(INDEX), cols[order].astype(INDEX)
     indptr = np.zeros(n + 1, dtype=INDEX)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
     data = np.full(rows.shape[0], strength, dtype=np.float64)
@@ -88,7 +87,9 @@ def edges_to_csr(n: int, u: np.ndarray, v: np.ndarray, strength: float) -> sp.cs
     """Symmetric CSR from undirected edges; self-loops and duplicates dropped."""
     keep = u != v
     u, v = u[keep].astype(np.int64), v[keep].astype(np.int64)
-    keys = np.unique(np.concatenate([u * n + v, v * n + u]))
+    keys = np.concatenate([u * n + v, v * n + u])
+    keys.sort()
+    keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
     rows, cols = (keys // n).astype(INDEX), (keys % n).astype(INDEX)
     indptr = np.zeros(n + 1, dtype=INDEX)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])

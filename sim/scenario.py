@@ -9,32 +9,53 @@ Files may ``extends:`` another file (a deep merge: the child wins, lists are rep
 
 from __future__ import annotations
 
+import csv
 import difflib
 import typing
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sim.errors import ScenarioError
 from sim.yamlio import Location, read_yaml
 
+COST_LIMIT = 1e9
+"""Upper bound of every unit cost and of the WTP threshold (currency units): far above any
+real price, yet low enough that totals over 20 million patients and 100 years stay finite."""
 
-def param(default: Any, unit: str, source: str, description: str, **constraints: Any) -> Any:
-    """A documented parameter: default, unit, source (EVIDENCE.md author-year or "assumption")."""
-    return Field(
-        default,
-        description=description,
-        json_schema_extra={"unit": unit, "source": source},
-        **constraints,
-    )
+
+def param(default: Any, unit: str, source: str, description: str, *,
+          clip: tuple[float, float] | None = None, **constraints: Any) -> Any:
+    """A documented parameter: default, unit, source (EVIDENCE.md author-year or "assumption").
+
+    ``clip`` (distributions only) is the physically possible range: the distribution's
+    ``min`` and ``max`` default to it and may not leave it.
+    """
+    extra: dict[str, Any] = {"unit": unit, "source": source}
+    if clip is not None:
+        extra["clip"] = list(clip)
+    return Field(default, description=description, json_schema_extra=extra, **constraints)
 
 
 class Section(BaseModel):
-    """Base of every section: unknown keys rejected, immutable, defaults validated."""
+    """Base of every section: unknown keys rejected, immutable, defaults validated.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    Numbers must be finite: nan and inf are refused (pydantic accepts them by default).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              allow_inf_nan=False)
 
 
 class Normal(Section):
@@ -65,15 +86,16 @@ class Population(Section):
     size: int = param(2000, "patients", "assumption", "number of patients", ge=1, le=20_000_000)
     age_years: Normal = param(
         Normal(mean=62, sd=10, min=30, max=90), "years", "assumption",
-        "age at baseline (typical of DSMES trial populations)",
+        "age at baseline (typical of DSMES trial populations)", clip=(0, 120),
     )
     female_share: float = param(0.45, "share", "assumption", "share of women", ge=0, le=1)
     years_with_diabetes: Normal = param(
-        Normal(mean=9, sd=6, min=0, max=40), "years", "assumption", "time since diagnosis"
+        Normal(mean=9, sd=6, min=0, max=40), "years", "assumption", "time since diagnosis",
+        clip=(0, 100),
     )
     baseline_hba1c_pct: Normal = param(
         Normal(mean=8.2, sd=1.2, min=6.0, max=13.0), "%", "Qi 2015; Presley 2020",
-        "baseline HbA1c (trial populations span about 7.5 to 10)",
+        "baseline HbA1c (trial populations span about 7.5 to 10)", clip=(3, 20),
     )
     adherence_logit: Normal = param(
         Normal(mean=1.8, sd=1.5, min=-6, max=8), "logit of daily dose probability",
@@ -100,11 +122,28 @@ class Population(Section):
     baseline_utility: Normal = param(
         Normal(mean=0.77, sd=0.2, min=-0.2, max=1.0), "EQ-5D utility", "Redenz 2023; Redekop 2002",
         "baseline EQ-5D-3L utility (published SD 0.27 is partly between-study)",
+        clip=(-0.594, 1),
     )
     attendance_propensity: Beta = param(
         Beta(alpha=1.6, beta=1.0), "probability", "Simmons 2015; Smith 2011 [I]",
         "chance to attend a session offered; the default gives 61-82% attending any",
     )
+
+    @field_validator("*")
+    @classmethod
+    def _physical_range(cls, value: Any, info: ValidationInfo) -> Any:
+        """Distributions stay in their physical range (``clip``): unset min/max default to it."""
+        field = cls.model_fields[info.field_name or ""]
+        clip = (field.json_schema_extra or {}).get("clip")  # type: ignore[union-attr]
+        if clip is None or not isinstance(value, Normal):
+            return value
+        lo, hi = clip
+        unset = {k: v for k, v in (("min", lo), ("max", hi)) if k not in value.model_fields_set}
+        value = value.model_copy(update=unset) if unset else value
+        if value.min < lo or value.max > hi or value.min > value.max:
+            raise ValueError(f"min and max must lie within [{lo:g}, {hi:g}] and min <= max, "
+                             f"got min={value.min:g}, max={value.max:g}")
+        return value
 
 
 class Background(Section):
@@ -348,6 +387,14 @@ class Clinical(Section):
         "distress relieved by peer support", ge=0, le=1,
     )
 
+    @model_validator(mode="after")
+    def _reference_above_floor(self) -> Clinical:
+        if self.effect_reference_hba1c_pct <= self.effect_floor_hba1c_pct:
+            raise ValueError(
+                f"effect_reference_hba1c_pct ({self.effect_reference_hba1c_pct:g}) must be "
+                f"above effect_floor_hba1c_pct ({self.effect_floor_hba1c_pct:g})")
+        return self
+
 
 class Economics(Section):
     """Unit costs (currency and price year stated), discounting and threshold."""
@@ -355,47 +402,51 @@ class Economics(Section):
     currency: str = param("GBP", "-", "-", "currency of every cost")
     price_year: int = param(2023, "year", "-", "price year of every cost", ge=1990, le=2100)
     staff_cost_per_hour: float = param(45.0, "currency/hour", "assumption",
-                                       "moderator / facilitator cost incl. on-costs", ge=0)
+                                       "moderator / facilitator cost incl. on-costs", ge=0,
+                                       le=COST_LIMIT)
     moderation_minutes_per_message: float = param(
         2.0, "minutes", "assumption (no source found)", "staff time per IM message moderated",
-        ge=0,
+        ge=0, le=1440,
     )
     peer_leader_cost_per_patient_year: float = param(
         13.84, "currency/patient/year", "RAPSID cost analysis (2013 prices)",
-        "lay peer leader support cost while a program runs", ge=0,
+        "lay peer leader support cost while a program runs", ge=0, le=COST_LIMIT,
     )
     session_cost_per_group_hour: float = param(
         150.0, "currency/group-hour", "Gillett 2010 [I]",
-        "room and facilitators for an in-person session", ge=0,
+        "room and facilitators for an in-person session", ge=0, le=COST_LIMIT,
     )
     session_cost_per_attendee: float = param(5.0, "currency", "assumption",
-                                              "travel and refreshments per attendee", ge=0)
+                                              "travel and refreshments per attendee", ge=0,
+                                              le=COST_LIMIT)
     education_cost_per_patient_hour: float = param(
         12.7, "currency/patient-hour", "Gillett 2010 (GBP 76 per 6 h)",
-        "in-person DSMES delivery", ge=0,
+        "in-person DSMES delivery", ge=0, le=COST_LIMIT,
     )
     digital_education_cost_per_patient_hour: float = param(
         2.5, "currency/patient-hour", "cancer support-group cost analysis [I: 1/5]",
-        "digital DSMES delivery", ge=0,
+        "digital DSMES delivery", ge=0, le=COST_LIMIT,
     )
     platform_cost_per_patient_month: float = param(
-        1.0, "currency/patient-month", "assumption", "IM platform while the group runs", ge=0
+        1.0, "currency/patient-month", "assumption", "IM platform while the group runs", ge=0,
+        le=COST_LIMIT,
     )
     medication_cost_per_dose: float = param(0.05, "currency/dose", "assumption",
-                                            "medication cost per dose taken", ge=0)
+                                            "medication cost per dose taken", ge=0, le=COST_LIMIT)
     healthcare_cost_per_year: float = param(
-        0.0, "currency/patient-year", "user-supplied", "annual healthcare cost at HbA1c 7%", ge=0
+        0.0, "currency/patient-year", "user-supplied", "annual healthcare cost at HbA1c 7%", ge=0,
+        le=COST_LIMIT,
     )
     healthcare_cost_per_hba1c_pct_year: float = param(
         0.0, "currency/patient-year per %-point", "user-supplied",
-        "extra annual healthcare cost per HbA1c %-point above 7", ge=0,
+        "extra annual healthcare cost per HbA1c %-point above 7", ge=0, le=COST_LIMIT,
     )
     discount_rate_costs: float = param(0.035, "per year", "NICE methods guide",
                                        "discount rate of costs", ge=0, le=0.5)
     discount_rate_effects: float = param(0.035, "per year", "NICE methods guide",
                                          "discount rate of QALYs", ge=0, le=0.5)
     wtp_per_qaly: float = param(20000.0, "currency/QALY", "NICE methods guide",
-                                "willingness-to-pay threshold", ge=0)
+                                "willingness-to-pay threshold", ge=0, le=COST_LIMIT)
 
 
 class Run(Section):
@@ -602,6 +653,10 @@ def _describe(
         bound = next(iter(ctx.values()))
         bound = f"{bound:g}" if isinstance(bound, float) else bound
         msg = f"{dotted} must be {op} {bound}, got {got!r}"
+    elif kind == "finite_number":
+        msg = f"{dotted} must be a finite number, got {_short(got)}"
+    elif kind == "value_error":
+        msg = f"{dotted}: {ctx.get('error', err['msg'])}"
     elif kind == "literal_error":
         msg = f"{dotted} must be one of {ctx.get('expected')}, got {got!r}"
     elif kind == "model_type":
@@ -648,7 +703,12 @@ def _check_edge_list(scenario: Scenario, lines: dict[tuple[str, ...], Location])
     if path is None:
         raise ScenarioError("network.background.kind is edge_list but no edge_list file is "
                             "given", file=file, line=line, path="network.background.edge_list")
-    read_edge_list(Path(path), scenario.population.size, where=(file, line))
+    try:
+        read_edge_list(Path(path), scenario.population.size, where=(file, line))
+    except (UnicodeDecodeError, csv.Error, OSError) as exc:  # binary junk, huge fields, ...
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise ScenarioError(f"cannot read edge list {path}: {reason}", file=file, line=line,
+                            path="network.background.edge_list") from None
 
 
 def json_schema() -> dict[str, Any]:

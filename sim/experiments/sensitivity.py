@@ -158,14 +158,20 @@ class Input:
     def __post_init__(self) -> None:
         where = f"sensitivity input '{self.name}'"
         if not isinstance(self.name, str) or not self.name:
-            raise ScenarioError(f"sensitivity input names must be non-empty strings, got {self.name!r}")
+            raise ScenarioError(
+                f"sensitivity input names must be non-empty strings, got {self.name!r}"
+            )
         if self.dist not in DISTS:
             raise ScenarioError(
                 f"{where}: dist must be one of {', '.join(DISTS)}, got {self.dist!r}"
                 + _did_you_mean(str(self.dist), DISTS)
             )
         for label, value in (("low", self.low), ("high", self.high)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Real)
+                or not math.isfinite(value)
+            ):
                 raise ScenarioError(f"{where}: {label} must be a finite number, got {value!r}")
         if not self.low < self.high:
             raise ScenarioError(
@@ -177,7 +183,9 @@ class Input:
             )
         if self.mode is not None:
             if self.dist != "triang":
-                raise ScenarioError(f"{where}: mode is only used by dist 'triang', not {self.dist!r}")
+                raise ScenarioError(
+                    f"{where}: mode is only used by dist 'triang', not {self.dist!r}"
+                )
             if not self.low <= self.mode <= self.high:
                 raise ScenarioError(
                     f"{where}: mode must lie in [low, high] = [{self.low}, {self.high}], "
@@ -518,11 +526,14 @@ def _did_you_mean(value: str, allowed: Sequence[str]) -> str:
 
 def _check_X(X: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     if not isinstance(X, pd.DataFrame):
-        raise ScenarioError(f"X must be a pandas DataFrame of sample points, got {type(X).__name__}")
+        raise ScenarioError(
+            f"X must be a pandas DataFrame of sample points, got {type(X).__name__}"
+        )
     missing = [n for n in names if n not in X.columns]
     if missing:
         raise ScenarioError(
-            f"X lacks columns for inputs {', '.join(missing)}; it has {', '.join(map(str, X.columns))}"
+            f"X lacks columns for inputs {', '.join(missing)}; "
+            f"it has {', '.join(map(str, X.columns))}"
         )
     attrs = dict(X.attrs)
     X = X[names].astype(float)
@@ -537,6 +548,13 @@ def _check_Y(Y: pd.DataFrame | pd.Series, X: pd.DataFrame) -> pd.DataFrame:
         Y = Y.to_frame(name=Y.name if Y.name is not None else "Y")
     if not isinstance(Y, pd.DataFrame):
         raise ScenarioError(f"Y must be a pandas DataFrame or Series, got {type(Y).__name__}")
+    if "replication" in Y.columns:
+        raise ScenarioError(
+            "Y has a replication column: average the replications per point first "
+            "(average_replications(Y_reps))"
+        )
+    if "point" in Y.columns:
+        Y = Y.set_index("point")
     if Y.shape[1] == 0:
         raise ScenarioError("Y has no output columns")
     missing = X.index.difference(Y.index)
@@ -754,7 +772,9 @@ def _analyze_delta(inputs, X, y, *, seed, num_resamples, conf_level):
     return pd.concat(frames, ignore_index=True)
 
 
-def pawn_medians(X: np.ndarray, y: np.ndarray, S: int, groups: Sequence[str] | None = None) -> np.ndarray:
+def pawn_medians(
+    X: np.ndarray, y: np.ndarray, S: int, groups: Sequence[str] | None = None
+) -> np.ndarray:
     """PAWN index (median KS distance over S conditioning slices) of each input, vectorised.
 
     The same statistic as SALib's ``pawn.analyze`` ``median`` (slices at the empirical
@@ -821,7 +841,9 @@ def _analyze_pawn(inputs, X, y, *, seed, num_resamples, conf_level, S):
     return rows
 
 
-def _threshold_for(noise_threshold: float | Mapping[str, float] | None, output: str) -> float | None:
+def _threshold_for(
+    noise_threshold: float | Mapping[str, float] | None, output: str
+) -> float | None:
     if noise_threshold is None:
         return None
     if isinstance(noise_threshold, Mapping):
@@ -877,7 +899,8 @@ def _output_columns(Y_reps: pd.DataFrame) -> list[str]:
     missing = [c for c in ("point", "replication") if c not in Y_reps.columns]
     if missing:
         raise ScenarioError(
-            f"Y_reps needs columns point, replication and one per output; missing {', '.join(missing)}"
+            "Y_reps needs columns point, replication and one per output; "
+            f"missing {', '.join(missing)}"
         )
     outputs = [c for c in Y_reps.columns if c not in ("point", "replication")]
     if not outputs:
@@ -1076,7 +1099,9 @@ def convergence(
         res["fraction"] = n_sub / n_base
         frames.append(res)
     if not frames:
-        raise ScenarioError(f"every convergence subset is below {_MIN_BASE_SAMPLES[method]} samples")
+        raise ScenarioError(
+            f"every convergence subset is below {_MIN_BASE_SAMPLES[method]} samples"
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -1278,9 +1303,7 @@ def evaluate_function(
     for row, (point, seq) in enumerate(zip(X.index, point_seqs, strict=True)):
         params = {name: float(v) for name, v in zip(names, values[row], strict=True)}
         for rep, rep_seq in enumerate(seq.spawn(replications)):
-            result = (
-                func(params, np.random.default_rng(rep_seq)) if takes_rng else func(params)
-            )
+            result = func(params, np.random.default_rng(rep_seq)) if takes_rng else func(params)
             if not isinstance(result, Mapping):
                 raise ScenarioError(
                     f"the model must return a dict of outputs, got {type(result).__name__} at "
@@ -1343,7 +1366,11 @@ def run_function(
     method = _check_choice("analysis method", method, ANALYSIS_METHODS)
     sample_keys = {"calc_second_order", "num_levels", "M", "optimal_trajectories"}
     X = sample(
-        inputs, SAMPLER_FOR[method], n, seed=seed, **{k: v for k, v in opts.items() if k in sample_keys}
+        inputs,
+        SAMPLER_FOR[method],
+        n,
+        seed=seed,
+        **{k: v for k, v in opts.items() if k in sample_keys},
     )
     Y_reps = evaluate_function(func, X, seed=seed, replications=replications, outputs=outputs)
     evaluated = time.perf_counter()

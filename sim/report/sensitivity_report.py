@@ -1,0 +1,719 @@
+"""Write a sensitivity analysis as tables, figures and a plain-words summary.
+
+The summary answers what SALib users keep asking: which inputs drive the primary outcome
+(with intervals), which cannot be told apart from zero, what a negative index means, how much
+of the output variance is replication noise, whether the indices converged, and what N to
+run next when they have not.
+
+Figures use Matplotlib's object API with the Agg canvas (no pyplot, no global backend switch),
+so writing a report never changes the caller's Matplotlib state.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from sim.errors import ScenarioError
+from sim.experiments.sensitivity import (
+    RANKING_INDEX,
+    SensitivityResult,
+    convergence_table,
+    recommend_n,
+)
+
+__all__ = ["summary_markdown", "write_report", "markdown_to_html"]
+
+SHOWN_INDICES = {
+    "sobol": ("S1", "ST"),
+    "fast": ("S1", "ST"),
+    "morris": ("mu_star",),
+    "delta": ("delta", "S1"),
+    "pawn": ("pawn_median",),
+}
+"""Indices drawn as bars and quoted in the ranking table, per method."""
+
+INDEX_LABEL = {
+    "S1": "S1",
+    "ST": "ST",
+    "S2": "S2",
+    "mu_star": "mu*",
+    "sigma": "sigma",
+    "mu": "mu",
+    "delta": "delta",
+    "pawn_median": "PAWN",
+}
+
+METHOD_NAME = {
+    "sobol": "Sobol' variance-based indices (Saltelli sampling)",
+    "morris": "Morris elementary-effects screening",
+    "fast": "extended FAST (eFAST) variance-based indices",
+    "delta": "Borgonovo's delta moment-independent index (given data, Latin hypercube)",
+    "pawn": "PAWN distribution-based index (given data, Latin hypercube)",
+}
+
+METHOD_READING = {
+    "sobol": (
+        "S1 is the share of the output's variance that the input explains on its own; ST adds "
+        "everything it does through interactions with other inputs, so ST - S1 measures its "
+        "interactions. Both lie between 0 and 1; inputs with ST near 0 can be fixed anywhere "
+        "in their range without changing the output."
+    ),
+    "fast": (
+        "S1 and ST read as for Sobol': the share of output variance an input explains alone "
+        "(S1) and with its interactions (ST). eFAST's bootstrap intervals are indicative only "
+        "(SALib warns they are unreliable for this method)."
+    ),
+    "morris": (
+        "mu* is the mean absolute change of the output when the input takes one step across "
+        "its range (in the output's unit, per unit of the input's range): a screening measure "
+        "for ranking, not a variance share. sigma is the spread of those changes: sigma/mu* "
+        "above about 1 means the effect is non-linear or depends on other inputs."
+    ),
+    "delta": (
+        "delta measures how far the whole output distribution moves when the input is known "
+        "(0: not at all; 1: completely); S1 is a first-order variance share estimated from the "
+        "same data. Both are biased upwards at finite sample size, so each is compared with a "
+        "dummy input that the model never saw: an input indistinguishable from the dummy has "
+        "no detectable effect."
+    ),
+    "pawn": (
+        "PAWN is the median Kolmogorov-Smirnov distance between the output distribution when "
+        "the input is confined to a slice of its range and the output distribution overall "
+        "(0: no effect). It is biased upwards at finite sample size, so it is compared with a "
+        "dummy input that the model never saw."
+    ),
+}
+
+N_MEANING = {
+    "sobol": "base samples",
+    "fast": "points per search curve",
+    "morris": "trajectories",
+    "delta": "Latin hypercube points",
+    "pawn": "Latin hypercube points",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------
+
+
+def write_report(
+    result: SensitivityResult, out_dir: Path, *, title: str, primary_output: str
+) -> dict[str, Path]:
+    """Write index tables, figures and a plain-words summary of a sensitivity analysis.
+
+    Args:
+        result: The analysis (from :func:`sim.experiments.sensitivity.run_function` or the
+            sweep engine).
+        out_dir: Directory to write into (created if missing).
+        title: Heading of the summary.
+        primary_output: The output the summary leads with (e.g. ``"qol_change"``).
+
+    Returns:
+        Paths by role: ``indices_csv``, ``indices_parquet``, ``noise_csv``,
+        ``convergence_csv`` (when convergence was checked), ``fig_indices``, ``fig_morris``
+        (Morris only), ``fig_convergence`` (when checked), ``summary_md``, ``summary_html``.
+
+    Raises:
+        ScenarioError: ``primary_output`` is not one of the analysed outputs.
+    """
+    outputs = list(dict.fromkeys(result.indices["output"]))
+    if primary_output not in outputs:
+        raise ScenarioError(
+            f"primary_output {primary_output!r} was not analysed; outputs are {', '.join(outputs)}"
+        )
+    out_dir = Path(out_dir)
+    fig_dir = out_dir / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+
+    paths["indices_csv"] = out_dir / "indices.csv"
+    result.indices.to_csv(paths["indices_csv"], index=False)
+    paths["indices_parquet"] = out_dir / "indices.parquet"
+    result.indices.to_parquet(paths["indices_parquet"], index=False)
+    paths["noise_csv"] = out_dir / "noise.csv"
+    result.noise.to_csv(paths["noise_csv"], index=False)
+    if result.convergence is not None:
+        paths["convergence_csv"] = out_dir / "convergence.csv"
+        result.convergence.to_csv(paths["convergence_csv"], index=False)
+
+    order = _ranked(result.indices, result.method, primary_output)["input"].tolist()
+    paths["fig_indices"] = fig_dir / "indices.png"
+    _plot_indices(result, order, paths["fig_indices"])
+    if result.method == "morris":
+        paths["fig_morris"] = fig_dir / "morris_mu_star_sigma.png"
+        _plot_morris(result, paths["fig_morris"])
+    if result.convergence is not None:
+        paths["fig_convergence"] = fig_dir / "convergence.png"
+        _plot_convergence(result, order, primary_output, paths["fig_convergence"])
+
+    figures = {
+        role: path.relative_to(out_dir).as_posix()
+        for role, path in paths.items()
+        if role.startswith("fig_")
+    }
+    text = summary_markdown(result, title=title, primary_output=primary_output, figures=figures)
+    paths["summary_md"] = out_dir / "summary.md"
+    paths["summary_md"].write_text(text, encoding="utf-8")
+    paths["summary_html"] = out_dir / "summary.html"
+    paths["summary_html"].write_text(
+        markdown_to_html(text, title=title, base_dir=out_dir), encoding="utf-8"
+    )
+    return paths
+
+
+# --------------------------------------------------------------------------------------------
+# Summary in plain words
+# --------------------------------------------------------------------------------------------
+
+
+def _fmt(value: float) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    a = abs(value)
+    if a >= 100:
+        return f"{value:,.0f}"
+    if a >= 1:
+        return f"{value:.2f}"
+    if 0 < a < 0.001:
+        return f"{value:.1e}"
+    return f"{value:.3f}"
+
+
+def _with_interval(row: pd.Series | None, level: str = "") -> str:
+    """``0.31 (95% interval 0.26 to 0.37)``; without ``level``: ``0.31 (0.26 to 0.37)``."""
+    if row is None:
+        return "n/a"
+    if math.isfinite(row["conf_low"]) and math.isfinite(row["conf_high"]):
+        prefix = f"{level} " if level else ""
+        return f"{_fmt(row['value'])} ({prefix}{_fmt(row['conf_low'])} to {_fmt(row['conf_high'])})"
+    return _fmt(row["value"])
+
+
+def _ranked(indices: pd.DataFrame, method: str, output: str) -> pd.DataFrame:
+    """Rows of the ranking index for one output, most influential first."""
+    key = RANKING_INDEX[method]
+    rows = indices[(indices["output"] == output) & (indices["index"] == key)]
+    return rows.sort_values("value", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _row(indices: pd.DataFrame, output: str, inp: str, index: str) -> pd.Series | None:
+    hit = indices[
+        (indices["output"] == output) & (indices["input"] == inp) & (indices["index"] == index)
+    ]
+    return None if hit.empty else hit.iloc[0]
+
+
+def _why_flagged(row: pd.Series, method: str) -> str:
+    if row["includes_zero"]:
+        return "its interval includes zero"
+    floor = (
+        "the level of a dummy input the model never used"
+        if method in ("delta", "pawn")
+        else "the noise threshold"
+    )
+    if math.isfinite(row["conf_low"]):
+        return f"its interval reaches down to {floor} ({_fmt(row['noise_threshold'])})"
+    return f"it is at or below {floor} ({_fmt(row['noise_threshold'])})"
+
+
+def summary_markdown(
+    result: SensitivityResult,
+    *,
+    title: str,
+    primary_output: str,
+    figures: dict[str, str] | None = None,
+) -> str:
+    """The plain-words summary as Markdown (see :func:`write_report`)."""
+    figures = figures or {}
+    idx = result.indices
+    method = result.method
+    key = RANKING_INDEX[method]
+    key_label = INDEX_LABEL[key]
+    level = f"{round(100 * result.conf_level)}% interval"
+    outputs = list(dict.fromkeys(idx["output"]))
+    lines: list[str] = [f"# {title}", ""]
+
+    runs = result.meta.get("model_runs", len(result.Y_reps))
+    wall = result.meta.get("wall_time_s")
+    lines += [
+        f"**Method:** {METHOD_NAME[method]}; N = {result.n} {N_MEANING[method]}, "
+        f"{len(result.X):,} sample points x {result.replications} replication(s) = "
+        f"{runs:,} model runs; seed {result.seed}; {level}s from "
+        f"{result.meta.get('num_resamples', 'SALib')} bootstrap resamples"
+        + (f"; wall time {wall:.1f} s." if isinstance(wall, int | float) else "."),
+        "",
+        METHOD_READING[method],
+        "",
+    ]
+
+    # -- what drives the primary output
+    ranked = _ranked(idx, method, primary_output)
+    lines += [f"## What drives `{primary_output}`", ""]
+    drivers = ranked[~ranked["flagged_inert"]]
+    if drivers.empty:
+        lines += [
+            f"No input's {key_label} is clear of zero and of the noise threshold for "
+            f"`{primary_output}`: at this sample size the analysis cannot say which inputs "
+            "drive it (see convergence and replication noise below).",
+            "",
+        ]
+    else:
+        parts = []
+        for _, r in drivers.head(3).iterrows():
+            extra = ""
+            if method in ("sobol", "fast", "delta"):
+                other = "S1" if key != "S1" else "ST"
+                other_row = _row(idx, primary_output, r["input"], other)
+                extra = f" and {other} = {_with_interval(other_row, level)}"
+            parts.append(f"`{r['input']}`, with {key_label} = {_with_interval(r, level)}{extra}")
+        lead = f"The input that drives `{primary_output}` most is {parts[0]}."
+        if len(parts) > 1:
+            lead += " Next come " + "; then ".join(parts[1:]) + "."
+        lines += [lead, ""]
+
+    shown = SHOWN_INDICES[method]
+    header = ["Rank", "Input"] + [f"{INDEX_LABEL[i]} ({level})" for i in shown]
+    if method == "morris":
+        header += ["sigma", "sigma/mu*"]
+    header += ["Verdict"]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for rank, r in ranked.iterrows():
+        inp = r["input"]
+        cells = [str(rank + 1), f"`{inp}`"]
+        cells += [_with_interval(_row(idx, primary_output, inp, i)) for i in shown]
+        if method == "morris":
+            sigma = _row(idx, primary_output, inp, "sigma")
+            s_val = float(sigma["value"]) if sigma is not None else math.nan
+            ratio = s_val / r["value"] if r["value"] else math.nan
+            cells += [_fmt(s_val), _fmt(ratio)]
+        cells.append(_verdict(idx, method, primary_output, r))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+
+    # -- indistinguishable from zero
+    lines += ["## Inputs that cannot be told apart from zero", ""]
+    flagged = ranked[ranked["flagged_inert"]]
+    if flagged.empty:
+        lines += [
+            f"For `{primary_output}`, every input's {key_label} interval is clear of zero and "
+            "of the noise threshold.",
+            "",
+        ]
+    else:
+        lines += [
+            f"For `{primary_output}` these inputs' {key_label} cannot be told apart from zero: "
+            "fixing them anywhere in their range would not detectably change the result.",
+            "",
+        ]
+        for _, r in flagged.iterrows():
+            lines.append(
+                f"- `{r['input']}`: {key_label} = {_with_interval(r, level)}; "
+                f"{_why_flagged(r, method)}."
+            )
+        lines.append("")
+    if method in ("sobol", "fast"):
+        interacting = [
+            r["input"]
+            for _, r in ranked[~ranked["flagged_inert"]].iterrows()
+            if (s1 := _row(idx, primary_output, r["input"], "S1")) is not None
+            and bool(s1["flagged_inert"])
+        ]
+        if interacting:
+            names = ", ".join(f"`{i}`" for i in interacting)
+            lines += [
+                f"{names}: S1 cannot be told apart from zero but ST can, so the input acts "
+                "only through interactions with other inputs.",
+                "",
+            ]
+    others = [o for o in outputs if o != primary_output]
+    if others:
+        lines += ["Other outputs, inputs flagged the same way:", ""]
+        for out in others:
+            other = _ranked(idx, method, out)
+            names = ", ".join(f"`{i}`" for i in other.loc[other["flagged_inert"], "input"])
+            lines.append(f"- `{out}`: {names or 'none'}.")
+        lines.append("")
+
+    # -- negative indices
+    lines += ["## What a negative index means", ""]
+    shares = idx[idx["index"].isin(["S1", "ST", "S2", "delta", "pawn_median"])]
+    negative = shares[shares["value"] < 0]
+    lines.append(
+        "A share of variance cannot be below zero. A negative estimate is sampling error "
+        'around an index that is zero or very small: read it as "no detectable effect", never '
+        "as an input that reduces the output's variance; its interval shows how far the "
+        "estimate wanders at this sample size."
+    )
+    if negative.empty:
+        lines += ["", "No index in this analysis came out negative.", ""]
+    else:
+        lines += ["", "Negative estimates here:", ""]
+        for _, r in negative.iterrows():
+            lines.append(
+                f"- `{r['output']}`, `{r['input']}` {INDEX_LABEL.get(r['index'], r['index'])} = "
+                f"{_with_interval(r, level)}"
+                + (" (interval includes zero)." if r["includes_zero"] else ".")
+            )
+        lines.append("")
+
+    # -- replication noise
+    lines += ["## Replication noise", ""]
+    lines += _noise_lines(result, primary_output, outputs)
+
+    # -- convergence
+    lines += ["## Have the indices converged?", ""]
+    lines += _convergence_lines(result, primary_output)
+
+    # -- figures
+    if figures:
+        lines += ["## Figures", ""]
+        captions = {
+            "fig_indices": f"Indices with {level}s, per output; dashed line: noise threshold.",
+            "fig_morris": "Morris mu*-sigma plane; lines sigma/mu* = 0.1, 0.5, 1.",
+            "fig_convergence": "Indices against the number of samples N.",
+        }
+        for role, rel in figures.items():
+            lines += [f"![{role.removeprefix('fig_')}]({rel})", "", captions.get(role, ""), ""]
+
+    lines += [
+        "## Files",
+        "",
+        "- `indices.csv`, `indices.parquet`: every index, one row per output, input and index, "
+        "with interval, `includes_zero`, `noise_threshold` and `flagged_inert`.",
+        "- `noise.csv`: replication noise per output.",
+    ]
+    if result.convergence is not None:
+        lines.append(
+            "- `convergence.csv`: indices recomputed on the first quarter, half and all samples."
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _verdict(idx: pd.DataFrame, method: str, output: str, r: pd.Series) -> str:
+    if r["flagged_inert"]:
+        return "cannot be told apart from zero"
+    if method in ("sobol", "fast"):
+        s1 = _row(idx, output, r["input"], "S1")
+        if s1 is not None and bool(s1["flagged_inert"]):
+            return "drives it through interactions only"
+        if s1 is not None and r["value"] - s1["value"] > 0.1:
+            return "drives it, partly through interactions"
+    if method == "morris":
+        sigma = _row(idx, output, r["input"], "sigma")
+        if sigma is not None and r["value"] and sigma["value"] / r["value"] > 1:
+            return "drives it; non-linear or interacting"
+    return "drives it"
+
+
+def _noise_lines(result: SensitivityResult, primary: str, outputs: list[str]) -> list[str]:
+    noise = result.noise.set_index("output")
+    if noise["var_within"].isna().all():
+        return [
+            "Each sample point ran once, so replication noise was not measured. For a stochastic "
+            "model, run at least 2 replications per point: otherwise noise is counted as input "
+            "effects (it raises every ST and mu*).",
+            "",
+        ]
+    lines = []
+    key = RANKING_INDEX[result.method]
+    for out in [primary] + [o for o in outputs if o != primary]:
+        if out not in noise.index:
+            continue
+        row = noise.loc[out]
+        share, share_mean = row["noise_share"], row["noise_share_of_mean"]
+        reps = row["replications"]
+        text = (
+            f"`{out}`: {_pct(share)} of the variance across all runs is replication noise "
+            f"(runs with identical inputs differ by chance). Averaging {reps:g} replications "
+            f"per point leaves {_pct(share_mean)} of the variance of the averaged output as noise"
+        )
+        if result.method in ("sobol", "fast"):
+            text += (
+                ", so an input whose ST is below about "
+                f"{_fmt(min(share_mean, 1.0))} cannot be told from noise"
+            )
+        elif result.method == "morris":
+            floor = result.meta.get("noise_floor", {}).get(out)
+            if floor is not None:
+                text += f", so a mu* below about {_fmt(floor)} cannot be told from noise"
+        text += "."
+        if math.isfinite(share_mean) and share_mean > 0.2:
+            text += (
+                " That is a large share: more replications per point (noise falls as 1/R) "
+                f"would sharpen the {INDEX_LABEL[key]} values."
+            )
+        lines += [("- " if len(outputs) > 1 else "") + text]
+    return [*lines, ""]
+
+
+def _pct(x: float) -> str:
+    if not math.isfinite(x):
+        return "n/a"
+    return f"{100 * x:.1f}%" if x < 0.995 else f"{100 * x:.0f}%"
+
+
+def _convergence_lines(result: SensitivityResult, primary: str) -> list[str]:
+    if result.convergence is None:
+        if result.method == "fast":
+            return [
+                "Not checked: eFAST search curves cannot be cut into smaller designs. Re-run with "
+                f"half of N = {result.n} and compare, or use Sobol'.",
+                "",
+            ]
+        return ["Not checked for this analysis.", ""]
+    tol = result.tol
+    table = convergence_table(result.convergence, tol)
+    prim = table[table["output"] == primary]
+    n_half, n_full = int(prim["n_half"].iloc[0]), int(prim["n_full"].iloc[0])
+    scale = " (relative to the largest mu*)" if result.method == "morris" else ""
+    lines = [
+        f"Indices were recomputed on the first N/2 = {n_half} of the N = {n_full} "
+        f"{N_MEANING[result.method]} and compared; an index counts as converged when it moved "
+        f"by at most {_fmt(tol)}{scale}.",
+        "",
+    ]
+    moved = prim[~prim["converged"]]
+    if moved.empty:
+        lines.append(
+            f"For `{primary}` every index moved by at most {_fmt(tol)} between N/2 and N "
+            f"(largest change {_fmt(prim['change'].max())}): the indices have converged at N = "
+            f"{n_full}."
+        )
+    else:
+        items = "; ".join(
+            f"`{r['input']}` {INDEX_LABEL.get(r['index'], r['index'])} "
+            f"{_fmt(r['value_half'])} -> {_fmt(r['value_full'])}"
+            for _, r in moved.sort_values("change", ascending=False).iterrows()
+        )
+        rec = recommend_n(result.convergence, tol, output=primary)
+        lines.append(
+            f"For `{primary}` the indices have **not converged**: these moved by more than "
+            f"{_fmt(tol)} between N/2 and N: {items}. Recommended: re-run with N = {rec} "
+            f"{N_MEANING[result.method]} (the change shrinks roughly as 1/sqrt(N))."
+        )
+    others = table[(table["output"] != primary) & ~table["converged"]]
+    if not others.empty:
+        outs = ", ".join(f"`{o}`" for o in dict.fromkeys(others["output"]))
+        lines.append(
+            f"\nNot converged for other outputs: {outs}; the N that would settle all outputs is "
+            f"{recommend_n(result.convergence, tol)}."
+        )
+    return [*lines, ""]
+
+
+# --------------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------------
+
+
+def _save(fig: Figure, path: Path) -> None:
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+
+
+def _plot_indices(result: SensitivityResult, order: list[str], path: Path) -> None:
+    idx = result.indices
+    outputs = list(dict.fromkeys(idx["output"]))
+    shown = SHOWN_INDICES[result.method]
+    width = 0.8 / len(shown)
+    fig = Figure(figsize=(max(6.0, 0.9 * len(order) + 2), 2.8 * len(outputs)))
+    axes = np.atleast_1d(fig.subplots(len(outputs), 1, squeeze=False)[:, 0])
+    colours = ["#3b6ea5", "#d1793b", "#5a9a5a"]
+    x = np.arange(len(order))
+    for ax, out in zip(axes, outputs, strict=True):
+        sub = idx[idx["output"] == out]
+        for k, index in enumerate(shown):
+            rows = sub[sub["index"] == index].set_index("input").reindex(order)
+            vals = rows["value"].to_numpy(dtype=float)
+            low = np.clip(vals - rows["conf_low"].to_numpy(dtype=float), 0, None)
+            high = np.clip(rows["conf_high"].to_numpy(dtype=float) - vals, 0, None)
+            err = np.nan_to_num(np.vstack([low, high]))
+            flagged = rows["flagged_inert"].fillna(False).to_numpy(dtype=bool)
+            pos = x + (k - (len(shown) - 1) / 2) * width
+            bars = ax.bar(
+                pos,
+                np.nan_to_num(vals),
+                width,
+                yerr=err,
+                capsize=3,
+                color=colours[k % len(colours)],
+                label=INDEX_LABEL[index],
+            )
+            for bar, is_flagged in zip(bars, flagged, strict=True):
+                if is_flagged:
+                    bar.set_alpha(0.35)
+        key_rows = sub[sub["index"] == RANKING_INDEX[result.method]]
+        if not key_rows.empty and key_rows["noise_threshold"].notna().any():
+            ax.axhline(float(key_rows["noise_threshold"].max()), ls="--", lw=1, color="grey")
+        ax.axhline(0, lw=0.8, color="black")
+        ax.set_title(out, fontsize=10)
+        ax.set_xticks(x)
+        ax.set_xticklabels(order, rotation=30, ha="right", fontsize=8)
+        ax.legend(fontsize=8, loc="upper right")
+    fig.suptitle("Sensitivity indices (faded: cannot be told apart from zero)", fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _plot_morris(result: SensitivityResult, path: Path) -> None:
+    idx = result.indices
+    outputs = list(dict.fromkeys(idx["output"]))
+    ncol = min(3, len(outputs))
+    nrow = math.ceil(len(outputs) / ncol)
+    fig = Figure(figsize=(4.2 * ncol, 3.8 * nrow))
+    axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False).ravel())
+    for ax, out in zip(axes, outputs, strict=False):
+        sub = idx[idx["output"] == out].pivot(index="input", columns="index", values="value")
+        mu, sigma = sub["mu_star"].to_numpy(float), sub["sigma"].to_numpy(float)
+        ax.scatter(mu, sigma, color="#3b6ea5", zorder=3)
+        for name, m, s in zip(sub.index, mu, sigma, strict=True):
+            if math.isfinite(m) and math.isfinite(s):
+                ax.annotate(name, (m, s), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        top = np.nanmax(np.concatenate([mu, sigma, [1e-12]])) * 1.1
+        line = np.array([0.0, top])
+        for ratio, style in ((1.0, "-"), (0.5, "--"), (0.1, ":")):
+            ax.plot(line, ratio * line, style, color="grey", lw=0.8, label=f"sigma/mu* = {ratio}")
+        ax.set_xlim(0, top)
+        ax.set_ylim(0, top)
+        ax.set_xlabel("mu*")
+        ax.set_ylabel("sigma")
+        ax.set_title(out, fontsize=10)
+    axes[0].legend(fontsize=7, loc="upper left")
+    for ax in axes[len(outputs) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _plot_convergence(
+    result: SensitivityResult, order: list[str], primary: str, path: Path
+) -> None:
+    conv = result.convergence
+    if conv is None:
+        raise ScenarioError("no convergence table to plot; run convergence() first")
+    outputs = [primary] + [o for o in dict.fromkeys(conv["output"]) if o != primary]
+    shown = SHOWN_INDICES[result.method]
+    fig = Figure(figsize=(4.2 * len(shown), 3.0 * len(outputs)))
+    axes = fig.subplots(len(outputs), len(shown), squeeze=False)
+    for i, out in enumerate(outputs):
+        for j, index in enumerate(shown):
+            ax = axes[i, j]
+            sub = conv[(conv["output"] == out) & (conv["index"] == index)]
+            for name in order:
+                rows = sub[sub["input"] == name].sort_values("n")
+                if rows.empty:
+                    continue
+                vals = rows["value"].to_numpy(float)
+                err = np.nan_to_num(
+                    np.vstack(
+                        [
+                            np.clip(vals - rows["conf_low"].to_numpy(float), 0, None),
+                            np.clip(rows["conf_high"].to_numpy(float) - vals, 0, None),
+                        ]
+                    )
+                )
+                ax.errorbar(rows["n"], vals, yerr=err, marker="o", ms=3, capsize=2, label=name)
+            ax.set_xscale("log", base=2)
+            ax.axhline(0, lw=0.8, color="black")
+            ax.set_title(f"{out}: {INDEX_LABEL[index]}", fontsize=10)
+            ax.set_xlabel(f"N ({N_MEANING[result.method]})")
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown -> self-contained HTML
+# --------------------------------------------------------------------------------------------
+
+_IMAGE = re.compile(r"^!\[(?P<alt>[^\]]*)\]\((?P<src>[^)]+)\)$")
+
+
+def _inline(text: str) -> str:
+    text = html.escape(text, quote=False)
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
+
+
+def markdown_to_html(text: str, *, title: str, base_dir: Path | None = None) -> str:
+    """Render the summary's Markdown subset into one self-contained HTML page.
+
+    Handles headings, paragraphs, ``-`` lists, pipe tables, inline code, bold and images;
+    images under ``base_dir`` are embedded as base64 PNG so the page travels alone.
+    """
+    body: list[str] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip():
+            i += 1
+            continue
+        if m := re.match(r"^(#{1,6}) (.*)$", line):
+            level = len(m.group(1))
+            body.append(f"<h{level}>{_inline(m.group(2))}</h{level}>")
+            i += 1
+        elif m := _IMAGE.match(line.strip()):
+            src = m.group("src")
+            path = (base_dir / src) if base_dir is not None else Path(src)
+            if path.is_file():
+                data = base64.b64encode(path.read_bytes()).decode("ascii")
+                src = f"data:image/png;base64,{data}"
+            body.append(
+                f'<p><img src="{html.escape(src)}" alt="{html.escape(m.group("alt"))}"></p>'
+            )
+            i += 1
+        elif line.startswith("|"):
+            rows = []
+            while i < len(lines) and lines[i].startswith("|"):
+                rows.append(lines[i])
+                i += 1
+            cells = [[c.strip() for c in r.strip().strip("|").split("|")] for r in rows]
+            head, rest = (
+                cells[0],
+                [c for c in cells[1:] if not all(set(x) <= {"-", ":"} for x in c)],
+            )
+            table = ["<table>", "<tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) + "</tr>"]
+            table += ["<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in rest]
+            body.append("\n".join([*table, "</table>"]))
+        elif line.startswith("- "):
+            items = []
+            while i < len(lines) and lines[i].startswith("- "):
+                items.append(f"<li>{_inline(lines[i][2:])}</li>")
+                i += 1
+            body.append("<ul>\n" + "\n".join(items) + "\n</ul>")
+        else:
+            para = []
+            while (
+                i < len(lines)
+                and lines[i].strip()
+                and not lines[i].startswith(("#", "|", "- "))
+                and not _IMAGE.match(lines[i].strip())
+            ):
+                para.append(lines[i].strip())
+                i += 1
+            body.append(f"<p>{_inline(' '.join(para))}</p>")
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
+        "line-height:1.5;color:#222}table{border-collapse:collapse;margin:1rem 0}"
+        "th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;font-size:.9rem}"
+        "th{background:#f3f3f3}code{background:#f3f3f3;padding:0 .2rem}img{max-width:100%}"
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{style}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
