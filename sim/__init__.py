@@ -8,6 +8,7 @@ Public API::
 """
 
 from sim.errors import ScenarioError
+from sim.experiments.store import load_results as load_results
 from sim.model import PeerSupportModel
 from sim.results import RunResult, run
 from sim.scenario import Scenario, load_scenario

@@ -16,6 +16,8 @@ from sim.errors import ScenarioError
 COMMANDS = (
     "sim.commands.single",  # run, check, schema, params
     "sim.commands.sweep",  # sweep
+    "sim.commands.dashboard",  # dashboard
+    "sim.commands.lessons",  # lesson
 )
 
 

@@ -28,4 +28,12 @@ class ScenarioError(ValueError):
         where = ""
         if self.file:
             where = self.file + (f", line {self.line}" if self.line else "")
-        return f"{where}: {self.message}" if where else self.message
+        return _printable(f"{where}: {self.message}" if where else self.message)
+
+
+def _printable(text: str) -> str:
+    """Escape control and other unprintable characters (from keys, values or file names),
+    so a message stays one line and cannot drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -28,6 +28,7 @@ class DayParams(NamedTuple):
     norm_effect: float
     moderator_strength: float
     self_efficacy_gain: float
+    self_efficacy_keep: float
     engagement_boost: float
     engagement_rate: float
     engagement_reinforcement: float
@@ -63,6 +64,7 @@ def day_params(s: Scenario) -> DayParams:
         complex_contagion=b.contagion == "complex", complex_threshold=float(b.complex_threshold),
         norm_effect=b.norm_effect_logit, moderator_strength=net.moderator_strength,
         self_efficacy_gain=b.self_efficacy_gain_per_session,
+        self_efficacy_keep=1.0 - dyn.relax_rate(b.self_efficacy_decay_days),
         engagement_boost=b.in_person_engagement_boost,
         engagement_rate=dyn.relax_rate(b.engagement_decay_days),
         engagement_reinforcement=b.engagement_reinforcement,
@@ -89,6 +91,7 @@ def gather_and_post(p: DayParams, attended: np.ndarray, engagement: np.ndarray,
     """Phases 2-3a per patient: session effects, then today's posts; returns posts made."""
     made = 0
     for i in prange(attended.shape[0]):
+        self_efficacy_gain[i] *= p.self_efficacy_keep
         if gathering and attended[i]:
             self_efficacy_gain[i] += p.self_efficacy_gain * (1.0 - self_efficacy_gain[i] / 2.0)
             engagement[i] = dyn.toward_one(engagement[i], p.engagement_boost)

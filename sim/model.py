@@ -178,7 +178,7 @@ class PeerSupportModel(mesa.Model):
         2. in-person gatherings: attendance, education, self-efficacy, engagement, and
            rapport between co-attendees;
         3. IM messaging: heavy-tailed posting, reading weighted by tie strength
-           (support received), rapport from reading, engagement fading without replies;
+           (support received), rapport from reading, engagement fading without messages;
         4. support memory, recent contact and self-care practice;
         5. peer norms (simple or complex contagion) from yesterday's adherent status;
         6. dose taking; recent adherence (EWMA) and PDC;
@@ -272,7 +272,8 @@ class PeerSupportModel(mesa.Model):
             groups = float(plan.offered.sum())
             program += groups * self.spec.program.in_person.hours_per_session * \
                 e.session_cost_per_group_hour
-            program += n_att * e.session_cost_per_attendee
+            program += float((self.attended & self.group_offered).sum()) * \
+                e.session_cost_per_attendee
         hours_ed = plan.education_hours[d]
         if hours_ed > 0:
             if self.spec.program.education.mode == "in_person":

@@ -68,6 +68,7 @@ def draw_patients(spec: Population, behaviour: Behaviour, rng: np.random.Generat
         digital_literacy=_beta(rng, spec.digital_literacy, n),
         distress0=_beta(rng, spec.distress, n),
         utility0=_normal(rng, spec.baseline_utility, n),
-        attendance_prob=_beta(rng, spec.attendance_propensity, n),
+        attendance_prob=_beta(rng, spec.attendance_propensity, n)
+        * (rng.random(n) >= spec.never_attend_share),
         posting_activity=activity.astype(FLOAT),
     )

@@ -18,14 +18,12 @@ class ContactPlan:
         session: an in-person session is held (for groups offered sessions).
         education_hours: curriculum hours delivered that day.
         offered: per group, whether it is offered in-person sessions (rollout share).
-        active: any channel acts that day (keeps self-care practice up).
     """
 
     im_active: np.ndarray
     session: np.ndarray
     education_hours: np.ndarray
     offered: np.ndarray
-    active: np.ndarray
 
     @property
     def days(self) -> int:
@@ -58,8 +56,5 @@ def contact_plan(program: Program, days: int, n_groups: int, rng: np.random.Gene
     rank = np.argsort(rng.random(n_groups), kind="stable")
     offered = np.zeros(n_groups, dtype=bool)
     offered[rank[: int(round(ip.groups_share * n_groups))]] = True
-    im_intensity = program.im.posts_per_week + program.im.leader_posts_per_week + \
-        program.im.moderator_posts_per_week
-    active = (im & (im_intensity > 0)) | session | (hours > 0)
     return ContactPlan(im_active=im, session=session, education_hours=hours.astype(np.float64),
-                       offered=offered, active=active)
+                       offered=offered)

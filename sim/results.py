@@ -64,8 +64,9 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     base, end = model.baseline, model.population_means()
     p, led, n = model.patients, model.ledger, model.n
     days = max(model.day, 1)
-    posts = model.posts_total
-    top = np.sort(posts)[::-1][: max(n // 100, 1)]
+    posts = model.posts_total[~model.network.leader]  # members' own posts, leaders aside
+    top = np.sort(posts)[::-1][: max(posts.shape[0] // 100, 1)]
+    im_weeks = float(model.plan.im_active[: model.day].sum()) / 7.0
     out: dict[str, float] = {
         "days": float(model.day),
         "patients": float(n),
@@ -81,7 +82,8 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     out["attended_any_share"] = end["attended_any_share"]
     out["sessions_attended_mean"] = float(model.sessions_attended.mean())
     out["education_hours_mean"] = float(model.education_hours.mean())
-    out["posts_per_patient_week"] = float(posts.sum()) / n / (days / 7.0)
+    out["posts_per_member_week"] = (float(posts.sum()) / max(posts.shape[0], 1) / im_weeks
+                                    if im_weeks else 0.0)
     out["posters_share"] = float((posts > 0).mean())
     out["top1pct_post_share"] = float(top.sum() / posts.sum()) if posts.sum() else 0.0
     out["program_cost_per_patient"] = led.program / n

@@ -124,9 +124,13 @@ class Population(Section):
         "baseline EQ-5D-3L utility (published SD 0.27 is partly between-study)",
         clip=(-0.594, 1),
     )
+    never_attend_share: float = param(
+        0.18, "share", "Simmons 2015; Smith 2011", "share who never attend in-person sessions",
+        ge=0, le=1,
+    )
     attendance_propensity: Beta = param(
-        Beta(alpha=1.6, beta=1.0), "probability", "Simmons 2015; Smith 2011 [I]",
-        "chance to attend a session offered; the default gives 61-82% attending any",
+        Beta(alpha=2.0, beta=1.0), "probability", "Simmons 2015; Smith 2011 [I]",
+        "chance that a patient who attends at all attends a given session",
     )
 
     @field_validator("*")
@@ -177,13 +181,14 @@ class Network(Section):
     initial_group_strength: float = param(
         0.15, "0-1", "assumption", "rapport between group members who have not met", ge=0, le=1
     )
-    strength_floor: float = param(0.1, "0-1", "assumption",
-                                  "rapport that group ties decay toward", ge=0, le=1)
+    strength_floor: float = param(0.15, "0-1", "assumption",
+                                  "rapport that group ties decay toward without contact",
+                                  ge=0, le=1)
     strength_decay_days: float = param(
-        90.0, "days", "assumption", "time constant of rapport decay without contact", gt=0
+        180.0, "days", "assumption", "time constant of rapport decay without contact", gt=0
     )
     in_person_gain: float = param(
-        0.35, "fraction of the gap to 1", "DiabPeerS process evaluation [A]",
+        0.5, "fraction of the gap to 1", "DiabPeerS process evaluation [A]",
         "rapport built between two members attending the same session", ge=0, le=1,
     )
     im_gain: float = param(
@@ -191,7 +196,7 @@ class Network(Section):
         "rapport built by reading a group member's message", ge=0, le=1,
     )
     moderator_strength: float = param(
-        0.3, "0-1", "assumption", "weight of moderator messages (staff, not peers)", ge=0, le=1
+        0.15, "0-1", "assumption", "weight of moderator messages (staff, not peers)", ge=0, le=1
     )
 
 
@@ -201,8 +206,9 @@ class InstantMessaging(Section):
     start_day: int = param(0, "day", "-", "first day of the IM group", ge=0)
     end_day: int = param(0, "day", "-", "day the IM group closes (exclusive)", ge=0)
     posts_per_week: float = param(
-        0.7, "messages per member per week", "Simons 2020",
-        "average member posting rate at full engagement", ge=0, le=100,
+        2.0, "messages per member per week", "Simons 2020 [I]",
+        "average member posting rate at full engagement (realised about 0.7 at the "
+        "engagement members keep)", ge=0, le=100,
     )
     leader_posts_per_week: float = param(
         3.0, "messages per week", "assumption", "peer leader posting rate", ge=0, le=200
@@ -254,7 +260,7 @@ class Behaviour(Section):
     """How contact changes daily medication taking (logit-scale effects)."""
 
     support_effect_logit: float = param(
-        2.5, "logit per unit support", "Patil 2016; Sartori 2020 [calibrated]",
+        1.5, "logit per unit support", "Patil 2016; Sartori 2020 [calibrated]",
         "effect of received peer support on the daily dose probability", ge=0, le=10,
     )
     support_time_constant_days: float = param(
@@ -284,6 +290,11 @@ class Behaviour(Section):
     self_efficacy_effect_logit: float = param(
         0.25, "logit per SD", "Liang 2021 [A]", "effect of self-efficacy on dosing", ge=0, le=5
     )
+    self_efficacy_decay_days: float = param(
+        120.0, "days", "Zhang (thesis) [A]",
+        "time constant of self-efficacy gains fading after contact (effects vanish > 6 months)",
+        gt=0,
+    )
     self_efficacy_gain_per_session: float = param(
         0.12, "SD per session attended", "Liang 2021 [I]",
         "self-efficacy gained per in-person or education session attended", ge=0, le=2,
@@ -303,16 +314,17 @@ class Behaviour(Section):
         0.8, "logit per unit distress", "assumption", "dosing barrier of distress", ge=0, le=10
     )
     posting_activity_sigma: float = param(
-        2.2, "log-scale SD", "van Mierlo 2014 [I]",
+        3.6, "log-scale SD", "van Mierlo 2014 [I]",
         "heavy tail of individual posting activity (most read, few post)", ge=0, le=5,
     )
     engagement_decay_days: float = param(
-        35.0, "days", "Simons 2020", "time constant of IM engagement fading without replies",
+        35.0, "days", "Simons 2020", "time constant of IM engagement fading without messages read",
         gt=0,
     )
     engagement_resting: float = param(
         0.3, "x digital literacy", "TangPlan 2022; Simons 2020 [A]",
-        "engagement that remains without replies, relative to digital literacy", ge=0, le=1,
+        "engagement that remains without messages read, relative to digital literacy", ge=0,
+        le=1,
     )
     engagement_reinforcement: float = param(
         0.1, "fraction of the gap to 1 per unit support", "assumption",
@@ -361,7 +373,7 @@ class Clinical(Section):
         30.0, "days", "assumption", "how long a contact keeps practice up", gt=0
     )
     support_practice_effect: float = param(
-        0.5, "practice per unit support", "Qi 2015; Patil 2016 [calibrated]",
+        0.3, "practice per unit support", "Qi 2015; Patil 2016 [calibrated]",
         "self-care practice sustained by peer support", ge=0, le=5,
     )
     trial_drift_hba1c_pct: float = param(
@@ -383,7 +395,7 @@ class Clinical(Section):
         -0.15, "utility per unit distress", "assumption", "QoL loss from distress", ge=-2, le=0
     )
     distress_relief_per_support: float = param(
-        0.02, "distress per unit support per 30 days", "Liang 2021 (n.s.) [A]",
+        0.02, "distress per unit support", "Liang 2021 (n.s.) [A]",
         "distress relieved by peer support", ge=0, le=1,
     )
 

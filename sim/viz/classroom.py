@@ -144,7 +144,7 @@ class ClassroomModel(mesa.Model):
         self.arms = [self._make_arm(label, sc) for label, sc in
                      arm_scenarios(scenario, self.levers, self.comparison.key)]
         self.layout_name = self._choose_layout(layout)
-        self.positions = self._positions()
+        self._positions: np.ndarray | None = None
 
     # ------------------------------------------------------------------ set-up
 
@@ -169,8 +169,14 @@ class ClassroomModel(mesa.Model):
             return "ring"
         return "groups"
 
-    def _positions(self) -> np.ndarray:
-        """Node positions, computed once from arm A and shared by both arms."""
+    @property
+    def positions(self) -> np.ndarray:
+        """Node positions (n, 2), computed once from arm A and shared by both arms."""
+        if self._positions is None:
+            self._positions = self._layout()
+        return self._positions
+
+    def _layout(self) -> np.ndarray:
         first = self.arms[0].model
         if self.layout_name == "groups":
             return group_layout(first.network.group_id)

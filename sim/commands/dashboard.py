@@ -1,0 +1,94 @@
+"""Subcommand ``dashboard``: serve the classroom dashboard (Mesa SolaraViz) on localhost."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+from sim.errors import ScenarioError
+from sim.scenario import load_scenario, parse_set
+
+ENV = "PEERSUPPORT_DASHBOARD"  # read by sim.viz.app
+COMPARE_KEYS = ("kickoff", "clustering", "influence", "contagion", "none")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``dashboard``."""
+    p = sub.add_parser(
+        "dashboard", help="serve the teaching dashboard in the browser (localhost)",
+        description="Serve a live dashboard: the peer network, adherence, HbA1c and QoL, "
+                    "two designs side by side on the same patients. Open the printed "
+                    "address in a browser; Ctrl+C stops it.")
+    p.add_argument("scenario", type=Path, nargs="?", default=None,
+                   help="scenario YAML file (default: a built-in IM peer group example; "
+                        "lessons are in scenarios/classroom/)")
+    p.add_argument("--port", type=int, default=8765,
+                   help="port to serve on (default 8765; 0 picks a free one)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1: this computer only; "
+                        "0.0.0.0 lets others on the network connect)")
+    p.add_argument("--compare", choices=COMPARE_KEYS, default=None,
+                   help="what differs between arm A and arm B (default: the lesson's "
+                        "contrast, else kickoff)")
+    p.add_argument("--seed", type=int, default=None, help="seed to open with (default: run.seed)")
+    p.add_argument("--patients", type=int, default=None,
+                   help="patients per arm to open with (default: the scenario's size, or "
+                        "300 when it has more than 1,000)")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY.PATH=VALUE", help="override a parameter (repeatable)")
+    p.set_defaults(func=cmd_dashboard)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that is free on ``host`` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def page_settings(args: argparse.Namespace) -> str:
+    """The page's settings as JSON (validated scenario included, so the server reads no file)."""
+    scenario = None
+    if args.scenario is not None:
+        scenario = load_scenario(args.scenario, parse_set(args.overrides))
+    elif args.overrides:
+        from sim.viz.classroom import default_scenario
+
+        scenario = default_scenario().with_overrides(parse_set(args.overrides))
+    if args.patients is not None and not 2 <= args.patients <= 20_000:
+        raise ScenarioError(f"--patients must be between 2 and 20000, got {args.patients}")
+    if args.seed is not None and not 0 <= args.seed < 2**63:
+        raise ScenarioError(f"--seed must be between 0 and 2^63-1, got {args.seed}")
+    return json.dumps({"scenario": scenario.model_dump(mode="json") if scenario else None,
+                       "compare": args.compare, "seed": args.seed, "patients": args.patients})
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Validate the scenario, then serve the page until interrupted."""
+    settings = page_settings(args)
+    port = free_port(args.host) if args.port == 0 else args.port
+    os.environ[ENV] = settings
+    os.environ["SOLARA_APP"] = "sim.viz.app"
+    os.environ.setdefault("SOLARA_MODE", "production")
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = args.host, str(port)
+    # Solara's settings read a ".env" file in the working directory at import time;
+    # import them from an empty directory so the server reads no file the user did not name.
+    with tempfile.TemporaryDirectory() as empty, contextlib.chdir(empty):
+        import solara.server.starlette  # noqa: F401
+        import uvicorn
+    url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '') else args.host}:{port}"
+    print(f"peersupport dashboard: serving on {url}  (Ctrl+C stops it)", flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"peersupport dashboard: bound to {args.host}: other computers on this "
+              "network can open the page", file=sys.stderr)
+    config = uvicorn.Config("solara.server.starlette:app", host=args.host, port=port,
+                            log_level="warning", access_log=False, lifespan="on")
+    uvicorn.Server(config).run()
+    return 0

@@ -1,0 +1,18 @@
+"""Docs generated from code stay in sync with it."""
+
+from __future__ import annotations
+
+from sim.docs import parameter_table
+
+from .conftest import ROOT
+
+
+def test_parameter_table_in_model_doc_is_current():
+    text = (ROOT / "docs" / "model.md").read_text()
+    assert parameter_table() in text, "docs/model.md is stale: run python -m sim.docs"
+
+
+def test_every_parameter_has_unit_and_source():
+    for line in parameter_table().splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells[2] and cells[4], f"parameter without unit or source: {cells[0]}"
