@@ -15,6 +15,9 @@ from numba import njit, prange
 from sim import dynamics as dyn
 from sim.scenario import Scenario
 
+PARALLEL_MIN_PATIENTS = 50_000
+"""Below this size a day's work is shorter than waking worker threads: run serially."""
+
 
 class DayParams(NamedTuple):
     """Scalar parameters of the daily kernels (rates precomputed from time constants)."""
@@ -83,7 +86,6 @@ def day_params(s: Scenario) -> DayParams:
     )
 
 
-@njit(cache=True, parallel=True)
 def gather_and_post(p: DayParams, attended: np.ndarray, engagement: np.ndarray,
                     self_efficacy_gain: np.ndarray, sessions: np.ndarray, leader: np.ndarray,
                     log_u_msg: np.ndarray, rate: np.ndarray, posts: np.ndarray,
@@ -107,7 +109,6 @@ def gather_and_post(p: DayParams, attended: np.ndarray, engagement: np.ndarray,
     return made
 
 
-@njit(cache=True, fastmath=True, parallel=True)
 def tie_pass(p: DayParams, indptr: np.ndarray, indices: np.ndarray, strength: np.ndarray,
              bg_indptr: np.ndarray, bg_indices: np.ndarray, bg_strength: np.ndarray,
              attended: np.ndarray, engagement: np.ndarray, posts: np.ndarray,
@@ -153,7 +154,6 @@ def tie_pass(p: DayParams, indptr: np.ndarray, indices: np.ndarray, strength: np
             norm[i] = dyn.simple_norm(weight, ties, p.norm_effect)
 
 
-@njit(cache=True, parallel=True)
 def patient_pass(p: DayParams, day: int, im_active: bool, digital_contact: bool,
                  attended: np.ndarray, received: np.ndarray, moderator: np.ndarray,
                  group_id: np.ndarray, leader: np.ndarray, norm: np.ndarray,
@@ -248,3 +248,29 @@ def baseline_arrays(base_logit: np.ndarray, hba1c0: np.ndarray, floor: float, re
         adherence0[i] = dyn.sigmoid(base_logit[i])
         multiplier[i] = dyn.effect_multiplier(hba1c0[i], floor, reference, cap)
     return adherence0, multiplier
+
+
+class DayKernels(NamedTuple):
+    """The three daily passes, compiled serially or for all cores (``prange``)."""
+
+    gather_and_post: object
+    tie_pass: object
+    patient_pass: object
+
+
+def _compiled(parallel: bool) -> DayKernels:
+    # fastmath on the tie pass lets its three running sums vectorise; results are still
+    # identical run to run (same code, same order), whatever the number of threads.
+    return DayKernels(
+        gather_and_post=njit(cache=True, parallel=parallel)(gather_and_post),
+        tie_pass=njit(cache=True, parallel=parallel, fastmath=True)(tie_pass),
+        patient_pass=njit(cache=True, parallel=parallel)(patient_pass),
+    )
+
+
+SERIAL, PARALLEL = _compiled(False), _compiled(True)
+
+
+def day_kernels(n: int) -> DayKernels:
+    """The kernels for a population of ``n``: parallel only where it pays."""
+    return PARALLEL if n >= PARALLEL_MIN_PATIENTS else SERIAL

@@ -109,6 +109,7 @@ class PeerSupportModel(mesa.Model):
         self.plan: ContactPlan = contact_plan(s.program, s.run.days, self.network.n_groups,
                                               program_rng)
         self.params = kernels.day_params(scenario)
+        self.kernels = kernels.day_kernels(self.n)
         self._init_state(program_rng)
         self.day = 0
         self.ledger = Ledger()
@@ -198,7 +199,7 @@ class PeerSupportModel(mesa.Model):
         im_active = bool(plan.im_active[d])
         log_u_msg = np.log(self.streams.day("messaging", d).random(self.n + self.network.n_groups)) \
             if im_active else np.zeros(self.n + self.network.n_groups)
-        posts = kernels.gather_and_post(
+        posts = self.kernels.gather_and_post(
             self.params, self.attended, self.engagement, self.self_efficacy_gain,
             self.sessions_attended, self.network.leader, log_u_msg, self.rate, self.posts,
             self.posts_total, gathering, im_active)
@@ -209,7 +210,7 @@ class PeerSupportModel(mesa.Model):
         df_qaly = (1.0 + e.discount_rate_effects) ** (-d / DAYS_PER_YEAR)
         digital = plan.education_hours[d] > 0 and s.program.education.mode == "digital"
         p = self.patients
-        taken = kernels.patient_pass(
+        taken = self.kernels.patient_pass(
             self.params, d, im_active, digital, self.attended, self.received, moderator,
             self.network.group_id, self.network.leader, self.norm, self.baseline_norm,
             self._logistic(self.streams.day("dosing", d)), self.base_logit, self.adherence0,
@@ -234,7 +235,7 @@ class PeerSupportModel(mesa.Model):
 
     def _ties(self, gathering: bool, im_active: bool, evolve: bool) -> None:
         g, bg = self.network.group, self.network.background
-        kernels.tie_pass(self.params, g.indptr, g.indices, g.data, bg.indptr, bg.indices,
+        self.kernels.tie_pass(self.params, g.indptr, g.indices, g.data, bg.indptr, bg.indices,
                          bg.data, self.attended, self.engagement, self.posts, self.adherent,
                          self.received, self.norm, gathering, im_active, evolve)
 

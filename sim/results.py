@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -22,8 +23,9 @@ from sim.scenario import Scenario, load_scenario
 PACKAGES = ("peersupport", "mesa", "numpy", "scipy", "networkx", "pydantic", "pandas")
 
 
+@functools.cache
 def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages a result depends on."""
+    """Versions of Python and the packages a result depends on (read once per process)."""
     out = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
@@ -130,7 +132,7 @@ def run(scenario: Scenario | str | Path | dict[str, Any], seed: int | None = Non
         "scenario_file": sc.source,
         "scenario_sha256": scenario_hash(sc),
         "seed": model.seed_used,
-        "versions": package_versions(),
+        "versions": dict(package_versions()),
         "started_utc": started.isoformat(),
         "scenario": sc.model_dump(mode="json"),
     }

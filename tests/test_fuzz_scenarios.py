@@ -102,6 +102,10 @@ LEAVES = [(p, f) for p, f in schema_paths() if f is not None]
 SECTION_PATHS = {".".join(p) for p, f in schema_paths() if f is None}
 KEY_NAMES = sorted({p[-1] for p in ALL_PATHS} | {"extends"})
 FLOAT_LEAVES = [".".join(p) for p, f in LEAVES if f.annotation is float]
+REQUIRED: dict[tuple[str, ...], list[str]] = collections.defaultdict(list)
+for _path, _field in LEAVES:
+    if _field.is_required():
+        REQUIRED[_path[:-1]].append(_path[-1])
 
 
 # --------------------------------------------------------------------------- oracle
@@ -490,7 +494,7 @@ def _text_mutations(workdir: Path, case: tuple[Path, bytes]) -> None:
         assert not has_non_finite(result.model_dump()), f"non-finite value accepted: {result}"
 
 
-test_text_mutations, test_text_mutations_slow = fuzz(text_mutations(), 400)(_text_mutations)
+test_text_mutations, test_text_mutations_slow = fuzz(text_mutations(), 2000)(_text_mutations)
 
 
 # --------------------------------------------------------------------------- sweep files
@@ -634,6 +638,9 @@ def test_non_finite_floats_rejected_with_path_and_line(tmp_path: Path, dotted: s
     parts = dotted.split(".")
     text = "".join("  " * i + f"{k}:\n" for i, k in enumerate(parts[:-1]))
     text += "  " * (len(parts) - 1) + f"{parts[-1]}: {literal}\n"
+    for sibling in REQUIRED.get(tuple(parts[:-1]), ()):  # a distribution's mean, sd, ...
+        if sibling != parts[-1]:
+            text += "  " * (len(parts) - 1) + f"{sibling}: 1\n"
     path = tmp_path / "nonfinite.yaml"
     path.write_text(text)
     with pytest.raises(ScenarioError) as info:

@@ -347,17 +347,20 @@ def test_paired_differences_narrower_than_unpaired(tmp_path: Path) -> None:
 base: {SCENARIOS}/base.yaml
 set: {{population.size: 150, run.days: 60}}
 levers:
-  design: [{SCENARIOS}/designs/usual_care.yaml, {SCENARIOS}/designs/dsmes_in_person.yaml]
+  design: [{SCENARIOS}/designs/usual_care.yaml, {SCENARIOS}/designs/hybrid_monthly.yaml]
 replications: 12
 seed: 3
 """
     run_sweep(write_sweep(tmp_path, text), tmp_path / "out", executor="serial")
     results = load_results(tmp_path / "out")
-    for outcome in ("hba1c_change", "qalys_per_patient", "pdc_mean_end"):
+    # outcome levels (not changes from baseline, which difference out the population
+    # within each run already)
+    for outcome in ("hba1c_mean_end", "qalys_per_patient", "pdc_mean_end", "nmb_per_patient"):
         table = paired_differences(results, outcome, "usual_care")
-        row = table.loc["dsmes_in_person"]
+        row = table.loc["hybrid_monthly"]
         # common random numbers: the same patients and draws in both arms, so the paired
-        # variance must be well below the unpaired one (ratio typically < 0.1)
+        # variance must be well below the unpaired one (observed ratio 0.07-0.2; 0.5 leaves
+        # room for model changes)
         assert row["se"] ** 2 < 0.5 * row["unpaired_se"] ** 2, (
             f"{outcome}: paired var {row['se'] ** 2:.3g} not < unpaired "
             f"{row['unpaired_se'] ** 2:.3g}")

@@ -9,6 +9,7 @@ import os
 import socket
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 from sim.errors import ScenarioError
@@ -42,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "300 when it has more than 1,000)")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="KEY.PATH=VALUE", help="override a parameter (repeatable)")
+    p.add_argument("--fetch-assets", action="store_true",
+                   help="first install the page's JavaScript and CSS from the npm registry "
+                        "(with npm) for use without internet, then serve")
     p.set_defaults(func=cmd_dashboard)
 
 
@@ -50,6 +54,20 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise a clear error when ``port`` cannot be bound on ``host``."""
+    if not 0 <= port <= 65535:
+        raise ScenarioError(f"--port must be between 0 and 65535, got {port}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise ScenarioError(f"cannot serve on {host}:{port} ({exc.strerror}); choose "
+                                "another port with --port N, or --port 0 for a free one") from None
 
 
 def page_settings(args: argparse.Namespace) -> str:
@@ -72,6 +90,8 @@ def page_settings(args: argparse.Namespace) -> str:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Validate the scenario, then serve the page until interrupted."""
     settings = page_settings(args)
+    if args.port != 0:
+        check_port(args.host, args.port)
     port = free_port(args.host) if args.port == 0 else args.port
     os.environ[ENV] = settings
     os.environ["SOLARA_APP"] = "sim.viz.app"
@@ -83,12 +103,28 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as empty, contextlib.chdir(empty):
         import solara.server.starlette  # noqa: F401
         import uvicorn
+    from sim.viz import assets
+
+    if args.fetch_assets:
+        try:
+            fetched = assets.fetch_assets()
+        except RuntimeError as exc:
+            raise ScenarioError(f"could not fetch the page's assets: {exc}") from None
+        print(f"peersupport dashboard: assets {'fetched: ' + ', '.join(fetched) if fetched else 'already installed'}")
+    elif missing := assets.missing_packages():
+        print("peersupport dashboard: the page's JavaScript is not installed yet "
+              f"({', '.join(missing)}); the server fetches it from a CDN on first use. "
+              "Offline? Run once with --fetch-assets (needs npm).", file=sys.stderr)
     url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '') else args.host}:{port}"
     print(f"peersupport dashboard: serving on {url}  (Ctrl+C stops it)", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"peersupport dashboard: bound to {args.host}: other computers on this "
               "network can open the page", file=sys.stderr)
+    # Solara warns on every page load served to an address other than "localhost" that
+    # it cannot set cross-site cookies over http; the page is not embedded, so it is moot.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none", category=UserWarning)
     config = uvicorn.Config("solara.server.starlette:app", host=args.host, port=port,
-                            log_level="warning", access_log=False, lifespan="on")
+                            log_level="warning", access_log=False, lifespan="on",
+                            timeout_graceful_shutdown=2)
     uvicorn.Server(config).run()
     return 0

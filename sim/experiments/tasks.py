@@ -131,9 +131,22 @@ _BASES: dict[str, dict[str, Any]] = {}
 _SCENARIOS: dict[str, Scenario] = {}
 
 
-def register_bases(bases: Mapping[str, dict[str, Any]]) -> None:
-    """Executor initializer: make base scenarios available to this worker by key."""
+def register_bases(bases: Mapping[str, dict[str, Any]], threads: int | None = None) -> None:
+    """Executor initializer: make base scenarios available to this worker by key.
+
+    Args:
+        bases: resolved scenario dicts by key.
+        threads: compute threads each worker may use (the model's numba kernels run in
+            parallel); None leaves the default. Several worker processes on one machine
+            each get cores / workers, so they do not oversubscribe the cores.
+    """
     _BASES.update(bases)
+    if threads is not None:
+        try:
+            import numba
+        except ImportError:
+            return
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
 
 
 def _base(key: str) -> Scenario:
@@ -247,6 +260,8 @@ def run_tasks(
         todo = [i for i, t in enumerate(tasks) if t.run_id not in status]
         report.skipped = len(tasks) - len(todo)
         n_workers = 1 if executor == "serial" else (workers or default_workers())
+        threads = (None if executor == "serial" or scheduler
+                   else max(1, default_workers() // n_workers))
         size = chunk_size or (1 if executor == "serial" else
                               max(1, min(64, len(todo) // (n_workers * 8))))
         writer = _PartWriter(store, next_part, id_type, meta_types, outputs, tasks,
@@ -255,7 +270,7 @@ def run_tasks(
                    file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
         try:
             with open_executor(executor, workers, scheduler=scheduler,
-                               initializer=register_bases, initargs=(bases,)) as pool:
+                               initializer=register_bases, initargs=(bases, threads)) as pool:
                 _drive(pool, todo, size, payloads, timeseries, writer, bar, report, status,
                        n_workers)
         finally:

@@ -69,18 +69,17 @@ def model_params(cfg: PageConfig) -> dict[str, Any]:
         "compare": {"type": "Select", "value": comparison(cfg.compare).label,
                     "values": [c.label for c in COMPARISONS.values()],
                     "label": "Side by side"},
-        "patients": Slider("Patients per arm", lv.patients, 50, max(2000, lv.patients), 50),
-        "posts_per_week": Slider("IM posts per member per week", lv.posts_per_week, 0.0,
+        "patients": Slider("Patients", lv.patients, 50, max(2000, lv.patients), 50),
+        "posts_per_week": Slider("IM posts/week", lv.posts_per_week, 0.0,
                                  max(5.0, lv.posts_per_week), 0.1),
         "kickoff": {"type": "Checkbox", "value": lv.kickoff,
                     "label": "In-person kick-off (2 sessions)"},
-        "peer_influence": Slider("Peer influence (norm effect, logit)", lv.peer_influence,
+        "peer_influence": Slider("Peer influence", lv.peer_influence,
                                  0.0, max(8.0, lv.peer_influence), 0.05),
         "contagion": {"type": "Select", "value": lv.contagion,
                       "values": ["simple", "complex"], "label": "Contagion"},
-        "threshold": Slider("Complex threshold (adherent neighbours)", lv.threshold, 1,
-                            max(6, lv.threshold), 1),
-        "rewiring": Slider("Rewiring (0 clustered, 1 random)", lv.rewiring, 0.0, 1.0, 0.05),
+        "threshold": Slider("Threshold", lv.threshold, 1, max(6, lv.threshold), 1),
+        "rewiring": Slider("Rewiring", lv.rewiring, 0.0, 1.0, 0.05),
         "group_size": Slider("Group size", lv.group_size, 2, max(30, lv.group_size), 1),
         "layout": {"type": "Select", "value": "auto", "values": list(LAYOUTS),
                    "label": "Network layout"},
@@ -116,8 +115,9 @@ def Page() -> None:
     first = solara.use_memo(lambda: ClassroomModel(**initial_kwargs(params)), [])
     model = solara.use_reactive(first)
     solara.Style(CSS)
-    name = (f"Peer support classroom: {cfg.lesson.title}" if cfg.lesson
-            else f"Peer support classroom: {cfg.scenario.name}")
+    topic = (cfg.lesson.title if cfg.lesson
+             else cfg.scenario.description or cfg.scenario.name)
+    name = f"Peer support classroom: {topic}"
     SolaraViz(model, components=[], model_params=params, name=name,
               play_interval=PLAY_INTERVAL_MS, render_interval=DAYS_PER_STEP)
     MainArea(model.value, cfg.lesson)

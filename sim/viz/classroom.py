@@ -44,8 +44,8 @@ def default_scenario() -> Scenario:
     moderated IM group for 26 weeks, followed for 36 weeks.
     """
     return load_scenario({
-        "name": "classroom_im_groups",
-        "description": "IM peer groups for 26 weeks (the dashboard's built-in example).",
+        "name": "im_peer_groups_example",
+        "description": "IM peer groups for 26 weeks (built-in example)",
         "population": {"size": 300},
         "program": {"name": "im_peer_support",
                     "im": {"start_day": 0, "end_day": 182, "posts_per_week": 0.7,

@@ -41,8 +41,9 @@ def group_layout(group_id: np.ndarray) -> np.ndarray:
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n) - np.repeat(starts, sizes)
     size = sizes[group_id]
-    # circle radius: 0.36 of the spacing for groups of 8 or more, smaller below
-    circle = 0.36 * np.minimum(1.0, np.sqrt(size / 8.0))
+    # circle radius: 0.5 of the spiral's unit for groups of 8 or more, smaller below
+    # (neighbouring groups sit about 1.8 units apart)
+    circle = 0.5 * np.minimum(1.0, np.sqrt(size / 8.0))
     angle = math.pi / 2 - 2 * math.pi * rank / np.maximum(size, 1)
     return centres[group_id] + np.column_stack([circle * np.cos(angle),
                                                 circle * np.sin(angle)])

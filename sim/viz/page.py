@@ -39,10 +39,11 @@ CSS = """
 .ps-arm { border: 1px solid #d6d6d6; border-top: 7px solid var(--arm); border-radius: 8px;
   padding: 8px 12px 10px 12px; background: #fff; }
 .ps-arm h2 { font-size: 21px; margin: 2px 0 4px 0; color: var(--arm); font-weight: 700; }
-.ps-arm-body { display: grid; grid-template-columns: minmax(260px, 1.25fr) minmax(220px, 1fr);
-  gap: 12px; align-items: start; }
-.ps-stats { border-collapse: collapse; width: 100%; font-size: 17px; }
-.ps-stats td { padding: 4px 4px; border-bottom: 1px solid #eee; vertical-align: baseline; }
+.ps-arm-body { display: grid; grid-template-columns: minmax(230px, 1fr) minmax(215px, 250px);
+  gap: 10px; align-items: start; }
+.ps-stats { border-collapse: collapse; width: 100%; font-size: 16px; }
+.ps-stats td { padding: 3px 3px; border-bottom: 1px solid #eee; vertical-align: baseline;
+  white-space: nowrap; }
 .ps-stats td.ps-value { text-align: right; font-weight: 700; font-size: 19px;
   white-space: nowrap; }
 .ps-stats td.ps-change { text-align: right; color: #555; font-size: 14px; white-space: nowrap; }
@@ -63,17 +64,25 @@ class Stat:
     label: str
     fmt: str
     change_fmt: str | None
+    help: str
 
 
 STATS = (
-    Stat("adherent_share", "Adherent (PDC \u2265 0.8)", "{:.1%}", "{:+.1f} pp"),
-    Stat("hba1c_mean", "Mean HbA1c", "{:.2f}%", "{:+.2f}"),
-    Stat("utility_mean", "Mean quality of life (EQ-5D)", "{:.3f}", "{:+.3f}"),
-    Stat("engagement_mean", "IM engagement (0-1)", "{:.2f}", "{:+.2f}"),
-    Stat("tie_strength_mean", "Group tie strength (rapport)", "{:.2f}", "{:+.2f}"),
-    Stat("friends_correlation", "Tied patients' PDC correlation", "{:.2f}", None),
-    Stat("posters_share", "Members who have posted", "{:.0%}", None),
-    Stat("top1_share", "Posts written by the top 1%", "{:.0%}", None),
+    Stat("adherent_share", "Adherent", "{:.1%}", "{:+.1f} pp",
+         "share of patients with PDC \u2265 0.8 (took at least 80% of doses lately)"),
+    Stat("hba1c_mean", "HbA1c", "{:.2f}%", "{:+.2f}", "mean HbA1c (%)"),
+    Stat("utility_mean", "QoL (EQ-5D)", "{:.3f}", "{:+.3f}",
+         "mean quality of life, EQ-5D utility (1 = full health)"),
+    Stat("engagement_mean", "IM engagement", "{:.2f}", "{:+.2f}",
+         "mean engagement with the IM group (0-1): how much of it a patient reads"),
+    Stat("tie_strength_mean", "Tie strength", "{:.2f}", "{:+.2f}",
+         "mean strength (rapport, 0-1) of ties between group members"),
+    Stat("friends_correlation", "Friends' PDC r", "{:.2f}", None,
+         "correlation of PDC between tied patients (group and background ties)"),
+    Stat("posters_share", "Ever posted", "{:.0%}", None,
+         "share of group members (leaders excluded) who have posted at least once"),
+    Stat("top1_share", "Top 1% wrote", "{:.0%}", None,
+         "share of all member posts written by the 1% most active members"),
 )
 
 
@@ -105,11 +114,12 @@ def _fmt(stat: Stat, value: float) -> str:
 def stats_table(arm: Arm, letter: str) -> str:
     """The arm's table: today's values and their change since day 0."""
     values = arm_values(arm)
-    rows = [f'<tr><td>{escape(s.label)}</td><td class="ps-value" data-arm="{letter}" '
+    rows = [f'<tr title="{escape(s.help)}"><td>{escape(s.label)}</td>'
+            f'<td class="ps-value" data-arm="{letter}" '
             f'data-key="{s.key}">{_fmt(s, values[s.key])}</td><td class="ps-change">'
             f'{_change(s, arm, values[s.key])}</td></tr>' for s in STATS]
-    return (f'<table class="ps-stats"><tr><td></td><td class="ps-change">today</td>'
-            f'<td class="ps-change">since day 0</td></tr>{"".join(rows)}</table>')
+    return (f'<table class="ps-stats"><tr><td></td><td class="ps-change">now</td>'
+            f'<td class="ps-change">vs day 0</td></tr>{"".join(rows)}</table>')
 
 
 def _days_text(days: np.ndarray) -> str:
@@ -129,6 +139,16 @@ def schedule_text(arm: Arm) -> str:
     if arm.scenario.program.champions_share > 0:
         parts.append(f"{arm.scenario.program.champions_share:.0%} champions")
     return "; ".join(parts)
+
+
+def levers_text(model: ClassroomModel) -> str:
+    """The settings both arms run with now (the lever being compared is per arm)."""
+    lv = model.levers
+    contagion = (f"complex contagion, threshold {lv.threshold}" if lv.contagion == "complex"
+                 else "simple contagion")
+    return (f"Running with: IM posts {lv.posts_per_week:.1f}/member/week \u00b7 peer influence "
+            f"{lv.peer_influence:.2f} \u00b7 {contagion} \u00b7 rewiring {lv.rewiring:.2f} "
+            f"\u00b7 groups of {lv.group_size} \u00b7 layout {model.layout_name}")
 
 
 def legend() -> str:
@@ -165,6 +185,7 @@ def page_html(model: ClassroomModel, lesson: Lesson | None = None) -> str:
         out.append(f'<div class="ps-lesson"><b>Lesson: {escape(lesson.title)}.</b> '
                    f'{escape(lesson.look_for)} <i>Teacher\'s sheet: {escape(lesson.sheet)}</i>'
                    '</div>')
+    out.append(f'<div class="ps-hint" data-key="levers">{escape(levers_text(model))}</div>')
     out.append('<div class="ps-hint">Moved a control? Press <b>RESET</b> to rebuild the '
                'arms with it (same seed = same patients). <b>STEP</b> advances the '
                '"Render Interval" in days; \u25B6 plays.</div>')

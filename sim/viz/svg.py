@@ -168,14 +168,14 @@ class ChartSVG:
     the colour of the arm that has them.
     """
 
-    W, H = 400, 230
-    LEFT, RIGHT, TOP, BOTTOM = 52, 12, 10, 36
+    W, H = 360, 220
+    LEFT, RIGHT, TOP, BOTTOM = 56, 10, 10, 40
 
     def __init__(self, model: ClassroomModel, panel: Panel) -> None:
         self.model = model
         self.panel = panel
         self.lock = threading.Lock()
-        self.x_ticks = nice_ticks(0, model.days, 5)
+        self.x_ticks = nice_ticks(0, model.days, 4)
         plan = model.arms[0].model.plan
         self.im_days = np.flatnonzero(plan.im_active)
         self.sessions = [np.flatnonzero(arm.model.plan.session) for arm in model.arms]
@@ -201,7 +201,7 @@ class ChartSVG:
             out = [f'<svg class="ps-chart" data-key="{p.key}" viewBox="0 0 {self.W} '
                    f'{self.H}" width="100%" role="img" aria-label="{escape(p.title)}" '
                    f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" '
-                   f'font-size="13">']
+                   f'font-size="16">']
             if self.im_days.size:
                 x_a, x_b = self._x(self.im_days[0]), self._x(self.im_days[-1] + 1)
                 out.append(f'<rect x="{x_a:.1f}" y="{self.TOP}" width="{x_b - x_a:.1f}" '
@@ -213,13 +213,13 @@ class ChartSVG:
                 yy = y_px(v)
                 out.append(f'<line x1="{self.LEFT}" x2="{self.W - self.RIGHT}" y1="{yy:.1f}" '
                            f'y2="{yy:.1f}" stroke="#ccc" stroke-width="0.8"/>'
-                           f'<text x="{self.LEFT - 6}" y="{yy + 4:.1f}" text-anchor="end" '
+                           f'<text x="{self.LEFT - 6}" y="{yy + 5:.1f}" text-anchor="end" '
                            f'fill="#333">{_fmt(float(v), step)}</text>')
             base = self.H - self.BOTTOM
             for v in self.x_ticks:
                 xx = self._x(v)
                 out.append(f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{base}" y2="{base + 4}" '
-                           f'stroke="#555"/><text x="{xx:.1f}" y="{base + 18}" '
+                           f'stroke="#555"/><text x="{xx:.1f}" y="{base + 20}" '
                            f'text-anchor="middle" fill="#333">{int(v)}</text>')
             out.append(f'<text x="{(self.LEFT + self.W - self.RIGHT) / 2}" '
                        f'y="{self.H - 2}" text-anchor="middle" fill="#555">day</text>'

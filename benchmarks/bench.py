@@ -1,0 +1,198 @@
+"""Speed and memory benchmark (run by hand; prints a table, appends to results.md).
+
+Usage: python benchmarks/bench.py [--quick] [--sizes 1000,10000,100000,1000000]
+
+Every figure is measured in this run: the per-agent Mesa baseline
+(benchmarks/baseline_mesa.py) runs beside the real model, so the ratios compare like
+with like on the same machine and load. Each model run is a fresh subprocess, so its
+peak memory (max RSS) and start-up are its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SCENARIO = HERE / "full.yaml"
+DAYS = 365
+
+CHILD = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+from sim import load_scenario
+from sim.model import PeerSupportModel
+n, days, what = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+sc = load_scenario(sys.argv[4], {"population.size": n, "run.days": days})
+if what == "baseline":
+    sys.path.insert(0, sys.argv[5])
+    from baseline_mesa import BaselineModel
+    t1 = time.perf_counter(); model = BaselineModel(sc, seed=1); t2 = time.perf_counter()
+    model.run_for(days)
+else:
+    PeerSupportModel(load_scenario(sc, {"population.size": 50, "run.days": 2}), 1).step()
+    t1 = time.perf_counter(); model = PeerSupportModel(sc, seed=1, agent_views=False)
+    t2 = time.perf_counter()
+    for _ in range(days): model.step()
+t3 = time.perf_counter()
+print(json.dumps({"build_s": t2 - t1, "step_s": t3 - t2, "import_s": t1 - t0,
+                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def child(n: int, days: int, what: str) -> dict[str, float]:
+    """Run one model in a fresh process; return its timings and peak memory."""
+    out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(days), what, str(SCENARIO),
+                          str(HERE)], capture_output=True, text=True, check=True, cwd=ROOT)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    res["agent_days_per_s"] = n * days / res["step_s"]
+    return res
+
+
+def bandwidth_gb_s() -> float:
+    """Single-core streaming bandwidth: best of 5 copies of a 512 MB array."""
+    a = np.ones(64 * 2**20)
+    b = np.empty_like(a)
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        np.copyto(b, a)
+        best = min(best, time.perf_counter() - t)
+    return 2 * a.nbytes / best / 1e9  # read + write
+
+
+def bytes_per_agent_day() -> tuple[float, str]:
+    """Bytes the daily kernels touch per patient, from the model's own arrays."""
+    from sim import load_scenario
+    from sim.model import PeerSupportModel
+
+    m = PeerSupportModel(load_scenario(SCENARIO, {"population.size": 10_000}), 1,
+                         agent_views=False)
+    per_patient = {  # arrays each pass reads (r) or reads and writes (rw)
+        "r": [m.attended, m.received, m.network.group_id, m.network.leader, m.norm,
+              m.baseline_norm, m.base_logit, m.adherence0, m.patients.hba1c0_pct, m.multiplier,
+              m.patients.utility0, m.patients.distress0, m.patients.digital_literacy,
+              m.engagement_resting, m.knowledge_gain, m.rate, m.posts,
+              np.empty(m.n), np.empty(m.n)],  # + the day's messaging and dosing variates
+        "rw": [m.self_efficacy_gain, m.engagement, m.support, m.contact, m.practice,
+               m.adherence, m.pdc_count, m.adherent, m.hba1c, m.distress, m.utility,
+               m.qalys, m.qalys_undiscounted, m.posts_total, m.received, m.norm],
+    }
+    patient = sum(a.itemsize for a in per_patient["r"]) + 2 * sum(
+        a.itemsize for a in per_patient["rw"]) + 2 * m.dose_window.itemsize
+    g, bg = m.network.group, m.network.background
+    ties = (g.nnz * (2 * g.data.itemsize + g.indices.itemsize)
+            + bg.nnz * (bg.data.itemsize + bg.indices.itemsize)) / m.n
+    total = patient + ties
+    return total, f"{patient:.0f} B patient state + {ties:.0f} B ties"
+
+
+def machine() -> str:
+    """A one-line description of this machine."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import numba
+
+    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python "
+            f"{platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}")
+
+
+def cli_wall(n: int = 2000) -> float:
+    """Wall time of `peersupport run` on the hybrid kick-off design, start-up included."""
+    exe = Path(sys.executable).with_name("peersupport")
+    cmd = [str(exe), "run", str(ROOT / "scenarios/designs/hybrid_kickoff.yaml"),
+           "--set", f"population.size={n}", "--no-progress"]
+    subprocess.run(cmd, capture_output=True, check=True)  # warm the compiled-kernel cache
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def sweep_throughput(workers: int, runs: int) -> float:
+    """Runs per second of 2,000 patients x 365 days through the sweep engine."""
+    import tempfile
+
+    from sim.experiments.tasks import Task, run_tasks
+    from sim.rng import derive_seed
+
+    base = str(ROOT / "scenarios/designs/hybrid_kickoff.yaml")
+    tasks = [Task(run_id=i, scenario=base, seed=derive_seed(1, i)) for i in range(runs)]
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        run_tasks(tasks, Path(tmp) / "store", workers=workers,
+                  executor="serial" if workers == 1 else "local", progress=False)
+        return runs / (time.perf_counter() - t)
+
+
+def main() -> None:
+    """Measure, print the table, append it to benchmarks/results.md."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="skip 1,000,000 and shorten the rest")
+    ap.add_argument("--sizes", default=None, help="comma-separated population sizes")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else (
+        [1_000, 10_000, 100_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000])
+    rows: list[tuple[str, str, str]] = []
+
+    def add(what: str, value: str, target: str = "") -> None:
+        rows.append((what, value, target))
+        print(f"{what:58s} {value:>22s}  {target}", flush=True)
+
+    bw = bandwidth_gb_s()
+    bpad, detail = bytes_per_agent_day()
+    add("memory bandwidth, one core (copy)", f"{bw:.1f} GB/s")
+    add(f"bytes touched per agent-day ({detail})", f"{bpad:.0f} B")
+    add("ceiling at that bandwidth", f"{bw * 1e9 / bpad / 1e6:.0f} M agent-days/s")
+    model = {}
+    for n in sizes:
+        model[n] = r = child(n, DAYS, "model")
+        target = {100_000: "target >= 20 M", 1_000_000: "target < 60 s, < 1.5 GB"}.get(n, "")
+        add(f"model N={n:,} x {DAYS} d: agent-days/s", f"{r['agent_days_per_s'] / 1e6:.1f} M",
+            target)
+        add(f"  wall (steps), build, peak memory",
+            f"{r['step_s']:.1f} s, {r['build_s']:.2f} s, {r['maxrss_mb']:.0f} MB")
+    for n in (1_000, 10_000):
+        days = 365 if n == 1_000 and not args.quick else 30
+        b = child(n, days, "baseline")
+        add(f"per-agent Mesa baseline N={n:,} x {days} d: agent-days/s",
+            f"{b['agent_days_per_s'] / 1e6:.3f} M")
+        if n in model:
+            ratio = model[n]["agent_days_per_s"] / b["agent_days_per_s"]
+            add(f"  ratio model / baseline at N={n:,}", f"{ratio:.0f}x",
+                "target >= 100x" if n == 10_000 else "")
+    runs = 20 if args.quick else 60
+    for workers in (1, 2):
+        add(f"sweep throughput, 2,000 x 365 d, {workers} worker(s)",
+            f"{sweep_throughput(workers, runs):.1f} runs/s", "target >= 30" if workers == 2 else "")
+    add("`peersupport run` 2,000 patients, wall incl. start-up", f"{cli_wall():.2f} s",
+        "target < 2 s")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    with (HERE / "results.md").open("a") as fh:
+        fh.write(f"\n## {stamp}\n\n{machine()}\n\n| measure | value | target |\n|---|---|---|\n")
+        for what, value, target in rows:
+            fh.write(f"| {what} | {value} | {target} |\n")
+    print(f"\nappended to {HERE / 'results.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Sweeps on every executor: identical results, crash + resume, interrupts, no orphans."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+
+from sim.errors import ScenarioError
+from sim.experiments.executors import open_executor
+from sim.experiments.store import ResultsStore, load_results
+from sim.experiments.sweep import run_sweep
+from tests.test_sweep import SCENARIOS, TINY, assert_same_runs, write_sweep
+
+CRASH = f"""\
+name: crash
+base: {SCENARIOS}/base.yaml
+set:
+  population.size: 300
+  run.days: 90
+levers:
+  design:
+    - {SCENARIOS}/designs/usual_care.yaml
+    - {SCENARIOS}/designs/hybrid_kickoff.yaml
+    - {SCENARIOS}/designs/hybrid_monthly.yaml
+uncertain:
+  network.in_person_gain: {{low: 0.2, high: 0.6}}
+design: {{method: lhs, n: 4}}
+replications: 5
+seed: 99
+outputs: {{timeseries_every_days: 30}}
+"""
+"""3 designs x 4 points x 5 replications = 60 runs, slow enough to be killed mid-way."""
+
+
+def test_identical_on_serial_local_and_dask(tmp_path: Path) -> None:
+    path = write_sweep(tmp_path)
+    runs = {}
+    for executor in ("serial", "local", "dask"):
+        report = run_sweep(path, tmp_path / executor, executor=executor, workers=2)
+        assert report.ran == 12 and report.failed == 0, f"{executor}: {report.describe()}"
+        runs[executor] = load_results(tmp_path / executor)
+    for executor in ("local", "dask"):
+        assert_same_runs(runs[executor], runs["serial"])
+        pd.testing.assert_frame_equal(runs[executor].timeseries, runs["serial"].timeseries,
+                                      check_exact=True)
+
+
+def test_unreachable_scheduler_is_a_clear_error() -> None:
+    with pytest.raises(ScenarioError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        with open_executor("dask", scheduler="tcp://127.0.0.1:9", connect_timeout_s=1):
+            pass
+    with pytest.raises(ScenarioError, match="executor must be one of"):
+        with open_executor("threads"):
+            pass
+
+
+def sweep_cli(path: Path, out: Path, *extra: str, token: str) -> subprocess.Popen:
+    """Start ``peersupport sweep`` in a subprocess tagged with ``token`` (in its env)."""
+    cmd = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(out),
+           "--workers", "2", "--no-progress", *extra]
+    env = {**os.environ, "PEERSUPPORT_TEST_TOKEN": token}
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def tagged(token: str) -> list[psutil.Process]:
+    """Live processes started with ``token`` in their environment."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get("PEERSUPPORT_TEST_TOKEN") == token and proc.status() != (
+                psutil.STATUS_ZOMBIE
+            ):
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def wait_for_parts(out: Path, proc: subprocess.Popen, n: int, timeout_s: float = 120) -> None:
+    """Wait until ``out`` has ``n`` runs parts (the sweep has really started writing)."""
+    deadline = time.monotonic() + timeout_s
+    while len(ResultsStore(out).parts()) < n:
+        assert proc.poll() is None, f"sweep ended early: {proc.communicate()}"
+        assert time.monotonic() < deadline, "no results part appeared in time"
+        time.sleep(0.02)
+
+
+def no_orphans(token: str, timeout_s: float = 15) -> None:
+    """Worker processes exit by themselves once their sweep's main process is gone."""
+    deadline = time.monotonic() + timeout_s
+    while tagged(token) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p.cmdline()[:3] for p in tagged(token)]
+    assert not left, f"worker processes outlived the killed sweep: {left}"
+
+
+def test_sigkill_then_resume_gives_every_run_once(tmp_path: Path) -> None:
+    path = write_sweep(tmp_path, CRASH)
+    ref, out = tmp_path / "reference", tmp_path / "killed"
+    run_sweep(path, ref, executor="serial")
+    token = uuid.uuid4().hex
+    proc = sweep_cli(path, out, "--chunk-size", "1", "--flush-every", "2", token=token)
+    wait_for_parts(out, proc, 1)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    done = len(load_results(out).runs)
+    assert 0 < done < 60, f"the kill should land mid-way, {done} of 60 runs were recorded"
+    no_orphans(token)
+
+    resumed = sweep_cli(path, out, "--resume", token=token)
+    stdout, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    assert f"{done:,} already recorded, skipped" in stdout, stdout
+    results = load_results(out)
+    raw = pd.concat(pd.read_parquet(p) for _, p in ResultsStore(out).parts())
+    assert raw["run_id"].is_unique and len(raw) == 60, "every run exactly once, even raw"
+    assert_same_runs(results, load_results(ref))
+    pd.testing.assert_frame_equal(results.timeseries, load_results(ref).timeseries,
+                                  check_exact=True)
+    assert len(results.manifest["sessions"]) == 2
+
+
+@pytest.mark.slow
+def test_sigint_saves_finished_runs_and_exits_130(tmp_path: Path) -> None:
+    path = write_sweep(tmp_path, CRASH)
+    out = tmp_path / "out"
+    token = uuid.uuid4().hex
+    proc = sweep_cli(path, out, "--chunk-size", "1", "--flush-every", "1000", token=token)
+    wait_for_parts(out, proc, 0)
+    time.sleep(4)  # some runs finish but stay buffered (flush every 1000 runs or 5 s)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "continue with --resume" in stderr, stderr
+    no_orphans(token)
+    saved = len(load_results(out).runs)
+    resumed = sweep_cli(path, out, "--resume", token=token)
+    stdout, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    assert len(load_results(out).runs) == 60 and saved > 0, (saved, stdout)
