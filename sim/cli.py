@@ -16,8 +16,12 @@ from sim.errors import ScenarioError
 COMMANDS = (
     "sim.commands.single",  # run, check, schema, params
     "sim.commands.sweep",  # sweep
+    "sim.commands.sensitivity",  # sensitivity
     "sim.commands.dashboard",  # dashboard
     "sim.commands.lessons",  # lesson
+    "sim.commands.validate",  # validate
+    "sim.commands.calibrate",  # calibrate
+    "sim.commands.compare",  # compare
 )
 
 

@@ -151,9 +151,8 @@ class Distribution(BaseModel):
 def psa_uniform(seed: int, replication: int, name: str) -> float:
     """The uniform (0, 1) number behind parameter ``name``'s draw in one replication."""
     key = (_PSA_STREAM, int(replication), zlib.crc32(name.encode()))
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
-    u = float(rng.random())
-    return min(max(u, 1e-12), 1 - 1e-12)  # keep the quantile finite
+    word = int(np.random.SeedSequence(seed, spawn_key=key).generate_state(1, np.uint64)[0])
+    return ((word >> 11) + 0.5) / 2.0**53  # 53 random bits, strictly inside (0, 1)
 
 
 def draw_parameters(distributions: dict[str, Distribution], seed: int,
@@ -169,8 +168,9 @@ def draw_parameters(distributions: dict[str, Distribution], seed: int,
         ``replications`` mappings ``{dotted path: value}``; replication r's draw depends
         only on (seed, r, parameter name).
     """
-    out = []
-    for r in range(replications):
-        out.append({name: float(dist.ppf(psa_uniform(seed, r, name)))
-                    for name, dist in distributions.items()})
-    return out
+    columns = {}
+    for name, dist in distributions.items():
+        u = np.array([psa_uniform(seed, r, name) for r in range(replications)])
+        columns[name] = np.asarray(dist.ppf(u), dtype=float)  # one scipy call per parameter
+    return [{name: float(col[r]) for name, col in columns.items()}
+            for r in range(replications)]

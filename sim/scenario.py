@@ -95,19 +95,19 @@ class Population(Section):
     )
     baseline_hba1c_pct: Normal = param(
         Normal(mean=8.2, sd=1.2, min=6.0, max=13.0), "%", "Qi 2015; Presley 2020",
-        "baseline HbA1c (trial populations span about 7.5 to 10)", clip=(3, 20),
+        "baseline HbA1c (trial populations span about 7.5 to 10)", clip=(4, 20),
     )
     adherence_logit: Normal = param(
         Normal(mean=1.8, sd=1.5, min=-6, max=8), "logit of daily dose probability",
         "Piragine 2023; Kirkman 2015 [I]",
-        "adherence propensity; the default puts about 60% at PDC >= 0.8",
+        "adherence propensity; the default puts about 60% at PDC >= 0.8", clip=(-50, 50),
     )
     complex_regimen_share: float = param(
         0.4, "share", "assumption", "share on a complex regimen (a dosing barrier)", ge=0, le=1
     )
     self_efficacy_z: Normal = param(
         Normal(mean=0, sd=1, min=-3, max=3), "z-score", "assumption",
-        "diabetes self-efficacy, standardised",
+        "diabetes self-efficacy, standardised", clip=(-10, 10),
     )
     knowledge: Beta = param(
         Beta(alpha=4, beta=4), "score 0-1", "assumption", "diabetes self-care knowledge"
@@ -196,7 +196,8 @@ class Network(Section):
         "rapport built by reading a group member's message", ge=0, le=1,
     )
     moderator_strength: float = param(
-        0.15, "0-1", "assumption", "weight of moderator messages (staff, not peers)", ge=0, le=1
+        0.39, "0-1", "Sartori 2020 [calibrated]",
+        "weight of moderator messages (staff, not peers)", ge=0, le=1,
     )
 
 
@@ -260,7 +261,7 @@ class Behaviour(Section):
     """How contact changes daily medication taking (logit-scale effects)."""
 
     support_effect_logit: float = param(
-        1.5, "logit per unit support", "Patil 2016; Sartori 2020 [calibrated]",
+        5.5, "logit per unit support", "Patil 2016; Sartori 2020 [calibrated]",
         "effect of received peer support on the daily dose probability", ge=0, le=10,
     )
     support_time_constant_days: float = param(
@@ -347,7 +348,8 @@ class Clinical(Section):
         "HbA1c fall from a full-adherence change (-0.1 per +10 pp)", ge=0, le=10,
     )
     effect_floor_hba1c_pct: float = param(
-        6.5, "%", "Qi 2015 [I]", "baseline HbA1c near which behaviour hardly moves HbA1c",
+        6.4, "%", "Qi 2015 [calibrated]",
+        "baseline HbA1c near which behaviour hardly moves HbA1c",
         ge=3, le=15,
     )
     effect_reference_hba1c_pct: float = param(
@@ -355,11 +357,12 @@ class Clinical(Section):
         ge=3.5, le=16,
     )
     effect_multiplier_cap: float = param(
-        2.5, "x", "Nichols 2015 (2-3x steeper at HbA1c >= 8)",
+        1.12, "x", "Nichols 2015; Qi 2015 (plateau above 7.5-8.5) [calibrated]",
         "largest effect multiplier at high baseline HbA1c", ge=0, le=10,
     )
     lifestyle_effect_pct: float = param(
-        1.8, "HbA1c %-points per unit self-care practice", "Norris 2002 [I]",
+        4.3, "HbA1c %-points per unit self-care practice",
+        "Norris 2002; Chrvala 2016 [calibrated]",
         "HbA1c fall from full self-care practice (diet, activity)", ge=0, le=10,
     )
     practice_time_constant_days: float = param(
@@ -373,7 +376,7 @@ class Clinical(Section):
         30.0, "days", "assumption", "how long a contact keeps practice up", gt=0
     )
     support_practice_effect: float = param(
-        0.3, "practice per unit support", "Qi 2015; Patil 2016 [calibrated]",
+        0.1, "practice per unit support", "Qi 2015; Patil 2016 [calibrated]",
         "self-care practice sustained by peer support", ge=0, le=5,
     )
     trial_drift_hba1c_pct: float = param(
@@ -593,10 +596,15 @@ def _resolve_dict(
         raise ScenarioError("'extends' must be a file path", file=label, line=line,
                             path="extends")
     parent_path = (base_dir / parent_ref)
-    if parent_path.resolve() in chain:
-        cycle = " -> ".join(str(p) for p in (*chain, parent_path.resolve()))
+    try:
+        resolved, is_file = parent_path.resolve(), parent_path.is_file()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte, ...
+        raise ScenarioError(f"'extends' names an unusable path: {exc}", file=label, line=line,
+                            path="extends") from None
+    if resolved in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, resolved))
         raise ScenarioError(f"'extends' cycle: {cycle}", file=label, line=line, path="extends")
-    if not parent_path.is_file():
+    if not is_file:
         raise ScenarioError(f"'extends' names a missing file: {parent_path}", file=label,
                             line=line, path="extends")
     parent, parent_lines = _resolve_file(parent_path, chain)
@@ -610,7 +618,10 @@ def _absolutise_paths(data: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     bg = data.get("network", {})
     bg = bg.get("background") if isinstance(bg, dict) else None
     if isinstance(bg, dict) and isinstance(bg.get("edge_list"), str):
-        bg["edge_list"] = str((base_dir / bg["edge_list"]).resolve())
+        try:
+            bg["edge_list"] = str((base_dir / bg["edge_list"]).resolve())
+        except (OSError, ValueError):
+            pass  # left as written: reading it reports the problem with its line
     return data
 
 
@@ -709,15 +720,19 @@ def _check_edge_list(scenario: Scenario, lines: dict[tuple[str, ...], Location])
     """Edge lists must exist and name patients 0..size-1 (checked at load time)."""
     from sim.network import read_edge_list  # local: network imports numpy only
 
-    key = ("network", "background", "edge_list")
-    file, line = lines.get(key, (scenario.source or "<dict>", None))
+    bg = ("network", "background")
+    # the line of edge_list, else of the kind that asks for one, else of the section
+    file, line = lines.get((*bg, "edge_list")) or lines.get((*bg, "kind")) or lines.get(
+        bg, (scenario.source or "<dict>", None))
     path = scenario.network.background.edge_list
     if path is None:
         raise ScenarioError("network.background.kind is edge_list but no edge_list file is "
                             "given", file=file, line=line, path="network.background.edge_list")
     try:
         read_edge_list(Path(path), scenario.population.size, where=(file, line))
-    except (UnicodeDecodeError, csv.Error, OSError) as exc:  # binary junk, huge fields, ...
+    except ScenarioError:
+        raise
+    except (UnicodeDecodeError, csv.Error, OSError, ValueError) as exc:  # junk, huge fields
         reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
         raise ScenarioError(f"cannot read edge list {path}: {reason}", file=file, line=line,
                             path="network.background.edge_list") from None

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from sim.errors import ScenarioError
 from sim.scenario import load_scenario, parse_set
+from sim.viz.arms import COMPARISONS
 
 ENV = "PEERSUPPORT_DASHBOARD"  # read by sim.viz.app
-COMPARE_KEYS = ("kickoff", "clustering", "influence", "contagion", "none")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: this computer only; "
                         "0.0.0.0 lets others on the network connect)")
-    p.add_argument("--compare", choices=COMPARE_KEYS, default=None,
+    p.add_argument("--compare", choices=list(COMPARISONS), default=None,
                    help="what differs between arm A and arm B (default: the lesson's "
                         "contrast, else kickoff)")
     p.add_argument("--seed", type=int, default=None, help="seed to open with (default: run.seed)")
@@ -100,9 +100,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = args.host, str(port)
     # Solara's settings read a ".env" file in the working directory at import time;
     # import them from an empty directory so the server reads no file the user did not name.
-    with tempfile.TemporaryDirectory() as empty, contextlib.chdir(empty):
-        import solara.server.starlette  # noqa: F401
-        import uvicorn
+    try:
+        with tempfile.TemporaryDirectory() as empty, contextlib.chdir(empty):
+            import solara.server.starlette  # noqa: F401
+            import uvicorn
+    except ImportError as exc:
+        raise ScenarioError(f"the dashboard needs Solara ({exc.name} is missing): "
+                            "pip install 'peersupport[dashboard]'") from None
     from sim.viz import assets
 
     if args.fetch_assets:
@@ -110,12 +114,14 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             fetched = assets.fetch_assets()
         except RuntimeError as exc:
             raise ScenarioError(f"could not fetch the page's assets: {exc}") from None
-        print(f"peersupport dashboard: assets {'fetched: ' + ', '.join(fetched) if fetched else 'already installed'}")
+        done = "fetched: " + ", ".join(fetched) if fetched else "already installed"
+        print(f"peersupport dashboard: page assets {done}")
     elif missing := assets.missing_packages():
         print("peersupport dashboard: the page's JavaScript is not installed yet "
               f"({', '.join(missing)}); the server fetches it from a CDN on first use. "
               "Offline? Run once with --fetch-assets (needs npm).", file=sys.stderr)
-    url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '') else args.host}:{port}"
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
+    url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
     print(f"peersupport dashboard: serving on {url}  (Ctrl+C stops it)", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"peersupport dashboard: bound to {args.host}: other computers on this "

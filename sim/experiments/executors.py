@@ -25,7 +25,6 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
@@ -156,17 +155,18 @@ class LocalProcessExecutor(cf.Executor):
 
 
 def _process_init(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
-    """Worker start-up: ignore Ctrl-C, exit with the parent, then the user's initializer."""
+    """Worker start-up: ignore Ctrl-C, exit with the pool's owner, then the initializer."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
+    owner = multiprocessing.parent_process()  # the process that owns the pool
+    if owner is not None:
+        # A forkserver worker's parent is the fork server, which outlives a killed owner
+        # (the workers hold it open), so watch the owner itself: its sentinel is ready
+        # when it dies.
+        def watch() -> None:
+            owner.join()
+            os._exit(1)
 
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:  # re-parented: the pool's owner died
-                os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+        threading.Thread(target=watch, name="owner-watch", daemon=True).start()
     if initializer is not None:
         initializer(*initargs)
 

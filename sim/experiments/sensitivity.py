@@ -60,11 +60,13 @@ from sim.errors import ScenarioError
 __all__ = [
     "ANALYSIS_METHODS",
     "DISTS",
+    "MIN_CONVERGENCE_N",
     "RANKING_INDEX",
     "SAMPLING_METHODS",
     "Input",
     "SensitivityResult",
     "analyze",
+    "analyze_replications",
     "average_replications",
     "convergence",
     "convergence_table",
@@ -122,6 +124,10 @@ NORMAL_95_Z = float(norm.ppf(0.975))
 
 _MIN_BASE_SAMPLES = {"sobol": 4, "morris": 2, "delta": 50, "pawn": 50}
 """Smallest subset :func:`convergence` analyses (fewer points give meaningless bootstraps)."""
+
+MIN_CONVERGENCE_N = {method: 2 * n for method, n in _MIN_BASE_SAMPLES.items()}
+"""Smallest base sample count whose convergence can be checked (N/2 must reach the minimum
+subset :func:`convergence` analyses); below it, skip convergence (``fractions=None``)."""
 
 _DUMMY = "noise_dummy"
 
@@ -921,29 +927,50 @@ def average_replications(Y_reps: pd.DataFrame) -> pd.DataFrame:
     return Y_reps.groupby("point", sort=True)[outputs].mean()
 
 
-def replication_noise(Y_reps: pd.DataFrame) -> pd.DataFrame:
-    """How much of each output's variance is replication noise (one-way ANOVA by point).
+def replication_noise(
+    Y_reps: pd.DataFrame, *, common_random_numbers: bool = False
+) -> pd.DataFrame:
+    """How much of each output's variance is replication noise (ANOVA by point).
+
+    Independent streams (each run its own seed): one-way ANOVA, the pooled within-point
+    variance is the noise. Common random numbers (replication r of every point shares a seed):
+    part of the run-to-run noise is the same at every point (the same simulated patients), so
+    it shifts every point's mean alike and cancels from the indices; what remains is the
+    point x replication interaction of a two-way ANOVA without replication, which is the noise
+    that reaches the averaged outputs' differences.
 
     Args:
         Y_reps: Columns ``point``, ``replication`` and one per output (several replications
             per point; with one replication everywhere, the noise columns are NaN).
+        common_random_numbers: Replication r used the same seed at every point. Needs a
+            balanced design (every point has the same replications); otherwise the one-way
+            estimate is kept (an upper bound).
 
     Returns:
         One row per output with columns ``output``, ``n_points``, ``replications`` (mean per
         point), ``var_total`` (variance of all runs), ``var_within`` (pooled within-point
-        variance: the replication noise), ``noise_share`` (``var_within / var_total``),
-        ``var_noise_of_mean`` (noise variance of a point's mean of R runs, ``var_within / R``,
-        averaged over points), ``var_of_means`` (variance of the point means that the indices
-        are computed from) and ``noise_share_of_mean`` (``var_noise_of_mean / var_of_means``:
-        a Sobol' or eFAST index below it cannot be told apart from noise).
+        variance: how much runs with identical inputs differ), ``noise_share`` (the share of
+        a single run's variance that is noise: ``var_within / var_total``; under common random
+        numbers ``var_within / (var_within + var_of_means - var_noise_of_mean)``, as the
+        realised common effects do not spread the total), ``common_random_numbers``,
+        ``var_noise`` (the noise
+        that reaches the indices: ``var_within``, or the interaction variance under common
+        random numbers), ``var_noise_of_mean`` (its variance in a point's mean of R runs,
+        ``var_noise / R``, averaged over points), ``var_of_means`` (variance of the point
+        means that the indices are computed from) and ``noise_share_of_mean``
+        (``var_noise_of_mean / var_of_means``: a Sobol' or eFAST index below it cannot be told
+        apart from noise).
 
     References:
         Iooss B., Lemaitre P. (2015) A review on global sensitivity analysis methods, sec. 5
         (stochastic codes). In: Uncertainty Management in Simulation-Optimization.
+        Law A.M. (2015) Simulation Modeling and Analysis, 5th ed., sec. 11.2 (common random
+        numbers).
     """
     outputs = _output_columns(Y_reps)
     groups = Y_reps.groupby("point", sort=True)
     counts = groups.size()
+    crn = bool(common_random_numbers) and _balanced(Y_reps, counts)
     rows = []
     for out in outputs:
         values = Y_reps[out].to_numpy(dtype=float)
@@ -954,9 +981,16 @@ def replication_noise(Y_reps: pd.DataFrame) -> pd.DataFrame:
             var_within = within_ss / dof
         else:
             var_within = math.nan
-        var_noise_of_mean = var_within * float((1.0 / counts).mean())
+        var_noise = _interaction_variance(Y_reps, out) if crn else var_within
+        var_noise_of_mean = var_noise * float((1.0 / counts).mean())
         means = groups[out].mean()
         var_of_means = float(means.var(ddof=1)) if len(means) > 1 else math.nan
+        noise_share = _ratio(var_within, var_total)
+        if crn:
+            # The realised common effects shift every point alike, so they do not spread the
+            # runs' total variance as independent noise would: compare with signal + noise.
+            var_signal = max(var_of_means - var_noise_of_mean, 0.0)
+            noise_share = _ratio(var_within, var_signal + var_within)
         rows.append(
             {
                 "output": str(out),
@@ -964,13 +998,34 @@ def replication_noise(Y_reps: pd.DataFrame) -> pd.DataFrame:
                 "replications": float(counts.mean()),
                 "var_total": var_total,
                 "var_within": var_within,
-                "noise_share": _ratio(var_within, var_total),
+                "noise_share": noise_share,
+                "common_random_numbers": crn,
+                "var_noise": var_noise,
                 "var_noise_of_mean": var_noise_of_mean,
                 "var_of_means": var_of_means,
                 "noise_share_of_mean": _ratio(var_noise_of_mean, var_of_means),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _balanced(Y_reps: pd.DataFrame, counts: pd.Series) -> bool:
+    """Every point has the same replications (at least two points and two replications)."""
+    if len(counts) < 2 or counts.min() < 2 or counts.nunique() != 1:
+        return False
+    reps = Y_reps.groupby("point", sort=True)["replication"].apply(lambda r: tuple(sorted(r)))
+    return reps.nunique() == 1
+
+
+def _interaction_variance(Y_reps: pd.DataFrame, output: str) -> float:
+    """Point x replication interaction mean square of a balanced two-way table."""
+    table = Y_reps.pivot(index="point", columns="replication", values=output).to_numpy(float)
+    P, R = table.shape
+    resid = (
+        table - table.mean(axis=1, keepdims=True) - table.mean(axis=0, keepdims=True)
+        + table.mean()
+    )
+    return float((resid**2).sum() / ((P - 1) * (R - 1)))
 
 
 def _ratio(a: float, b: float) -> float:
@@ -1374,8 +1429,63 @@ def run_function(
     )
     Y_reps = evaluate_function(func, X, seed=seed, replications=replications, outputs=outputs)
     evaluated = time.perf_counter()
+    result = analyze_replications(
+        inputs,
+        method,
+        X,
+        Y_reps,
+        seed=seed,
+        num_resamples=num_resamples,
+        conf_level=conf_level,
+        fractions=fractions,
+        tol=tol,
+        **opts,
+    )
+    finished = time.perf_counter()
+    result.meta["wall_time_s"] = round(finished - started, 3)
+    result.meta["model_time_s"] = round(evaluated - started, 3)
+    return result
+
+
+def analyze_replications(
+    inputs: Sequence[Input],
+    method: str,
+    X: pd.DataFrame,
+    Y_reps: pd.DataFrame,
+    *,
+    seed: int,
+    num_resamples: int = 1000,
+    conf_level: float = 0.95,
+    fractions: Sequence[float] | None = (0.25, 0.5, 1.0),
+    tol: float = 0.05,
+    common_random_numbers: bool = False,
+    **opts: Any,
+) -> SensitivityResult:
+    """Analyse model runs already made: average replications, measure noise, index, converge.
+
+    The second half of :func:`run_function`, shared by every model (a Python function, or the
+    ABM through the sweep engine, :mod:`sim.experiments.sa_runner`), so identical runs give
+    identical numbers whichever way they were made.
+
+    Args:
+        inputs: The uncertain inputs.
+        method: Analysis method.
+        X: Sample points (index ``point``), as drawn by :func:`sample` (or any LHS for
+            delta/PAWN).
+        Y_reps: Outputs per run: columns ``point``, ``replication`` and one per output.
+        seed: Root seed of the bootstrap.
+        num_resamples, conf_level, fractions, tol, **opts: As for :func:`run_function`.
+        common_random_numbers: Replication r used the same seed at every point (see
+            :func:`replication_noise`).
+
+    Returns:
+        A :class:`SensitivityResult`; ``meta`` has no wall times (the caller knows them).
+    """
+    inputs = _check_inputs(inputs)
+    method = _check_choice("analysis method", method, ANALYSIS_METHODS)
+    replications = Y_reps.groupby("point").size() if len(Y_reps) else pd.Series(dtype=int)
     Y = average_replications(Y_reps)
-    noise = replication_noise(Y_reps)
+    noise = replication_noise(Y_reps, common_random_numbers=common_random_numbers)
     analyze_opts = {k: v for k, v in opts.items() if k not in {"optimal_trajectories"}}
     if method != "sobol":
         analyze_opts.pop("calc_second_order", None)
@@ -1394,7 +1504,6 @@ def run_function(
     conv = None
     if fractions is not None and method != "fast":
         conv = convergence(inputs, method, X, Y, fractions=fractions, **common, **analyze_opts)
-    finished = time.perf_counter()
     return SensitivityResult(
         inputs=inputs,
         method=method,
@@ -1403,9 +1512,9 @@ def run_function(
         indices=indices,
         noise=noise,
         convergence=conv,
-        n=int(X.attrs.get("n", n)),
+        n=int(X.attrs.get("n", 0)),
         seed=int(seed),
-        replications=int(replications),
+        replications=int(replications.max()) if len(replications) else 0,
         conf_level=float(conf_level),
         tol=float(tol),
         meta={
@@ -1415,7 +1524,5 @@ def run_function(
             "num_resamples": int(num_resamples),
             "options": dict(opts),
             "noise_floor": floors,
-            "wall_time_s": round(finished - started, 3),
-            "model_time_s": round(evaluated - started, 3),
         },
     )

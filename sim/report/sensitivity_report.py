@@ -436,9 +436,20 @@ def _noise_lines(result: SensitivityResult, primary: str, outputs: list[str]) ->
         reps = row["replications"]
         text = (
             f"`{out}`: {_pct(share)} of the variance across all runs is replication noise "
-            f"(runs with identical inputs differ by chance). Averaging {reps:g} replications "
-            f"per point leaves {_pct(share_mean)} of the variance of the averaged output as noise"
+            f"(runs with identical inputs differ by chance). "
         )
+        if bool(row.get("common_random_numbers", False)):
+            text += (
+                "Replication r used the same random numbers at every sample point (common "
+                "random numbers), so the noise all points share cancels from the indices; "
+                f"averaging {reps:g} replications per point leaves {_pct(share_mean)} of the "
+                "variance of the averaged output as noise that can reach the indices"
+            )
+        else:
+            text += (
+                f"Averaging {reps:g} replications per point leaves {_pct(share_mean)} of the "
+                "variance of the averaged output as noise"
+            )
         if result.method in ("sobol", "fast"):
             text += (
                 ", so an input whose ST is below about "
@@ -461,6 +472,8 @@ def _noise_lines(result: SensitivityResult, primary: str, outputs: list[str]) ->
 def _pct(x: float) -> str:
     if not math.isfinite(x):
         return "n/a"
+    if 0 < x < 0.001:
+        return f"{100 * x:.2g}%"  # 0.019%, not 0.0%
     return f"{100 * x:.1f}%" if x < 0.995 else f"{100 * x:.0f}%"
 
 

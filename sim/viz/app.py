@@ -104,7 +104,8 @@ def MainArea(model: ClassroomModel, lesson: Lesson | None) -> None:
     """Status, legend, the arms' networks and tables, the time series."""
     update_counter.get()  # re-render after every step (SolaraViz's force_update)
     solara.HTML(tag="div", unsafe_innerHTML=page_html(model, lesson),
-                attributes={"id": "ps-main", "data-day": str(model.day)})
+                attributes={"id": "ps-main", "data-day": str(model.day),
+                            "data-model": f"{id(model):x}"})
 
 
 @solara.component

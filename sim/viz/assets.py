@@ -85,11 +85,20 @@ def fetch_package(spec: str, cache_dir: Path, *, npm: str = "npm", timeout_s: fl
         if not root.is_dir():
             raise RuntimeError(f"npm pack {spec}: unexpected tarball layout")
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = target.parent / f".{target.name}.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(root, staging)
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        # copy next to the cache entry, then rename: a concurrent fetch of the same
+        # package (two test workers) never sees, or leaves, a half-written directory
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+        try:
+            shutil.copytree(root, staging / "package")
+            if target.exists() and not (target / "package.json").is_file():
+                target.rename(staging / "partial")  # files the CDN proxy cached one by one
+            try:
+                (staging / "package").rename(target)
+            except OSError:
+                if not (target / "package.json").is_file():
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

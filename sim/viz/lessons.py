@@ -177,7 +177,8 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in (
               f"{HOMOPHILY_MIN_CORRELATION}); the same patients tied at random do not "
               f"(|r| <= {RANDOM_MAX_CORRELATION}); switching influence on adds less than "
               f"half the correlation homophily alone produced",
-        look_for="Compare 'tied patients' PDC correlation' in A (no influence) and B.",
+        look_for="Compare \"Friends' PDC r\" (the correlation of adherence between tied "
+                 "patients) in A, with no influence at all, and in B.",
         check=check_homophily),
     Lesson(
         key="kickoff", scenario_name="lesson_kickoff_rapport",
@@ -198,7 +199,7 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in (
         claim=f"under {LURKER_MAX_POSTERS:.0%} of members ever post, the top 1% write at "
               f"least {TOP1_MIN_SHARE:.0%} of the posts, and engagement at the group's "
               f"close is under {FADE_MAX_RATIO:.0%} of its first week",
-        look_for="Watch 'members who posted' and 'top 1% wrote'; nodes shrink as "
+        look_for="Watch \"Ever posted\" and \"Top 1% wrote\"; nodes shrink as "
                  "engagement fades.",
         check=check_lurkers),
 )}

@@ -34,20 +34,21 @@ CSS = """
   vertical-align: middle; margin: 0 6px; border: 1px solid #999; }
 .ps-dot { display: inline-block; border-radius: 50%; background: #4a7fb5;
   vertical-align: middle; margin: 0 3px; }
-.ps-arms { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr));
+.ps-arms { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr));
   gap: 16px; }
 .ps-arm { border: 1px solid #d6d6d6; border-top: 7px solid var(--arm); border-radius: 8px;
   padding: 8px 12px 10px 12px; background: #fff; }
 .ps-arm h2 { font-size: 21px; margin: 2px 0 4px 0; color: var(--arm); font-weight: 700; }
-.ps-arm-body { display: grid; grid-template-columns: minmax(230px, 1fr) minmax(215px, 250px);
-  gap: 10px; align-items: start; }
+.ps-arm-body { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
+.ps-arm-body > .ps-net { flex: 1 1 300px; max-width: 560px; }
+.ps-arm-body > .ps-table { flex: 1 1 215px; max-width: 270px; }
 .ps-stats { border-collapse: collapse; width: 100%; font-size: 16px; }
 .ps-stats td { padding: 3px 3px; border-bottom: 1px solid #eee; vertical-align: baseline;
   white-space: nowrap; }
 .ps-stats td.ps-value { text-align: right; font-weight: 700; font-size: 19px;
   white-space: nowrap; }
 .ps-stats td.ps-change { text-align: right; color: #555; font-size: 14px; white-space: nowrap; }
-.ps-charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr));
+.ps-charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr));
   gap: 10px 18px; margin-top: 16px; }
 .ps-chart-card h3 { font-size: 17px; font-weight: 600; margin: 0 0 2px 0; }
 .ps-key { font-size: 15px; margin: 10px 0 0 0; display: flex; gap: 24px; flex-wrap: wrap; }
@@ -111,13 +112,37 @@ def _fmt(stat: Stat, value: float) -> str:
     return "n/a" if not np.isfinite(value) else stat.fmt.format(value)
 
 
-def stats_table(arm: Arm, letter: str) -> str:
+IM_STATS = {"engagement_mean", "posters_share", "top1_share"}
+GROUP_STATS = {"tie_strength_mean"}
+
+
+def has_im(model: ClassroomModel) -> bool:
+    """Whether any arm runs an IM group."""
+    return any(arm.model.plan.im_active.any() for arm in model.arms)
+
+
+def has_group_ties(model: ClassroomModel) -> bool:
+    """Whether group ties can carry anything in any arm (rapport above zero, or sessions)."""
+    return any(arm.model.network.group.nnz and (
+        arm.scenario.network.initial_group_strength > 0
+        or arm.scenario.network.strength_floor > 0 or arm.model.plan.session.any())
+        for arm in model.arms)
+
+
+def shown_stats(model: ClassroomModel) -> list[Stat]:
+    """The table rows that mean something for this model (no IM rows without IM)."""
+    hide = (set() if has_im(model) else IM_STATS) | (
+        set() if has_group_ties(model) else GROUP_STATS)
+    return [s for s in STATS if s.key not in hide]
+
+
+def stats_table(arm: Arm, letter: str, stats: list[Stat] | None = None) -> str:
     """The arm's table: today's values and their change since day 0."""
     values = arm_values(arm)
     rows = [f'<tr title="{escape(s.help)}"><td>{escape(s.label)}</td>'
             f'<td class="ps-value" data-arm="{letter}" '
             f'data-key="{s.key}">{_fmt(s, values[s.key])}</td><td class="ps-change">'
-            f'{_change(s, arm, values[s.key])}</td></tr>' for s in STATS]
+            f'{_change(s, arm, values[s.key])}</td></tr>' for s in (stats or STATS)]
     return (f'<table class="ps-stats"><tr><td></td><td class="ps-change">now</td>'
             f'<td class="ps-change">vs day 0</td></tr>{"".join(rows)}</table>')
 
@@ -146,9 +171,14 @@ def levers_text(model: ClassroomModel) -> str:
     lv = model.levers
     contagion = (f"complex contagion, threshold {lv.threshold}" if lv.contagion == "complex"
                  else "simple contagion")
-    return (f"Running with: IM posts {lv.posts_per_week:.1f}/member/week \u00b7 peer influence "
-            f"{lv.peer_influence:.2f} \u00b7 {contagion} \u00b7 rewiring {lv.rewiring:.2f} "
-            f"\u00b7 groups of {lv.group_size} \u00b7 layout {model.layout_name}")
+    parts = [f"IM posts {lv.posts_per_week:.1f}/member/week"] if has_im(model) else []
+    parts += [f"peer influence {lv.peer_influence:.2f}", contagion]
+    if model.arms[0].scenario.network.background.kind == "small_world":
+        parts.append(f"rewiring {lv.rewiring:.2f}")
+    if has_group_ties(model):
+        parts.append(f"groups of {lv.group_size}")
+    parts.append(f"layout {model.layout_name}")
+    return "Running with: " + " \u00b7 ".join(parts)
 
 
 def legend() -> str:
@@ -191,16 +221,19 @@ def page_html(model: ClassroomModel, lesson: Lesson | None = None) -> str:
                '"Render Interval" in days; \u25B6 plays.</div>')
     out.append(legend())
     out.append('<div class="ps-arms">')
+    stats = shown_stats(model)
     for k, arm in enumerate(arms):
         letter = "AB"[k]
         out.append(
             f'<div class="ps-arm" data-arm="{letter}" style="--arm: {ARM_COLOURS[k]}">'
             f'<h2>{escape(arm.label)}</h2>'
             f'<div class="ps-hint">{escape(schedule_text(arm))}</div>'
-            f'<div class="ps-arm-body"><div>{frame["networks"][k]}</div>'
-            f'<div>{stats_table(arm, letter)}</div></div></div>')
+            f'<div class="ps-arm-body"><div class="ps-net">{frame["networks"][k]}</div>'
+            f'<div class="ps-table">{stats_table(arm, letter, stats)}</div></div></div>')
     out.append('</div><div class="ps-charts">')
     for panel, svg in zip(PANELS, frame["charts"], strict=True):
+        if panel.key == "engagement_mean" and not has_im(model):
+            continue
         out.append(f'<div class="ps-chart-card"><h3>{escape(panel.title)}</h3>{svg}</div>')
     out.append('</div><div class="ps-key">')
     for k, arm in enumerate(arms):

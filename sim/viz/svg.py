@@ -74,9 +74,9 @@ class NetworkSVG:
         self.xy = xy
         n = xy.shape[0]
         spacing = float(np.median(cKDTree(xy).query(xy, k=2)[0][:, 1])) if n > 1 else 10.0
-        self.max_radius = float(np.clip(0.5 * spacing * (1.5 if ring else 1.0), 1.5, 9.0))
+        self.max_radius = float(np.clip(0.5 * spacing * (1.8 if ring else 1.0), 1.5, 9.0))
         bi, bj = arm.pairs["background"]
-        opacity = 0.3 if ring else 0.07
+        opacity = 0.2 if ring else 0.07
         width = 0.8 if ring else 0.6
         self.background = (
             f'<path d="{"".join(_segments(xy[bi], xy[bj]))}" stroke="{TIE_COLOUR}" '

@@ -1,0 +1,347 @@
+"""Sensitivity analyses of the ABM: sensitivity files, ``peersupport sensitivity``, stores.
+
+The analysis machinery has its own known-answer tests (tests/test_sensitivity.py); these test
+the integration: file validation, runs through the sweep engine, re-analysis of a store,
+reproducibility, given-data methods on a sweep store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import cli
+from sim.errors import ScenarioError
+from sim.experiments import sa_runner
+from sim.experiments.sa_runner import analyze_store, load_sensitivity
+from sim.experiments.store import load_results
+from sim.experiments.sweep import run_sweep
+from sim.rng import derive_seed
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+TINY_SOBOL = f"""\
+name: tiny_sobol
+base: {SCENARIOS}/designs/hybrid_kickoff.yaml
+set:
+  population.size: 100
+  run.days: 40
+inputs:
+  behaviour.support_effect_logit: {{low: 0.5, high: 3.0}}
+  clinical.utility_per_support: {{low: 0.0, high: 0.05}}
+  clinical.utility_per_knowledge: {{low: 0.0, high: 0.1}}
+method: sobol
+settings: {{n: 8}}
+outputs:
+  primary: utility_change
+  also: [qalys_per_patient]
+replications: 2
+seed: 5
+analysis: {{num_resamples: 100}}
+"""
+"""N = 8 x (3 + 2) = 40 points x 2 replications = 80 runs of 100 patients x 40 days."""
+
+TINY_MORRIS = f"""\
+name: tiny_morris
+base: {SCENARIOS}/designs/hybrid_kickoff.yaml
+set: {{population.size: 100, run.days: 40}}
+inputs:
+  behaviour.support_effect_logit: {{low: 0.5, high: 3.0, group: patient behaviour}}
+  behaviour.engagement_decay_days: {{low: 20, high: 60, group: patient behaviour}}
+  program.im.posts_per_week: {{low: 1.0, high: 3.0, group: program design}}
+  network.group_size: {{low: 8, high: 15, group: program design}}
+method: morris
+settings: {{n: 4, num_levels: 4}}
+outputs: {{primary: utility_change, also: []}}
+replications: 2
+seed: 9
+analysis: {{num_resamples: 100}}
+"""
+"""4 trajectories x (2 groups + 1) = 12 points x 2 replications = 24 runs."""
+
+
+def write(folder: Path, text: str, name: str = "sa.yaml") -> Path:
+    """Write a sensitivity file and return its path."""
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def load_error(tmp_path: Path, text: str) -> ScenarioError:
+    """The ScenarioError that loading ``text`` as a sensitivity file raises."""
+    with pytest.raises(ScenarioError) as info:
+        load_sensitivity(write(tmp_path, text))
+    return info.value
+
+
+def run_cli(*argv: str | Path) -> int:
+    """``peersupport sensitivity ...`` in this process; the exit status."""
+    return cli.main(["sensitivity", *map(str, argv)])
+
+
+@pytest.fixture(scope="module")
+def sobol_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny Sobol' analysis, run once through the CLI (serial executor)."""
+    folder = tmp_path_factory.mktemp("sobol")
+    out = folder / "store"
+    status = run_cli(write(folder, TINY_SOBOL), "--out", out, "--executor", "serial",
+                     "--no-progress")
+    assert status == 0, f"the tiny Sobol' analysis should succeed, exit status {status}"
+    return out
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def test_ready_files_validate_and_fit_their_purpose() -> None:
+    morris = load_sensitivity(SCENARIOS / "sensitivity" / "qol_morris.yaml")
+    sobol = load_sensitivity(SCENARIOS / "sensitivity" / "qol_sobol.yaml")
+    assert morris.spec.method == "morris" and len(morris.inputs) >= 15, \
+        "the screening file should screen 15 or more inputs"
+    assert sobol.spec.method == "sobol" and 8 <= len(sobol.inputs) <= 10, \
+        "the Sobol' file should quantify the 8-10 inputs that matter"
+    for plan in (morris, sobol):
+        assert plan.outputs[0] == "utility_change", "QoL change is the primary output"
+        assert plan.base["program"]["name"] == "hybrid_kickoff", "both analyse the hybrid design"
+        assert plan.spec.replications >= 2, "a stochastic model needs replications for noise"
+    screened = {i.name for i in morris.inputs}
+    assert {i.name for i in sobol.inputs} <= screened, \
+        "the Sobol' inputs should be among those screened by Morris"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected", "path"),
+    [
+        ("replications: 2", "replicatons: 2", "did you mean 'replications'", "replicatons"),
+        ("clinical.utility_per_support:", "clinical.utility_per_suport:",
+         "did you mean 'clinical.utility_per_support'", "inputs.clinical.utility_per_suport"),
+        ("{low: 0.0, high: 0.05}", "{low: -0.1, high: 0.05}",
+         "low -0.1 is outside the parameter's valid range: clinical.utility_per_support must "
+         "be >= 0", "inputs.clinical.utility_per_support.low"),
+        ("{low: 0.0, high: 0.05}", "{low: 0.05, high: 0.01}", "low must be < high",
+         "inputs.clinical.utility_per_support.low"),
+        ("{n: 8}", "{n: 10}", "power of two", "settings.n"),
+        ("{n: 8}", "{n: 8, num_levels: 4}", "not used by sobol (only by morris)",
+         "settings.num_levels"),
+        ("primary: utility_change", "primary: utility_chnge", "did you mean 'utility_change'",
+         "outputs.primary"),
+        ("  run.days: 40", "  run.days: 40\n  clinical.utility_per_support: 0.01",
+         "both fixed (set) and uncertain", "inputs.clinical.utility_per_support"),
+        ("clinical.utility_per_support:", "behaviour.contagion:", "is not a number",
+         "inputs.behaviour.contagion"),
+        ("method: sobol", "method: delta\ngroups: 1", "unknown key 'groups'", "groups"),
+    ],
+)
+def test_file_errors_name_line_path_and_fix(tmp_path: Path, old: str, new: str, expected: str,
+                                            path: str) -> None:
+    assert old in TINY_SOBOL, f"test setup: {old!r} is not in the tiny file"
+    err = load_error(tmp_path, TINY_SOBOL.replace(old, new, 1))
+    assert expected in str(err), f"expected {expected!r} in: {err}"
+    assert err.path == path, f"error should point at {path}, got {err.path}: {err}"
+    assert err.file and err.file.endswith("sa.yaml") and err.line, \
+        f"error should name the file and line: {err}"
+
+
+def test_groups_with_a_method_without_groups_are_refused(tmp_path: Path) -> None:
+    text = TINY_MORRIS.replace("method: morris", "method: delta").replace(
+        "{n: 4, num_levels: 4}", "{n: 100}")
+    err = load_error(tmp_path, text)
+    assert "delta does not support groups" in str(err) and err.path.endswith(".group"), str(err)
+
+
+def test_common_random_numbers_share_seeds_across_points(tmp_path: Path) -> None:
+    plan = load_sensitivity(write(tmp_path, TINY_SOBOL))
+    tasks = plan.tasks()
+    assert len(tasks) == 40 * 2, "N(D+2) points x replications"
+    by_rep: dict[int, set[int]] = {}
+    for task in tasks:
+        by_rep.setdefault(task.meta["replication"], set()).add(task.seed)
+    assert by_rep == {0: {derive_seed(5, 0)}, 1: {derive_seed(5, 1)}}, \
+        "streams: common gives replication r of every point the seed derive_seed(seed, r)"
+    independent = load_sensitivity(write(tmp_path, TINY_SOBOL + "streams: independent\n"))
+    seeds = {t.seed for t in independent.tasks()}
+    assert len(seeds) == len(tasks), "streams: independent gives every run its own seed"
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def test_sobol_end_to_end_writes_the_report(sobol_store: Path) -> None:
+    for name in ("indices.csv", "indices.parquet", "noise.csv", "convergence.csv",
+                 "summary.md", "summary.html", "figures/indices.png",
+                 "figures/convergence.png", "manifest.json"):
+        assert (sobol_store / name).is_file(), f"the report should include {name}"
+    idx = pd.read_parquet(sobol_store / "indices.parquet")
+    assert set(idx["index"]) == {"S1", "ST"}, "Sobol' without second order: S1 and ST"
+    assert set(idx["output"]) == {"utility_change", "qalys_per_patient"}
+    summary = (sobol_store / "summary.md").read_text()
+    assert "## What drives `utility_change`" in summary, "the summary leads with the primary"
+    runs = load_results(sobol_store).runs
+    assert len(runs) == 80 and (runs["status"] == "ok").all(), "every run recorded and ok"
+
+
+def test_inert_input_is_flagged_on_common_random_numbers(sobol_store: Path) -> None:
+    # hybrid_kickoff has no education, so knowledge never changes: its QoL weight is inert.
+    idx = pd.read_parquet(sobol_store / "indices.parquet")
+    st = idx[(idx["output"] == "utility_change") & (idx["index"] == "ST")
+             & (idx["input"] == "clinical.utility_per_knowledge")].iloc[0]
+    assert st["flagged_inert"], f"an input the design never uses should be flagged: {st}"
+    assert abs(st["value"]) < 1e-9, \
+        f"with common random numbers an inert input's ST is exactly zero, got {st['value']}"
+
+
+def test_analyze_store_gives_identical_numbers(sobol_store: Path, tmp_path: Path) -> None:
+    status = run_cli("--analyze", sobol_store, "--out", tmp_path / "again")
+    assert status == 0
+    for name in ("indices.csv", "noise.csv", "convergence.csv", "summary.md"):
+        original = (sobol_store / name).read_text()
+        again = (tmp_path / "again" / name).read_text()
+        assert original == again, f"--analyze should reproduce {name} exactly"
+
+
+def test_seeded_runs_give_identical_indices_on_any_executor(sobol_store: Path,
+                                                            tmp_path: Path) -> None:
+    # The same file on two worker processes (a different executor, another run order).
+    out = tmp_path / "local"
+    status = run_cli(write(tmp_path, TINY_SOBOL), "--out", out, "--executor", "local",
+                     "--workers", "2", "--no-progress")
+    assert status == 0
+    first = pd.read_parquet(sobol_store / "indices.parquet")
+    second = pd.read_parquet(out / "indices.parquet")
+    pd.testing.assert_frame_equal(first, second, check_exact=True)
+
+
+def test_resume_skips_recorded_runs_and_refuses_a_changed_file(sobol_store: Path,
+                                                               tmp_path: Path,
+                                                               capsys) -> None:
+    path = write(tmp_path, TINY_SOBOL)
+    status = run_cli(path, "--out", sobol_store, "--executor", "serial", "--resume",
+                     "--no-progress")
+    assert status == 0 and "80 already recorded, skipped" in capsys.readouterr().out
+    changed = write(tmp_path, TINY_SOBOL.replace("seed: 5", "seed: 6"))
+    status = run_cli(changed, "--out", sobol_store, "--resume", "--no-progress")
+    err = capsys.readouterr().err
+    assert status == 2 and "changed since it was created" in err and "seed" in err, err
+
+
+def test_morris_groups_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "morris"
+    status = run_cli(write(tmp_path, TINY_MORRIS), "--out", out, "--executor", "serial",
+                     "--no-progress")
+    assert status == 0
+    idx = pd.read_csv(out / "indices.csv")
+    assert set(idx["input"]) == {"patient behaviour", "program design"}, \
+        "grouped inputs give one index per group"
+    assert {"mu_star", "sigma", "mu"} <= set(idx["index"])
+    assert (out / "figures" / "morris_mu_star_sigma.png").is_file()
+
+
+def test_failed_runs_stop_the_analysis(tmp_path: Path, monkeypatch, capsys) -> None:
+    from sim.experiments import tasks
+
+    real_run = tasks._results.run
+
+    def flaky(scenario, seed, **kwargs):
+        if seed == derive_seed(9, 1):  # replication 1 of every point
+            raise RuntimeError("simulated crash")
+        return real_run(scenario, seed, **kwargs)
+
+    monkeypatch.setattr(tasks._results, "run", flaky)
+    out = tmp_path / "store"
+    status = run_cli(write(tmp_path, TINY_MORRIS), "--out", out, "--executor", "serial",
+                     "--no-progress")
+    assert status == 1, "failed runs: exit status 1, no analysis"
+    assert not (out / "indices.csv").exists()
+    assert "not analysed" in capsys.readouterr().err
+    with pytest.raises(ScenarioError, match="failed .*--retry-failed"):
+        analyze_store(out)
+
+
+# --------------------------------------------------------------------------- given data
+
+LHS_SWEEP = f"""\
+name: lhs_tiny
+base: {SCENARIOS}/base.yaml
+set: {{population.size: 60, run.days: 30}}
+levers:
+  design: [{SCENARIOS}/designs/hybrid_kickoff.yaml, {SCENARIOS}/designs/usual_care.yaml]
+uncertain:
+  clinical.trial_drift_hba1c_pct: {{low: 0.0, high: 0.3}}
+  behaviour.support_effect_logit: {{low: 0.5, high: 3.0}}
+  clinical.utility_per_knowledge: {{low: 0.0, high: 0.1}}
+design: {{method: lhs, n: 80}}
+replications: 1
+seed: 3
+"""
+"""2 designs x 80 Latin-hypercube points = 160 runs of 60 patients x 30 days (80 points: too
+few to check convergence, which keeps the slow delta bootstrap to one pass)."""
+
+
+def test_given_data_methods_on_an_lhs_sweep_store(tmp_path: Path, capsys) -> None:
+    sweep_file = tmp_path / "lhs.yaml"
+    sweep_file.write_text(LHS_SWEEP)
+    store = tmp_path / "sweep"
+    report = run_sweep(sweep_file, store, executor="serial")
+    assert report.failed_total == 0
+    status = run_cli("--analyze", store, "--method", "delta", "--num-resamples", "20")
+    assert status == 2 and "--select design=hybrid_kickoff" in capsys.readouterr().err, \
+        "two lever settings: the user must pick one"
+    status = run_cli("--analyze", store, "--method", "delta", "--num-resamples", "20",
+                     "--select", "design=hybrid_kickoff", "--outputs", "hba1c_change")
+    assert status == 0
+    idx = pd.read_csv(store / "sensitivity_delta" / "indices.csv")
+    delta = idx[idx["index"] == "delta"].set_index("input")
+    assert set(delta.index) == {"clinical.trial_drift_hba1c_pct",
+                                "behaviour.support_effect_logit",
+                                "clinical.utility_per_knowledge"}
+    # Trial drift moves every patient's HbA1c; the QoL weight of knowledge cannot move HbA1c.
+    drift, inert = delta.loc["clinical.trial_drift_hba1c_pct"], delta.loc[
+        "clinical.utility_per_knowledge"]
+    assert not drift["flagged_inert"] and drift["value"] > inert["value"], \
+        f"trial drift should drive HbA1c change: delta {drift['value']:.3f} vs inert " \
+        f"{inert['value']:.3f}"
+    assert inert["flagged_inert"], "an input that cannot move HbA1c should be flagged"
+    result = analyze_store(store, method="pawn", select={"design": "hybrid_kickoff"},
+                           outputs=["hba1c_change"], num_resamples=20)
+    pawn = result.indices.set_index("input")["value"]
+    assert pawn.idxmax() == "clinical.trial_drift_hba1c_pct", f"PAWN ranking: {pawn}"
+    with pytest.raises(ScenarioError, match="needs its own sample design"):
+        analyze_store(store, method="sobol", select={"design": "hybrid_kickoff"})
+    with pytest.raises(ScenarioError, match="did you mean 'behaviour.support_effect_logit'"):
+        analyze_store(store, method="delta", inputs=["behaviour.support_efect_logit",
+                                                     "clinical.utility_per_knowledge"],
+                      select={"design": "hybrid_kickoff"})
+
+
+def test_common_random_numbers_noise_is_the_interaction() -> None:
+    # y = point effect + replication effect (shared by every point) + interaction: under
+    # common random numbers only the interaction reaches the indices.
+    from sim.experiments.sensitivity import replication_noise
+
+    rng = np.random.default_rng(0)
+    points, reps = 400, 3
+    point_effect = rng.normal(0.0, 1.0, points)
+    rep_effect = np.array([-5.0, 0.0, 5.0])  # large noise, common to all points
+    inter = rng.normal(0.0, 0.1, (points, reps))
+    y = point_effect[:, None] + rep_effect[None, :] + inter
+    Y_reps = pd.DataFrame({"point": np.repeat(np.arange(points), reps),
+                           "replication": np.tile(np.arange(reps), points),
+                           "y": y.ravel()})
+    crn = replication_noise(Y_reps, common_random_numbers=True).iloc[0]
+    ind = replication_noise(Y_reps).iloc[0]
+    # 400 x 2 degrees of freedom: the interaction variance is estimated within about 10%.
+    assert crn["var_noise"] == pytest.approx(0.01, rel=0.1), crn
+    assert crn["noise_share_of_mean"] < 0.01, "the shared replication effect cancels"
+    assert ind["noise_share_of_mean"] > 1.0, "read as independent noise it swamps the signal"
+    assert crn["noise_share"] > 0.9 and crn["noise_share"] <= 1.0, \
+        "single runs are mostly noise, and a share is at most 1"
+
+
+def test_summary_outputs_lists_the_primary_outputs() -> None:
+    names = sa_runner.summary_outputs()
+    missing = [o for o in sa_runner.DEFAULT_OUTPUTS if o not in names]
+    assert not missing, f"a run's summary should include {missing}"

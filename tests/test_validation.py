@@ -1,0 +1,226 @@
+"""Trial reproductions: file validation, the comparison machinery, fast directional runs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import cli
+from sim.errors import ScenarioError
+from sim.validation import (
+    OfSpec,
+    OutcomeSpec,
+    combine,
+    default_files,
+    evaluate,
+    html_report,
+    load_study,
+    markdown_table,
+    run_validation,
+    summarise,
+)
+
+from .conftest import ROOT
+
+VALIDATION = ROOT / "experiments" / "validation"
+DESIGNS = ROOT / "scenarios" / "designs"
+EXPECTED = {"dsmes_chrvala2016", "diabpeers_im_rct", "presley2020", "sartori2020_whatsapp",
+            "qi2015_baseline_hba1c", "centola2010"}
+
+TINY = f"""\
+study: tiny
+title: DSMES vs usual care, small
+citation: test
+scenario: {DESIGNS}/usual_care.yaml
+set:
+  population.size: 200
+  run.days: 60
+arms:
+  usual_care: {{label: usual care}}
+  dsmes:
+    scenario: {DESIGNS}/dsmes_in_person.yaml
+replications: 3
+seed: 5
+outcomes:
+  - name: net effect
+    of: {{difference: [dsmes, usual_care]}}
+    key: hba1c_change
+    published: -0.5
+    interval: [-5.0, 0.0]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "study.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> ScenarioError:
+    with pytest.raises(ScenarioError) as info:
+        load_study(write(tmp_path, text))
+    return info.value
+
+
+# --------------------------------------------------------------------------- the files
+
+
+def test_every_target_has_a_validation_file_that_loads():
+    files = default_files(ROOT)
+    studies = {load_study(f).name: f for f in files}
+    assert set(studies) == EXPECTED, f"validation files: {sorted(studies)}"
+    for name, path in studies.items():
+        assert path.stem == name, f"{path.name} should be named after its study '{name}'"
+
+
+def test_validate_check_accepts_the_shipped_files(capsys):
+    status = cli.main(["validate", "--check", *map(str, default_files(ROOT))])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert out.count("ok ") == len(EXPECTED), out
+
+
+def test_arms_of_a_study_share_seeds_and_replications_differ():
+    study = load_study(VALIDATION / "dsmes_chrvala2016.yaml")
+    seeds = study.seeds(4)
+    assert len(set(seeds)) == 4, "replications need distinct seeds"
+    from sim.validation import study_tasks
+
+    tasks = study_tasks(study, replications=4)
+    by_rep: dict[int, set[int]] = {}
+    for t in tasks:
+        by_rep.setdefault(t.meta["replication"], set()).add(t.seed)
+    assert all(len(s) == 1 for s in by_rep.values()), "arms must share the seed (paired)"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_unknown_key_names_line_and_suggests(tmp_path):
+    err = error_of(tmp_path, TINY.replace("replications: 3", "replicatons: 3"))
+    assert "replicatons" in str(err) and "did you mean 'replications'" in str(err)
+    assert err.line == 12
+
+
+def test_unknown_arm_in_outcome(tmp_path):
+    err = error_of(tmp_path, TINY.replace("[dsmes, usual_care]", "[dsmes, usualcare]"))
+    assert "unknown arm 'usualcare'" in str(err) and "did you mean 'usual_care'" in str(err)
+    assert err.line == 16
+
+
+def test_unknown_summary_key(tmp_path):
+    err = error_of(tmp_path, TINY.replace("key: hba1c_change", "key: hba1c_chnage"))
+    assert "unknown summary key 'hba1c_chnage'" in str(err)
+    assert "did you mean 'hba1c_change'" in str(err)
+
+
+def test_bad_parameter_path_and_value(tmp_path):
+    err = error_of(tmp_path, TINY.replace("population.size: 200", "population.sise: 200"))
+    assert "'population.sise' is not a scenario parameter" in str(err) and err.line == 6
+    err = error_of(tmp_path, TINY.replace("population.size: 200", "population.size: -3"))
+    assert "population.size must be >= 1" in str(err) and err.line == 6
+
+
+def test_within_needs_an_interval_and_one_form_of(tmp_path):
+    err = error_of(tmp_path, TINY.replace("    interval: [-5.0, 0.0]\n", ""))
+    assert "needs an interval" in str(err)
+    err = error_of(tmp_path, TINY.replace("{difference: [dsmes, usual_care]}",
+                                          "{arm: dsmes, difference: [dsmes, usual_care]}"))
+    assert "exactly one of arm, difference, ratio, contrast" in str(err)
+
+
+# --------------------------------------------------------------------------- machinery
+
+
+def test_combine_pairs_replications():
+    table = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.5, 1.0, 1.0]},
+                         index=pd.Index([0, 1, 2], name="replication"))
+    assert np.allclose(combine(OfSpec(arm="a"), table), [1, 2, 3])
+    assert np.allclose(combine(OfSpec(difference=("a", "b")), table), [0.5, 1.0, 2.0])
+    assert np.allclose(combine(OfSpec(ratio=("a", "b")), table), [2.0, 2.0, 3.0])
+    assert np.allclose(combine(OfSpec(contrast={"a": 2, "b": -1}), table), [1.5, 3.0, 5.0])
+
+
+def test_summary_interval_is_t_based():
+    mean, lo, hi = summarise(np.array([1.0, 2.0, 3.0]))
+    # t(0.975, 2) = 4.303, sd = 1, n = 3: half-width 4.303 / sqrt(3) = 2.484
+    assert mean == 2.0 and hi - mean == pytest.approx(2.4841, abs=1e-3)
+    assert math.isnan(summarise(np.array([1.0]))[1]), "one replication has no interval"
+
+
+def test_timeseries_metrics_and_verdicts(tmp_path):
+    study = load_study(write(tmp_path, TINY))
+    runs = pd.DataFrame({"run_id": ["x", "y"], "study": "tiny", "arm": ["dsmes", "usual_care"],
+                         "replication": 0, "status": "ok", "hba1c_change": [-0.6, -0.1]})
+    ts = pd.DataFrame({"run_id": ["x"] * 3 + ["y"] * 3, "day": [0, 7, 14] * 2,
+                       "adherent_share": [0.1, 0.3, 0.5, 0.1, 0.15, 0.2]})
+    reach = OutcomeSpec(name="days", of=OfSpec(ratio=("usual_care", "dsmes")),
+                        timeseries={"column": "adherent_share", "days_to_reach": 0.3},
+                        published=2.0, interval=(1.5, 3.0))
+    at = OutcomeSpec(name="at", of=OfSpec(arm="dsmes"),
+                     timeseries={"column": "adherent_share", "at_day": 10},
+                     published=0.5, compare="greater", threshold=0.4)
+    res = {r.outcome.name: r for r in evaluate(study, runs, ts, [reach, at])}
+    # y never reaches 0.3: censored at its last day (14); x reaches it on day 7 -> ratio 2
+    assert res["days"].mean == 2.0 and res["days"].passed
+    assert res["at"].mean == 0.5 and res["at"].passed, "first record on or after day 10"
+    net = evaluate(study, runs, ts)[0]
+    assert net.mean == pytest.approx(-0.5) and net.passed
+
+
+# --------------------------------------------------------------------------- reproductions
+
+
+def test_fast_reproductions_keep_their_directions():
+    """Small populations, few replications: only the directions are checked here."""
+    small = {"population.size": 400}
+    chrvala = load_study(VALIDATION / "dsmes_chrvala2016.yaml", small)
+    qi = load_study(VALIDATION / "qi2015_baseline_hba1c.yaml", {"population.size": 1500})
+    centola = load_study(VALIDATION / "centola2010.yaml")  # 144 people: already small
+    result = run_validation([chrvala, qi], executor="serial", replications=2)
+    runs = result.runs
+    ok = runs[runs.status == "ok"]
+
+    def arm(study, name, key):
+        rows = ok[(ok.study == study) & (ok.arm == name)]
+        return rows.sort_values("replication")[key].to_numpy()
+
+    dsmes = arm("dsmes_chrvala2016", "dsmes", "hba1c_change")
+    usual = arm("dsmes_chrvala2016", "usual_care", "hba1c_change")
+    assert (dsmes < usual).all(), f"DSMES should improve more than control: {dsmes} {usual}"
+    assert (usual < 0).all(), "control arms improve too (trial drift)"
+    net = {band: (arm("qi2015_baseline_hba1c", "peer_support", f"hba1c_change_hba1c_{band}")
+                  - arm("qi2015_baseline_hba1c", "usual_care", f"hba1c_change_hba1c_{band}")
+                  ).mean() for band in ("lt7.5", "7.5to8.5", "ge8.5")}
+    assert net["ge8.5"] < net["lt7.5"] and net["7.5to8.5"] < net["lt7.5"], \
+        f"Qi 2015: the effect should grow with baseline HbA1c: {net}"
+    # Centola: 30 paired replications (run in about 2 s); the clustered lattice should
+    # spread the behaviour further than the random network of the same degree.
+    spread = run_validation([centola], executor="serial", replications=30)
+    further = next(r for r in spread.results if r.outcome.name == "Clustered spreads further")
+    assert further.mean > 0, f"clustered should beat random: {further.model_text()}"
+
+
+def test_report_and_exit_status(tmp_path):
+    path = write(tmp_path, TINY)
+    html_path, md_path = tmp_path / "v.html", tmp_path / "v.md"
+    status = cli.main(["validate", str(path), "--executor", "serial", "--no-progress",
+                       "--report", str(html_path), "--markdown", str(md_path)])
+    assert status == 0, "a passing target exits 0"
+    page = html_path.read_text()
+    assert "data:image/png;base64," in page and "net effect" in page
+    assert "| tiny | net effect |" in md_path.read_text()
+    failing = write(tmp_path, TINY.replace("[-5.0, 0.0]", "[5.0, 6.0]"), "fail.yaml")
+    assert cli.main(["validate", str(failing), "--executor", "serial", "--no-progress"]) == 1
+
+
+def test_markdown_and_html_from_results(tmp_path):
+    study = load_study(write(tmp_path, TINY))
+    result = run_validation([study], executor="serial", replications=2)
+    text = markdown_table(result.results)
+    assert text.splitlines()[0].startswith("| study | outcome | published")
+    assert "<img" in html_report(result)
