@@ -633,7 +633,8 @@ def fit_markdown(cal: Calibration, study: Any, params: Mapping[str, float],
     lines = [
         f"# Fit report: {cal.spec.name}", "",
         f"Calibration file `{cal.path}`; Optuna study `{cal.spec.name}` in "
-        f"`{cal.storage_url}`: {len(study.trials)} trials ({len(complete)} complete); best "
+        f"`{cal.out_dir / 'optuna.sqlite3'}`: {len(study.trials)} trials ({len(complete)} "
+        f"complete); best "
         f"trial {best.number}, objective {best.value:.4g} (sum of squared z-scores and "
         "binomial deviances, plus normal-prior penalties).", "",
         f"While fitting: {cal.spec.replications} replications per arm (common seeds), "

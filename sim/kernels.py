@@ -166,11 +166,14 @@ def patient_pass(p: DayParams, day: int, im_active: bool, digital_contact: bool,
                  window: np.ndarray, pdc_count: np.ndarray, adherent: np.ndarray,
                  hba1c: np.ndarray, distress: np.ndarray, util: np.ndarray,
                  qalys: np.ndarray, qalys_undiscounted: np.ndarray, qaly_weight: float,
-                 ) -> int:
+                 cost: np.ndarray, dose_cost: float, care_cost: float,
+                 care_cost_per_pct: float) -> int:
     """Phases 3c-8 per patient; returns the number of doses taken.
 
     ``z_dose`` are standard logistic variates log(u / (1 - u)): the dose is taken when
-    the dose logit exceeds z, i.e. with probability sigmoid(logit).
+    the dose logit exceeds z, i.e. with probability sigmoid(logit). ``cost`` accrues each
+    patient's medication and healthcare cost, already discounted (``dose_cost`` per dose,
+    ``care_cost`` per day plus ``care_cost_per_pct`` per HbA1c %-point above 7).
     """
     slot = day % p.pdc_window
     taken = 0
@@ -217,6 +220,7 @@ def patient_pass(p: DayParams, day: int, im_active: bool, digital_contact: bool,
         util[i] = u
         qalys[i] += u * qaly_weight
         qalys_undiscounted[i] += u / 365.25
+        cost[i] += took * dose_cost + care_cost + care_cost_per_pct * max(h - 7.0, 0.0)
     return taken
 
 

@@ -71,13 +71,17 @@ class Patient(mesa.Agent):
 
 @dataclass
 class Ledger:
-    """Running totals (whole population) of costs by category and of QALYs."""
+    """Running totals (whole population, undiscounted) of costs by category and posts.
+
+    ``shared_discounted`` holds the discounted program costs no single patient causes
+    (platform, peer leaders, moderation, rooms and facilitators, digital curriculum);
+    costs a patient causes accrue, discounted, in ``PeerSupportModel.cost``.
+    """
 
     program: float = 0.0
-    program_discounted: float = 0.0
     medication: float = 0.0
     healthcare: float = 0.0
-    care_discounted: float = 0.0
+    shared_discounted: float = 0.0
     posts: float = 0.0
 
 
@@ -148,7 +152,8 @@ class PeerSupportModel(mesa.Model):
         self.rate = s.program.im.posts_per_week / 7.0 * p.posting_activity
         self.rate[self.network.leader] = s.program.im.leader_posts_per_week / 7.0
         for name in ("support", "contact", "practice", "self_efficacy_gain", "education_hours",
-                     "knowledge_gain", "qalys", "qalys_undiscounted", "received", "norm"):
+                     "knowledge_gain", "qalys", "qalys_undiscounted", "received", "norm",
+                     "cost"):
             setattr(self, name, np.zeros(n))
         self.sessions_attended = np.zeros(n, dtype=np.int32)
         self.posts = np.zeros(n, dtype=np.int32)
@@ -208,6 +213,7 @@ class PeerSupportModel(mesa.Model):
         self._ties(gathering, im_active, evolve=True)
         e = s.economics
         df_qaly = (1.0 + e.discount_rate_effects) ** (-d / DAYS_PER_YEAR)
+        df_cost = (1.0 + e.discount_rate_costs) ** (-d / DAYS_PER_YEAR)
         digital = plan.education_hours[d] > 0 and s.program.education.mode == "digital"
         p = self.patients
         taken = self.kernels.patient_pass(
@@ -218,10 +224,13 @@ class PeerSupportModel(mesa.Model):
             self.engagement_resting, self.knowledge_gain, self.self_efficacy_gain,
             self.engagement, self.support, self.contact, self.practice, self.adherence,
             self.dose_window, self.pdc_count, self.adherent, self.hba1c, self.distress,
-            self.utility, self.qalys, self.qalys_undiscounted, df_qaly / DAYS_PER_YEAR)
+            self.utility, self.qalys, self.qalys_undiscounted, df_qaly / DAYS_PER_YEAR,
+            self.cost, e.medication_cost_per_dose * df_cost,
+            e.healthcare_cost_per_year * df_cost / DAYS_PER_YEAR,
+            e.healthcare_cost_per_hba1c_pct_year * df_cost / DAYS_PER_YEAR)
         if im_active:
             posts += int(moderator.sum())
-        self._accounting(d, posts, taken)
+        self._accounting(d, posts, taken, df_cost)
         self.day = d + 1
         if self.day % s.run.record_every_days == 0 or self.day == plan.days:
             self.record()
@@ -258,40 +267,39 @@ class PeerSupportModel(mesa.Model):
                                     s.behaviour.knowledge_hours_scale, self.knowledge_gain)
         return bool(self.attended.any())
 
-    def _accounting(self, d: int, posts: int, taken: int) -> None:
-        """Phase 8 (costs, discounted to day 0); QALYs accrue in the patient pass."""
+    def _accounting(self, d: int, posts: int, taken: int, df_cost: float) -> None:
+        """Phase 8 (program costs; medication, healthcare and QALYs accrue per patient)."""
         e, plan, n = self.spec.economics, self.plan, self.n
-        df_cost = (1.0 + e.discount_rate_costs) ** (-d / DAYS_PER_YEAR)
-        program = 0.0
+        shared = 0.0
         if plan.im_active[d]:
-            program += e.platform_cost_per_patient_month * 12.0 * n / DAYS_PER_YEAR
+            shared += e.platform_cost_per_patient_month * 12.0 * n / DAYS_PER_YEAR
             if self.spec.network.peer_leaders:
-                program += e.peer_leader_cost_per_patient_year * n / DAYS_PER_YEAR
-            program += posts * e.moderation_minutes_per_message / 60.0 * e.staff_cost_per_hour
-        n_att = float(self.attended.sum()) if self.attended.any() else 0.0
+                shared += e.peer_leader_cost_per_patient_year * n / DAYS_PER_YEAR
+            shared += posts * e.moderation_minutes_per_message / 60.0 * e.staff_cost_per_hour
         if plan.session[d]:
-            groups = float(plan.offered.sum())
-            program += groups * self.spec.program.in_person.hours_per_session * \
-                e.session_cost_per_group_hour
-            program += float((self.attended & self.group_offered).sum()) * \
-                e.session_cost_per_attendee
+            shared += float(plan.offered.sum()) * self.spec.program.in_person.hours_per_session \
+                * e.session_cost_per_group_hour
         hours_ed = plan.education_hours[d]
-        if hours_ed > 0:
-            if self.spec.program.education.mode == "in_person":
-                program += n_att * hours_ed * e.education_cost_per_patient_hour
-            else:
-                program += n * hours_ed * e.digital_education_cost_per_patient_hour
-        medication = taken * e.medication_cost_per_dose
+        caused = 0.0
+        if self.attended.any() or hours_ed > 0:
+            per_patient = np.zeros(n)
+            if plan.session[d]:
+                per_patient += (self.attended & self.group_offered) * e.session_cost_per_attendee
+            if hours_ed > 0 and self.spec.program.education.mode == "in_person":
+                per_patient += self.attended * (hours_ed * e.education_cost_per_patient_hour)
+            elif hours_ed > 0:
+                shared += n * hours_ed * e.digital_education_cost_per_patient_hour
+            caused = float(per_patient.sum())
+            self.cost += per_patient * df_cost
+        led = self.ledger
+        led.program += shared + caused
+        led.shared_discounted += shared * df_cost
+        led.medication += taken * e.medication_cost_per_dose
         healthcare = n * e.healthcare_cost_per_year / DAYS_PER_YEAR
         if e.healthcare_cost_per_hba1c_pct_year:
             excess = float(np.maximum(self.hba1c - 7.0, 0.0).sum())
             healthcare += e.healthcare_cost_per_hba1c_pct_year * excess / DAYS_PER_YEAR
-        led = self.ledger
-        led.program += program
-        led.program_discounted += program * df_cost
-        led.medication += medication
         led.healthcare += healthcare
-        led.care_discounted += (medication + healthcare) * df_cost
         led.posts += posts
 
     # ------------------------------------------------------------------ outputs

@@ -92,7 +92,8 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     out["medication_cost_per_patient"] = led.medication / n
     out["healthcare_cost_per_patient"] = led.healthcare / n
     out["cost_per_patient"] = (led.program + led.medication + led.healthcare) / n
-    out["cost_per_patient_discounted"] = (led.program_discounted + led.care_discounted) / n
+    shared = led.shared_discounted / n
+    out["cost_per_patient_discounted"] = float(model.cost.mean()) + shared
     out["qalys_per_patient"] = float(model.qalys.mean())
     out["qalys_per_patient_undiscounted"] = float(model.qalys_undiscounted.mean())
     wtp = model.spec.economics.wtp_per_qaly
@@ -107,6 +108,10 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
         out[f"utility_change_{name}"] = (float(utility_change[mask].mean()) if share
                                          else float("nan"))
         out[f"pdc_end_{name}"] = float(model.pdc[mask].mean()) if share else float("nan")
+        out[f"qalys_per_patient_{name}"] = (float(model.qalys[mask].mean()) if share
+                                            else float("nan"))
+        out[f"cost_per_patient_discounted_{name}"] = (float(model.cost[mask].mean()) + shared
+                                                      if share else float("nan"))
     return out
 
 

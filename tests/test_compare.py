@@ -339,3 +339,20 @@ def test_cli_failed_runs_exit_1(tmp_path: Path, monkeypatch, capsys) -> None:
     code = cli.main(["compare", str(path), "--executor", "serial", "--no-progress"])
     assert code == 1, "failed runs make the exit status 1"
     assert "replication(s) finished for every design" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_ready_comparison_runs_end_to_end(tmp_path: Path, capsys) -> None:
+    """The README's main job at 3 replications: every design of the ready file, full size."""
+    report = tmp_path / "report.html"
+    code = cli.main(["compare", str(ROOT / "scenarios/compare/all_designs.yaml"),
+                     "--replications", "3", "--report", str(report), "--workers", "2",
+                     "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "dsmes_in_person" in out and "hybrid_monthly" in out
+    icer = pd.read_csv(tmp_path / "report_data" / "incremental_analysis.csv")
+    assert set(icer["design"]) == {p.stem for p in DESIGNS.glob("*.yaml")}
+    programs = icer.set_index("design")["cost"]
+    assert (programs.drop("usual_care") > programs["usual_care"]).all(), (
+        "every program costs more than usual care")

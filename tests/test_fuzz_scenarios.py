@@ -100,6 +100,7 @@ def bounds(field: FieldInfo) -> tuple[float | None, float | None, bool]:
 ALL_PATHS = [p for p, _ in schema_paths()]
 LEAVES = [(p, f) for p, f in schema_paths() if f is not None]
 SECTION_PATHS = {".".join(p) for p, f in schema_paths() if f is None}
+NEEDED_BY_OTHERS = {"network.background.edge_list"}  # required by background.kind: edge_list
 KEY_NAMES = sorted({p[-1] for p in ALL_PATHS} | {"extends"})
 FLOAT_LEAVES = [".".join(p) for p, f in LEAVES if f.annotation is float]
 REQUIRED: dict[tuple[str, ...], list[str]] = collections.defaultdict(list)
@@ -422,7 +423,7 @@ def text_mutations(draw: Any) -> tuple[Path, bytes]:
 
 def fuzz(strategy: st.SearchStrategy[Any], examples: int
          ) -> Callable[[Callable[..., None]], tuple[Any, Any]]:
-    """Turn a property into (default test, slow test), run ``examples`` and 20x times."""
+    """Turn a property into (default test, slow test), run ``examples`` and 10x times."""
 
     def wrap(body: Callable[..., None]) -> tuple[Any, Any]:
         fast = settings(BASE, max_examples=examples)(given(case=strategy)(body))
@@ -456,9 +457,9 @@ def _schema_documents(workdir: Path, case: tuple[str, list[str], bool, bool]) ->
     if all_in_range and isinstance(result, ScenarioError):
         # In-range values may only break cross-field rules, reported on a section
         # (clinical floor < reference) or a distribution (min <= max, physical range),
-        # or leave out a required sibling (a distribution's mean without its sd).
-        assert result.path in SECTION_PATHS or "field required" in str(result), (
-            f"in-range values refused: {result}\n{text}")
+        # or leave out what another key requires (a distribution's sd, an edge list file).
+        assert (result.path in SECTION_PATHS | NEEDED_BY_OTHERS
+                or "field required" in str(result)), f"in-range values refused: {result}\n{text}"
 
 
 test_schema_documents, test_schema_documents_slow = fuzz(schema_documents(), 300)(
@@ -477,7 +478,7 @@ def _structural_mutations(workdir: Path, case: tuple[Path, str, Path]) -> None:
 
 
 test_structural_mutations, test_structural_mutations_slow = fuzz(
-    structural_mutations(), 300)(_structural_mutations)
+    structural_mutations(), 200)(_structural_mutations)
 
 
 def _text_mutations(workdir: Path, case: tuple[Path, bytes]) -> None:
@@ -492,7 +493,7 @@ def _text_mutations(workdir: Path, case: tuple[Path, bytes]) -> None:
         assert not has_non_finite(result.model_dump()), f"non-finite value accepted: {result}"
 
 
-test_text_mutations, test_text_mutations_slow = fuzz(text_mutations(), 2000)(_text_mutations)
+test_text_mutations, test_text_mutations_slow = fuzz(text_mutations(), 1000)(_text_mutations)
 
 
 # --------------------------------------------------------------------------- sweep files
@@ -810,7 +811,6 @@ def test_cli_subprocess_check_prints_one_line_per_bad_file(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("name, extra", [
-    ("bomb.yaml", []),
     ("ok.yaml", ["--set", "population.female_share=nan"]),
     ("ok.yaml", ["--set", "run.days=1", "--set", "population.size=5"]),
 ])

@@ -153,6 +153,21 @@ def test_groups_with_a_method_without_groups_are_refused(tmp_path: Path) -> None
     assert "delta does not support groups" in str(err) and err.path.endswith(".group"), str(err)
 
 
+def test_given_data_method_in_a_file_samples_a_latin_hypercube(tmp_path: Path) -> None:
+    text = TINY_SOBOL.replace("method: sobol", "method: pawn").replace(
+        "{n: 8}", "{n: 120, slices: 8}")
+    plan = load_sensitivity(write(tmp_path, text))
+    assert len(plan.X) == 120 and plan.X.attrs["sampler"] == "lhs", \
+        "delta and PAWN run on a Latin hypercube of n points"
+    assert plan.options() == {"S": 8}, "slices is PAWN's S"
+
+
+def test_cli_needs_a_file_or_analyze(tmp_path: Path, capsys) -> None:
+    assert run_cli() == 2 and "give a sensitivity file" in capsys.readouterr().err
+    status = run_cli(write(tmp_path, TINY_SOBOL), "--method", "delta")
+    assert status == 2 and "only apply to --analyze" in capsys.readouterr().err
+
+
 def test_common_random_numbers_share_seeds_across_points(tmp_path: Path) -> None:
     plan = load_sensitivity(write(tmp_path, TINY_SOBOL))
     tasks = plan.tasks()

@@ -224,3 +224,14 @@ def test_markdown_and_html_from_results(tmp_path):
     text = markdown_table(result.results)
     assert text.splitlines()[0].startswith("| study | outcome | published")
     assert "<img" in html_report(result)
+
+
+@pytest.mark.slow
+def test_full_validation_fails_only_the_documented_targets():
+    """The shipped defaults pass every target except those explained in docs/validation.md."""
+    documented = {("centola2010", "Speed ratio, days to 25 % adoption (random / clustered)")}
+    result = run_validation([load_study(f) for f in default_files(ROOT)], workers=2)
+    failed = {(r.study, r.outcome.name) for r in result.results if not r.passed}
+    assert not result.failed_runs, f"{result.failed_runs} runs failed"
+    assert failed == documented, f"undocumented failures: {failed - documented}; " \
+        f"now passing (update docs/validation.md): {documented - failed}"

@@ -73,8 +73,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     runs = sum(len(s.scenarios) * (args.replications or s.spec.replications) for s in studies)
     print(f"validate: {len(studies)} studies, {runs} runs", file=sys.stderr)
     result = run_validation(studies, args.out, workers=args.workers, executor=args.executor,
-                            replications=args.replications, overrides=overrides,
-                            resume=args.resume,
+                            replications=args.replications, resume=args.resume,
                             progress=not args.no_progress and sys.stderr.isatty())
     print(text_table(result.results))
     passed = sum(r.passed for r in result.results)

@@ -734,9 +734,11 @@ def _analyze_given_data(results: Any, method: str | None, inputs: Sequence[str] 
         opts = {"S": manifest["analysis"]["options"].get("S", 10)}
     stored_resamples = manifest.get("analysis", {}).get("num_resamples", 1000)
     try:
+        crn = kind == "sensitivity" and manifest["analysis"].get("streams") == "common"
         result = analyze_replications(
             input_list, method, X, Y_reps, seed=seed,
-            num_resamples=int(num_resamples or stored_resamples), fractions=fractions, **opts)
+            num_resamples=int(num_resamples or stored_resamples), fractions=fractions,
+            common_random_numbers=crn, **opts)
     except (ValueError, ZeroDivisionError, IndexError) as exc:  # SALib on too few points
         if isinstance(exc, ScenarioError):
             raise
@@ -859,8 +861,8 @@ def describe_result(result: SensitivityResult, primary: str) -> str:
                       & (idx["index"] == index)]
             if not hit.empty:
                 h = hit.iloc[0]
-                parts.append(f"{index} {h['value']:.3f} [{h['conf_low']:.3f}, "
-                             f"{h['conf_high']:.3f}]")
+                parts.append(f"{index} {h['value']:.3g} [{h['conf_low']:.3g}, "
+                             f"{h['conf_high']:.3g}]")
         flag = "  (cannot be told apart from zero)" if r["flagged_inert"] else ""
         lines.append(f"  {r['input']}: {'; '.join(parts)}{flag}")
     noise = result.noise.set_index("output")

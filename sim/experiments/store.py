@@ -134,7 +134,7 @@ class ResultsStore:
             try:
                 table = pq.read_table(path)
                 if ts_path.exists():
-                    pq.read_table(ts_path, columns=["run_id"])
+                    pq.read_table(ts_path)
             except (pa.ArrowException, OSError) as exc:
                 self._quarantine(path, ts_path, exc)
                 continue

@@ -364,7 +364,7 @@ def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
 
 
 def _dotted(loc: tuple[str, ...]) -> str:
-    """``('levers', 'program.im.posts_per_week', '2')`` -> ``levers.program.im.posts_per_week[2]``."""
+    """A key path as written in messages: ``('levers', 'a.b', '2')`` -> ``levers.a.b[2]``."""
     out = ""
     for part in loc:
         if part.isdigit():

@@ -32,6 +32,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -352,6 +353,11 @@ def _open_store(store: ResultsStore, fingerprint: str, extra: Mapping[str, Any] 
             "sweep, its base scenario or the package versions changed since it was created "
             f"(then: {manifest.get('versions')}). Start a new --out, or restore what changed"
         )
+    versions = _results.package_versions()
+    if manifest.get("versions") != versions:
+        warnings.warn(f"resuming {store.path} with other package versions than it was created "
+                      f"with ({manifest.get('versions')} -> {versions}); runs from the two "
+                      "sessions may not be comparable", RuntimeWarning, stacklevel=3)
     manifest.setdefault("sessions", []).append(session)
     store.write_manifest(manifest)
     return store.scan()
