@@ -113,19 +113,25 @@ def effect_multiplier(hba1c0_pct: float, floor_pct: float, reference_pct: float,
     return min(max((hba1c0_pct - floor_pct) / (reference_pct - floor_pct), 0.0), cap)
 
 
+HBA1C_RANGE_PCT = (4.0, 20.0)
+"""Physiological bounds of HbA1c targets: behaviour cannot take HbA1c outside them."""
+
+
 @njit(cache=True)
 def hba1c_target(hba1c0_pct: float, adherence: float, adherence0: float, practice: float,
                  multiplier: float, adherence_slope_pct: float, lifestyle_effect_pct: float,
                  drift_pct: float) -> float:
     """Steady-state HbA1c (%) that current behaviour leads to.
 
-    target = h0 - m * (slope * (adherence - adherence0) + lifestyle * practice) - drift.
+    target = h0 - m * (slope * (adherence - adherence0) + lifestyle * practice) - drift,
+    kept within the physiological range 4-20 % (HBA1C_RANGE_PCT).
 
     References: Rozenfeld 2008 (-0.1 per +10 pp PDC); Nichols 2016; Norris 2002;
     Chrvala 2016 (control-arm drift).
     """
-    return hba1c0_pct - multiplier * (adherence_slope_pct * (adherence - adherence0)
-                                      + lifestyle_effect_pct * practice) - drift_pct
+    target = hba1c0_pct - multiplier * (adherence_slope_pct * (adherence - adherence0)
+                                        + lifestyle_effect_pct * practice) - drift_pct
+    return min(max(target, HBA1C_RANGE_PCT[0]), HBA1C_RANGE_PCT[1])
 
 
 @njit(cache=True)

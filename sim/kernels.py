@@ -7,6 +7,8 @@ the bytes touched per agent-day, which bound the speed, near the minimum.
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -14,6 +16,29 @@ from numba import njit, prange
 
 from sim import dynamics as dyn
 from sim.scenario import Scenario
+
+
+def _drop_stale_cache() -> None:
+    """Delete this module's compiled-kernel cache when ``sim/dynamics.py`` changed.
+
+    numba keys its on-disk cache on the calling module's file only, so editing the science
+    in dynamics.py would otherwise leave the fused kernels running the old equations.
+    """
+    cache = Path(__file__).with_name("__pycache__")
+    stamp = cache / "kernels.dynamics.sha256"
+    digest = hashlib.sha256(Path(dyn.__file__).read_bytes()).hexdigest()
+    try:
+        if stamp.is_file() and stamp.read_text() == digest:
+            return
+        for old in cache.glob("kernels.*.nb[ic]"):
+            old.unlink(missing_ok=True)
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:  # a read-only install: numba then cannot cache either
+        pass
+
+
+_drop_stale_cache()
 
 PARALLEL_MIN_PATIENTS = 50_000
 """Below this size a day's work is shorter than waking worker threads: run serially."""

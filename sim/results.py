@@ -86,7 +86,7 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     out["education_hours_mean"] = float(model.education_hours.mean())
     out["posts_per_member_week"] = (float(posts.sum()) / max(posts.shape[0], 1) / im_weeks
                                     if im_weeks else 0.0)
-    out["posters_share"] = float((posts > 0).mean())
+    out["posters_share"] = float((posts > 0).mean()) if posts.size else 0.0
     out["top1pct_post_share"] = float(top.sum() / posts.sum()) if posts.sum() else 0.0
     out["program_cost_per_patient"] = led.program / n
     out["medication_cost_per_patient"] = led.medication / n

@@ -86,8 +86,10 @@ def parse_yaml(
     if node is None:
         return {}, {}
     lines: dict[tuple[str, ...], Location] = {}
+    converter = _Converter(label, lines)
     try:
-        value = _Converter(label, lines).convert(node, (), depth=0)
+        converter.measure(node, 0)  # alias bombs are refused here, before any copy is made
+        value = converter.convert(node, (), depth=0)
     except RecursionError:
         raise ScenarioError(
             "document nested too deeply (aliases or '<<' merges)", file=label
@@ -135,6 +137,38 @@ class _Converter:
         self.count = 0
         self.constructor = yaml.SafeLoader("")
         self.pairs_memo: dict[int, list[tuple[str, yaml.Node, yaml.Node, bool]] | None] = {}
+        self.sizes: dict[int, tuple[int, int] | None] = {}
+
+    def measure(self, node: yaml.Node, level: int) -> tuple[int, int]:
+        """(values, levels) of ``node`` once aliases are expanded; memoised per node, so
+        a billion-laughs document costs one visit per distinct node, not per copy."""
+        if level > MAX_DEPTH:
+            raise self.error(f"document too deeply nested (over {MAX_DEPTH} levels, counting "
+                             "aliases)", node)
+        known = self.sizes.get(id(node), ())
+        if known is None:
+            raise self.error("recursive alias (a node that contains itself)", node)
+        if not known:
+            self.sizes[id(node)] = None  # in progress: meeting it again is a cycle
+            if isinstance(node, yaml.MappingNode):
+                children = [child for pair in node.value for child in pair]
+            elif isinstance(node, yaml.SequenceNode):
+                children = node.value
+            else:
+                children = []
+            size, height = 1, 0
+            for child in children:
+                child_size, child_height = self.measure(child, level + 1)
+                size += child_size
+                height = max(height, child_height + 1)
+                if size > MAX_NODES:
+                    raise self.error(f"document too large (over {MAX_NODES:,} values once "
+                                     "aliases are expanded)", node)
+            known = self.sizes[id(node)] = (size, height)
+        if level + known[1] > MAX_DEPTH:
+            raise self.error(f"document too deeply nested (over {MAX_DEPTH} levels, counting "
+                             "aliases)", node)
+        return known
 
     def error(self, message: str, node: yaml.Node, path: tuple[str, ...] = ()) -> ScenarioError:
         return ScenarioError(message, file=self.label, line=node.start_mark.line + 1,

@@ -583,7 +583,8 @@ def measure(call: Callable[[], Any]) -> tuple[float, float, BaseException | None
 
 def laughs(kind: str, levels: int = 9) -> str:
     """Billion laughs: ``levels`` levels of 10 aliases each (10**levels expansions)."""
-    out = ["l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    out = ["l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]" if kind == "list"
+           else "l0: &l0 {" + ", ".join(f"k{j}: lol" for j in range(10)) + "}"]
     for i in range(1, levels + 1):
         prev = f"*l{i - 1}"
         if kind == "list":
@@ -704,7 +705,7 @@ def test_bad_merges_and_duplicates_name_the_line(tmp_path: Path, text: str, line
 @pytest.mark.parametrize("text", [
     'name: "\\ud800"\n', "population:\n  size: !!int abc\n", "name: !!timestamp foo\n",
     "name: !!bool maybe\n", "population:\n  size: 1" + "0" * 5000 + "\n", "name: a\x00b\n",
-    "population:\n  female_share: !!float abc\n",
+    "population:\n  female_share: !!float abc\n", "a: &a [*a]\n", "a: &a {b: *a}\n",
 ])
 def test_unreadable_values_are_scenario_errors(tmp_path: Path, text: str) -> None:
     path = tmp_path / "value.yaml"

@@ -141,6 +141,7 @@ def test_sigint_stops_workers_and_exits_130(tmp_path: Path) -> None:
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "continue with --resume" in stderr, stderr
+    assert "Traceback" not in stderr and "leaked" not in stderr, "workers stop cleanly"
     no_orphans(token)
     saved = len(load_results(out).runs)
     assert 4 <= saved < 600, f"{saved} runs saved of 600"

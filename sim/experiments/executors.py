@@ -14,6 +14,9 @@ place to send data every task needs, such as base scenarios, once instead of per
 * ``dask``: a ``distributed.Client`` of a new ``LocalCluster(processes=True)``, or of the
   scheduler at ``scheduler`` (e.g. ``tcp://host:8786``, as started by dask-jobqueue on
   SLURM); the initializer is a worker plugin, so workers that join later get it too.
+
+Each also has ``capacity()``: how many tasks it runs at once now (a Dask cluster's count
+follows workers joining and leaving), so callers keep enough work queued, and no more.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import logging
+import math
 import multiprocessing
 import os
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
@@ -107,6 +112,10 @@ class SerialExecutor(cf.Executor):
         if initializer is not None:
             initializer(*initargs)
 
+    def capacity(self) -> int:
+        """Tasks it runs at once: 1."""
+        return 1
+
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
         future: cf.Future = cf.Future()
         future.set_running_or_notify_cancel()
@@ -135,6 +144,10 @@ class LocalProcessExecutor(cf.Executor):
         return cf.ProcessPoolExecutor(self.workers, mp_context=self._context,
                                       initializer=_process_init, initargs=self._init)
 
+    def capacity(self) -> int:
+        """Tasks it runs at once: its worker processes."""
+        return self.workers
+
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
         try:
             return self._pool.submit(fn, *args, **kwargs)
@@ -149,14 +162,32 @@ class LocalProcessExecutor(cf.Executor):
     def terminate(self) -> None:
         """Stop now: cancel queued work and terminate this pool's worker processes."""
         self._pool.shutdown(wait=False, cancel_futures=True)
-        for child in multiprocessing.active_children():
-            if child.pid not in self._known_children:
-                child.terminate()
+        ours = [c for c in multiprocessing.active_children() if c.pid not in self._known_children]
+        for child in ours:
+            child.terminate()  # SIGTERM: the worker abandons its task and exits cleanly
+        for child in ours:
+            child.join(timeout=5)
+            if child.is_alive():
+                child.kill()
+        self._pool.shutdown(wait=True)
+
+
+class WorkerStopped(SystemExit):
+    """Raised in a worker process told to stop (SIGTERM), also in the middle of a task.
+
+    A SystemExit, so a run's ``except Exception`` does not record it as a failed run and
+    an idle worker exits quietly, running its clean-up (no leaked semaphores).
+    """
+
+
+def _stop_worker(signum: int, frame: Any) -> None:
+    raise WorkerStopped(128 + signum)
 
 
 def _process_init(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
     """Worker start-up: ignore Ctrl-C, exit with the pool's owner, then the initializer."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
     owner = multiprocessing.parent_process()  # the process that owns the pool
     if owner is not None:
         # A forkserver worker's parent is the fork server, which outlives a killed owner
@@ -167,6 +198,11 @@ def _process_init(initializer: Callable[..., None] | None, initargs: tuple[Any, 
             os._exit(1)
 
         threading.Thread(target=watch, name="owner-watch", daemon=True).start()
+    # tqdm's default lock is a multiprocessing semaphore; a worker terminated on Ctrl-C would
+    # leak it (a resource_tracker warning at exit). Workers never share a terminal bar.
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
     if initializer is not None:
         initializer(*initargs)
 
@@ -209,14 +245,38 @@ def _dask_executor(workers: int, scheduler: str | None,
         if initializer is not None:
             name = f"peersupport-init-{uuid.uuid4().hex[:12]}"
             client.register_plugin(InitPlugin(initializer, initargs), name=name)
-        executor = client.get_executor(pure=False)
+        executor = DaskExecutor(client)
         try:
             yield executor
         except BaseException:
-            executor.shutdown(wait=False)
+            executor.shutdown(wait=False, cancel_futures=True)
             raise
         finally:
             if name is not None and scheduler is not None:
                 with contextlib.suppress(Exception):
                     client.unregister_worker_plugin(name)
         executor.shutdown(wait=True)
+
+
+class DaskExecutor(cf.Executor):
+    """A Dask client as a concurrent.futures executor whose capacity follows its workers."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._inner = client.get_executor(pure=False)
+        self._capacity, self._checked = 1, -math.inf
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+        return self._inner.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._inner.shutdown(wait=wait and not cancel_futures)
+
+    def capacity(self) -> int:
+        """Worker threads in the cluster now (checked at most every 2 s; adaptive clusters
+        grow and shrink)."""
+        now = time.monotonic()
+        if now - self._checked > 2.0:
+            self._capacity = max(1, sum(self.client.nthreads().values()))
+            self._checked = now
+        return self._capacity

@@ -44,7 +44,7 @@ from tqdm.auto import tqdm
 
 from sim import results as _results
 from sim.errors import ScenarioError
-from sim.experiments.executors import default_workers, open_executor
+from sim.experiments.executors import WorkerStopped, default_workers, open_executor
 from sim.experiments.store import (
     FORMAT,
     RUN_COLUMNS,
@@ -270,10 +270,12 @@ def run_tasks(
         bar = tqdm(total=len(todo), unit="run", desc="sweep", disable=not progress,
                    file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
         try:
-            with open_executor(executor, workers, scheduler=scheduler,
-                               initializer=register_bases, initargs=(bases, threads)) as pool:
-                _drive(pool, todo, size, payloads, timeseries, writer, bar, report, status,
-                       n_workers)
+            if todo:
+                with open_executor(executor, workers, scheduler=scheduler,
+                                   initializer=register_bases,
+                                   initargs=(bases, threads)) as pool:
+                    _drive(pool, todo, size, payloads, timeseries, writer, bar, report,
+                           status)
         finally:
             writer.flush()
             bar.close()
@@ -285,12 +287,13 @@ def run_tasks(
 
 def _drive(pool: cf.Executor, todo: list[int], size: int, payloads: list[tuple],
            timeseries: bool, writer: _PartWriter, bar: tqdm, report: RunReport,
-           status: dict[Any, str], n_workers: int) -> None:
+           status: dict[Any, str]) -> None:
     queue = collections.deque(todo[i:i + size] for i in range(0, len(todo), size))
     crashes: collections.Counter[int] = collections.Counter()
     inflight: dict[cf.Future, list[int]] = {}
+    capacity = pool.capacity  # type: ignore[attr-defined]  (every open_executor kind has it)
     while queue or inflight:
-        while queue and len(inflight) < 2 * n_workers:
+        while queue and len(inflight) < 2 * capacity():  # one running, one waiting per worker
             chunk = queue.popleft()
             inflight[pool.submit(execute_chunk, [payloads[i] for i in chunk], timeseries)] = chunk
         done, _ = cf.wait(inflight, timeout=writer.time_left(),
@@ -299,6 +302,8 @@ def _drive(pool: cf.Executor, todo: list[int], size: int, payloads: list[tuple],
             chunk = inflight.pop(future)
             try:
                 outcomes = future.result()
+            except WorkerStopped:  # workers were told to stop (SIGTERM from a batch system)
+                raise KeyboardInterrupt from None
             except Exception as exc:  # the worker died (crash, out of memory, lost node)
                 outcomes = []
                 for i in chunk:
