@@ -40,7 +40,9 @@ if what == "baseline":
     t1 = time.perf_counter(); model = BaselineModel(sc, seed=1); t2 = time.perf_counter()
     model.run_for(days)
 else:
-    PeerSupportModel(load_scenario(sc, {"population.size": 50, "run.days": 2}), 1).step()
+    warm = PeerSupportModel(load_scenario(sc, {"run.days": 2}), 2, agent_views=False)
+    warm.step()  # loads the compiled kernels this size uses (serial or parallel) from cache
+    del warm
     t1 = time.perf_counter(); model = PeerSupportModel(sc, seed=1, agent_views=False)
     t2 = time.perf_counter()
     for _ in range(days): model.step()
@@ -88,7 +90,7 @@ def bytes_per_agent_day() -> tuple[float, str]:
               np.empty(m.n), np.empty(m.n)],  # + the day's messaging and dosing variates
         "rw": [m.self_efficacy_gain, m.engagement, m.support, m.contact, m.practice,
                m.adherence, m.pdc_count, m.adherent, m.hba1c, m.distress, m.utility,
-               m.qalys, m.qalys_undiscounted, m.posts_total, m.received, m.norm],
+               m.qalys, m.qalys_undiscounted, m.cost, m.posts_total, m.received, m.norm],
     }
     patient = sum(a.itemsize for a in per_patient["r"]) + 2 * sum(
         a.itemsize for a in per_patient["rw"]) + 2 * m.dose_window.itemsize

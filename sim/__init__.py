@@ -8,9 +8,10 @@ Public API::
 """
 
 from sim.errors import ScenarioError
-from sim.experiments.store import load_results as load_results
+from sim.experiments.store import load_results
 from sim.model import PeerSupportModel
 from sim.results import RunResult, run
 from sim.scenario import Scenario, load_scenario
 
-__all__ = ["PeerSupportModel", "RunResult", "Scenario", "ScenarioError", "load_scenario", "run"]
+__all__ = ["PeerSupportModel", "RunResult", "Scenario", "ScenarioError", "load_results",
+           "load_scenario", "run"]

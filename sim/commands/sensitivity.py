@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 import warnings
@@ -126,10 +127,9 @@ def _analyze(args: argparse.Namespace, store: Path, report_dir: Path | None) -> 
     from sim.report.sensitivity_report import write_report
 
     started = time.perf_counter()
-    with warnings.catch_warnings():
-        # SALib's delta warns per input and bootstrap resample about its bins; the report
-        # explains the estimator's small-sample bias (and its dummy-input check) instead.
-        warnings.filterwarnings("ignore", message=r".*(Bin Merge|Potential Bias) Notice")
+    with warnings.catch_warnings(record=True) as caught:
+        # SALib's delta warns per input and resample about its bins (and resets the warning
+        # filters to do so): collect its notices and report the bias ones once, below.
         result = analyze_store(
             store,
             method=args.method,
@@ -138,6 +138,7 @@ def _analyze(args: argparse.Namespace, store: Path, report_dir: Path | None) -> 
             select=parse_select(args.select) if args.select else None,
             num_resamples=args.num_resamples,
         )
+    _report_warnings(caught)
     given_data = bool(result.meta.get("given_data"))
     out = report_dir or (store / f"sensitivity_{result.method}" if given_data else store)
     primary = result.meta["primary_output"]
@@ -146,6 +147,23 @@ def _analyze(args: argparse.Namespace, store: Path, report_dir: Path | None) -> 
     print(f"analysed in {time.perf_counter() - started:.1f} s; report: {paths['summary_md']} "
           f"(and summary.html, indices.csv, figures/)")
     return 0
+
+
+def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Show collected warnings once each; SALib's delta bin notices only as a count."""
+    bias = sorted({m.group(1) for w in caught
+                   if (m := re.match(r"\[([^\]]+)\] Potential Bias Notice", str(w.message)))})
+    if bias:
+        print(f"note: SALib's delta found its raw and bin-balanced estimates differ for "
+              f"{', '.join(bias)} (possible bias from uneven sampling): read their delta with "
+              "care, and compare with the dummy-input threshold", file=sys.stderr)
+    shown: set[str] = set()
+    for w in caught:
+        text = str(w.message)
+        if "Bin Merge Notice" in text or "Potential Bias Notice" in text or text in shown:
+            continue
+        shown.add(text)
+        print(f"warning: {text}", file=sys.stderr)
 
 
 def _names(text: str | None) -> list[str] | None:

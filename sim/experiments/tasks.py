@@ -251,6 +251,7 @@ def run_tasks(
     store = ResultsStore(out_dir)
     report = RunReport(out_dir=store.path, total=len(tasks))
     with store.lock():
+        created = not store.exists()
         status, outputs, next_part = _open_store(store, fingerprint, manifest, resume,
                                                  retry_failed, executor, workers, len(tasks))
         if retry_failed:
@@ -276,6 +277,10 @@ def run_tasks(
                                    initargs=(bases, threads)) as pool:
                     _drive(pool, todo, size, payloads, timeseries, writer, bar, report,
                            status)
+        except ScenarioError:  # e.g. an unreachable scheduler: leave no half-made store
+            if created and not writer.rows and not store.parts():
+                store.manifest_path.unlink(missing_ok=True)
+            raise
         finally:
             writer.flush()
             bar.close()
