@@ -8,10 +8,17 @@ Public API::
 """
 
 from sim.errors import ScenarioError
-from sim.experiments.store import load_results
 from sim.model import PeerSupportModel
 from sim.results import RunResult, run
 from sim.scenario import Scenario, load_scenario
 
 __all__ = ["PeerSupportModel", "RunResult", "Scenario", "ScenarioError", "load_results",
            "load_scenario", "run"]
+
+
+def __getattr__(name: str):  # PEP 562: the results store (pyarrow) loads only when used
+    if name == "load_results":
+        from sim.experiments.store import load_results
+
+        return load_results
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
