@@ -173,7 +173,7 @@ def main() -> None:
         target = {100_000: "target >= 20 M", 1_000_000: "target < 60 s, < 1.5 GB"}.get(n, "")
         add(f"model N={n:,} x {DAYS} d: agent-days/s", f"{r['agent_days_per_s'] / 1e6:.1f} M",
             target)
-        add(f"  wall (steps), build, peak memory",
+        add("  wall (steps), build, peak memory",
             f"{r['step_s']:.1f} s, {r['build_s']:.2f} s, {r['maxrss_mb']:.0f} MB")
     for n in (1_000, 10_000):
         days = 365 if n == 1_000 and not args.quick else 30

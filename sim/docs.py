@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sim.scenario import Scenario, _section_type
+from sim.scenario import Scenario, section_type
 
 BEGIN, END = "<!-- parameters:begin -->", "<!-- parameters:end -->"
 
@@ -17,7 +17,7 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str, str,
     rows = []
     for name, field in model.model_fields.items():
         path = f"{prefix}{name}"
-        sub = _section_type(field.annotation)
+        sub = section_type(field.annotation)
         extra: dict[str, Any] = field.json_schema_extra or {}  # type: ignore[assignment]
         if sub is not None and "unit" not in extra:
             rows += _rows(sub, path + ".")

@@ -202,8 +202,9 @@ class PeerSupportModel(mesa.Model):
             raise RuntimeError(f"the scenario runs {plan.days} days; day {d} is past it")
         gathering = self._gatherings(d)
         im_active = bool(plan.im_active[d])
-        log_u_msg = np.log(self.streams.day("messaging", d).random(self.n + self.network.n_groups)) \
-            if im_active else np.zeros(self.n + self.network.n_groups)
+        draws = self.n + self.network.n_groups  # one per patient, one per group's moderator
+        log_u_msg = np.log(self.streams.day("messaging", d).random(draws)) if im_active \
+            else np.zeros(draws)
         posts = self.kernels.gather_and_post(
             self.params, self.attended, self.engagement, self.self_efficacy_gain,
             self.sessions_attended, self.network.leader, log_u_msg, self.rate, self.posts,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from sim.scenario import Beta, Behaviour, Normal, Population
+from sim.scenario import Behaviour, Beta, Normal, Population
 
 FLOAT = np.float64
 

@@ -65,7 +65,6 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     """The summary outcomes of a finished (or running) model; see ``sim.outcomes``."""
     base, end = model.baseline, model.population_means()
     p, led, n = model.patients, model.ledger, model.n
-    days = max(model.day, 1)
     posts = model.posts_total[~model.network.leader]  # members' own posts, leaders aside
     top = np.sort(posts)[::-1][: max(posts.shape[0] // 100, 1)]
     im_weeks = float(model.plan.im_active[: model.day].sum()) / 7.0

@@ -701,19 +701,46 @@ def field_names(path: tuple[str, ...]) -> list[str]:
         field = model.model_fields.get(key)
         if field is None:
             return []
-        sub = _section_type(field.annotation)
+        sub = section_type(field.annotation)
         if sub is None:
             return []
         model = sub
     return list(model.model_fields)
 
 
-def _section_type(annotation: Any) -> type[BaseModel] | None:
+def section_type(annotation: Any) -> type[BaseModel] | None:
+    """The section model an annotation names (None for a plain value)."""
     candidates = typing.get_args(annotation) or (annotation,)
     for cand in candidates:
         if isinstance(cand, type) and issubclass(cand, BaseModel):
             return cand
     return None
+
+
+def parameter_field(dotted: str) -> Any:
+    """The pydantic FieldInfo of the scenario key at a dotted path (None if absent)."""
+    model: type[BaseModel] | None = Scenario
+    info = None
+    for key in dotted.split("."):
+        if model is None or key not in model.model_fields:
+            return None
+        info = model.model_fields[key]
+        model = section_type(info.annotation)
+    return info
+
+
+def _all_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    out = []
+    for name, fld in model.model_fields.items():
+        out.append(prefix + name)
+        sub = section_type(fld.annotation)
+        if sub is not None:
+            out += _all_paths(sub, f"{prefix}{name}.")
+    return out
+
+
+PARAMETER_PATHS = _all_paths(Scenario)
+"""Every dotted path of the scenario schema (sections and parameters)."""
 
 
 def _check_edge_list(scenario: Scenario, lines: dict[tuple[str, ...], Location]) -> None:

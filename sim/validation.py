@@ -48,7 +48,6 @@ import html
 import io
 import math
 import tempfile
-import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,7 +62,7 @@ from scipy import stats
 
 from sim.errors import ScenarioError
 from sim.rng import derive_seed
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import PARAMETER_PATHS, Scenario, load_scenario, parameter_field
 from sim.yamlio import Location, read_yaml
 
 EDGE_LIST = "network.background.edge_list"
@@ -307,32 +306,15 @@ def _short(value: Any) -> str:
 
 def parameter_annotation(path: str) -> Any:
     """The type of the scenario parameter at a dotted path, or None if there is none."""
-    model: type[BaseModel] | None = Scenario
-    annotation: Any = None
-    for key in path.split("."):
-        if model is None or key not in model.model_fields:
-            return None
-        annotation = model.model_fields[key].annotation
-        model = next((c for c in typing.get_args(annotation) or (annotation,)
-                      if isinstance(c, type) and issubclass(c, BaseModel)), None)
-    return annotation
-
-
-def _all_paths(model: type[BaseModel] = Scenario, prefix: str = "") -> list[str]:
-    out = []
-    for name, fld in model.model_fields.items():
-        out.append(prefix + name)
-        for cand in typing.get_args(fld.annotation) or (fld.annotation,):
-            if isinstance(cand, type) and issubclass(cand, BaseModel):
-                out += _all_paths(cand, f"{prefix}{name}.")
-    return out
+    info = parameter_field(path)
+    return None if info is None else info.annotation
 
 
 def check_parameter_path(path: str, where: Located, loc: Sequence[str]) -> Any:
     """The annotation of a scenario parameter path, or a located error with a did-you-mean."""
     annotation = parameter_annotation(path)
     if annotation is None:
-        close = difflib.get_close_matches(path, _all_paths(), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(path, PARAMETER_PATHS, n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         raise where.error(f"'{path}' is not a scenario parameter{hint} (see `peersupport "
                           "params` for every path)", loc)

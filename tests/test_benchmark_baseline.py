@@ -36,4 +36,5 @@ def test_baseline_means_agree_with_model_within_sampling_error():
         d = np.asarray(d)
         se = d.std(ddof=1) / np.sqrt(d.size)
         # floor 1e-3: the means of 400 patients differ by sampling noise of that order
-        assert abs(d.mean()) < 4 * se + 1e-3, f"{k}: baseline differs by {d.mean():.4f} (se {se:.4f})"
+        assert abs(d.mean()) < 4 * se + 1e-3, \
+            f"{k}: baseline differs by {d.mean():.4f} (se {se:.4f})"

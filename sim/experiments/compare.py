@@ -36,7 +36,6 @@ import json
 import math
 import shlex
 import sys
-import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,7 +55,7 @@ from sim.outcomes import OUTCOMES, SUBGROUPS
 from sim.psa import DISTRIBUTIONS, Distribution, draw_parameters
 from sim.results import package_versions, scenario_hash
 from sim.rng import replication_seeds
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import PARAMETER_PATHS, Scenario, load_scenario, parameter_field, section_type
 from sim.yamlio import Location, read_yaml
 
 INTERVAL = 0.95
@@ -358,37 +357,6 @@ def _short(value: Any) -> str:
 # --------------------------------------------------------------------------- schema lookups
 
 
-def _section(annotation: Any) -> type[BaseModel] | None:
-    for candidate in typing.get_args(annotation) or (annotation,):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
-
-
-def parameter_field(dotted: str) -> Any:
-    """The pydantic FieldInfo of a scenario parameter at a dotted path (None if absent)."""
-    model: type[BaseModel] | None = Scenario
-    info = None
-    for key in dotted.split("."):
-        if model is None or key not in model.model_fields:
-            return None
-        info = model.model_fields[key]
-        model = _section(info.annotation)
-    return info
-
-
-def _all_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
-    out = []
-    for name, fld in model.model_fields.items():
-        out.append(prefix + name)
-        sub = _section(fld.annotation)
-        if sub is not None:
-            out += _all_paths(sub, f"{prefix}{name}.")
-    return out
-
-
-PARAMETER_PATHS = _all_paths(Scenario)
-"""Every dotted path of the scenario schema."""
 
 
 def _check_path(where: _Where, dotted: str, loc: tuple[str, ...], *,
@@ -411,7 +379,7 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     for key, value in data.items():
         path = f"{prefix}{key}"
         sub = parameter_field(path)
-        is_section = sub is not None and _section(sub.annotation) is not None and \
+        is_section = sub is not None and section_type(sub.annotation) is not None and \
             "unit" not in (sub.json_schema_extra or {})
         if isinstance(value, dict) and (is_section or sub is None):
             out.update(flatten(value, path + "."))

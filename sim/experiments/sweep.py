@@ -35,7 +35,6 @@ import difflib
 import hashlib
 import itertools
 import json
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +49,7 @@ from sim.experiments.sensitivity import Input
 from sim.experiments.store import ResultsStore
 from sim.experiments.tasks import RunReport, Task, run_tasks
 from sim.rng import derive_seed
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import PARAMETER_PATHS, Scenario, load_scenario, parameter_field
 from sim.yamlio import Location, read_yaml
 
 MAX_CHECKED_COMBINATIONS = 20_000
@@ -385,36 +384,8 @@ def _type_name(annotation: Any) -> str:
 
 def _annotation(dotted: str) -> Any:
     """The type of the scenario field at a dotted path (None if there is no such field)."""
-    model: type[BaseModel] | None = Scenario
-    annotation: Any = None
-    for key in dotted.split("."):
-        if model is None or key not in model.model_fields:
-            return None
-        annotation = model.model_fields[key].annotation
-        model = _section(annotation)
-    return annotation
-
-
-def _section(annotation: Any) -> type[BaseModel] | None:
-    """The section model an annotation names (None for a plain value)."""
-    for candidate in typing.get_args(annotation) or (annotation,):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
-
-
-def _all_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
-    out = []
-    for name, fld in model.model_fields.items():
-        out.append(prefix + name)
-        sub = _section(fld.annotation)
-        if sub is not None:
-            out += _all_paths(sub, f"{prefix}{name}.")
-    return out
-
-
-PARAMETER_PATHS = _all_paths(Scenario)
-"""Every dotted path of the scenario schema (sections and parameters)."""
+    info = parameter_field(dotted)
+    return None if info is None else info.annotation
 
 
 # --------------------------------------------------------------------------- levers

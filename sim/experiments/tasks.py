@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import json
 import math
@@ -33,7 +34,7 @@ import sys
 import time
 import traceback
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,7 +251,7 @@ def run_tasks(
 
     store = ResultsStore(out_dir)
     report = RunReport(out_dir=store.path, total=len(tasks))
-    with store.lock():
+    with _writable(store), store.lock():
         created = not store.exists()
         status, outputs, next_part = _open_store(store, fingerprint, manifest, resume,
                                                  retry_failed, executor, workers, len(tasks))
@@ -288,6 +289,39 @@ def run_tasks(
             report.missing = len(tasks) - len(status)
             report.wall_time_s = time.perf_counter() - started
     return report
+
+
+@contextlib.contextmanager
+def _writable(store: ResultsStore) -> Iterator[None]:
+    """Turn a failed write into the store (disk full, read-only, not a directory) into a
+    clear ScenarioError; other OSErrors pass unchanged."""
+    try:
+        yield
+    except OSError as exc:
+        try:
+            inside = Path(os.path.abspath(exc.filename)).is_relative_to(
+                os.path.abspath(store.path))
+        except (TypeError, ValueError):
+            inside = False
+        if not inside:
+            raise
+        raise _write_error(store, exc) from None
+
+
+def _write_error(store: ResultsStore, exc: OSError) -> ScenarioError:
+    """A clear message for a results directory that cannot be written."""
+    reason = exc.strerror or type(exc).__name__
+    text = f"cannot write the results to {exc.filename or store.path} ({reason})"
+    try:
+        kept = len(store.parts())
+    except OSError:
+        kept = 0
+    if kept:
+        return ScenarioError(f"{text}; the {kept} results parts written before are kept in "
+                             f"{store.path}: free disk space or fix its permissions, then "
+                             "continue with --resume")
+    return ScenarioError(f"{text}; free disk space or fix the permissions, or choose "
+                         "another --out")
 
 
 def _drive(pool: cf.Executor, todo: list[int], size: int, payloads: list[tuple],
@@ -428,7 +462,12 @@ class _PartWriter:
             frame = pd.concat(self.series, ignore_index=True)
             series = pa.Table.from_pandas(frame, preserve_index=False)
             series = series.cast(series.schema.set(0, pa.field("run_id", self.id_type)))
-        self.store.write_part(self.number, runs, series)
+        try:
+            self.store.write_part(self.number, runs, series)
+        except OSError as exc:  # disk full, directory made read-only or removed
+            if exc.filename is None:  # e.g. raised by the Parquet writer
+                exc.filename = str(self.store.runs_dir)
+            raise _write_error(self.store, exc) from None
         self.number += 1
         self.rows, self.series = [], []
 
