@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import os
@@ -11,6 +12,7 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 from sim.errors import ScenarioError
 from sim.scenario import load_scenario, parse_set
@@ -98,15 +100,26 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     os.environ.setdefault("SOLARA_MODE", "production")
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = args.host, str(port)
-    # Solara's settings read a ".env" file in the working directory at import time;
-    # import them from an empty directory so the server reads no file the user did not name.
+    # Solara's settings read a ".env" file in the working directory at import time, and its
+    # server starts an IPython shell, which creates (and reads) a profile in ~/.ipython.
+    # Import them from an empty private directory, with IPython's directory inside it, so
+    # the server reads (and writes) no file the user did not name.
+    # Removed at exit, after IPython has written its history there (atexit runs last-in,
+    # first-out, and IPython registers its handler when it is imported, below).
+    private = tempfile.TemporaryDirectory(prefix="peersupport-dashboard-")
+    atexit.register(private.cleanup)
+    os.environ["IPYTHONDIR"] = os.path.join(private.name, "ipython")
     try:
-        with tempfile.TemporaryDirectory() as empty, contextlib.chdir(empty):
+        with contextlib.chdir(private.name):
             import solara.server.starlette  # noqa: F401
             import uvicorn
     except ImportError as exc:
         raise ScenarioError(f"the dashboard needs Solara ({exc.name} is missing): "
                             "pip install 'peersupport[dashboard]'") from None
+    return _serve(args, port, uvicorn)
+
+
+def _serve(args: argparse.Namespace, port: int, uvicorn: Any) -> int:
     from sim.viz import assets
 
     if args.fetch_assets:

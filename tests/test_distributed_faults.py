@@ -1,0 +1,273 @@
+"""Distributed faults (issue 9, part 4) and the dashboard's exposure (part 5).
+
+* A Dask worker process killed mid-sweep (LocalCluster, real processes): the sweep still
+  completes, with results identical to a serial run.
+* A scheduler that cannot be reached: a clear error (exit 2, no traceback) within 15 s.
+* The dashboard listens on 127.0.0.1 only by default, and reads no file the user did not
+  name. (Its survival of a burst of slider changes is
+  ``tests/test_dashboard.py::test_solaraviz_burst_of_changes_then_reset`` and
+  ``test_burst_of_parameter_changes_never_fails``.)
+
+Figures go to ``$PEERSUPPORT_FAULT_REPORT`` when set (docs/reliability.md, sections 4-5).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+
+import sim.experiments.executors as executors
+from sim.commands.dashboard import free_port
+from sim.experiments.store import ResultsStore, load_results
+from sim.experiments.sweep import run_sweep
+from tests.test_crash_safety import report_figures
+from tests.test_sweep import SCENARIOS, assert_same_runs, write_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+
+DASK_SWEEP = f"""\
+name: workerfault
+base: {SCENARIOS}/base.yaml
+set:
+  population.size: 200
+  run.days: 60
+levers:
+  design:
+    - {SCENARIOS}/designs/usual_care.yaml
+    - {SCENARIOS}/designs/hybrid_kickoff.yaml
+uncertain:
+  network.in_person_gain: {{low: 0.2, high: 0.6}}
+design: {{method: lhs, n: 5}}
+replications: REPS
+seed: 5
+outputs: {{timeseries_every_days: 20}}
+"""
+"""2 designs x 5 points x REPS replications of 200 patients x 60 days."""
+
+
+def sweep_with_worker_kills(tmp_path: Path, monkeypatch, reps: int, kills: int) -> dict:
+    """Run a sweep on a 2-worker LocalCluster, SIGKILL a worker process ``kills`` times."""
+    path = write_sweep(tmp_path, DASK_SWEEP.replace("REPS", str(reps)))
+    n_runs = 10 * reps
+    run_sweep(path, tmp_path / "serial", executor="serial")
+    ref = load_results(tmp_path / "serial")
+
+    clients = []
+
+    class Capturing(executors.DaskExecutor):
+        def __init__(self, client) -> None:
+            clients.append(client)
+            super().__init__(client)
+
+    monkeypatch.setattr(executors, "DaskExecutor", Capturing)
+    out = tmp_path / "dask"
+    store = ResultsStore(out)
+    killed: list[int] = []
+    problems: list[str] = []
+
+    def killer() -> None:
+        try:
+            for k in range(kills):
+                # wait until the sweep has recorded more runs since the last kill
+                deadline = time.monotonic() + 180
+                target = 2 + 3 * k
+                while len(store.parts()) < target:
+                    if time.monotonic() > deadline or done.is_set():
+                        problems.append(f"kill {k}: the sweep did not reach part {target}")
+                        return
+                    time.sleep(0.01)
+                client = clients[-1]
+                pids = sorted(client.run(os.getpid).values())
+                alive = [p for p in pids if p not in killed]
+                victim = alive[k % len(alive)]
+                psutil.Process(victim).kill()
+                killed.append(victim)
+                if len(store.parts()) * 2 >= n_runs:
+                    problems.append(f"kill {k} landed after the sweep had finished")
+        except Exception as exc:  # reported by the test
+            problems.append(repr(exc))
+
+    done = threading.Event()
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    started = time.perf_counter()
+    try:
+        report = run_sweep(path, out, executor="dask", workers=2, chunk_size=1, flush_every=2)
+    finally:
+        done.set()
+        thread.join(timeout=30)
+    wall = time.perf_counter() - started
+    assert not problems, problems
+    assert len(killed) == kills, f"killed {killed}"
+    assert report.ran == n_runs and report.failed == 0 and report.missing == 0, \
+        report.describe()
+    raw = pd.concat(pd.read_parquet(p) for _, p in store.parts())
+    assert len(raw) == n_runs and raw["run_id"].is_unique, "every run exactly once, even raw"
+    results = load_results(out)
+    assert_same_runs(results, ref)
+    pd.testing.assert_frame_equal(results.timeseries, ref.timeseries, check_exact=True)
+    return {"worker_kills": len(killed), "runs": n_runs, "runs_lost": 0,
+            "runs_duplicated": len(raw) - n_runs, "wall_s": round(wall, 1)}
+
+
+def test_dask_worker_killed_mid_sweep(tmp_path: Path, monkeypatch) -> None:
+    figures = sweep_with_worker_kills(tmp_path, monkeypatch, reps=4, kills=1)
+    report_figures("dask_worker_kill", **figures)
+
+
+@pytest.mark.slow
+def test_dask_workers_killed_repeatedly(tmp_path: Path, monkeypatch) -> None:
+    figures = sweep_with_worker_kills(tmp_path, monkeypatch, reps=12, kills=4)
+    report_figures("dask_worker_kill_repeated", **figures)
+
+
+def unreachable(address: str, tmp_path: Path) -> float:
+    """Run ``peersupport sweep --scheduler ADDRESS``; check the error; its wall time."""
+    path = write_sweep(tmp_path, DASK_SWEEP.replace("REPS", "1"))
+    out = tmp_path / "out"
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(path), "--out",
+                           str(out), "--scheduler", address, "--no-progress"],
+                          capture_output=True, text=True, timeout=60)
+    elapsed = time.perf_counter() - started
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"peersupport sweep: error: cannot reach the Dask scheduler at "
+                           f"{address} within 10 s"), last
+    assert not (out / "manifest.json").exists(), "no half-made store is left"
+    assert elapsed < 15, f"took {elapsed:.1f} s"
+    return elapsed
+
+
+def test_unreachable_scheduler_fails_clearly_within_timeout(tmp_path: Path) -> None:
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    elapsed = unreachable(address, tmp_path)
+    report_figures("unreachable_scheduler_refused", seconds=round(elapsed, 1))
+
+
+@pytest.mark.slow
+def test_blackholed_scheduler_fails_clearly_within_timeout(tmp_path: Path) -> None:
+    """An address that drops packets (no refusal) is bounded by the same timeout."""
+    elapsed = unreachable("tcp://10.255.255.1:8786", tmp_path)
+    report_figures("unreachable_scheduler_blackhole", seconds=round(elapsed, 1))
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+def test_dashboard_listens_on_localhost_only_by_default() -> None:
+    pytest.importorskip("solara")
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "dashboard", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"serving on http://([\d.]+):(\d+)", line)
+        assert match, (line, proc.poll())
+        port = int(match.group(2))
+        deadline = time.monotonic() + 60
+        listening = []
+        while not listening and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            listening = [c.laddr for c in psutil.Process(proc.pid).net_connections("inet")
+                         if c.status == psutil.CONN_LISTEN]
+            time.sleep(0.1)
+        assert listening, "the server never listened"
+        assert {(a.ip, a.port) for a in listening} == {("127.0.0.1", port)}, listening
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+    report_figures("dashboard_bind", listening=[f"{a.ip}:{a.port}" for a in listening])
+
+
+OPENED: list[str] | None = None
+
+
+def _audit(event: str, args: tuple) -> None:
+    if OPENED is not None and event == "open" and isinstance(args[0], str | bytes | os.PathLike):
+        OPENED.append(os.fsdecode(args[0]))
+
+
+def test_dashboard_reads_only_the_named_file(tmp_path: Path, monkeypatch) -> None:
+    """Start the dashboard on a named scenario, and render its page, in this process; an
+    audit hook records every file opened. Decoys it must not read: a .env file, a scenario
+    and Jupyter/Solara settings in the working and home directories."""
+    pytest.importorskip("solara")
+    import uvicorn
+
+    from sim import cli
+    from sim.viz import app
+    from tests.test_dashboard import main_html, render_page
+
+    global OPENED
+    named = tmp_path / "lesson.yaml"
+    named.write_text((ROOT / "scenarios/classroom/lurkers.yaml").read_text())
+    home, work = tmp_path / "home", tmp_path / "work"
+    for folder in (home / ".jupyter", home / ".config" / "solara", work):
+        folder.mkdir(parents=True)
+    decoys = [work / ".env", work / "scenario.yaml", home / ".jupyter" / "jupyter_config.json",
+              home / ".config" / "solara" / "settings.json", work / "solara.yaml"]
+    for decoy in decoys:
+        decoy.write_text("SOLARA_APP=evil\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    for name in ("SERVER_NAME", "SERVER_PORT", "SOLARA_APP", "IPYTHONDIR", app.ENV):
+        monkeypatch.delenv(name, raising=False)
+
+    served = {}
+
+    def serve(self) -> None:  # instead of serving: build the page, as a request would
+        served["config"] = self.config
+        box, rc = render_page(monkeypatch, json.loads(os.environ[app.ENV]))
+        served["html"] = main_html(rc)
+
+    monkeypatch.setattr(uvicorn.Server, "run", serve)
+    sys.addaudithook(_audit)
+    OPENED = []
+    try:
+        code = cli.main(["dashboard", str(named), "--port", "0"])
+    finally:
+        opened, OPENED = OPENED, None
+    assert code == 0
+    assert served["config"].host == "127.0.0.1"
+    assert "Lesson" in served["html"] and "300" in served["html"]
+
+    # The package's and its libraries' own files (code, metadata), system files, and the
+    # dashboard's own empty private directory.
+    allowed = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                           ROOT / "sim", *ROOT.glob("*.egg-info")}]
+    system = ("/proc/", "/sys/", "/dev/", "/etc/", "/usr/share/", "/usr/lib/")
+    private = Path(tempfile.gettempdir()).resolve()
+    outside = []
+    for raw in opened:
+        if "__editable__" in raw and raw.endswith("__path_hook__"):
+            continue  # the import system probing the editable install's path hook
+        resolved = (Path(raw) if os.path.isabs(raw) else work / raw).resolve()
+        if resolved == named.resolve() or str(resolved).startswith(system):
+            continue
+        if any(resolved.is_relative_to(a) for a in allowed):
+            continue
+        if (resolved.is_relative_to(private) and len(resolved.relative_to(private).parts) > 1
+                and resolved.relative_to(private).parts[0].startswith("peersupport-dashboard-")):
+            continue
+        outside.append(str(resolved))
+    assert named.resolve() in {Path(p).resolve() for p in opened if os.path.isabs(p)}
+    assert not outside, f"read files the user did not name: {sorted(set(outside))}"
+    report_figures("dashboard_files", opened=len(opened), named_read=True,
+                   other_user_files_read=0)
