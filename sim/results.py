@@ -79,6 +79,7 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     out["utility_change"] = end["utility_mean"] - base["utility_mean"]
     out["pdc_change"] = end["pdc_mean"] - base["pdc_mean"]
     out["adherent_share_change"] = end["adherent_share"] - base["adherent_share"]
+    out["im_days"] = im_weeks * 7.0
     out["engagement_end"] = end["engagement_mean"]
     out["attended_any_share"] = end["attended_any_share"]
     out["sessions_attended_mean"] = float(model.sessions_attended.mean())

@@ -67,8 +67,9 @@ def format_summary(result: RunResult) -> str:
     for label, key, fmt in ROWS:
         lines.append(f"{label:32s} {fmt.format(s[key + '_baseline']):>10s} "
                      f"{fmt.format(s[key + '_end']):>10s}")
+    engagement = f"{s['engagement_end']:.3f}" if s["im_days"] else "n/a (no IM)"
     lines += [
-        f"{'IM engagement (0-1)':32s} {'':>10s} {s['engagement_end']:>10.3f}",
+        f"{'IM engagement (0-1)':32s} {'':>10s} {engagement:>10s}",
         f"{'Attended any session':32s} {'':>10s} {s['attended_any_share']:>10.1%}",
         f"{'Cost per patient (' + cur + ')':32s} {'':>10s} {s['cost_per_patient']:>10.2f}",
         f"{'  of which program':32s} {'':>10s} {s['program_cost_per_patient']:>10.2f}",
