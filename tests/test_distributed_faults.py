@@ -196,57 +196,61 @@ def test_dashboard_listens_on_localhost_only_by_default() -> None:
     report_figures("dashboard_bind", listening=[f"{a.ip}:{a.port}" for a in listening])
 
 
-OPENED: list[str] | None = None
+PROBE = """\
+# Start `peersupport dashboard FILE` with an audit hook installed first (so files read at
+# import time count too); instead of serving, build the page as a request would.
+import json, os, sys
+opened = []
+sys.addaudithook(lambda event, args: opened.append((os.fsdecode(args[0]), str(args[1])))
+                 if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)) else None)
+import uvicorn
 
-
-def _audit(event: str, args: tuple) -> None:
-    if OPENED is not None and event == "open" and isinstance(args[0], str | bytes | os.PathLike):
-        OPENED.append(os.fsdecode(args[0]))
-
-
-def test_dashboard_reads_only_the_named_file(tmp_path: Path, monkeypatch) -> None:
-    """Start the dashboard on a named scenario, and render its page, in this process; an
-    audit hook records every file opened. Decoys it must not read: a .env file, a scenario
-    and Jupyter/Solara settings in the working and home directories."""
-    pytest.importorskip("solara")
-    import uvicorn
-
-    from sim import cli
+def serve(self):
+    import solara
     from sim.viz import app
-    from tests.test_dashboard import main_html, render_page
+    box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    main, = [h for h in rc.find(solara.widgets.HTML)
+             if h.widget.attributes.get("id") == "ps-main"]
+    print("HOST", self.config.host)
+    print("HTML", "Lesson" in main.widget.unsafe_innerHTML)
 
-    global OPENED
+uvicorn.Server.run = serve
+from sim import cli
+code = cli.main(["dashboard", sys.argv[1], "--port", "0"])
+with open(sys.argv[2], "w") as handle:
+    json.dump(opened, handle)
+sys.exit(code)
+"""
+
+
+def test_dashboard_reads_only_the_named_file(tmp_path: Path) -> None:
+    """Start the dashboard on a named scenario and build its page, in a fresh process with
+    an audit hook recording every file opened. Decoys it must not touch: a .env file, a
+    scenario and Jupyter/Solara/IPython/matplotlib settings in the working and home
+    directories; nothing may be created in the home directory."""
+    pytest.importorskip("solara")
     named = tmp_path / "lesson.yaml"
     named.write_text((ROOT / "scenarios/classroom/lurkers.yaml").read_text())
     home, work = tmp_path / "home", tmp_path / "work"
-    for folder in (home / ".jupyter", home / ".config" / "solara", work):
-        folder.mkdir(parents=True)
-    decoys = [work / ".env", work / "scenario.yaml", home / ".jupyter" / "jupyter_config.json",
-              home / ".config" / "solara" / "settings.json", work / "solara.yaml"]
+    decoys = [work / ".env", work / "scenario.yaml", work / "solara.yaml",
+              home / ".jupyter" / "jupyter_config.json", home / ".solara" / "settings.json",
+              home / ".ipython" / "profile_default" / "ipython_config.py",
+              home / ".config" / "matplotlib" / "matplotlibrc"]
     for decoy in decoys:
-        decoy.write_text("SOLARA_APP=evil\n")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.chdir(work)
-    for name in ("SERVER_NAME", "SERVER_PORT", "SOLARA_APP", "IPYTHONDIR", app.ENV):
-        monkeypatch.delenv(name, raising=False)
-
-    served = {}
-
-    def serve(self) -> None:  # instead of serving: build the page, as a request would
-        served["config"] = self.config
-        box, rc = render_page(monkeypatch, json.loads(os.environ[app.ENV]))
-        served["html"] = main_html(rc)
-
-    monkeypatch.setattr(uvicorn.Server, "run", serve)
-    sys.addaudithook(_audit)
-    OPENED = []
-    try:
-        code = cli.main(["dashboard", str(named), "--port", "0"])
-    finally:
-        opened, OPENED = OPENED, None
-    assert code == 0
-    assert served["config"].host == "127.0.0.1"
-    assert "Lesson" in served["html"] and "300" in served["html"]
+        decoy.parent.mkdir(parents=True, exist_ok=True)
+        decoy.write_text("# decoy\n")
+    before = sorted(home.rglob("*"))
+    probe, log = tmp_path / "probe.py", tmp_path / "opened.json"
+    probe.write_text(PROBE)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("IPYTHONDIR", "MPLCONFIGDIR", "SOLARA_HOME", "PEERSUPPORT_DASHBOARD",
+                        "SOLARA_APP", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "JUPYTER_CONFIG_DIR")}
+    env.update(HOME=str(home), PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, str(probe), str(named), str(log)], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "HOST 127.0.0.1" in proc.stdout and "HTML True" in proc.stdout, proc.stdout
+    opened = json.loads(log.read_text())
 
     # The package's and its libraries' own files (code, metadata), system files, and the
     # dashboard's own empty private directory.
@@ -255,7 +259,7 @@ def test_dashboard_reads_only_the_named_file(tmp_path: Path, monkeypatch) -> Non
     system = ("/proc/", "/sys/", "/dev/", "/etc/", "/usr/share/", "/usr/lib/")
     private = Path(tempfile.gettempdir()).resolve()
     outside = []
-    for raw in opened:
+    for raw, mode in opened:
         if "__editable__" in raw and raw.endswith("__path_hook__"):
             continue  # the import system probing the editable install's path hook
         resolved = (Path(raw) if os.path.isabs(raw) else work / raw).resolve()
@@ -263,11 +267,17 @@ def test_dashboard_reads_only_the_named_file(tmp_path: Path, monkeypatch) -> Non
             continue
         if any(resolved.is_relative_to(a) for a in allowed):
             continue
-        if (resolved.is_relative_to(private) and len(resolved.relative_to(private).parts) > 1
-                and resolved.relative_to(private).parts[0].startswith("peersupport-dashboard-")):
+        inner = resolved.relative_to(private).parts if resolved.is_relative_to(private) else ()
+        if len(inner) > 1 and inner[0].startswith("peersupport-dashboard-"):
             continue
-        outside.append(str(resolved))
-    assert named.resolve() in {Path(p).resolve() for p in opened if os.path.isabs(p)}
-    assert not outside, f"read files the user did not name: {sorted(set(outside))}"
+        if len(inner) == 1 and re.fullmatch(r"[a-z0-9_]{8}", inner[0]):
+            continue  # tempfile checking that the temporary directory is writable
+        if resolved in (probe, log):
+            continue  # this test's own probe
+        outside.append(f"{resolved} ({mode})")
+    assert named.resolve() in {Path(p).resolve() for p, _ in opened if os.path.isabs(p)}
+    assert not outside, f"opened files the user did not name: {sorted(set(outside))}"
+    assert sorted(home.rglob("*")) == before, "nothing is written to the home directory"
+    assert sorted(p.name for p in work.iterdir()) == sorted(d.name for d in decoys[:3])
     report_figures("dashboard_files", opened=len(opened), named_read=True,
                    other_user_files_read=0)

@@ -46,7 +46,7 @@ from pydantic.fields import FieldInfo
 
 from sim.cli import main as cli_main
 from sim.errors import ScenarioError
-from sim.scenario import Scenario, _section_type, load_scenario
+from sim.scenario import Scenario, section_type, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -73,7 +73,7 @@ def schema_paths(model: type[BaseModel] = Scenario, prefix: tuple[str, ...] = ()
     """Every key path of the schema: sections (field None) and leaves (their FieldInfo)."""
     for name, field in model.model_fields.items():
         path = (*prefix, name)
-        sub = _section_type(field.annotation)
+        sub = section_type(field.annotation)
         if sub is not None:
             yield path, None
             yield from schema_paths(sub, path)

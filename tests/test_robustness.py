@@ -37,7 +37,7 @@ from pydantic.fields import FieldInfo
 from sim.economics import DAYS_PER_YEAR
 from sim.errors import ScenarioError
 from sim.results import RunResult, run
-from sim.scenario import Normal, Scenario, _section_type, load_scenario
+from sim.scenario import Normal, Scenario, section_type, load_scenario
 
 from .test_fuzz_scenarios import bounds, in_range
 
@@ -84,7 +84,7 @@ def section(draw: Any, model: type[BaseModel]) -> dict[str, Any]:
     for name, field in model.model_fields.items():
         if not (field.is_required() or draw(st.booleans())):
             continue  # shrinks toward the defaults: minimal reproducing scenarios
-        sub = _section_type(field.annotation)
+        sub = section_type(field.annotation)
         if sub is Normal:
             clip = (field.json_schema_extra or {}).get("clip")  # type: ignore[union-attr]
             out[name] = draw(normal(tuple(clip) if clip else None))

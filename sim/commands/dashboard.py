@@ -100,15 +100,19 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     os.environ.setdefault("SOLARA_MODE", "production")
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = args.host, str(port)
-    # Solara's settings read a ".env" file in the working directory at import time, and its
-    # server starts an IPython shell, which creates (and reads) a profile in ~/.ipython.
-    # Import them from an empty private directory, with IPython's directory inside it, so
-    # the server reads (and writes) no file the user did not name.
-    # Removed at exit, after IPython has written its history there (atexit runs last-in,
-    # first-out, and IPython registers its handler when it is imported, below).
+    # The server reads (and writes) no file the user did not name. Solara's settings read a
+    # ".env" file in the working directory at import time and keep an id in
+    # ~/.solara/server_user_id.txt; its server starts an IPython shell, which makes a
+    # profile (and history database) in ~/.ipython; matplotlib reads ~/.config/matplotlib
+    # and caches fonts in ~/.cache/matplotlib. So import from an empty private directory,
+    # which also holds IPython's and matplotlib's, and give Solara its id. The directory
+    # is removed at exit, after IPython's own exit handler (atexit runs last-in, first-out
+    # and IPython registers its handler when imported, below).
     private = tempfile.TemporaryDirectory(prefix="peersupport-dashboard-")
     atexit.register(private.cleanup)
-    os.environ["IPYTHONDIR"] = os.path.join(private.name, "ipython")
+    os.environ.setdefault("IPYTHONDIR", os.path.join(private.name, "ipython"))
+    os.environ.setdefault("MPLCONFIGDIR", os.path.join(private.name, "matplotlib"))
+    os.environ.setdefault("SOLARA_TELEMETRY_SERVER_USER_ID", "peersupport-dashboard")
     try:
         with contextlib.chdir(private.name):
             import solara.server.starlette  # noqa: F401
