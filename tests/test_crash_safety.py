@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -151,7 +152,8 @@ def wait_until(condition, proc: subprocess.Popen, what: str, timeout_s: float = 
 
 
 def kill_chain(tmp_path: Path, sweep: Path, ref: store_module.Results, kills: int,
-               seed: int, local_every: int = 4, hang_at: int = 2) -> dict[str, int]:
+               seed: int, local_every: int = 4, hang_at: int = 2,
+               max_delay_s: float = 0.25) -> dict[str, int]:
     """Start, SIGKILL at a random point and resume, ``kills`` times; then finish.
 
     Kill ``hang_at`` lands while a runs part is half-written in its temporary file; every
@@ -180,8 +182,8 @@ def kill_chain(tmp_path: Path, sweep: Path, ref: store_module.Results, kills: in
 
             wait_until(half_written, proc, "a half-written part")
         else:
-            wait_until(lambda: len(store.parts()) > parts_before, proc, "a new part")
-            time.sleep(rng.uniform(0.0, 0.25))
+            wait_until(lambda n=parts_before: len(store.parts()) > n, proc, "a new part")
+            time.sleep(rng.uniform(0.0, max_delay_s))
         assert proc.poll() is None, f"kill {k} came too late: the sweep had finished"
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
@@ -189,7 +191,7 @@ def kill_chain(tmp_path: Path, sweep: Path, ref: store_module.Results, kills: in
             (tmp,) = store.runs_dir.glob(".part-*.tmp")
             number = len(store.parts()) + 1
             assert not (store.runs_dir / f"part-{number:06d}.parquet").exists()
-            with pytest.raises(Exception):
+            with pytest.raises(pa.ArrowException):
                 pq.read_table(tmp)
             mid_write += 1
         if local:
@@ -226,7 +228,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path, reference) -> None
 def test_sigkill_at_random_points_then_resume_long(tmp_path: Path, reference, seed) -> None:
     sweep, ref = reference
     figures = kill_chain(tmp_path, sweep, ref, kills=12, seed=seed, local_every=3,
-                         hang_at=seed % 5 + 1)
+                         hang_at=seed % 5 + 1, max_delay_s=0.15)
     assert figures["runs_lost"] == 0 and figures["runs_duplicated"] == 0
     report_figures(f"sigkill_random_long_{seed}", **figures)
 

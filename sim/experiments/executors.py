@@ -227,11 +227,15 @@ def _dask_executor(workers: int, scheduler: str | None,
             client = stack.enter_context(Client(cluster))
         else:
             try:
-                client = Client(scheduler, timeout=connect_timeout_s)
-            except (OSError, TimeoutError, ValueError) as exc:
+                client = _connect(Client, scheduler, connect_timeout_s)
+            except Exception as exc:  # noqa: BLE001 (a non-Dask service can raise anything)
+                if isinstance(exc, OSError | TimeoutError | ValueError):
+                    why = f"{type(exc).__name__}: {exc}"
+                else:  # e.g. a web server there: its reply read as a Dask frame length
+                    why = f"something answered, but not a Dask scheduler: {type(exc).__name__}"
                 raise ScenarioError(
                     f"cannot reach the Dask scheduler at {scheduler} within "
-                    f"{connect_timeout_s:g} s ({type(exc).__name__}: {exc}); check the address "
+                    f"{connect_timeout_s:g} s ({why}); check the address "
                     "and that the scheduler is running (e.g. `dask scheduler`, or the "
                     "dask-jobqueue script in experiments/slurm/), or omit --scheduler to start "
                     "a local cluster"
@@ -256,6 +260,31 @@ def _dask_executor(workers: int, scheduler: str | None,
                 with contextlib.suppress(Exception):
                     client.unregister_worker_plugin(name)
         executor.shutdown(wait=True)
+
+
+def _connect(client_class: Any, scheduler: str, timeout_s: float) -> Any:
+    """``Client(scheduler)`` within ``timeout_s`` (plus a grace of 2 s).
+
+    Dask's own timeout bounds the TCP connection, not its handshake: a port that accepts
+    connections and never answers would hang forever. The client is made in a daemon
+    thread, abandoned (it holds no results) when it does not connect in time.
+    """
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = client_class(scheduler, timeout=timeout_s)
+        except BaseException as exc:  # noqa: BLE001 (handed to the caller)
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, name="dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout_s + 2)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer from {scheduler} in {timeout_s + 2:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["client"]
 
 
 class DaskExecutor(cf.Executor):
