@@ -40,9 +40,10 @@ if what == "baseline":
     t1 = time.perf_counter(); model = BaselineModel(sc, seed=1); t2 = time.perf_counter()
     model.run_for(days)
 else:
-    warm = PeerSupportModel(load_scenario(sc, {"run.days": 2}), 2, agent_views=False)
+    from sim.kernels import day_kernels
+    warm = PeerSupportModel(load_scenario(sc, {"population.size": 100, "run.days": 2}), 2)
+    warm.kernels = day_kernels(n)
     warm.step()  # loads the compiled kernels this size uses (serial or parallel) from cache
-    del warm
     t1 = time.perf_counter(); model = PeerSupportModel(sc, seed=1, agent_views=False)
     t2 = time.perf_counter()
     for _ in range(days): model.step()

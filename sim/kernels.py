@@ -8,8 +8,10 @@ the bytes touched per agent-day, which bound the speed, near the minimum.
 from __future__ import annotations
 
 import hashlib
+import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -287,13 +289,24 @@ class DayKernels(NamedTuple):
     patient_pass: object
 
 
+def _variant(fn: Callable[..., Any], suffix: str) -> Callable[..., Any]:
+    """A copy of ``fn`` under another name: numba names its cache files after the function
+    only, so the serial and parallel compilations need distinct names not to overwrite
+    (and load) each other."""
+    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix,
+                              fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = fn.__qualname__ + suffix
+    return copy
+
+
 def _compiled(parallel: bool) -> DayKernels:
     # fastmath on the tie pass lets its three running sums vectorise; results are still
     # identical run to run (same code, same order), whatever the number of threads.
+    suffix = "_parallel" if parallel else ""
     return DayKernels(
-        gather_and_post=njit(cache=True, parallel=parallel)(gather_and_post),
-        tie_pass=njit(cache=True, parallel=parallel, fastmath=True)(tie_pass),
-        patient_pass=njit(cache=True, parallel=parallel)(patient_pass),
+        gather_and_post=njit(cache=True, parallel=parallel)(_variant(gather_and_post, suffix)),
+        tie_pass=njit(cache=True, parallel=parallel, fastmath=True)(_variant(tie_pass, suffix)),
+        patient_pass=njit(cache=True, parallel=parallel)(_variant(patient_pass, suffix)),
     )
 
 
