@@ -82,6 +82,8 @@ SUBGROUP_MEASURES = {
     "hba1c_change": ("HbA1c change", "%-points", "lower"),
     "utility_change": ("QoL change", "utility", "higher"),
     "pdc_end": ("Mean PDC at end", "proportion", "higher"),
+    "qalys_per_patient": ("QALYs, discounted", "QALY per patient", "higher"),
+    "cost_per_patient_discounted": ("Cost, discounted", "currency per patient", "lower"),
 }
 """Per-subgroup summary outputs (``{measure}_{subgroup}``): label, unit, better."""
 
