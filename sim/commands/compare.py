@@ -8,8 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sim.commands import add_executor_arguments
 from sim.errors import ScenarioError
-from sim.experiments.executors import EXECUTORS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,12 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "temporary folder, removed at the end")
     p.add_argument("--resume", action="store_true",
                    help="continue the store in --out: skip runs already recorded")
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes (default: all cores)")
-    p.add_argument("--executor", choices=EXECUTORS, default="local",
-                   help="serial, local processes (default) or dask")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="address of a running Dask scheduler (implies --executor dask)")
+    add_executor_arguments(p)
     p.add_argument("--dry-run", action="store_true",
                    help="validate and print the plan (and the PSA draws) without running")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -9,9 +9,10 @@ import time
 import warnings
 from pathlib import Path
 
+from sim.commands import add_executor_arguments
 from sim.commands.sweep import _sigterm_as_interrupt
 from sim.errors import ScenarioError
-from sim.experiments.executors import EXECUTORS, default_workers
+from sim.experiments.executors import default_workers
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,13 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="results directory of a run (default: results/sensitivity/<file "
                    "name>); with --analyze, where the report goes (default: DIR for its own "
                    "analysis, DIR/sensitivity_<method> for a given-data analysis)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes (default: all cores)")
-    p.add_argument("--executor", choices=EXECUTORS, default="local",
-                   help="serial, local processes (default) or dask")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="address of a running Dask scheduler, e.g. tcp://host:8786 "
-                   "(implies --executor dask)")
+    add_executor_arguments(p)
     p.add_argument("--resume", action="store_true",
                    help="continue DIR: skip recorded runs (refused if the file changed)")
     p.add_argument("--retry-failed", action="store_true",

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from sim.experiments.executors import EXECUTORS
+from sim.commands import add_executor_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,13 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("sweep", type=Path, help="sweep YAML file (scenarios/sweeps/)")
     p.add_argument("--out", type=Path, default=None,
                    help="results directory (default: results/<sweep file name>)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes (default: all cores)")
-    p.add_argument("--executor", choices=EXECUTORS, default="local",
-                   help="serial, local processes (default) or dask")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="address of a running Dask scheduler, e.g. tcp://host:8786 "
-                   "(implies --executor dask; default: a local Dask cluster)")
+    add_executor_arguments(p)
     p.add_argument("--resume", action="store_true",
                    help="continue DIR: skip recorded runs (refused if the sweep changed)")
     p.add_argument("--retry-failed", action="store_true",

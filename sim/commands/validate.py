@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.experiments.executors import EXECUTORS
+from sim.commands import add_executor_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,10 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("files", type=Path, nargs="*",
                    help="validation files (default: experiments/validation/*.yaml)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes (default: all cores)")
-    p.add_argument("--executor", choices=EXECUTORS, default="local",
-                   help="serial, local processes (default) or dask")
+    add_executor_arguments(p, scheduler=False)
     p.add_argument("--replications", type=int, default=None, metavar="N",
                    help="replications per arm instead of each file's own")
     p.add_argument("--set", dest="overrides", action="append", default=[],
