@@ -2,7 +2,7 @@
 
 One ``mesa.Agent`` per patient with its own ``step`` methods, its ties in Python dicts,
 its draws from the model's generator one at a time: what a Mesa user would write. It
-calls the same science (``sim.dynamics``, as plain Python) in the same order of phases
+calls the same science (``sim.core.dynamics``, as plain Python) in the same order of phases
 as ``PeerSupportModel.step``, and starts from the same population, network and contact
 plan (taken from a ``PeerSupportModel`` built with the same scenario and seed), so
 ``benchmarks/bench.py`` compares like with like; ``tests/test_benchmark_baseline.py``
@@ -19,10 +19,10 @@ import time
 
 import mesa
 
-from sim import dynamics
-from sim.economics import DAYS_PER_YEAR
-from sim.model import PeerSupportModel
-from sim.scenario import Scenario, load_scenario
+from sim.core import dynamics
+from sim.core.economics import DAYS_PER_YEAR
+from sim.core.model import PeerSupportModel
+from sim.params.scenario import Scenario, load_scenario
 
 # The science as plain Python (numba's original functions): no compiled code here.
 relax, toward_one = dynamics.relax.py_func, dynamics.toward_one.py_func

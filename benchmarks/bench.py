@@ -31,7 +31,7 @@ CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
 from sim import load_scenario
-from sim.model import PeerSupportModel
+from sim.core.model import PeerSupportModel
 n, days, what = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 sc = load_scenario(sys.argv[4], {"population.size": n, "run.days": days})
 if what == "baseline":
@@ -40,7 +40,7 @@ if what == "baseline":
     t1 = time.perf_counter(); model = BaselineModel(sc, seed=1); t2 = time.perf_counter()
     model.run_for(days)
 else:
-    from sim.kernels import day_kernels
+    from sim.core.kernels import day_kernels
     warm = PeerSupportModel(load_scenario(sc, {"population.size": 100, "run.days": 2}), 2)
     warm.kernels = day_kernels(n)
     warm.step()  # loads the compiled kernels this size uses (serial or parallel) from cache
@@ -79,7 +79,7 @@ def bandwidth_gb_s() -> float:
 def bytes_per_agent_day() -> tuple[float, str]:
     """Bytes the daily kernels touch per patient, from the model's own arrays."""
     from sim import load_scenario
-    from sim.model import PeerSupportModel
+    from sim.core.model import PeerSupportModel
 
     m = PeerSupportModel(load_scenario(SCENARIO, {"population.size": 10_000}), 1,
                          agent_views=False)
@@ -137,8 +137,8 @@ def sweep_throughput(workers: int, runs: int) -> float:
     """Runs per second of 2,000 patients x 365 days through the sweep engine."""
     import tempfile
 
-    from sim.experiments.tasks import Task, run_tasks
-    from sim.rng import derive_seed
+    from sim.engine.tasks import Task, run_tasks
+    from sim.core.rng import derive_seed
 
     base = str(ROOT / "scenarios/designs/hybrid_kickoff.yaml")
     tasks = [Task(run_id=i, scenario=base, seed=derive_seed(1, i)) for i in range(runs)]

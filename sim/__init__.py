@@ -7,10 +7,10 @@ Public API::
     result.summary, result.timeseries, result.provenance
 """
 
-from sim.errors import ScenarioError
-from sim.model import PeerSupportModel
-from sim.results import RunResult, run
-from sim.scenario import Scenario, load_scenario
+from sim.params.errors import ScenarioError
+from sim.core.model import PeerSupportModel
+from sim.runner import RunResult, run
+from sim.params.scenario import Scenario, load_scenario
 
 __all__ = ["PeerSupportModel", "RunResult", "Scenario", "ScenarioError", "load_results",
            "load_scenario", "run"]
@@ -18,7 +18,7 @@ __all__ = ["PeerSupportModel", "RunResult", "Scenario", "ScenarioError", "load_r
 
 def __getattr__(name: str):  # PEP 562: the results store (pyarrow) loads only when used
     if name == "load_results":
-        from sim.experiments.store import load_results
+        from sim.engine.store import load_results
 
         return load_results
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from sim import load_scenario
-from sim.model import PeerSupportModel
+from sim.core.model import PeerSupportModel
 
 from .conftest import DESIGNS, ROOT
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from sim import load_scenario
-from sim.calibration import (
+from sim.analyses.calibration import (
     TargetSpec,
     best_parameters,
     load_calibration,
@@ -19,7 +19,7 @@ from sim.calibration import (
     overlay_yaml,
     simulate,
 )
-from sim.errors import ScenarioError
+from sim.params.errors import ScenarioError
 
 from .conftest import ROOT
 

@@ -12,18 +12,18 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import cli
-from sim.errors import ScenarioError
-from sim.experiments.compare import (
+from sim.cli import main as cli
+from sim.params.errors import ScenarioError
+from sim.analyses.compare import (
     CompareResult,
     analyse,
     load_comparison,
     nmb_key,
     run_comparison,
 )
-from sim.experiments.store import load_results
-from sim.psa import Distribution, draw_parameters
-from sim.rng import derive_seed
+from sim.engine.store import load_results
+from sim.uncertainty import Distribution, draw_parameters
+from sim.core.rng import derive_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 DESIGNS = ROOT / "scenarios" / "designs"
@@ -278,7 +278,7 @@ def test_cli_compare_writes_table_report_and_data(tmp_path: Path, capsys) -> Non
 
 
 def test_cli_design_files_and_resume(tmp_path: Path, monkeypatch, capsys) -> None:
-    import sim.experiments.compare as compare_module
+    import sim.analyses.compare as compare_module
 
     store = tmp_path / "store"
     args = ["compare", str(DESIGNS / "usual_care.yaml"), str(DESIGNS / "im_peer_support.yaml"),
@@ -319,7 +319,7 @@ def test_cli_bad_input_exits_2_without_traceback(argv: list[str], message: str,
 
 def test_cli_bad_input_in_a_subprocess_prints_one_line(tmp_path: Path) -> None:
     path = write_compare(tmp_path, TINY.replace("dist: gamma", "dist: gama"))
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "compare", str(path)],
+    proc = subprocess.run([sys.executable, "-m", "sim.cli.main", "compare", str(path)],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "did you mean 'gamma'" in proc.stderr
@@ -328,14 +328,14 @@ def test_cli_bad_input_in_a_subprocess_prints_one_line(tmp_path: Path) -> None:
 
 def test_cli_failed_runs_exit_1(tmp_path: Path, monkeypatch, capsys) -> None:
     path = write_compare(tmp_path, TINY.replace("replications: 6", "replications: 2"))
-    original = sim.results.run
+    original = sim.runner.run
 
     def failing(scenario, seed=None, **kwargs):
         if scenario.program.name == "hybrid_kickoff":
             raise RuntimeError("injected failure")
         return original(scenario, seed, **kwargs)
 
-    monkeypatch.setattr(sim.results, "run", failing)
+    monkeypatch.setattr(sim.runner, "run", failing)
     code = cli.main(["compare", str(path), "--executor", "serial", "--no-progress"])
     assert code == 1, "failed runs make the exit status 1"
     assert "replication(s) finished for every design" in capsys.readouterr().err

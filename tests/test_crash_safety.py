@@ -27,10 +27,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import sim.experiments.store as store_module
-from sim import cli
-from sim.experiments.store import ResultsStore, load_results
-from sim.experiments.sweep import run_sweep
+import sim.engine.store as store_module
+from sim.cli import main as cli
+from sim.engine.store import ResultsStore, load_results
+from sim.analyses.sweep import run_sweep
 from tests.test_sweep import SCENARIOS, assert_same_runs, write_sweep
 from tests.test_sweep_executors import no_orphans
 
@@ -63,16 +63,16 @@ import io, os, sys, time
 
 delay = float(os.environ.get("CS_RUN_DELAY", "0"))
 if delay:
-    import sim.results
-    _run = sim.results.run
+    import sim.runner
+    _run = sim.runner.run
     def run(*args, **kwargs):
         time.sleep(delay)
         return _run(*args, **kwargs)
-    sim.results.run = run
+    sim.runner.run = run
 
 hang = int(os.environ.get("CS_HANG_ON_PART", "0"))
 if hang:
-    from sim.experiments import store
+    from sim.engine import store
     _atomic_write = store._atomic_write
     written = [0]
     def atomic_write(path, write):
@@ -91,7 +91,7 @@ if hang:
     store._atomic_write = atomic_write
 
 if __name__ == "__main__":  # worker processes (forkserver) import this file too
-    from sim.cli import main
+    from sim.cli.main import main
     sys.exit(main(sys.argv[1:]))
 """
 
@@ -331,7 +331,7 @@ def test_unwritable_output_directory_is_a_clear_error(tmp_path: Path, reference,
     assert blocker.read_text() == "not a directory\n"
 
     # The same through the real command line: exit 2, one error line, no traceback.
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(sweep), "--out",
+    proc = subprocess.run([sys.executable, "-m", "sim.cli.main", "sweep", str(sweep), "--out",
                            str(blocker / "results"), "--executor", "serial", "--no-progress"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr

@@ -237,7 +237,7 @@ def test_page_opens_a_lesson_with_its_comparison(monkeypatch):
 
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "sim.cli.main", *args], capture_output=True,
                           text=True, timeout=timeout, cwd=ROOT)
 
 

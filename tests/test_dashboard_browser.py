@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.commands.dashboard import free_port
+from sim.cli.dashboard import free_port
 
 from .conftest import ROOT
 
@@ -64,7 +64,7 @@ class Server:
         self.log = ARTIFACTS / f"dashboard-server-{self.port}.log"
         ARTIFACTS.mkdir(exist_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sim.cli", "dashboard", *args, "--port", str(self.port)],
+            [sys.executable, "-m", "sim.cli.main", "dashboard", *args, "--port", str(self.port)],
             cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
             start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT_S

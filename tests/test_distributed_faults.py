@@ -31,10 +31,10 @@ import pandas as pd
 import psutil
 import pytest
 
-import sim.experiments.executors as executors
-from sim.commands.dashboard import free_port
-from sim.experiments.store import ResultsStore, load_results
-from sim.experiments.sweep import run_sweep
+import sim.engine.executors as executors
+from sim.cli.dashboard import free_port
+from sim.engine.store import ResultsStore, load_results
+from sim.analyses.sweep import run_sweep
 from tests.test_crash_safety import report_figures
 from tests.test_sweep import SCENARIOS, assert_same_runs, write_sweep
 
@@ -146,7 +146,7 @@ def unreachable(address: str, tmp_path: Path) -> tuple[float, float]:
     path = write_sweep(tmp_path, DASK_SWEEP.replace("REPS", "1"))
     out = tmp_path / "out"
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "sweep", str(path), "--out",
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli.main", "sweep", str(path), "--out",
                              str(out), "--scheduler", address, "--no-progress"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines, connecting = [], None
@@ -224,7 +224,7 @@ def test_scheduler_that_is_not_dask_fails_clearly_within_timeout(tmp_path: Path,
 
 def test_dashboard_listens_on_localhost_only_by_default() -> None:
     pytest.importorskip("solara")
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "dashboard", "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli.main", "dashboard", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
@@ -269,7 +269,7 @@ def serve(self):
     print("HTML", "Lesson" in main.widget.unsafe_innerHTML)
 
 uvicorn.Server.run = serve
-from sim import cli
+from sim.cli import main as cli
 code = cli.main(["dashboard", sys.argv[1], "--port", "0"])
 with open(sys.argv[2], "w") as handle:
     json.dump(opened, handle)

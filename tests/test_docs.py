@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sim.docs import parameter_table
+from sim.report.params_table import parameter_table
 
 from .conftest import ROOT
 
 
 def test_parameter_table_in_model_doc_is_current():
     text = (ROOT / "docs" / "model.md").read_text()
-    assert parameter_table() in text, "docs/model.md is stale: run python -m sim.docs"
+    assert parameter_table() in text, "docs/model.md is stale: run python -m sim.report.params_table"
 
 
 def test_every_parameter_has_unit_and_source():

@@ -1,4 +1,4 @@
-"""Known-answer tests for sim.economics (discounting, QALYs, ICERs, NMB, CEAC, EVPI)."""
+"""Known-answer tests for sim.core.economics (discounting, QALYs, ICERs, NMB, CEAC, EVPI)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.economics import (
+from sim.core.economics import (
     DAYS_PER_YEAR,
     ce_plane_points,
     ceac,
@@ -19,7 +19,7 @@ from sim.economics import (
     net_monetary_benefit,
     qalys_from_daily_utility,
 )
-from sim.errors import ScenarioError
+from sim.params.errors import ScenarioError
 
 # Float tolerance for closed-form arithmetic: a few ulps of accumulated rounding.
 EXACT = 1e-12

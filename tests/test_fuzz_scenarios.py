@@ -44,9 +44,9 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from sim.cli import main as cli_main
-from sim.errors import ScenarioError
-from sim.scenario import Scenario, section_type, load_scenario
+from sim.cli.main import main as cli_main
+from sim.params.errors import ScenarioError
+from sim.params.scenario import Scenario, section_type, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -361,7 +361,7 @@ SNIPPETS = [
     "!!python/object/apply:os.system\n  - touch {marker}",
     "!!python/object/new:os.system ['touch {marker}']",
     "!!python/name:os.system", "!!python/module:os", "!!python/tuple [1, 2]",
-    "!!python/object:sim.scenario.Population {size: 3}",
+    "!!python/object:sim.params.scenario.Population {size: 3}",
     "&anchor 5", "*anchor", "<<: *anchor", "<<: 3", "<<: [1, 2]", "<<: {size: 3}",
     "<<: [*anchor]", "&a [*a]", "&m {<<: *m}", "!!binary aGVsbG8=", "!!set {a, b}",
     "!!omap [{a: 1}]", "!custom x", "!!int abc", "!!float 1e999", "!!timestamp foo",
@@ -499,7 +499,7 @@ test_text_mutations, test_text_mutations_slow = fuzz(text_mutations(), 1000)(_te
 # --------------------------------------------------------------------------- sweep files
 
 try:
-    from sim.experiments.sweep import load_sweep
+    from sim.analyses.sweep import load_sweep
 except ImportError:  # the sweep engine is built separately
     load_sweep = None
 
@@ -540,7 +540,7 @@ if SWEEPS:
     "name: !!python/object/new:os.system ['touch {marker}']\n",
     "name: !!python/name:os.system\n",
     "name: !!python/module:os\n",
-    "population: !!python/object:sim.scenario.Population {size: 3}\n",
+    "population: !!python/object:sim.params.scenario.Population {size: 3}\n",
     "population: !custom {size: 3}\n",
 ])
 def test_object_tags_are_refused(tmp_path: Path, tag_doc: str) -> None:
@@ -800,7 +800,7 @@ def test_cli_subprocess_check_prints_one_line_per_bad_file(tmp_path: Path) -> No
     for name, data in CLI_SAMPLES.items():
         (tmp_path / name).write_bytes(data)
         paths.append(str(tmp_path / name))
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "check", *paths],
+    proc = subprocess.run([sys.executable, "-m", "sim.cli.main", "check", *paths],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     TRIED["cli_subprocess"] += len(CLI_SAMPLES)
     assert proc.returncode == 2, proc.stderr
@@ -817,7 +817,7 @@ def test_cli_subprocess_check_prints_one_line_per_bad_file(tmp_path: Path) -> No
 ])
 def test_cli_subprocess_run(tmp_path: Path, name: str, extra: list[str]) -> None:
     (tmp_path / name).write_bytes(CLI_SAMPLES[name])
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(tmp_path / name),
+    proc = subprocess.run([sys.executable, "-m", "sim.cli.main", "run", str(tmp_path / name),
                            *extra], capture_output=True, text=True, timeout=120)
     TRIED["cli_subprocess"] += 1
     check_cli(proc.returncode, proc.stderr)

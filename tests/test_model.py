@@ -68,7 +68,7 @@ def test_yaml_dict_and_cli_give_identical_results(tmp_path):
     as_dict["run"] = {"days": 90}
     from_dict = run(as_dict, seed=2).summary
     proc = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "run", str(path), "--seed", "2", "--json",
+        [sys.executable, "-m", "sim.cli.main", "run", str(path), "--seed", "2", "--json",
          "--set", "population.size=300", "--set", "run.days=90", "--out", str(tmp_path)],
         capture_output=True, text=True, cwd=ROOT, check=True)
     from_cli = json.loads(proc.stdout[: proc.stdout.rindex("}") + 1])

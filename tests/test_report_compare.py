@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.experiments.compare import CompareResult
+from sim.analyses.compare import CompareResult
 from sim.report.compare_report import write_report
 
 from .test_compare import tiny_result  # noqa: F401 (the shared module fixture)

@@ -34,10 +34,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from sim.economics import DAYS_PER_YEAR
-from sim.errors import ScenarioError
-from sim.results import RunResult, run
-from sim.scenario import Normal, Scenario, section_type, load_scenario
+from sim.core.economics import DAYS_PER_YEAR
+from sim.params.errors import ScenarioError
+from sim.runner import RunResult, run
+from sim.params.scenario import Normal, Scenario, section_type, load_scenario
 
 from .test_fuzz_scenarios import bounds, in_range
 
@@ -236,7 +236,7 @@ def test_any_allowed_parameters_give_finite_bounded_outputs_slow(edge_dir: Path,
 
 
 # Minimal reproducer found by hypothesis: the control-arm drift alone takes a patient
-# whose HbA1c is 4 % to 1 %, because sim.dynamics.hba1c_target has no physiological
+# whose HbA1c is 4 % to 1 %, because sim.core.dynamics.hba1c_target has no physiological
 # floor (target = h0 - m * (slope * dA + lifestyle * practice) - drift). Strong
 # behaviour effects (effect_multiplier_cap, lifestyle_effect_pct, support_practice_effect
 # near their maxima with intense IM) push mean HbA1c below 0 % the same way.

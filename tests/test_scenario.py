@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sim import ScenarioError, load_scenario
-from sim.scenario import json_schema, parse_set
+from sim.params.scenario import json_schema, parse_set
 
 from .conftest import DESIGNS, ROOT, write
 
@@ -114,7 +114,7 @@ def test_json_schema_lists_sections():
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "sim.cli.main", *args], capture_output=True,
                           text=True, cwd=ROOT, check=False)
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from SALib import ProblemSpec
 
-from sim.experiments.sensitivity import (
+from sim.analyses.sensitivity import (
     Input,
     analyze,
     average_replications,

@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import cli
-from sim.errors import ScenarioError
-from sim.experiments import sa_runner
-from sim.experiments.sa_runner import analyze_store, load_sensitivity
-from sim.experiments.store import load_results
-from sim.experiments.sweep import run_sweep
-from sim.rng import derive_seed
+from sim.cli import main as cli
+from sim.params.errors import ScenarioError
+from sim.analyses import sa_runner
+from sim.analyses.sa_runner import analyze_store, load_sensitivity
+from sim.engine.store import load_results
+from sim.analyses.sweep import run_sweep
+from sim.core.rng import derive_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -256,7 +256,7 @@ def test_morris_groups_end_to_end(tmp_path: Path) -> None:
 
 
 def test_failed_runs_stop_the_analysis(tmp_path: Path, monkeypatch, capsys) -> None:
-    from sim.experiments import tasks
+    from sim.engine import tasks
 
     real_run = tasks._results.run
 
@@ -335,7 +335,7 @@ def test_given_data_methods_on_an_lhs_sweep_store(tmp_path: Path, capsys) -> Non
 def test_common_random_numbers_noise_is_the_interaction() -> None:
     # y = point effect + replication effect (shared by every point) + interaction: under
     # common random numbers only the interaction reaches the indices.
-    from sim.experiments.sensitivity import replication_noise
+    from sim.analyses.sensitivity import replication_noise
 
     rng = np.random.default_rng(0)
     points, reps = 400, 3

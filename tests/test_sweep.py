@@ -13,15 +13,15 @@ import pytest
 from scipy import stats
 
 import sim
-from sim import cli
-from sim.errors import ScenarioError
-from sim.experiments import designs
-from sim.experiments.paired import paired_differences
-from sim.experiments.sensitivity import Input
-from sim.experiments.store import ResultsStore, load_results
-from sim.experiments.sweep import load_sweep, run_sweep
-from sim.experiments.tasks import Task, run_tasks
-from sim.rng import derive_seed
+from sim.cli import main as cli
+from sim.params.errors import ScenarioError
+from sim.analyses import designs
+from sim.analyses.paired import paired_differences
+from sim.analyses.sensitivity import Input
+from sim.engine.store import ResultsStore, load_results
+from sim.analyses.sweep import load_sweep, run_sweep
+from sim.engine.tasks import Task, run_tasks
+from sim.core.rng import derive_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -194,14 +194,14 @@ def test_seeds_are_shared_across_levers_and_recorded(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def tiny_results(tmp_path_factory: pytest.TempPathFactory) -> sim.experiments.store.Results:
+def tiny_results(tmp_path_factory: pytest.TempPathFactory) -> sim.engine.store.Results:
     folder = tmp_path_factory.mktemp("tiny")
     report = run_sweep(write_sweep(folder), folder / "out", executor="serial")
     assert report.ran == 12 and report.failed == 0, report.describe()
     return load_results(folder / "out")
 
 
-def test_results_table_and_manifest(tiny_results: sim.experiments.store.Results) -> None:
+def test_results_table_and_manifest(tiny_results: sim.engine.store.Results) -> None:
     runs = tiny_results.runs
     assert len(runs) == 12 and runs["run_id"].is_unique
     expected = ["run_id", "point", "lever", "design", "replication",
@@ -222,7 +222,7 @@ def test_results_table_and_manifest(tiny_results: sim.experiments.store.Results)
     assert sorted(ts["day"].unique()) == [0, 20, 40, 60], "time series every 20 days"
 
 
-def test_results_open_in_polars_and_duckdb(tiny_results: sim.experiments.store.Results) -> None:
+def test_results_open_in_polars_and_duckdb(tiny_results: sim.engine.store.Results) -> None:
     import duckdb
     import polars as pl
 
@@ -237,7 +237,7 @@ def test_results_open_in_polars_and_duckdb(tiny_results: sim.experiments.store.R
     assert len(pd.read_parquet(tiny_results.path / "runs")) == 12
 
 
-def test_run_reproduces_a_single_run(tiny_results: sim.experiments.store.Results) -> None:
+def test_run_reproduces_a_single_run(tiny_results: sim.engine.store.Results) -> None:
     row = tiny_results.runs.iloc[5]
     scenario = sim.load_scenario(SCENARIOS / "designs" / f"{row['design']}.yaml", {
         "population.size": 150, "run.days": 60, "run.record_every_days": 20,
@@ -250,7 +250,7 @@ def test_failing_run_recorded_then_retried(tmp_path: Path, monkeypatch) -> None:
     path = write_sweep(tmp_path)
     out = tmp_path / "out"
     target = derive_seed(11, 1, 0)
-    original = sim.results.run
+    original = sim.runner.run
     calls = []
 
     def flaky(scenario, seed=None, **kwargs):
@@ -259,7 +259,7 @@ def test_failing_run_recorded_then_retried(tmp_path: Path, monkeypatch) -> None:
             raise RuntimeError("injected failure")
         return original(scenario, seed, **kwargs)
 
-    monkeypatch.setattr(sim.results, "run", flaky)
+    monkeypatch.setattr(sim.runner, "run", flaky)
     args = ["sweep", str(path), "--out", str(out), "--executor", "serial", "--no-progress"]
     assert cli.main(args) == 1, "a failed run makes the exit status non-zero"
     runs = load_results(out).runs
@@ -268,7 +268,7 @@ def test_failing_run_recorded_then_retried(tmp_path: Path, monkeypatch) -> None:
     assert "injected failure" in failed["error"].iloc[0]
     assert failed["design"].iloc[0] == "hybrid_monthly" and np.isnan(failed["hba1c_change"].iloc[0])
     assert cli.main(args + ["--resume"]) == 1, "resume leaves the failure in place"
-    monkeypatch.setattr(sim.results, "run", lambda *a, **k: (calls.append(a[1]), original(
+    monkeypatch.setattr(sim.runner, "run", lambda *a, **k: (calls.append(a[1]), original(
         *a, **k))[1])
     calls.clear()
     assert cli.main(args + ["--retry-failed"]) == 0
@@ -315,7 +315,7 @@ def test_corrupt_part_is_detected_and_redone(tmp_path: Path) -> None:
     assert_same_runs(load_results(out), load_results(ref))
 
 
-def assert_same_runs(a: sim.experiments.store.Results, b: sim.experiments.store.Results) -> None:
+def assert_same_runs(a: sim.engine.store.Results, b: sim.engine.store.Results) -> None:
     """Runs tables identical bit for bit, apart from wall time."""
     left = a.runs.drop(columns="wall_time_s")
     right = b.runs.drop(columns="wall_time_s")

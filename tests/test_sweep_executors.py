@@ -14,10 +14,10 @@ import pandas as pd
 import psutil
 import pytest
 
-from sim.errors import ScenarioError
-from sim.experiments.executors import open_executor
-from sim.experiments.store import ResultsStore, load_results
-from sim.experiments.sweep import run_sweep
+from sim.params.errors import ScenarioError
+from sim.engine.executors import open_executor
+from sim.engine.store import ResultsStore, load_results
+from sim.analyses.sweep import run_sweep
 from tests.test_sweep import SCENARIOS, assert_same_runs, write_sweep
 
 CRASH = f"""\
@@ -65,7 +65,7 @@ def test_unreachable_scheduler_is_a_clear_error() -> None:
 
 def sweep_cli(path: Path, out: Path, *extra: str, token: str) -> subprocess.Popen:
     """Start ``peersupport sweep`` in a subprocess tagged with ``token`` (in its env)."""
-    cmd = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(out),
+    cmd = [sys.executable, "-m", "sim.cli.main", "sweep", str(path), "--out", str(out),
            "--workers", "2", "--no-progress", *extra]
     env = {**os.environ, "PEERSUPPORT_TEST_TOKEN": token}
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -152,9 +152,9 @@ def test_sigint_stops_workers_and_exits_130(tmp_path: Path) -> None:
 
 
 def test_interrupt_saves_buffered_runs(tmp_path: Path, monkeypatch) -> None:
-    import sim.results
+    import sim.runner
 
-    original, calls = sim.results.run, []
+    original, calls = sim.runner.run, []
 
     def interrupted(*args, **kwargs):
         calls.append(1)
@@ -162,7 +162,7 @@ def test_interrupt_saves_buffered_runs(tmp_path: Path, monkeypatch) -> None:
             raise KeyboardInterrupt
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(sim.results, "run", interrupted)
+    monkeypatch.setattr(sim.runner, "run", interrupted)
     path = write_sweep(tmp_path)
     with pytest.raises(KeyboardInterrupt):
         run_sweep(path, tmp_path / "out", executor="serial", flush_every=1000)

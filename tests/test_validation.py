@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import cli
-from sim.errors import ScenarioError
-from sim.validation import (
+from sim.cli import main as cli
+from sim.params.errors import ScenarioError
+from sim.analyses.validation import (
     OfSpec,
     OutcomeSpec,
     combine,
@@ -88,7 +88,7 @@ def test_arms_of_a_study_share_seeds_and_replications_differ():
     study = load_study(VALIDATION / "dsmes_chrvala2016.yaml")
     seeds = study.seeds(4)
     assert len(set(seeds)) == 4, "replications need distinct seeds"
-    from sim.validation import study_tasks
+    from sim.analyses.validation import study_tasks
 
     tasks = study_tasks(study, replications=4)
     by_rep: dict[int, set[int]] = {}

@@ -24,8 +24,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from sim import economics as econ
-from sim.experiments.compare import (
+from sim.core import economics as econ
+from sim.analyses.compare import (
     SUBGROUP_LABELS,
     TIMECOURSE,
     CompareResult,
@@ -73,7 +73,7 @@ def write_report(result: CompareResult, path: str | Path) -> dict[str, Path]:
     """Write the HTML report and, beside it, ``<stem>_data/`` with every table.
 
     Args:
-        result: the analysed comparison (:func:`sim.experiments.compare.analyse`).
+        result: the analysed comparison (:func:`sim.analyses.compare.analyse`).
         path: the HTML file to write (its folder is created).
 
     Returns:

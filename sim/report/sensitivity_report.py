@@ -22,8 +22,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from sim.errors import ScenarioError
-from sim.experiments.sensitivity import (
+from sim.params.errors import ScenarioError
+from sim.analyses.sensitivity import (
     RANKING_INDEX,
     SensitivityResult,
     convergence_table,
@@ -113,7 +113,7 @@ def write_report(
     """Write index tables, figures and a plain-words summary of a sensitivity analysis.
 
     Args:
-        result: The analysis (from :func:`sim.experiments.sensitivity.run_function` or the
+        result: The analysis (from :func:`sim.analyses.sensitivity.run_function` or the
             sweep engine).
         out_dir: Directory to write into (created if missing).
         title: Heading of the summary.

@@ -1,6 +1,6 @@
 """The Solara page: Mesa's SolaraViz (controls and levers in the sidebar) + our main area.
 
-Served by ``peersupport dashboard`` (``sim.commands.dashboard``), which passes the page's
+Served by ``peersupport dashboard`` (``sim.cli.dashboard``), which passes the page's
 settings in the ``PEERSUPPORT_DASHBOARD`` environment variable as JSON: the resolved
 scenario (so the server reads no file), the comparison, the seed and the population.
 Without it (``solara run sim.viz.app``) the page opens the built-in example.
@@ -23,7 +23,7 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.user_param import Slider
 from mesa.visualization.utils import update_counter
 
-from sim.scenario import Scenario, load_scenario
+from sim.params.scenario import Scenario, load_scenario
 from sim.viz.arms import COMPARISONS, comparison, levers_of
 from sim.viz.classroom import DEFAULT_SEED, LAYOUTS, ClassroomModel, default_scenario
 from sim.viz.lessons import Lesson, lesson_for

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from sim.scenario import Scenario
+from sim.params.scenario import Scenario
 
 DEFAULT_PATIENTS = 300
 """Population the dashboard opens with when the scenario is larger than ``MAX_OPEN_PATIENTS``."""

@@ -17,8 +17,8 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.model import PeerSupportModel
-from sim.scenario import Scenario, load_scenario
+from sim.core.model import PeerSupportModel
+from sim.params.scenario import Scenario, load_scenario
 from sim.viz.arms import Levers, arm_scenarios, comparison, levers_of
 from sim.viz.layout import group_layout, ring_layout, spectral_ring_order
 from sim.viz.measures import group_tie_pairs, tie_correlation, tie_pairs

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.rng import replication_seeds
-from sim.scenario import Scenario, load_scenario
+from sim.core.rng import replication_seeds
+from sim.params.scenario import Scenario, load_scenario
 from sim.viz.classroom import ClassroomModel
 from sim.viz.measures import posters_share, tie_correlation, tie_pairs, top_share
 

@@ -1,0 +1,1191 @@
+"""Compare program designs: paired runs, costs, QALYs, ICERs, PSA, CEAC and EVPI.
+
+A compare file (``scenarios/compare/*.yaml``; see docs/planners.md)::
+
+    name: all_designs
+    designs:                                   # scenario files, relative to this file
+      - ../designs/usual_care.yaml
+      - ../designs/hybrid_kickoff.yaml
+    comparator: usual_care                     # a design's program.name
+    replications: 30                           # PSA iterations, each its own seed
+    seed: 20240601
+    horizon_days: 365                          # optional: run.days of every design
+    set: {population.size: 2000}               # optional: overrides for every design
+    thresholds: [20000, 30000]                 # willingness to pay, currency per QALY
+    ceac_max_wtp: 50000                        # CEAC / EVPI x axis: 0 .. this
+    psa:                                       # uncertain parameters (sim.uncertainty)
+      economics.staff_cost_per_hour: {dist: gamma, mean: 45, sd: 9}
+
+Replication r of every design runs with the same seed, ``derive_seed(seed, r)``, and the
+same PSA draw (common random numbers, paired): differences between designs are taken
+replication by replication. Each replication is one PSA iteration; its spread therefore
+holds both parameter uncertainty and simulation noise.
+
+Everything is validated before anything runs, with errors naming file, line and key path.
+
+References:
+    NICE methods guide (incremental analysis, 3.5% discounting, GBP 20,000-30,000/QALY);
+    Briggs, Claxton & Sculpher 2006 (PSA, CEAC, EVPI); Law 2015 (common random numbers).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim.core import economics as econ
+from sim.params.errors import ScenarioError
+from sim.analyses.paired import paired_differences
+from sim.engine.store import Results, load_results
+from sim.engine.tasks import RunReport, Task, run_tasks
+from sim.core.outcomes import OUTCOMES, SUBGROUPS
+from sim.uncertainty import DISTRIBUTIONS, Distribution, draw_parameters
+from sim.runner import package_versions, scenario_hash
+from sim.core.rng import replication_seeds
+from sim.params.scenario import PARAMETER_PATHS, Scenario, load_scenario, parameter_field, section_type
+from sim.params.yamlio import Location, read_yaml
+
+INTERVAL = 0.95
+"""Level of every interval in a comparison (percentiles over replications)."""
+
+TIMECOURSE = {
+    "adherent_share": ("Adherent (PDC >= 0.8)", "share of patients"),
+    "hba1c_mean": ("HbA1c", "%"),
+    "utility_mean": ("Quality of life (EQ-5D utility)", "utility"),
+    "engagement_mean": ("IM engagement", "0-1"),
+}
+"""Time-series columns drawn as time courses with bands: label, unit."""
+
+SUBGROUP_LABELS = {
+    "hba1c_lt7.5": ("Baseline HbA1c", "< 7.5%"),
+    "hba1c_7.5to8.5": ("Baseline HbA1c", "7.5-8.5%"),
+    "hba1c_ge8.5": ("Baseline HbA1c", ">= 8.5%"),
+    "literacy_low": ("Digital literacy", "low (< 0.5)"),
+    "literacy_high": ("Digital literacy", "high (>= 0.5)"),
+}
+"""Subgroups of ``sim.core.outcomes.SUBGROUPS`` as (grouping, band) for reports."""
+
+SUBGROUP_MEASURES = {
+    "hba1c_change": ("HbA1c change", "%-points", "lower"),
+    "utility_change": ("QoL change", "utility", "higher"),
+    "pdc_end": ("Mean PDC at end", "proportion", "higher"),
+    "qalys_per_patient": ("QALYs, discounted", "QALY per patient", "higher"),
+    "cost_per_patient_discounted": ("Cost, discounted", "currency per patient", "lower"),
+}
+"""Per-subgroup summary outputs (``{measure}_{subgroup}``): label, unit, better."""
+
+FORBIDDEN_SET = {
+    "run.days": "use horizon_days",
+    "run.seed": "use seed (the comparison's root seed)",
+    "run.replications": "use replications",
+    "program.name": "each design file names its own program",
+}
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    """A row of the side-by-side table: summary key, label, unit, better, kind."""
+
+    key: str
+    label: str
+    unit: str
+    better: str
+    kind: str  # share, pp, hba1c, utility, money, qaly, plain
+
+
+def outcome_rows(currency: str, thresholds: Sequence[float],
+                 healthcare: bool = False) -> list[OutcomeRow]:
+    """The side-by-side table's rows (health first, then costs, QALYs and net benefit)."""
+    rows = [
+        OutcomeRow("adherent_share_end", "Adherent (PDC >= 0.8) at end", "share of patients",
+                   "higher", "share"),
+        OutcomeRow("pdc_mean_end", "Mean PDC at end", "proportion of days covered", "higher",
+                   "share"),
+        OutcomeRow("hba1c_change", "HbA1c change from baseline", "%-points", "lower", "hba1c"),
+        OutcomeRow("utility_change", "QoL change from baseline", "EQ-5D utility", "higher",
+                   "utility"),
+        OutcomeRow("engagement_end", OUTCOMES["engagement_end"].label, "0-1", "higher",
+                   "plain"),
+        OutcomeRow("attended_any_share", OUTCOMES["attended_any_share"].label,
+                   "share of patients", "higher", "share"),
+        OutcomeRow("program_cost_per_patient", "Program cost", f"{currency} per patient",
+                   "lower", "money"),
+        OutcomeRow("medication_cost_per_patient", "Medication cost", f"{currency} per patient",
+                   "lower", "money"),
+    ]
+    if healthcare:
+        rows.append(OutcomeRow("healthcare_cost_per_patient", "Healthcare cost",
+                               f"{currency} per patient", "lower", "money"))
+    rows += [
+        OutcomeRow("cost_per_patient_discounted", "Total cost, discounted",
+                   f"{currency} per patient", "lower", "money"),
+        OutcomeRow("qalys_per_patient", "QALYs, discounted", "QALY per patient", "higher",
+                   "qaly"),
+    ]
+    for t in thresholds:
+        rows.append(OutcomeRow(nmb_key(t), f"Net benefit at {t / 1000:g}k/QALY",
+                               f"{currency} per patient", "higher", "money"))
+    return rows
+
+
+def nmb_key(threshold: float) -> str:
+    """Column name of the net monetary benefit at a threshold."""
+    return f"nmb_at_{threshold:g}"
+
+
+# =========================================================================== the file
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class CompareSpec(_Strict):
+    """The whole compare file."""
+
+    name: str = Field("", description="comparison name (report title)")
+    description: str = Field("", description="free text shown under the report title")
+    designs: list[str] = Field(min_length=2, description="design scenario files, relative "
+                               "to the compare file; at least two, one the comparator")
+    comparator: str = Field(description="program.name of the comparator design, e.g. "
+                            "usual_care")
+    replications: int = Field(20, ge=2, le=100_000,
+                              description="replications (PSA iterations) per design")
+    seed: int = Field(ge=0, le=2**63 - 1, description="root seed of every run seed and draw")
+    horizon_days: int | None = Field(None, ge=1, le=36_500,
+                                     description="time horizon: run.days of every design "
+                                     "(default: the designs' own, which must agree)")
+    set: dict[str, Any] = Field(default_factory=dict,
+                                description="overrides for every design, by dotted path")
+    thresholds: list[float] = Field([20_000.0, 30_000.0], min_length=1, max_length=6,
+                                    description="willingness-to-pay thresholds (currency "
+                                    "per QALY); the first is the primary one")
+    ceac_max_wtp: float = Field(50_000.0, gt=0, le=1e9,
+                                description="CEAC and EVPI drawn from 0 to this threshold")
+    psa: dict[str, Distribution] = Field(default_factory=dict,
+                                         description="uncertain parameters and their "
+                                         "distributions, by dotted path")
+
+
+@dataclass(frozen=True)
+class Design:
+    """One design of a comparison.
+
+    Attributes:
+        name: its ``program.name``.
+        file: the scenario file it came from.
+        scenario: the resolved scenario (set and horizon applied) as a dict.
+        sha256: hash of ``scenario`` (canonical JSON, as in run provenance).
+    """
+
+    name: str
+    file: str
+    scenario: dict[str, Any] = field(repr=False)
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A validated comparison: designs x replications, with seeds and PSA draws."""
+
+    spec: CompareSpec
+    designs: list[Design]
+    draws: pd.DataFrame  # one row per replication, one column per PSA parameter
+    path: Path | None = None
+    text: str = ""
+
+    @property
+    def names(self) -> list[str]:
+        """Design names, in file order."""
+        return [d.name for d in self.designs]
+
+    @property
+    def comparator(self) -> str:
+        """The comparator's name."""
+        return self.spec.comparator
+
+    @property
+    def seeds(self) -> list[int]:
+        """Run seed of each replication (shared by every design)."""
+        return replication_seeds(self.spec.seed, self.spec.replications)
+
+    @property
+    def first(self) -> dict[str, Any]:
+        """The first design's resolved scenario (shared settings are read from it)."""
+        return self.designs[0].scenario
+
+    @property
+    def currency(self) -> str:
+        """Currency of every cost."""
+        return str(self.first["economics"]["currency"])
+
+    @property
+    def n_runs(self) -> int:
+        """Runs in the comparison."""
+        return len(self.designs) * self.spec.replications
+
+    def describe(self) -> str:
+        """A short plan."""
+        s = self.first
+        psa = (f", {len(self.spec.psa)} PSA parameters" if self.spec.psa
+               else ", no PSA parameters")
+        return (f"{len(self.designs)} designs x {self.spec.replications} replications = "
+                f"{self.n_runs:,} runs of {s['population']['size']:,} patients over "
+                f"{s['run']['days']:,} days (comparator {self.comparator}{psa})")
+
+    def tasks(self) -> list[Task]:
+        """The runs: for each replication, each design (same seed and draw across designs)."""
+        draws = self.draws.to_dict("records")
+        out = []
+        for r, seed in enumerate(self.seeds):
+            for design in self.designs:
+                meta = {"design": design.name, "replication": r, **draws[r]}
+                out.append(Task(run_id=len(out), scenario=design.scenario, seed=seed,
+                                overrides=dict(draws[r]), meta=meta))
+        return out
+
+    def sha256(self) -> str:
+        """Hash of everything the runs depend on."""
+        payload = {"spec": self.spec.model_dump(mode="json"),
+                   "designs": [[d.name, d.sha256] for d in self.designs]}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    def manifest(self) -> dict[str, Any]:
+        """Manifest entries of the comparison's results store."""
+        params = list(self.draws.columns)
+        return {
+            "kind": "compare", "name": self.spec.name,
+            "compare_file": str(self.path) if self.path else None,
+            "compare_text": self.text, "compare_sha256": self.sha256(),
+            "seed": self.spec.seed, "comparator": self.comparator,
+            "designs": [{"name": d.name, "file": d.file, "scenario_sha256": d.sha256}
+                        for d in self.designs],
+            "columns": {"levers": ["design"], "parameters": params,
+                        "metadata": ["design", "replication", *params]},
+        }
+
+
+# --------------------------------------------------------------------------- locating errors
+
+
+class _Where:
+    """A file label and its key lines: turns problems into located ScenarioErrors."""
+
+    def __init__(self, label: str, lines: dict[tuple[str, ...], Location]) -> None:
+        self.label, self.lines = label, lines
+
+    def line(self, loc: tuple[str, ...]) -> int | None:
+        for n in range(len(loc), 0, -1):
+            found = self.lines.get(loc[:n])
+            if found:
+                return found[1]
+        return None
+
+    def error(self, message: str, loc: tuple[str, ...]) -> ScenarioError:
+        where = _dotted(loc)
+        text = message if not where or where in message else f"{where}: {message}"
+        return ScenarioError(text, file=self.label, line=self.line(loc), path=where or None)
+
+    def pydantic(self, exc: ValidationError) -> ScenarioError:
+        msgs = [self._describe(e) for e in exc.errors()]
+        message, loc = msgs[0]
+        if len(msgs) > 1:
+            message += f" (and {len(msgs) - 1} more: " + "; ".join(
+                (f"line {self.line(lc)}: {m}" if self.line(lc) else m) for m, lc in msgs[1:4]
+            ) + ")"
+        return self.error(message, loc)
+
+    def _describe(self, err: Any) -> tuple[str, tuple[str, ...]]:
+        loc = tuple(str(p) for p in err["loc"])
+        kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
+        dotted = _dotted(loc)
+        model: type[BaseModel] | None = CompareSpec if len(loc) == 1 else (
+            Distribution if len(loc) == 3 and loc[0] == "psa" else None)
+        if kind == "extra_forbidden" and model is not None:
+            valid = list(model.model_fields)
+            close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            where = _dotted(loc[:-1]) or "the top level"
+            return f"unknown key '{dotted}'{hint} Valid keys in {where}: {', '.join(valid)}", loc
+        if kind == "missing":
+            model = CompareSpec if len(loc) == 1 else Distribution
+            info = model.model_fields[loc[-1]].description if loc[-1] in model.model_fields \
+                else ""
+            return f"missing required key '{dotted}' ({info})", loc
+        if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
+            op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
+                  "less_than": "<"}[kind]
+            bound = next(iter(ctx.values()))
+            return f"{dotted} must be {op} {bound:g}, got {got!r}", loc
+        if kind == "literal_error":
+            close = difflib.get_close_matches(str(got), DISTRIBUTIONS, n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close and loc[-1] == "dist" else ""
+            return f"{dotted} must be one of {ctx.get('expected')}, got {got!r}{hint}", loc
+        if kind == "value_error":
+            return f"{dotted}: {ctx.get('error', err['msg'])}", loc
+        if kind in {"too_short", "too_long"}:
+            return f"{dotted}: {err['msg'].lower()}", loc
+        if kind == "model_type":
+            return f"{dotted} must be a mapping (e.g. {{dist: gamma, mean: 45, sd: 9}}), got " \
+                   f"{_short(got)}", loc
+        return f"{dotted}: {err['msg'].lower()}, got {_short(got)}", loc
+
+
+def _dotted(loc: tuple[str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if part.isdigit() else ("." if out else "") + part
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --------------------------------------------------------------------------- schema lookups
+
+
+
+
+def _check_path(where: _Where, dotted: str, loc: tuple[str, ...], *,
+                numeric: bool = False) -> Any:
+    info = parameter_field(dotted)
+    if info is None:
+        close = difflib.get_close_matches(dotted, PARAMETER_PATHS, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise where.error(f"'{dotted}' is not a scenario parameter{hint} (see `peersupport "
+                          "params` for every path)", loc)
+    if numeric and info.annotation not in (int, float):
+        raise where.error(f"'{dotted}' is not a numeric parameter, so it cannot take a "
+                          "distribution", loc)
+    return info
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (lists and distributions kept whole)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        sub = parameter_field(path)
+        is_section = sub is not None and section_type(sub.annotation) is not None and \
+            "unit" not in (sub.json_schema_extra or {})
+        if isinstance(value, dict) and (is_section or sub is None):
+            out.update(flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_comparison(source: str | Path, *, comparator: str | None = None,
+                    replications: int | None = None, seed: int | None = None) -> Comparison:
+    """Read and validate a compare file; resolve designs, seeds and PSA draws.
+
+    Args:
+        source: the compare YAML file.
+        comparator: replaces the file's comparator (CLI ``--comparator``).
+        replications: replaces the file's replications (CLI ``--replications``).
+        seed: replaces the file's seed (CLI ``--seed``).
+
+    Raises:
+        ScenarioError: naming the file, line and key path of the first problem.
+    """
+    path = Path(source)
+    data, lines = read_yaml(path)
+    where = _Where(str(path), lines)
+    if "designs" not in data:
+        raise where.error("missing required key 'designs' (a list of design scenario "
+                          "files); is this a scenario file? Give several design files, "
+                          "or one compare file", ())
+    data = _apply_cli(data, comparator, replications, seed, where)
+    try:
+        spec = CompareSpec.model_validate(data)
+    except ValidationError as exc:
+        raise where.pydantic(exc) from None
+    text = path.read_text(encoding="utf-8-sig")
+    _item_lines(text, spec.designs, ("designs",), where)
+    files = [(path.parent / f, ("designs", str(i))) for i, f in enumerate(spec.designs)]
+    return _resolve(spec, files, where, path=path, text=text)
+
+
+def _item_lines(text: str, items: list[str], loc: tuple[str, ...], where: _Where) -> None:
+    """Record the line of each list item (the YAML reader records mapping keys only)."""
+    line = where.line(loc) or 1
+    rows = text.splitlines()
+    for i, item in enumerate(items):
+        for n in range(line - 1, len(rows)):
+            if item in rows[n]:
+                where.lines[(*loc, str(i))] = (where.label, n + 1)
+                line = n + 1
+                break
+
+
+def comparison_from_designs(files: Sequence[str | Path], *, comparator: str | None = None,
+                            replications: int | None = None, seed: int | None = None,
+                            name: str = "") -> Comparison:
+    """A comparison of design files given on the command line (no PSA).
+
+    Args:
+        files: design scenario files (at least two).
+        comparator: the comparator's program.name (default ``usual_care`` when present).
+        replications: replications per design (default 20).
+        seed: root seed (default 1).
+        name: comparison name.
+    """
+    if len(files) < 2:
+        raise ScenarioError("give at least two design files (one of them the comparator), or "
+                            "one compare file with a designs: list")
+    where = _Where("command line", {})
+    data: dict[str, Any] = {"name": name or "comparison", "designs": [str(f) for f in files],
+                            "comparator": comparator or "usual_care",
+                            "replications": replications or 20,
+                            "seed": 1 if seed is None else seed}
+    try:
+        spec = CompareSpec.model_validate(data)
+    except ValidationError as exc:
+        raise where.pydantic(exc) from None
+    return _resolve(spec, [(Path(f), ("designs", str(i))) for i, f in enumerate(files)], where,
+                    comparator_given=comparator is not None)
+
+
+def _apply_cli(data: dict[str, Any], comparator: str | None, replications: int | None,
+               seed: int | None, where: _Where) -> dict[str, Any]:
+    data = dict(data)
+    for key, value in (("comparator", comparator), ("replications", replications),
+                       ("seed", seed)):
+        if value is not None:
+            data[key] = value
+            where.lines[(key,)] = (f"--{key}", None)
+    return data
+
+
+def _resolve(spec: CompareSpec, files: list[tuple[Path, tuple[str, ...]]], where: _Where, *,
+             path: Path | None = None, text: str = "",
+             comparator_given: bool = True) -> Comparison:
+    for key in spec.set:
+        _check_path(where, key, ("set", key))
+        if key in FORBIDDEN_SET:
+            raise where.error(f"'{key}' cannot be set here: {FORBIDDEN_SET[key]}", ("set", key))
+    overrides = dict(spec.set)
+    if spec.horizon_days is not None:
+        overrides["run.days"] = spec.horizon_days
+    for i, t in enumerate(spec.thresholds):
+        if t < 0:
+            raise where.error(f"thresholds must be >= 0 (currency per QALY), got {t:g}",
+                              ("thresholds", str(i)))
+
+    designs: list[Design] = []
+    scenarios: list[Scenario] = []
+    seen: dict[str, str] = {}
+    for file, loc in files:
+        if not file.is_file():
+            raise where.error(f"design file not found: {file}", loc)
+        try:
+            scenario = load_scenario(file, overrides)
+        except ScenarioError as exc:
+            if exc.file and exc.file.startswith("--set "):
+                key = exc.file.removeprefix("--set ")
+                raise where.error(f"{exc.message} (applied to {file.name})",
+                                  ("set", key) if key in spec.set else ("horizon_days",)) \
+                    from None
+            raise ScenarioError(f"design file {file} (named at {where.label}, line "
+                                f"{where.line(loc)}) is invalid: {exc.message}",
+                                file=exc.file, line=exc.line, path=exc.path) from None
+        name = scenario.program.name
+        if name in seen:
+            raise where.error(f"design files {seen[name]} and {file} share the program name "
+                              f"'{name}'; give each a distinct program.name", loc)
+        seen[name] = str(file)
+        scenarios.append(scenario)
+        designs.append(Design(name=name, file=_display_path(file), scenario=scenario.model_dump(
+            mode="json"), sha256=scenario_hash(scenario)))
+
+    names = [d.name for d in designs]
+    if spec.comparator not in names:
+        close = difflib.get_close_matches(spec.comparator, names, n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        how = "" if comparator_given else " (pass --comparator NAME)"
+        raise where.error(f"comparator '{spec.comparator}' is not one of the designs{hint}"
+                          f"{how}. Designs (program.name): {', '.join(names)}",
+                          ("comparator",))
+    _check_shared(designs, where, spec)
+    draws = _psa_draws(spec, scenarios, where)
+    return Comparison(spec=spec, designs=designs, draws=draws, path=path, text=text)
+
+
+def _display_path(path: Path) -> str:
+    """A path relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+SHARED = ("population", "run.days", "run.record_every_days", "economics.currency",
+          "economics.price_year", "economics.discount_rate_costs",
+          "economics.discount_rate_effects")
+"""Settings every design must share, or the comparison would not be like for like."""
+
+
+def _check_shared(designs: list[Design], where: _Where, spec: CompareSpec) -> None:
+    first = designs[0]
+    for key in SHARED:
+        ref = _get(first.scenario, key)
+        for d in designs[1:]:
+            value = _get(d.scenario, key)
+            if value != ref:
+                differs = key
+                if isinstance(ref, dict):
+                    flat_a, flat_b = flatten(ref, key + "."), flatten(value, key + ".")
+                    differs = next(k for k in flat_a if flat_a[k] != flat_b.get(k))
+                    ref, value = flat_a[differs], flat_b.get(differs)
+                fix = ("horizon_days" if differs == "run.days" else f"set: {{{differs}: ...}}")
+                raise where.error(
+                    f"designs {first.name} and {d.name} differ in {differs} ({ref!r} vs "
+                    f"{value!r}); designs compared side by side must share it. Make the "
+                    f"design files agree or give {fix} in the compare file", ("designs",))
+
+
+def _get(data: dict[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for key in dotted.split("."):
+        node = node[key]
+    return node
+
+
+def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: _Where) -> pd.DataFrame:
+    """Draw the PSA parameters per replication; check each draw against every design."""
+    integer = set()
+    for name in spec.psa:
+        loc = ("psa", name)
+        info = _check_path(where, name, loc, numeric=True)
+        if name.startswith(("program.", "run.")):
+            raise where.error(f"'{name}' is a program lever or run setting: it tells the "
+                              "designs apart (or sets how they run), so it cannot be an "
+                              "uncertain PSA parameter", loc)
+        if name in spec.set:
+            raise where.error(f"'{name}' is both in set and in psa; keep it in one", loc)
+        if info.annotation is int:
+            integer.add(name)
+        values = {s.program.name: _get(s.model_dump(mode="json"), name) for s in scenarios}
+        if len(set(values.values())) > 1:
+            raise where.error(f"the designs set different values of '{name}' ({values}); a "
+                              "PSA draw would replace them all with one value. Remove it "
+                              "from psa, or make the designs agree", loc)
+    rows = draw_parameters(spec.psa, spec.seed, spec.replications)
+    for row in rows:
+        for name in integer:
+            row[name] = int(round(row[name]))
+    frame = pd.DataFrame(rows, index=pd.RangeIndex(spec.replications, name="replication"))
+    if not spec.psa:
+        return frame
+    for r, row in enumerate(rows):
+        for s in scenarios:
+            try:
+                s.with_overrides(row)
+            except ScenarioError as exc:
+                culprit = next((k for k in row if exc.path and (
+                    exc.path == k or exc.path.startswith(k.rsplit(".", 1)[0]))), None)
+                value = row.get(culprit) if culprit else None
+                hint = (" Costs and durations need a distribution on [0, inf) such as gamma "
+                        "or lognormal; for a normal, give min/max")
+                raise where.error(
+                    f"the draw for replication {r} ({culprit} = {value!r}) is invalid for "
+                    f"design {s.program.name}: {exc.message}.{hint}",
+                    ("psa", culprit) if culprit else ("psa",)) from None
+    return frame
+
+
+# =========================================================================== running
+
+
+def run_comparison(comparison: Comparison, out_dir: str | Path, *, executor: str = "local",
+                   workers: int | None = None, scheduler: str | None = None,
+                   resume: bool = False, progress: bool = False) -> RunReport:
+    """Run every design x replication into a results store (time series kept).
+
+    Raises:
+        ScenarioError: the store exists (without ``resume``) or holds other runs.
+    """
+    return run_tasks(comparison.tasks(), out_dir, executor=executor, workers=workers,
+                     scheduler=scheduler, resume=resume, timeseries=True, progress=progress,
+                     manifest=comparison.manifest())
+
+
+# =========================================================================== analysis
+
+
+@dataclass
+class CompareResult:
+    """The analysed comparison: every table the report shows (tidy pandas frames).
+
+    Attributes:
+        comparison: what was run.
+        runs: one row per run of the complete replications (every design succeeded).
+        outcomes: per design and outcome: level (mean, interval) and paired difference
+            against the comparator (mean, percentile interval, t-interval of the mean,
+            share of replications in which the design is better).
+        icer: the incremental analysis (``sim.core.economics.icer_table``) on mean discounted
+            cost and QALYs, with NMB and the probability of being cost-effective at each
+            threshold.
+        ce_plane: incremental cost and QALYs per replication and design.
+        ceac: probability each design has the highest NMB, per threshold (sums to 1).
+        ceaf: the design with the highest expected NMB per threshold.
+        evpi: per-patient expected value of perfect information per threshold.
+        timecourse: per design and day: mean and interval of each TIMECOURSE column.
+        subgroups: per subgroup, design and measure: level and paired difference.
+        psa: the PSA distributions with their 95% ranges and the realised draws.
+        assumptions: every parameter that differs from the defaults in some design.
+        economics: the economic settings (unit costs, discount rates) per design.
+        headline: the key numbers of the summary.
+        summary: the plain-words summary, one paragraph or bullet per item.
+        provenance: hashes, seeds, versions, command, timings.
+    """
+
+    comparison: Comparison
+    runs: pd.DataFrame
+    outcomes: pd.DataFrame
+    icer: pd.DataFrame
+    ce_plane: pd.DataFrame
+    ceac: pd.DataFrame
+    ceaf: pd.DataFrame
+    evpi: pd.DataFrame
+    timecourse: pd.DataFrame
+    subgroups: pd.DataFrame
+    psa: pd.DataFrame
+    assumptions: pd.DataFrame
+    economics: pd.DataFrame
+    headline: dict[str, Any]
+    summary: list[str]
+    provenance: dict[str, Any]
+    rows: list[OutcomeRow] = field(default_factory=list)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table, by export name."""
+        headline = pd.DataFrame([{"key": k, "value": json.dumps(v, default=str)
+                                  if isinstance(v, dict | list) else str(v)}
+                                 for k, v in self.headline.items()])
+        return {
+            "headline": headline,
+            "outcomes": self.outcomes, "incremental_analysis": self.icer,
+            "ce_plane": self.ce_plane, "ceac": self.ceac, "ceaf": self.ceaf,
+            "evpi": self.evpi, "timecourse": self.timecourse, "subgroups": self.subgroups,
+            "psa_distributions": self.psa, "assumptions": self.assumptions,
+            "economics": self.economics, "runs": self.runs,
+        }
+
+
+def analyse(results: Results | str | Path, comparison: Comparison, *,
+            command: str | None = None, report: RunReport | None = None) -> CompareResult:
+    """Analyse a comparison's results store.
+
+    Args:
+        results: the loaded store (or its directory).
+        comparison: the comparison that filled it.
+        command: the command line, for the provenance.
+        report: the run report, for the provenance (timings, failures).
+
+    Raises:
+        ScenarioError: fewer than two complete replications.
+    """
+    res = results if isinstance(results, Results) else load_results(results)
+    spec, names, comp = comparison.spec, comparison.names, comparison.comparator
+    currency = comparison.currency
+    runs = res.runs[res.runs["status"] == "ok"].copy()
+    counts = runs.groupby("replication")["design"].nunique()
+    complete = sorted(int(r) for r in counts[counts == len(names)].index)
+    dropped = spec.replications - len(complete)
+    if len(complete) < 2:
+        raise ScenarioError(
+            f"only {len(complete)} replication(s) finished for every design; at least 2 are "
+            "needed (see the error column of the runs table; rerun with --resume)")
+    runs = runs[runs["replication"].isin(complete)].copy()
+    for t in spec.thresholds:
+        runs[nmb_key(t)] = t * runs["qalys_per_patient"] - runs["cost_per_patient_discounted"]
+    runs["design"] = pd.Categorical(runs["design"], categories=names, ordered=True)
+    runs = runs.sort_values(["replication", "design"]).reset_index(drop=True)
+    runs["design"] = runs["design"].astype(str)
+
+    healthcare = bool((runs["healthcare_cost_per_patient"].abs() > 0).any())
+    rows = outcome_rows(currency, spec.thresholds, healthcare)
+    no_im = {d.name for d in comparison.designs if not has_im(d.scenario)}
+    outcomes = _outcome_table(runs, rows, names, comp)
+    im_rows = outcomes["outcome"].isin(IM_ONLY)
+    outcomes.loc[im_rows & outcomes["design"].isin(no_im),
+                 ["mean", "low", "high", "diff_mean", "diff_low", "diff_high",
+                  "diff_ci_low", "diff_ci_high", "p_better"]] = np.nan
+    if comp in no_im:  # a difference from "no IM group" means nothing
+        outcomes.loc[im_rows, ["diff_mean", "diff_low", "diff_high", "diff_ci_low",
+                               "diff_ci_high", "p_better"]] = np.nan
+
+    wide_cost = _wide(runs, "cost_per_patient_discounted", names)
+    wide_qaly = _wide(runs, "qalys_per_patient", names)
+    costs, qalys = wide_cost.to_numpy(), wide_qaly.to_numpy()
+    grid = np.unique(np.concatenate([
+        np.linspace(0.0, spec.ceac_max_wtp, 101), np.asarray(spec.thresholds, dtype=float)]))
+    ceac = econ.ceac(costs, qalys, grid, names)
+    ceaf = econ.ceaf(costs, qalys, grid, names)
+    evpi = econ.evpi(costs, qalys, grid)
+    ce_plane = econ.ce_plane_points(costs, qalys, names.index(comp), names=names)
+    ce_plane["replication"] = np.asarray(wide_cost.index)[ce_plane["draw"].to_numpy()]
+
+    means = pd.DataFrame({"design": names, "cost": costs.mean(axis=0),
+                          "qalys": qalys.mean(axis=0)})
+    icer = econ.icer_table(means, comparator=comp, currency=currency)
+    for t in spec.thresholds:
+        nmb = t * qalys - costs
+        icer[nmb_key(t)] = icer["design"].map(dict(zip(names, nmb.mean(axis=0), strict=True)))
+        p = ceac[ceac["threshold"] == t].set_index("design")["probability"]
+        icer[f"p_cost_effective_at_{t:g}"] = icer["design"].map(p)
+
+    timecourse = _timecourse(res, runs, names)
+    timecourse = timecourse[~(timecourse["measure"].isin(IM_ONLY)
+                              & timecourse["design"].isin(no_im))].reset_index(drop=True)
+    subgroups = _subgroups(runs, names, comp)
+    psa = _psa_table(comparison)
+    assumptions, economics = _assumptions(comparison)
+    headline, summary = _words(comparison, outcomes, icer, ceac, ceaf, evpi, len(complete),
+                               dropped)
+    provenance = _provenance(comparison, res, command, report, complete)
+    return CompareResult(comparison=comparison, runs=runs, outcomes=outcomes, icer=icer,
+                         ce_plane=ce_plane, ceac=ceac, ceaf=ceaf, evpi=evpi,
+                         timecourse=timecourse, subgroups=subgroups, psa=psa,
+                         assumptions=assumptions, economics=economics, headline=headline,
+                         summary=summary, provenance=provenance, rows=rows)
+
+
+def has_im(scenario: dict[str, Any]) -> bool:
+    """Whether a design runs an IM group at some point of its horizon."""
+    im = scenario["program"]["im"]
+    return im["end_day"] > im["start_day"] and im["start_day"] < scenario["run"]["days"]
+
+
+IM_ONLY = ("engagement_end", "engagement_mean")
+"""Outcomes that mean nothing for a design without an IM group (shown as n/a)."""
+
+
+def _wide(runs: pd.DataFrame, column: str, names: list[str]) -> pd.DataFrame:
+    """Replications x designs of one column."""
+    return runs.pivot(index="replication", columns="design", values=column)[names]
+
+
+def _interval(values: np.ndarray) -> tuple[float, float]:
+    lo, hi = np.percentile(values, [50 * (1 - INTERVAL), 50 * (1 + INTERVAL)])
+    return float(lo), float(hi)
+
+
+def _better(diff: np.ndarray, better: str) -> float:
+    if better == "higher":
+        return float((diff > 0).mean())
+    if better == "lower":
+        return float((diff < 0).mean())
+    return float("nan")
+
+
+def _outcome_table(runs: pd.DataFrame, rows: list[OutcomeRow], names: list[str],
+                   comp: str) -> pd.DataFrame:
+    records = []
+    for row in rows:
+        wide = _wide(runs, row.key, names)
+        base = wide[comp].to_numpy()
+        paired = paired_differences(runs.assign(point=0), row.key, comp, lever="design",
+                                    confidence=INTERVAL)
+        for name in names:
+            values = wide[name].to_numpy()
+            lo, hi = _interval(values)
+            rec = {"outcome": row.key, "label": row.label, "unit": row.unit,
+                   "better": row.better, "design": name, "n": len(values),
+                   "mean": float(values.mean()), "low": lo, "high": hi,
+                   "diff_mean": np.nan, "diff_low": np.nan, "diff_high": np.nan,
+                   "diff_ci_low": np.nan, "diff_ci_high": np.nan, "p_better": np.nan}
+            if name != comp:
+                diff = values - base
+                dlo, dhi = _interval(diff)
+                rec.update(diff_mean=float(diff.mean()), diff_low=dlo, diff_high=dhi,
+                           p_better=_better(diff, row.better))
+                if name in paired.index and np.isfinite(paired.loc[name, "ci_low"]):
+                    rec.update(diff_ci_low=float(paired.loc[name, "ci_low"]),
+                               diff_ci_high=float(paired.loc[name, "ci_high"]))
+                else:  # identical runs: zero-width interval
+                    rec.update(diff_ci_low=float(diff.mean()), diff_ci_high=float(diff.mean()))
+            records.append(rec)
+    return pd.DataFrame.from_records(records)
+
+
+def _timecourse(res: Results, runs: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    ts = res.timeseries
+    cols = ["design", "day", "measure", "mean", "low", "high", "n"]
+    if ts is None or ts.empty:
+        return pd.DataFrame(columns=cols)
+    keep = runs[["run_id", "design", "replication"]]
+    ts = ts.merge(keep, on="run_id", how="inner")
+    out = []
+    for measure in TIMECOURSE:
+        if measure not in ts.columns:
+            continue
+        g = ts.groupby(["design", "day"])[measure]
+        frame = pd.DataFrame({
+            "mean": g.mean(),
+            "low": g.quantile(0.5 * (1 - INTERVAL)),
+            "high": g.quantile(0.5 * (1 + INTERVAL)),
+            "n": g.size(),
+        }).reset_index()
+        frame["measure"] = measure
+        out.append(frame)
+    frame = pd.concat(out, ignore_index=True)
+    frame["design"] = pd.Categorical(frame["design"], categories=names, ordered=True)
+    frame = frame.sort_values(["measure", "design", "day"]).reset_index(drop=True)
+    frame["design"] = frame["design"].astype(str)
+    return frame[cols]
+
+
+def _subgroups(runs: pd.DataFrame, names: list[str], comp: str) -> pd.DataFrame:
+    records = []
+    for sub, (grouping, band) in SUBGROUP_LABELS.items():
+        if sub not in SUBGROUPS or f"share_{sub}" not in runs.columns:
+            continue
+        share = _wide(runs, f"share_{sub}", names)[comp].to_numpy()
+        for measure, (label, unit, better) in SUBGROUP_MEASURES.items():
+            key = f"{measure}_{sub}"
+            wide = _wide(runs, key, names)
+            base = wide[comp].to_numpy()
+            for name in names:
+                values = wide[name].to_numpy()
+                ok = np.isfinite(values) & np.isfinite(base)
+                rec = {"grouping": grouping, "subgroup": sub, "band": band,
+                       "share": float(np.nanmean(share)), "measure": measure, "label": label,
+                       "unit": unit, "design": name, "n": int(ok.sum()),
+                       "mean": float(np.nanmean(values)) if ok.any() else np.nan,
+                       "low": np.nan, "high": np.nan, "diff_mean": np.nan,
+                       "diff_low": np.nan, "diff_high": np.nan, "p_better": np.nan}
+                if ok.sum() >= 2:
+                    rec["low"], rec["high"] = _interval(values[ok])
+                    if name != comp:
+                        diff = values[ok] - base[ok]
+                        rec["diff_mean"] = float(diff.mean())
+                        rec["diff_low"], rec["diff_high"] = _interval(diff)
+                        rec["p_better"] = _better(diff, better)
+                records.append(rec)
+    return pd.DataFrame.from_records(records)
+
+
+def _psa_table(comparison: Comparison) -> pd.DataFrame:
+    records = []
+    for name, dist in comparison.spec.psa.items():
+        info = parameter_field(name)
+        extra = info.json_schema_extra or {}
+        lo, hi = dist.interval(INTERVAL)
+        drawn = comparison.draws[name].to_numpy(dtype=float)
+        records.append({
+            "parameter": name, "description": info.description or "",
+            "unit": extra.get("unit", ""), "default": info.default,
+            "base_value": _get(comparison.first, name), "distribution": dist.describe(),
+            "dist": dist.dist, "mean": float(dist.frozen().mean()) if dist.dist != "normal"
+            or (dist.min is None and dist.max is None) else float(np.mean(
+                dist.ppf(np.linspace(0.0005, 0.9995, 2000)))),
+            "low_95": lo, "high_95": hi, "drawn_mean": float(drawn.mean()),
+            "drawn_min": float(drawn.min()), "drawn_max": float(drawn.max()),
+            "source": dist.source or extra.get("source", ""),
+        })
+    cols = ["parameter", "description", "unit", "default", "base_value", "distribution",
+            "dist", "mean", "low_95", "high_95", "drawn_mean", "drawn_min", "drawn_max",
+            "source"]
+    return pd.DataFrame.from_records(records, columns=cols)
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_as_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _assumptions(comparison: Comparison) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parameters differing from the defaults in any design; the economic settings."""
+    defaults = flatten(Scenario().model_dump(mode="json"))
+    flat = {d.name: flatten(d.scenario) for d in comparison.designs}
+    psa = set(comparison.spec.psa)
+    records, econ_records = [], []
+    for key, default in defaults.items():
+        info = parameter_field(key)
+        extra = info.json_schema_extra or {} if info is not None else {}
+        values = {n: f.get(key) for n, f in flat.items()}
+        base = {"parameter": key, "description": info.description if info else "",
+                "unit": extra.get("unit", ""), "default": _as_text(default),
+                "source": extra.get("source", ""),
+                "psa": comparison.spec.psa[key].describe() if key in psa else ""}
+        row = {**base, **{n: _as_text(v) for n, v in values.items()}}
+        if key.startswith("economics."):
+            econ_records.append(row)
+        if key in ("name", "description"):
+            continue
+        if any(v != default for v in values.values()):
+            row["differs_in"] = ", ".join(n for n, v in values.items() if v != default)
+            records.append(row)
+    names = comparison.names
+    cols = ["parameter", "description", "unit", "default", *names, "differs_in", "source", "psa"]
+    assumptions = pd.DataFrame.from_records(records, columns=cols)
+    econ_cols = ["parameter", "description", "unit", "default", *names, "source", "psa"]
+    return assumptions, pd.DataFrame.from_records(econ_records, columns=econ_cols)
+
+
+# --------------------------------------------------------------------------- words
+
+
+def fmt(kind: str, value: float, *, diff: bool = False, currency: str = "GBP",
+        unit: bool = True, decimals: int | None = None) -> str:
+    """Format a value of an outcome kind (share, hba1c, utility, money, qaly, plain).
+
+    Values that round to zero print as 0 (never "-0.0"); differences carry a sign.
+    """
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    scale, places = {"share": (100.0, 1), "hba1c": (1.0, 2), "utility": (1.0, 4),
+                     "qaly": (1.0, 4)}.get(kind, (1.0, 3))
+    if kind == "money":
+        scale, places = 1.0, (0 if abs(value) >= 100 else 2) if decimals is None else decimals
+    v = value * scale
+    if round(v, places) == 0:
+        v = 0.0
+    sign = "+" if diff and v > 0 else ""
+    if kind == "money":
+        text = econ.format_money(v, currency, places) if unit else f"{v:,.{places}f}"
+        return f"+{text}" if sign else text
+    text = f"{sign}{v:.{places}f}"
+    if kind == "share" and unit:
+        text += " pp" if diff else "%"
+    return text
+
+
+def fmt_interval(kind: str, mean: float, low: float, high: float, *, diff: bool = False,
+                 currency: str = "GBP", decimals: int | None = None) -> str:
+    """``mean (low to high)``, the interval without units (money: one number of decimals)."""
+    if not np.isfinite(mean):
+        return "n/a"
+    if kind == "money" and decimals is None:
+        big = max(abs(v) for v in (mean, low, high) if np.isfinite(v))
+        decimals = 0 if big >= 100 else 2
+    head = fmt(kind, mean, diff=diff, currency=currency, decimals=decimals)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return head
+    lo = fmt(kind, low, currency=currency, unit=False, decimals=decimals)
+    hi = fmt(kind, high, currency=currency, unit=False, decimals=decimals)
+    return f"{head} ({lo} to {hi})"
+
+
+def _pct(p: float) -> str:
+    if not np.isfinite(p):
+        return "n/a"
+    if 0 < p < 0.01:
+        return "< 1%"
+    if 0.99 < p < 1:
+        return "> 99%"
+    return f"{100 * p:.0f}%"
+
+
+def _words(comparison: Comparison, outcomes: pd.DataFrame, icer: pd.DataFrame,
+           ceac: pd.DataFrame, ceaf: pd.DataFrame, evpi: pd.DataFrame, n_complete: int,
+           dropped: int) -> tuple[dict[str, Any], list[str]]:
+    spec, cur, comp = comparison.spec, comparison.currency, comparison.comparator
+    t1 = spec.thresholds[0]
+    money = lambda x: econ.format_money(x, cur)  # noqa: E731
+    out = outcomes.set_index(["outcome", "design"])
+
+    def o(key: str, design: str, col: str) -> float:
+        return float(out.loc[(key, design), col])
+
+    best_rows = ceaf[ceaf["threshold"].isin(spec.thresholds)].set_index("threshold")
+    best = str(best_rows.loc[t1, "design"])
+    probs = {t: ceac[(ceac["threshold"] == t)].set_index("design")["probability"]
+             for t in spec.thresholds}
+    ic = icer.set_index("design")
+    headline: dict[str, Any] = {
+        "comparator": comp, "currency": cur, "thresholds": list(spec.thresholds),
+        "best_design": best, "best_by_threshold": {f"{t:g}": str(best_rows.loc[t, "design"])
+                                                   for t in spec.thresholds},
+        "replications": n_complete,
+        "probability_best": {f"{t:g}": {d: float(p) for d, p in probs[t].items()}
+                             for t in spec.thresholds},
+        "evpi_per_patient": {f"{t:g}": float(evpi.loc[evpi["threshold"] == t, "evpi"].iloc[0])
+                             for t in spec.thresholds},
+    }
+    lines: list[str] = []
+    thr_words = " and ".join(f"{money(t)}" for t in spec.thresholds)
+    if best == comp:
+        lines.append(
+            f"At {money(t1)} per QALY no design beats {comp}: none adds enough health for "
+            f"its extra cost (the highest expected net monetary benefit is {comp}'s).")
+    else:
+        dc, dq = o("cost_per_patient_discounted", best, "diff_mean"), \
+            o("qalys_per_patient", best, "diff_mean")
+        verdict = str(ic.loc[best, "verdict_vs_comparator"])
+        cost_iv = fmt_interval("money", dc, o("cost_per_patient_discounted", best, "diff_low"),
+                               o("cost_per_patient_discounted", best, "diff_high"), diff=True,
+                               currency=cur).replace("(", "(95% interval ", 1)
+        qaly_iv = fmt_interval("qaly", dq, o("qalys_per_patient", best, "diff_low"),
+                               o("qalys_per_patient", best, "diff_high"), diff=True)
+        lines.append(
+            f"**{best}** gives the most health for the money at {money(t1)} per QALY. "
+            f"Against {comp} it costs {cost_iv} per patient and gains {qaly_iv} QALYs per "
+            f"patient: {_verdict_text(verdict)}.")
+        headline.update(best_inc_cost=dc, best_inc_qalys=dq, best_verdict=verdict)
+    sure = " and ".join(f"{_pct(probs[t].get(best, np.nan))} at {money(t)}/QALY"
+                        for t in spec.thresholds)
+    varies = (f"the {len(spec.psa)} uncertain parameters and " if spec.psa else "")
+    lines.append(
+        f"How sure: the probability that {best} is the most cost-effective choice is {sure} "
+        f"(the share of the {n_complete} uncertainty draws in which it has the highest net "
+        f"monetary benefit; each draw varies {varies}the simulation's randomness).")
+    for t in spec.thresholds[1:]:
+        other = str(best_rows.loc[t, "design"])
+        if other != best:
+            lines.append(f"At {money(t)} per QALY the best choice changes to **{other}** "
+                         f"(probability {_pct(probs[t].get(other, np.nan))}).")
+    # every design in words
+    for name in comparison.names:
+        if name == comp:
+            continue
+        status, note = str(ic.loc[name, "status"]), str(ic.loc[name, "note"])
+        verdict = str(ic.loc[name, "verdict_vs_comparator"])
+        hb = o("hba1c_change", name, "diff_mean")
+        q = o("utility_change", name, "diff_mean")
+        frontier = ""
+        if status in ("dominated", "extendedly dominated"):
+            frontier = f"; {note} (not worth choosing at any threshold)"
+        dc_name = fmt("money", o("cost_per_patient_discounted", name, "diff_mean"), diff=True,
+                      currency=cur)
+        lines.append(
+            f"- {name}: {dc_name}"
+            f" and {fmt('qaly', o('qalys_per_patient', name, 'diff_mean'), diff=True)} QALYs per "
+            f"patient vs {comp}, {_verdict_text(verdict)}{frontier}. HbA1c "
+            f"{fmt('hba1c', hb, diff=True)} %-points, QoL {fmt('utility', q, diff=True)}; "
+            f"best choice in {_pct(probs[t1].get(name, np.nan))} of draws at {money(t1)}/QALY.")
+    ev = headline["evpi_per_patient"][f"{t1:g}"]
+    lines.append(
+        f"Value of more research: resolving all uncertainty would be worth up to "
+        f"{econ.format_money(ev, cur, 2)} per patient at {money(t1)}/QALY (expected value of "
+        "perfect information; multiply by the patients the decision affects).")
+    s = comparison.first
+    health = s["economics"]["healthcare_cost_per_year"] or \
+        s["economics"]["healthcare_cost_per_hba1c_pct_year"]
+    caveat = (f"Read with care: the horizon is {s['run']['days']} days of "
+              f"{s['population']['size']:,} simulated patients, costs and QALYs discounted at "
+              f"{100 * s['economics']['discount_rate_costs']:.1f}% / "
+              f"{100 * s['economics']['discount_rate_effects']:.1f}% a year "
+              f"({cur}, {s['economics']['price_year']} prices); the model has no "
+              "complications or deaths, so longer-term gains from lower HbA1c are not "
+              "counted")
+    caveat += (". Healthcare costs outside the program are counted as the scenario sets "
+               "them." if health else
+               ", nor are healthcare costs outside the program (economics.healthcare_cost_* "
+               "are 0; see docs/planners.md to add them).")
+    if dropped:
+        caveat += f" {dropped} replication(s) had a failed run and were left out."
+    lines.append(caveat)
+    headline["thresholds_words"] = thr_words
+    return headline, lines
+
+
+def _verdict_text(verdict: str) -> str:
+    if verdict == "dominant":
+        return "dominant (cheaper and more effective)"
+    if verdict == "dominated":
+        return "dominated (dearer and less effective)"
+    if verdict.startswith("ICER"):
+        return verdict.replace("ICER", "an ICER of") + " gained"
+    return verdict
+
+
+def _provenance(comparison: Comparison, res: Results, command: str | None,
+                report: RunReport | None, complete: list[int]) -> dict[str, Any]:
+    spec = comparison.spec
+    seeds = comparison.seeds
+    prov: dict[str, Any] = {
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command or shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "compare_file": _display_path(comparison.path) if comparison.path else None,
+        "compare_sha256": comparison.sha256(),
+        "compare_file_sha256": hashlib.sha256(comparison.text.encode()).hexdigest()
+        if comparison.text else None,
+        "root_seed": spec.seed,
+        "seed_rule": "replication r of every design runs with derive_seed(root_seed, r); "
+                     "PSA draws from SeedSequence(root_seed, (PSA key, r, crc32(name)))",
+        "replication_seeds": {str(r): seeds[r] for r in range(len(seeds))},
+        "replications_used": complete,
+        "designs": [{"name": d.name, "file": d.file, "scenario_sha256": d.sha256}
+                    for d in comparison.designs],
+        "versions": package_versions(),
+        "results_store": str(res.path),
+        "results_tasks_sha256": res.manifest.get("tasks_sha256"),
+    }
+    if report is not None:
+        prov.update(runs=report.total, runs_failed=report.failed_total,
+                    wall_time_s=round(report.wall_time_s, 1),
+                    seconds_per_run=round(report.seconds_per_run, 3)
+                    if math.isfinite(report.seconds_per_run) else None)
+    return prov
+
+
+# --------------------------------------------------------------------------- text tables
+
+
+def format_tables(result: CompareResult, width: int = 26) -> str:
+    """The side-by-side table, the incremental analysis and the words, as plain text."""
+    comp, names = result.comparison.comparator, result.comparison.names
+    cur = result.comparison.currency
+    out = result.outcomes.set_index(["outcome", "design"])
+    n = int(result.outcomes["n"].max())
+    label_w = 34
+    head = f"{'mean (95% interval), ' + str(n) + ' replications':<{label_w}}" + "".join(
+        f"{name[:width - 1]:>{width}}" for name in names)
+    lines = [head, "-" * len(head)]
+    for row in result.rows:
+        part = result.outcomes[result.outcomes["outcome"] == row.key]
+        big = np.nanmax(np.abs(part[["mean", "low", "high"]].to_numpy(dtype=float)))
+        dec = (0 if big >= 100 else 2) if row.kind == "money" else None
+        cells = [fmt_interval(row.kind, out.loc[(row.key, d), "mean"],
+                              out.loc[(row.key, d), "low"], out.loc[(row.key, d), "high"],
+                              currency=cur, decimals=dec) for d in names]
+        lines.append(f"{row.label[:label_w - 1]:<{label_w}}" +
+                     "".join(f"{c:>{width}}" for c in cells))
+        diffs = ["" if d == comp else fmt_interval(
+            row.kind, out.loc[(row.key, d), "diff_mean"], out.loc[(row.key, d), "diff_low"],
+            out.loc[(row.key, d), "diff_high"], diff=True, currency=cur, decimals=dec)
+            for d in names]
+        lines.append(f"{'  vs ' + comp:<{label_w}}" + "".join(f"{c:>{width}}" for c in diffs))
+    text = ["Side by side (paired differences vs " + comp + " below each row)", "",
+            *lines, ""]
+    text += ["Incremental analysis (mean discounted cost and QALYs per patient)", ""]
+    ic = result.icer
+    thr = result.comparison.spec.thresholds
+    hdr = (f"{'design':<20}{'cost':>12}{'QALYs':>9}{'vs ' + comp:>46}  {'frontier':<22}"
+           + "".join(f"{'NMB@' + format(t / 1000, 'g') + 'k':>12}{'P(best)':>9}" for t in thr))
+    text += [hdr, "-" * len(hdr)]
+    for _, r in ic.iterrows():
+        frontier = r["status"] + (f" ({econ.format_money(r['icer'], cur)}/QALY)"
+                                  if r["status"] == "ICER" else "")
+        text.append(
+            f"{r['design'][:19]:<20}{econ.format_money(r['cost'], cur):>12}"
+            f"{r['qalys']:>9.4f}{str(r['verdict_vs_comparator'])[:45]:>46}  {frontier[:22]:<22}"
+            + "".join(f"{econ.format_money(r[nmb_key(t)], cur):>12}"
+                      f"{_pct(r[f'p_cost_effective_at_{t:g}']):>9}" for t in thr))
+    text += ["", "Summary", ""]
+    text += [line.replace("**", "") for line in result.summary]
+    return "\n".join(text)

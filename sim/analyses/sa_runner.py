@@ -1,0 +1,897 @@
+"""Sensitivity analyses of the ABM: sensitivity files, runs through the sweep engine, analysis.
+
+A sensitivity file (``scenarios/sensitivity/*.yaml``; docs/sensitivity.md)::
+
+    name: qol_sobol
+    base: ../designs/hybrid_kickoff.yaml      # scenario file, relative to this file
+    set: {population.size: 1000}              # fixed overrides for every run (optional)
+    inputs:                                   # uncertain inputs by dotted parameter path
+      behaviour.support_effect_logit: {low: 0.75, high: 2.5}
+      network.in_person_gain: {low: 0.2, high: 0.8, dist: triang, mode: 0.5,
+                               group: program design}   # optional groups
+    method: sobol                             # sobol | morris | fast | delta | pawn
+    settings: {n: 256, second_order: false}   # method settings (n always)
+    outputs:
+      primary: utility_change                 # the output the summary leads with
+      also: [qalys_per_patient, pdc_change]   # further outputs analysed alike
+    replications: 2                           # runs per sample point, averaged
+    seed: 20240601                            # root of every sample, run and bootstrap
+    streams: common                           # common (default) or independent
+    analysis: {num_resamples: 1000, conf_level: 0.95, tolerance: 0.05}
+
+Everything is validated before anything runs, as sweep files are (the helpers of
+:mod:`sim.analyses.sweep`): unknown keys with a did-you-mean, parameter paths that are
+not in the scenario schema, each range end and every sample point applied to the base
+scenario (so a bound outside the parameter's allowed range names the file, line and bound),
+outputs that a run does not produce, settings that the method does not use.
+
+Each sample point x replication is one run of :func:`sim.engine.tasks.run_tasks`, so a
+sensitivity analysis is distributed, streamed and resumable like a sweep; the results store
+holds the analysis in its manifest (``kind: sensitivity``), so :func:`analyze_store` can
+re-analyse it without the file and give the same numbers. Given-data methods (delta, PAWN)
+also analyse any Latin-hypercube sweep store.
+
+Run seeds (``streams``): ``common`` (default) gives replication r of every sample point the
+seed ``derive_seed(seed, r)``: common random numbers across points, the seed of replication
+r of ``peersupport run``. ``independent`` gives ``derive_seed(seed, point, r)``. Why common
+is the default: docs/sensitivity.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import hashlib
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, Field, ValidationError
+
+from sim.params.errors import ScenarioError
+from sim.analyses import sweep as _sweep
+from sim.analyses.sensitivity import (
+    MIN_CONVERGENCE_N,
+    RANKING_INDEX,
+    SAMPLER_FOR,
+    Input,
+    SensitivityResult,
+    analyze_replications,
+    converged,
+    make_problem,
+    recommend_n,
+    sample,
+)
+from sim.engine.store import ResultsStore, load_results
+from sim.engine.tasks import RunReport, Task, run_tasks
+from sim.core.rng import derive_seed
+from sim.params.scenario import Scenario, load_scenario, parse_set
+from sim.params.yamlio import read_yaml
+
+__all__ = [
+    "DEFAULT_OUTPUTS",
+    "SensitivityPlan",
+    "SensitivitySpec",
+    "analyze_store",
+    "describe_result",
+    "load_sensitivity",
+    "run_sensitivity",
+    "summary_outputs",
+]
+
+PRIMARY_OUTPUT = "utility_change"
+"""The default primary output: change in mean EQ-5D utility (QoL) over the run."""
+
+DEFAULT_OUTPUTS = (
+    "utility_change",
+    "qalys_per_patient",
+    "pdc_change",
+    "hba1c_change",
+    "cost_per_patient_discounted",
+    "nmb_per_patient",
+)
+"""Outputs analysed when a file or ``--analyze`` names none (the first is the primary)."""
+
+LOG_FILE = "sensitivity_log.json"
+"""Sessions of a sensitivity run (wall time per invocation), kept beside the store."""
+
+MAX_CHECKED_POINTS = 200_000
+"""Sample points validated one by one against the base scenario before running."""
+
+_SETTINGS_FOR = {
+    "sobol": {"n", "second_order"},
+    "morris": {"n", "num_levels", "optimal_trajectories"},
+    "fast": {"n", "M"},
+    "delta": {"n"},
+    "pawn": {"n", "slices"},
+}
+"""Which ``settings`` keys each method uses."""
+
+
+# --------------------------------------------------------------------------- the file
+
+
+class InputSpec(_sweep._Strict):
+    """One uncertain input: a range and its distribution."""
+
+    low: float = Field(description="lower end of the range (or of its 95% interval for norm "
+                       "and lognorm), in the parameter's unit")
+    high: float = Field(description="upper end (as low)")
+    dist: Literal["unif", "norm", "lognorm", "triang"] = Field("unif", description="shape")
+    mode: float | None = Field(None, description="peak of a triang input")
+    group: str | None = Field(None, min_length=1,
+                              description="group name: sobol/morris/pawn then report one "
+                              "index per group")
+
+
+class SettingsSpec(_sweep._Strict):
+    """Method settings; each method uses some of them (``n`` always)."""
+
+    n: int = Field(ge=1, le=10_000_000, description="sobol: base samples N (a power of 2); "
+                   "morris: trajectories; fast: points per search curve; delta/pawn: Latin "
+                   "hypercube points")
+    second_order: bool | None = Field(None, description="sobol: also estimate S2 (adds N*D "
+                                      "runs)")
+    num_levels: int | None = Field(None, ge=2, le=1000, description="morris: grid levels "
+                                   "(even; default 4)")
+    optimal_trajectories: int | None = Field(None, ge=2, le=10_000,
+                                             description="morris: keep this many of n "
+                                             "trajectories, chosen for spread")
+    M: int | None = Field(None, ge=1, le=50, description="fast: interference parameter "
+                          "(default 4)")
+    slices: int | None = Field(None, ge=2, le=100, description="pawn: conditioning slices "
+                               "(default 10)")
+
+
+class OutputsSpec(_sweep._Strict):
+    """Which summary outputs to analyse."""
+
+    primary: str = Field(PRIMARY_OUTPUT, description="the output the summary leads with")
+    also: list[str] = Field(default_factory=lambda: list(DEFAULT_OUTPUTS[1:]),
+                            description="further outputs analysed alike")
+
+
+class AnalysisSpec(_sweep._Strict):
+    """Bootstrap and convergence settings."""
+
+    num_resamples: int = Field(1000, ge=2, le=100_000, description="bootstrap resamples")
+    conf_level: float = Field(0.95, gt=0, lt=1, description="interval level")
+    tolerance: float = Field(0.05, gt=0, le=1, description="largest change of an index "
+                             "between N/2 and N that counts as converged")
+
+
+class SensitivitySpec(_sweep._Strict):
+    """The whole sensitivity file."""
+
+    name: str = Field("", description="analysis name")
+    description: str = Field("", description="free text")
+    base: str = Field(description="base scenario file, relative to the sensitivity file")
+    set: dict[str, Any] = Field(default_factory=dict,
+                                description="fixed overrides for every run, by dotted path")
+    inputs: dict[str, InputSpec] = Field(description="uncertain inputs by dotted path")
+    method: Literal["sobol", "morris", "fast", "delta", "pawn"] = Field(
+        description="sobol, morris, fast (eFAST), delta or pawn (given-data, on a Latin "
+        "hypercube)")
+    settings: SettingsSpec = Field(description="method settings (n, ...)")
+    outputs: OutputsSpec = Field(default_factory=OutputsSpec, description="analysed outputs")
+    replications: int = Field(2, ge=1, le=10_000, description="runs per sample point")
+    seed: int = Field(ge=0, le=2**63 - 1, description="root seed of samples, runs, bootstrap")
+    streams: Literal["common", "independent"] = Field(
+        "common", description="run seeds: common random numbers across sample points, or "
+        "independent per point")
+    analysis: AnalysisSpec = Field(default_factory=AnalysisSpec,
+                                   description="bootstrap and convergence settings")
+
+
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "": SensitivitySpec, "settings": SettingsSpec, "outputs": OutputsSpec,
+    "analysis": AnalysisSpec,
+}
+
+
+def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
+    if not loc:
+        return SensitivitySpec
+    if loc[0] == "inputs":
+        return InputSpec if len(loc) == 2 else None
+    return _SECTIONS.get(loc[0]) if len(loc) == 1 else None
+
+
+class _Context(_sweep._Context):
+    """The sweep file's error locator, with this file's sections for did-you-mean."""
+
+    def _describe(self, err: Any) -> tuple[str, tuple[str, ...]]:
+        loc = tuple(str(p) for p in err["loc"])
+        loc = tuple(p for p in loc if not p.startswith(("dict[", "list[")))
+        kind = err["type"]
+        if kind not in ("extra_forbidden", "missing"):
+            return super()._describe(err)
+        dotted = _sweep._dotted(loc)
+        model = _model_at(loc[:-1])
+        if kind == "missing":
+            info = model.model_fields[loc[-1]].description if model else ""
+            return f"missing required key '{dotted}' ({info})", loc
+        valid = list(model.model_fields) if model else []
+        close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        where = _sweep._dotted(loc[:-1]) or "the top level"
+        return f"unknown key '{dotted}'{hint} Valid keys in {where}: {', '.join(valid)}", loc
+
+
+@functools.cache
+def summary_outputs() -> tuple[str, ...]:
+    """Names of a run's summary outputs (from a one-day run of 24 patients: the summary is
+    built at run time, so this is the list a run really produces)."""
+    from sim import runner as results
+
+    run = results.run(Scenario(), 0, overrides={"population.size": 24, "run.days": 1})
+    return tuple(run.summary)
+
+
+@dataclass(frozen=True)
+class SensitivityPlan:
+    """A validated sensitivity file: inputs, sample points and the runs they need.
+
+    Attributes:
+        path: the file (None for a dict).
+        text: the file as given.
+        spec: the parsed file.
+        base: the resolved base scenario (``set`` applied), as a dict.
+        inputs: the uncertain inputs.
+        X: sample points, one column per input (index ``point``); analysed as drawn.
+        integer: inputs whose parameter is an integer (runs use the rounded value).
+    """
+
+    path: Path | None
+    text: str
+    spec: SensitivitySpec
+    base: dict[str, Any] = field(repr=False)
+    inputs: list[Input] = field(repr=False)
+    X: pd.DataFrame = field(repr=False)
+    integer: frozenset[str] = frozenset()
+
+    @property
+    def outputs(self) -> list[str]:
+        """Analysed outputs, the primary first."""
+        primary = self.spec.outputs.primary
+        return [primary, *dict.fromkeys(o for o in self.spec.outputs.also if o != primary)]
+
+    @property
+    def n_runs(self) -> int:
+        """Runs in the analysis: sample points x replications."""
+        return len(self.X) * self.spec.replications
+
+    @property
+    def title(self) -> str:
+        """Heading of the report."""
+        name = self.spec.name or (self.path.stem if self.path else "sensitivity")
+        return f"{name}: what drives {self.spec.outputs.primary}"
+
+    def options(self) -> dict[str, Any]:
+        """Sampler and analyser options of the method (defaults filled in)."""
+        return _method_options(self.spec)
+
+    def seed_of(self, point: int, replication: int) -> int:
+        """The run seed of a sample point's replication (see ``streams``)."""
+        if self.spec.streams == "common":
+            return derive_seed(self.spec.seed, replication)
+        return derive_seed(self.spec.seed, point, replication)
+
+    def tasks(self) -> list[Task]:
+        """Every run: for each point, each replication (run_id = point * R + replication)."""
+        names = [i.name for i in self.inputs]
+        reps = self.spec.replications
+        out = []
+        for p, row in enumerate(self.X[names].itertuples(index=False, name=None)):
+            values = {n: float(v) for n, v in zip(names, row, strict=True)}
+            overrides = {n: (round(v) if n in self.integer else v) for n, v in values.items()}
+            for r in range(reps):
+                out.append(Task(run_id=p * reps + r, scenario=self.base,
+                                seed=self.seed_of(p, r), overrides=overrides,
+                                meta={"point": p, "replication": r, **values}))
+        return out
+
+    def analysis(self) -> dict[str, Any]:
+        """What :func:`analyze_store` needs to analyse the store (kept in its manifest)."""
+        spec = self.spec
+        return {
+            "title": self.title,
+            "method": spec.method,
+            "n": spec.settings.n,
+            "inputs": [dataclasses.asdict(i) for i in self.inputs],
+            "integer": sorted(self.integer),
+            "outputs": self.outputs,
+            "primary_output": spec.outputs.primary,
+            "replications": spec.replications,
+            "streams": spec.streams,
+            "seed": spec.seed,
+            "options": self.options(),
+            "num_resamples": spec.analysis.num_resamples,
+            "conf_level": spec.analysis.conf_level,
+            "tolerance": spec.analysis.tolerance,
+            "n_points": len(self.X),
+            "design": {k: v for k, v in self.X.attrs.items() if k != "names"},
+        }
+
+    def resolved(self) -> dict[str, Any]:
+        """Everything the runs and the analysis depend on (hashed to guard --resume)."""
+        return {"spec": self.spec.model_dump(mode="json"), "base": self.base}
+
+    def sha256(self) -> str:
+        """Hash of :meth:`resolved` (canonical JSON)."""
+        text = json.dumps(self.resolved(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def manifest(self) -> dict[str, Any]:
+        """Manifest entries of the results store."""
+        names = [i.name for i in self.inputs]
+        return {
+            "kind": "sensitivity",
+            "name": self.spec.name,
+            "sensitivity_file": str(self.path) if self.path else None,
+            "sensitivity_text": self.text,
+            "sensitivity_sha256": self.sha256(),
+            "seed": self.spec.seed,
+            "resolved": self.resolved(),
+            "analysis": self.analysis(),
+            "columns": {"levers": [], "parameters": names,
+                        "metadata": ["point", "replication", *names]},
+        }
+
+    def describe(self) -> str:
+        """A short plan: sample points x replications = runs."""
+        spec, sc = self.spec, self.base
+        return (f"{spec.method} on {len(self.inputs)} inputs: {len(self.X):,} sample points "
+                f"(n = {spec.settings.n}) x {spec.replications} replications = "
+                f"{self.n_runs:,} runs of {sc['population']['size']:,} patients x "
+                f"{sc['run']['days']} days")
+
+
+def load_sensitivity(source: str | Path) -> SensitivityPlan:
+    """Read and validate a sensitivity file; draw its sample points.
+
+    Raises:
+        ScenarioError: naming file, line and key path of the first problem.
+    """
+    path = Path(source)
+    data, lines = read_yaml(path)
+    ctx = _Context(str(path), lines, path.parent)
+    try:
+        spec = SensitivitySpec.model_validate(data)
+    except ValidationError as exc:
+        raise ctx.pydantic_error(exc) from None
+    text = path.read_text(encoding="utf-8-sig")
+
+    base_file = path.parent / spec.base
+    if not base_file.is_file():
+        raise ctx.error(f"base names a missing scenario file: {base_file}", ("base",))
+    for key in spec.set:
+        ctx.check_path(key, ("set", key))
+    try:
+        base_scenario = load_scenario(base_file, dict(spec.set))
+    except ScenarioError as exc:
+        raise ctx.rethrow(exc, "set", spec.set) from None
+
+    inputs, integer = _inputs(spec, base_scenario, ctx)
+    _check_settings(spec, ctx)
+    _check_outputs(spec, ctx)
+    X = _sample(spec, inputs, ctx)
+    _check_points(X, inputs, integer, base_scenario, ctx)
+    return SensitivityPlan(path=path, text=text, spec=spec,
+                           base=base_scenario.model_dump(mode="json"), inputs=inputs, X=X,
+                           integer=frozenset(integer))
+
+
+def _inputs(spec: SensitivitySpec, base: Scenario, ctx: _Context) -> tuple[list[Input], set]:
+    if len(spec.inputs) < 2:
+        raise ctx.error(f"a sensitivity analysis needs at least two inputs, got "
+                        f"{len(spec.inputs)}: with one, every effect is that input's",
+                        ("inputs",))
+    inputs, integer = [], set()
+    for name, u in spec.inputs.items():
+        loc = ("inputs", name)
+        if name in spec.set:
+            raise ctx.error(f"'{name}' is both fixed (set) and uncertain (inputs); keep it in "
+                            "one of them", loc)
+        annotation = ctx.check_path(name, loc)
+        if annotation not in (int, float):
+            raise ctx.error(f"'{name}' is not a number ({_sweep._type_name(annotation)}); only "
+                            "numeric parameters can be uncertain inputs (compare settings of "
+                            "other kinds with a sweep's levers)", loc)
+        if annotation is int:
+            integer.add(name)
+        if u.low >= u.high:
+            raise ctx.error(f"low must be < high, got low={u.low}, high={u.high}",
+                            (*loc, "low"))
+        try:
+            inputs.append(Input(name, u.low, u.high, u.dist, group=u.group, mode=u.mode))
+        except ScenarioError as exc:
+            raise ctx.error(exc.message.replace(f"sensitivity input '{name}': ", ""),
+                            loc) from None
+        if u.dist in ("unif", "triang"):  # finite ranges: both ends must be allowed values
+            for key in ("low", "high"):
+                value = getattr(u, key)
+                value = round(value) if name in integer else value
+                _sweep._check_value(base, {name: value}, ctx, (*loc, key),
+                                    f"{key} {value} is outside the parameter's valid range: ")
+    grouped = [n for n, u in spec.inputs.items() if u.group is not None]
+    if grouped and spec.method in ("fast", "delta"):
+        raise ctx.error(f"{spec.method} does not support groups; remove group or use sobol, "
+                        "morris or pawn", ("inputs", grouped[0], "group"))
+    try:
+        make_problem(inputs)
+    except ScenarioError as exc:
+        raise ctx.error(exc.message, ("inputs",)) from None
+    return inputs, integer
+
+
+def _check_settings(spec: SensitivitySpec, ctx: _Context) -> None:
+    used = _SETTINGS_FOR[spec.method]
+    for key in spec.settings.model_fields_set - used:
+        users = [m for m, keys in _SETTINGS_FOR.items() if key in keys]
+        raise ctx.error(f"settings.{key} is not used by {spec.method} (only by "
+                        f"{', '.join(users)}); remove it", ("settings", key))
+    s = spec.settings
+    if spec.method == "morris":
+        if s.num_levels is not None and s.num_levels % 2:
+            raise ctx.error(f"Morris num_levels must be even, got {s.num_levels}",
+                            ("settings", "num_levels"))
+        if s.optimal_trajectories is not None and s.optimal_trajectories > s.n:
+            raise ctx.error(f"optimal_trajectories ({s.optimal_trajectories}) must not exceed "
+                            f"n ({s.n}), the trajectories it chooses from",
+                            ("settings", "optimal_trajectories"))
+
+
+def _check_outputs(spec: SensitivitySpec, ctx: _Context) -> None:
+    known = summary_outputs()
+    names = [(spec.outputs.primary, ("outputs", "primary"))]
+    names += [(o, ("outputs", "also", str(i))) for i, o in enumerate(spec.outputs.also)]
+    for name, loc in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ctx.error(f"'{name}' is not a summary output of a run{hint} (outputs: "
+                            f"{', '.join(DEFAULT_OUTPUTS)}, ...; see sim/runner.py)", loc)
+
+
+def _sample(spec: SensitivitySpec, inputs: list[Input], ctx: _Context) -> pd.DataFrame:
+    method = spec.method
+    opts = {k: v for k, v in _method_options(spec).items() if k != "S"}
+    try:
+        return sample(inputs, SAMPLER_FOR[method], spec.settings.n, seed=spec.seed, **opts)
+    except ScenarioError as exc:
+        msg = exc.message
+        loc: tuple[str, ...] = ("settings", "n")
+        for key in ("num_levels", "optimal_trajectories"):
+            if key in msg:
+                loc = ("settings", key)
+        bad_dist = [i.name for i in inputs if i.name in msg and i.dist in ("norm", "lognorm")]
+        if bad_dist:
+            loc = ("inputs", bad_dist[0], "dist")
+        raise ctx.error(msg, loc) from None
+
+
+def _method_options(spec: SensitivitySpec) -> dict[str, Any]:
+    """Sampler and analyser options of the file's method, defaults filled in."""
+    s, method = spec.settings, spec.method
+    if method == "sobol":
+        return {"calc_second_order": bool(s.second_order)}
+    if method == "morris":
+        opts: dict[str, Any] = {"num_levels": s.num_levels or 4}
+        if s.optimal_trajectories is not None:
+            opts["optimal_trajectories"] = s.optimal_trajectories
+        return opts
+    if method == "fast":
+        return {"M": s.M or 4}
+    if method == "pawn":
+        return {"S": s.slices or 10}
+    return {}
+
+
+def _check_points(X: pd.DataFrame, inputs: list[Input], integer: set[str], base: Scenario,
+                  ctx: _Context) -> None:
+    """Every sample point (as run: integers rounded) must be a valid scenario."""
+    names = [i.name for i in inputs]
+    for p, row in enumerate(X[names].itertuples(index=False, name=None)):
+        if p >= MAX_CHECKED_POINTS:
+            return
+        values = {n: (round(float(v)) if n in integer else float(v))
+                  for n, v in zip(names, row, strict=True)}
+        try:
+            base.with_overrides(values)
+        except ScenarioError as exc:
+            culprit = next((n for n in names if exc.path and exc.path.startswith(n)), None)
+            loc = ("inputs", culprit) if culprit else ("inputs",)
+            hint = (" (a norm or lognorm input reaches beyond its 95% interval: narrow it, "
+                    "or use unif or triang)" if culprit and any(
+                        i.name == culprit and i.dist in ("norm", "lognorm") for i in inputs)
+                    else "")
+            raise ctx.error(f"sample point {p} ({_sweep._short(values)}) is invalid: "
+                            f"{exc.message}{hint}", loc) from None
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_sensitivity(
+    plan: SensitivityPlan | str | Path,
+    out_dir: str | Path,
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    retry_failed: bool = False,
+    progress: bool = False,
+) -> RunReport:
+    """Run every sample point x replication into ``out_dir`` (a results store).
+
+    Args:
+        plan: a loaded plan or a sensitivity file.
+        out_dir: results directory (see :mod:`sim.engine.store`).
+        executor, workers, scheduler, resume, retry_failed, progress: as for
+            :func:`sim.engine.tasks.run_tasks`.
+
+    Returns:
+        The run report; analyse the store with :func:`analyze_store` once every run is ok.
+
+    Raises:
+        ScenarioError: an invalid file, an existing store (without ``resume``), or a resume
+            whose analysis changed.
+    """
+    plan = plan if isinstance(plan, SensitivityPlan) else load_sensitivity(plan)
+    store = ResultsStore(out_dir)
+    if (resume or retry_failed) and store.exists():
+        old = store.read_manifest()
+        if old.get("kind") != "sensitivity":
+            raise ScenarioError(f"cannot resume {store.path}: it holds a {old.get('kind')!r} "
+                                "store, not a sensitivity analysis; choose another --out")
+        if old.get("sensitivity_sha256") != plan.sha256():
+            changed = _sweep._changed_keys(old.get("resolved", {}), plan.resolved())
+            raise ScenarioError(
+                f"cannot resume {store.path}: the sensitivity analysis changed since it was "
+                f"created ({old.get('created_utc')}, from {old.get('sensitivity_file')}); "
+                f"changed: {', '.join(changed) or 'content'}. Restore the file (the original "
+                f"is in {store.manifest_path}, key sensitivity_text) or start a new --out"
+            )
+    started = time.perf_counter()
+    report: RunReport | None = None
+    interrupted = False
+    try:
+        report = run_tasks(plan.tasks(), out_dir, executor=executor, workers=workers,
+                           scheduler=scheduler, resume=resume, retry_failed=retry_failed,
+                           progress=progress, manifest=plan.manifest())
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
+    finally:
+        if report is not None or interrupted:
+            _log_session(store, time.perf_counter() - started, report, executor, workers,
+                         scheduler)
+    return report
+
+
+def _log_session(store: ResultsStore, wall: float, report: RunReport | None, executor: str,
+                 workers: int | None, scheduler: str | None) -> None:
+    path = store.path / LOG_FILE
+    log = json.loads(path.read_text()) if path.is_file() else {"sessions": []}
+    log["sessions"].append({
+        "wall_time_s": round(wall, 3), "executor": executor, "workers": workers,
+        "scheduler": scheduler, "ran": report.ran if report else None,
+        "skipped": report.skipped if report else None,
+        "failed": report.failed if report else None, "interrupted": report is None,
+    })
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(log, indent=2))
+    tmp.replace(path)
+
+
+def run_wall_time(out_dir: str | Path) -> float | None:
+    """Wall time of every session that ran the store's runs (None when not logged)."""
+    path = Path(out_dir) / LOG_FILE
+    if not path.is_file():
+        return None
+    sessions = json.loads(path.read_text()).get("sessions", [])
+    return round(sum(s.get("wall_time_s") or 0.0 for s in sessions), 1) if sessions else None
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+def analyze_store(
+    path: str | Path,
+    *,
+    method: str | None = None,
+    inputs: Sequence[str] | None = None,
+    outputs: Sequence[str] | None = None,
+    select: Mapping[str, Any] | None = None,
+    num_resamples: int | None = None,
+) -> SensitivityResult:
+    """Analyse a results store: a sensitivity analysis, or any Latin-hypercube sweep.
+
+    A sensitivity store is analysed exactly as when it was run (same design, options and
+    seeds), so the numbers are identical. Any store whose design is a Latin hypercube (a
+    sweep with ``design: {method: lhs}``, or a delta/PAWN analysis) can be analysed by the
+    given-data methods delta and PAWN.
+
+    Args:
+        path: the results directory.
+        method: analysis method (default: the store's own; ``delta`` or ``pawn`` for
+            Latin-hypercube stores).
+        inputs: inputs to analyse (given-data methods only; default every uncertain input).
+        outputs: outputs to analyse, the primary first (default: the store's own, or
+            :data:`DEFAULT_OUTPUTS` present in the store).
+        select: keep only runs whose columns have these values, e.g. ``{"design":
+            "hybrid_kickoff"}``: a sweep with several lever settings is analysed one setting
+            at a time.
+        num_resamples: bootstrap resamples (default: the store's own, else 1000).
+
+    Returns:
+        The :class:`SensitivityResult`; ``meta`` also holds ``title`` and ``primary_output``.
+
+    Raises:
+        ScenarioError: runs failed or missing, a method the store's design cannot support,
+            unknown inputs, outputs or columns (with a did-you-mean).
+    """
+    results = load_results(path)
+    manifest = results.manifest
+    if manifest.get("kind") == "sensitivity":
+        stored = manifest["analysis"]
+        if method in (None, stored["method"]) and not inputs and not select:
+            return _analyze_sensitivity_store(results, stored, outputs, num_resamples)
+    return _analyze_given_data(results, method, inputs, outputs, select, num_resamples)
+
+
+def _analyze_sensitivity_store(results: Any, stored: dict[str, Any],
+                               outputs: Sequence[str] | None,
+                               num_resamples: int | None) -> SensitivityResult:
+    inputs = [Input(**i) for i in stored["inputs"]]
+    names = [i.name for i in inputs]
+    method = stored["method"]
+    runs = _ok_runs(results, expected=stored["n_points"] * stored["replications"])
+    outs = _pick_outputs(results, outputs or stored["outputs"], default=False)
+    points = runs.groupby("point", sort=True)
+    X = points[names].first()
+    if len(X) != stored["n_points"]:
+        raise ScenarioError(f"{results.path} has runs for {len(X)} of {stored['n_points']} "
+                            "sample points; continue it with --resume")
+    X.index = pd.RangeIndex(len(X), name="point")
+    X.attrs = {**stored["design"], "names": names}
+    Y_reps = runs[["point", "replication", *outs]].reset_index(drop=True)
+    n_base = int(stored["design"].get("n", stored["n"]))
+    fractions = (0.25, 0.5, 1.0) if n_base >= MIN_CONVERGENCE_N.get(method, math.inf) else None
+    result = analyze_replications(
+        inputs, method, X, Y_reps, seed=int(stored["seed"]),
+        num_resamples=int(num_resamples or stored["num_resamples"]),
+        conf_level=float(stored["conf_level"]), fractions=fractions,
+        tol=float(stored["tolerance"]),
+        common_random_numbers=stored["streams"] == "common", **stored["options"],
+    )
+    result.meta.update(title=stored["title"], primary_output=outs[0],
+                       wall_time_s=run_wall_time(results.path), streams=stored["streams"],
+                       store=str(results.path))
+    return result
+
+
+def _analyze_given_data(results: Any, method: str | None, inputs: Sequence[str] | None,
+                        outputs: Sequence[str] | None, select: Mapping[str, Any] | None,
+                        num_resamples: int | None) -> SensitivityResult:
+    manifest = results.manifest
+    kind = manifest.get("kind", "sweep")
+    if method is None:
+        raise ScenarioError(f"{results.path} is a {kind} store: name a given-data method "
+                            "with --method delta or --method pawn")
+    if method not in ("delta", "pawn"):
+        hint = (f" (this store was run for {manifest['analysis']['method']}: analyse it "
+                "without --method/--inputs/--select)" if kind == "sensitivity" else "")
+        raise ScenarioError(
+            f"only the given-data methods delta and pawn analyse an existing store with "
+            f"another method or a subset; {method!r} needs its own sample design: write a "
+            f"sensitivity file (scenarios/sensitivity/){hint}")
+    design = _design_method(manifest)
+    if design != "lhs":
+        raise ScenarioError(
+            f"{method} needs a random sample of the inputs (a Latin hypercube); the design of "
+            f"{results.path} is {design!r}. Run a sweep with design: {{method: lhs, n: ...}} "
+            "(a few hundred points), or a sensitivity file with method delta or pawn")
+    runs = results.runs
+    runs = _select(runs, select or {}, results.path)
+    params = results.parameter_columns
+    names = list(inputs) if inputs else params
+    for name in names:
+        if name not in params:
+            close = difflib.get_close_matches(name, params, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ScenarioError(f"'{name}' is not an uncertain input of {results.path}{hint} "
+                                f"(inputs: {', '.join(params)})")
+    if len(names) < 2:
+        raise ScenarioError(f"a sensitivity analysis needs at least two inputs, got "
+                            f"{', '.join(names) or 'none'}")
+    _one_lever_setting(runs, results, select)
+    runs = _ok_runs(results, runs=runs)
+    outs = _pick_outputs(results, outputs, default=outputs is None)
+    X = runs.groupby("point", sort=True)[names].first().astype(float)
+    X.index = pd.RangeIndex(len(X), name="point")
+    renumber = dict(zip(sorted(runs["point"].unique()), range(len(X)), strict=True))
+    Y_reps = runs[["point", "replication", *outs]].copy()
+    Y_reps["point"] = Y_reps["point"].map(renumber)
+    if "replication" not in runs.columns:
+        Y_reps["replication"] = Y_reps.groupby("point").cumcount()
+    spec_inputs = _stored_ranges(manifest)
+    input_list = [_range_input(n, spec_inputs.get(n), X[n]) for n in names]
+    X.attrs = {"sampler": "lhs", "n": len(X), "names": names}
+    seed = int(manifest.get("seed", 0))
+    n_base = len(X)
+    fractions = (0.25, 0.5, 1.0) if n_base >= MIN_CONVERGENCE_N[method] else None
+    opts = {"S": 10} if method == "pawn" else {}
+    if kind == "sensitivity" and method == "pawn":
+        opts = {"S": manifest["analysis"]["options"].get("S", 10)}
+    stored_resamples = manifest.get("analysis", {}).get("num_resamples", 1000)
+    try:
+        crn = kind == "sensitivity" and manifest["analysis"].get("streams") == "common"
+        result = analyze_replications(
+            input_list, method, X, Y_reps, seed=seed,
+            num_resamples=int(num_resamples or stored_resamples), fractions=fractions,
+            common_random_numbers=crn, **opts)
+    except (ValueError, ZeroDivisionError, IndexError) as exc:  # SALib on too few points
+        if isinstance(exc, ScenarioError):
+            raise
+        raise ScenarioError(f"{method} failed on {len(X)} points ({type(exc).__name__}: "
+                            f"{exc}); given-data methods need a few hundred points") from None
+    where = ", ".join(f"{k}={v}" for k, v in (select or {}).items())
+    name = manifest.get("name") or Path(results.path).name
+    result.meta.update(
+        title=f"{name}{f' ({where})' if where else ''}: what drives {outs[0]} ({method}, "
+        "given data)",
+        primary_output=outs[0], wall_time_s=None, store=str(results.path),
+        selected=dict(select or {}), given_data=True)
+    return result
+
+
+def _design_method(manifest: dict[str, Any]) -> str | None:
+    if manifest.get("kind") == "sensitivity":
+        return manifest["analysis"]["design"].get("sampler")
+    design = (manifest.get("resolved", {}).get("spec", {}) or {}).get("design") or {}
+    return design.get("method")
+
+
+def _stored_ranges(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    if manifest.get("kind") == "sensitivity":
+        return {i["name"]: i for i in manifest["analysis"]["inputs"]}
+    return dict((manifest.get("resolved", {}).get("spec", {}) or {}).get("uncertain") or {})
+
+
+def _range_input(name: str, stored: dict[str, Any] | None, values: pd.Series) -> Input:
+    """The input's declared range (else the observed one): delta/PAWN only label by it."""
+    if stored and stored.get("low") is not None and stored.get("high") is not None:
+        return Input(name, float(stored["low"]), float(stored["high"]),
+                     stored.get("dist", "unif"), mode=stored.get("mode"))
+    low, high = float(values.min()), float(values.max())
+    return Input(name, low, high if high > low else low + 1.0)
+
+
+def _select(runs: pd.DataFrame, select: Mapping[str, Any], where: Path) -> pd.DataFrame:
+    for column, value in select.items():
+        if column not in runs.columns:
+            cols = [str(c) for c in runs.columns]
+            close = difflib.get_close_matches(column, cols, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ScenarioError(f"--select: {where} has no column '{column}'{hint}")
+        col = runs[column]
+        if pd.api.types.is_numeric_dtype(col) and not isinstance(value, str | bool):
+            keep = col == value
+        else:
+            keep = col.astype(str) == str(value)
+        if not keep.any():
+            seen = ", ".join(map(str, col.drop_duplicates().head(10)))
+            raise ScenarioError(f"--select: no run has {column}={value!r} (values: {seen})")
+        runs = runs[keep]
+    return runs
+
+
+def _one_lever_setting(runs: pd.DataFrame, results: Any, select: Mapping[str, Any] | None
+                       ) -> None:
+    levers = [c for c in results.lever_columns if c in runs.columns]
+    if "lever" not in runs.columns or runs["lever"].nunique() <= 1:
+        return
+    settings = runs.drop_duplicates("lever")[levers or ["lever"]]
+    shown = "; ".join(", ".join(f"{k}={v}" for k, v in row.items())
+                      for row in settings.head(6).to_dict("records"))
+    first = settings.iloc[0].to_dict()
+    example = " ".join(f"--select {k}={v}" for k, v in first.items())
+    raise ScenarioError(
+        f"{results.path} holds {len(settings)} lever settings ({shown}); a sensitivity "
+        f"analysis varies the uncertain inputs at one setting: choose one, e.g. {example}")
+
+
+def _ok_runs(results: Any, *, runs: pd.DataFrame | None = None,
+             expected: int | None = None) -> pd.DataFrame:
+    runs = results.runs if runs is None else runs
+    bad = runs[runs["status"] != "ok"]
+    if len(bad):
+        first = str(bad["error"].iloc[0]).splitlines()[0]
+        raise ScenarioError(
+            f"{len(bad)} of {len(runs)} runs in {results.path} failed (first: {first}); "
+            "the design breaks if points are dropped. Fix the cause and rerun them with "
+            "--retry-failed")
+    if expected is not None and len(runs) < expected:
+        raise ScenarioError(f"{results.path} holds {len(runs)} of {expected} runs; continue "
+                            "it with --resume")
+    return runs.sort_values("run_id", kind="stable")
+
+
+def _pick_outputs(results: Any, outputs: Sequence[str] | None, *, default: bool) -> list[str]:
+    have = list(results.output_columns)
+    if default:
+        outs = [o for o in DEFAULT_OUTPUTS if o in have]
+        if not outs:
+            raise ScenarioError(f"{results.path} has none of the default outputs "
+                                f"({', '.join(DEFAULT_OUTPUTS)}); name them with --outputs")
+        return outs
+    outs = list(dict.fromkeys(outputs or []))
+    for name in outs:
+        if name not in have:
+            close = difflib.get_close_matches(name, have, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ScenarioError(f"'{name}' is not an output of {results.path}{hint}")
+    return outs
+
+
+# --------------------------------------------------------------------------- console
+
+
+def describe_result(result: SensitivityResult, primary: str) -> str:
+    """A few lines for the terminal: top drivers with intervals, noise, convergence."""
+    idx = result.indices
+    key = RANKING_INDEX[result.method]
+    rows = idx[(idx["output"] == primary) & (idx["index"] == key)]
+    rows = rows.sort_values("value", ascending=False, kind="stable")
+    pct = round(100 * result.conf_level)
+    lines = [f"Top inputs for {primary} ({result.method}, {key}, {pct}% intervals):"]
+    for _, r in rows.head(3).iterrows():
+        parts = []
+        for index in ("S1", "ST") if result.method in ("sobol", "fast") else (key,):
+            hit = idx[(idx["output"] == primary) & (idx["input"] == r["input"])
+                      & (idx["index"] == index)]
+            if not hit.empty:
+                h = hit.iloc[0]
+                parts.append(f"{index} {h['value']:.3g} [{h['conf_low']:.3g}, "
+                             f"{h['conf_high']:.3g}]")
+        flag = "  (cannot be told apart from zero)" if r["flagged_inert"] else ""
+        lines.append(f"  {r['input']}: {'; '.join(parts)}{flag}")
+    noise = result.noise.set_index("output")
+    if primary in noise.index and math.isfinite(noise.loc[primary, "noise_share_of_mean"]):
+        lines.append(f"Replication noise: {_pct(noise.loc[primary, 'noise_share'])} of the "
+                     "variance of single runs, "
+                     f"{_pct(noise.loc[primary, 'noise_share_of_mean'])} of the averaged "
+                     "output's (what can reach the indices).")
+    if result.convergence is not None:
+        ok = converged(result.convergence, result.tol)
+        prim = ok[ok.index.get_level_values("output") == primary]
+        if bool(prim.all()):
+            lines.append(f"Converged: every index moved <= {result.tol:g} between N/2 and N.")
+        else:
+            rec = recommend_n(result.convergence, result.tol, output=primary)
+            lines.append(f"Not converged ({int((~prim).sum())} inputs moved > {result.tol:g} "
+                         f"between N/2 and N); recommended N = {rec}.")
+    return "\n".join(lines)
+
+
+def _pct(share: float) -> str:
+    """A share as a percentage with two significant digits (0.019%, 4.2%, 87%)."""
+    return f"{100 * share:.2g}%" if math.isfinite(share) else "n/a"
+
+
+def parse_select(items: Sequence[str]) -> dict[str, Any]:
+    """``["design=hybrid_kickoff"]`` -> ``{"design": "hybrid_kickoff"}`` (values as YAML)."""
+    try:
+        return parse_set(list(items))
+    except ScenarioError as exc:
+        raise ScenarioError(exc.message.replace("--set", "--select")) from None
+

@@ -1,0 +1,683 @@
+"""Sweep files: many runs from one YAML (levers x uncertain inputs x replications).
+
+A sweep file (``scenarios/sweeps/*.yaml``, see docs/sweeps.md)::
+
+    name: hybrid_lhs
+    base: ../base.yaml                  # scenario file, relative to this file
+    set: {population.size: 500}         # fixed overrides for every run (optional)
+    levers:                             # design choices a planner controls
+      design: [../designs/hybrid_kickoff.yaml, ../designs/hybrid_monthly.yaml]
+      program.im.posts_per_week: [0.7, 1.4]      # (mapping: every combination;
+                                                 #  a list of mappings: hand-picked rows)
+    uncertain:                          # inputs nobody controls, with ranges
+      behaviour.support_effect_logit: {low: 1.5, high: 3.5}
+      network.in_person_gain: {low: 0.2, high: 0.5, dist: triang, mode: 0.35}
+    design: {method: lhs, n: 20}        # grid | list | lhs | sobol | morris
+    combine: full_factorial             # or paired (lever setting i with point i)
+    replications: 5
+    seed: 20240601
+    outputs: {timeseries_every_days: 30}   # summary always; time series off by default
+
+A ``design`` lever takes program design files: each contributes its ``program`` section
+(the levers), the rest comes from ``base``. Everything is validated before anything runs:
+unknown keys (with a did-you-mean), parameter paths that are not in the scenario schema,
+ranges, and every lever value and design point applied to the base scenario. Errors name
+the file, line and key path.
+
+Run seeds: ``derive_seed(seed, point, replication)``: replication r of every lever setting
+at a design point shares its seed, so lever settings are compared on common random numbers
+(see :func:`sim.analyses.paired.paired_differences`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim.params.errors import ScenarioError
+from sim.analyses import designs
+from sim.analyses.sensitivity import Input
+from sim.engine.store import ResultsStore
+from sim.engine.tasks import RunReport, Task, run_tasks
+from sim.core.rng import derive_seed
+from sim.params.scenario import PARAMETER_PATHS, Scenario, load_scenario, parameter_field
+from sim.params.yamlio import Location, read_yaml
+
+MAX_CHECKED_COMBINATIONS = 20_000
+"""Lever x point combinations validated one by one before running (beyond: marginals only)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UncertainSpec(_Strict):
+    """One uncertain input: a range (sampled designs) or values (grid)."""
+
+    low: float | None = Field(None, description="lower end of the range (or of its 95% "
+                              "interval for norm and lognorm)")
+    high: float | None = Field(None, description="upper end (as low)")
+    dist: Literal["unif", "norm", "lognorm", "triang"] = Field("unif", description="shape")
+    mode: float | None = Field(None, description="peak of a triang input")
+    values: list[Any] | None = Field(None, description="grid: the values to try")
+    levels: int | None = Field(None, ge=2, le=10_000,
+                               description="grid: evenly spaced values from low to high")
+
+
+class DesignSpec(_Strict):
+    """How the uncertain inputs are sampled into design points."""
+
+    method: Literal["grid", "list", "lhs", "sobol", "morris"] = Field(
+        description="grid (every combination), list (rows), lhs, sobol (Saltelli), morris")
+    n: int | None = Field(None, ge=1, le=10_000_000,
+                          description="lhs: points; sobol: base samples N (a power of 2); "
+                          "morris: trajectories")
+    rows: list[dict[str, Any]] | None = Field(None, description="list: the design points")
+    second_order: bool = Field(False, description="sobol: add the rows S2 indices need")
+    num_levels: int = Field(4, ge=2, le=1000, description="morris: grid levels (even)")
+
+
+class OutputsSpec(_Strict):
+    """What each run keeps besides its summary."""
+
+    timeseries_every_days: int | None = Field(
+        None, ge=1, description="store the time series recorded every this many days "
+        "(default: no time series)")
+
+
+class SweepSpec(_Strict):
+    """The whole sweep file."""
+
+    name: str = Field("", description="sweep name")
+    description: str = Field("", description="free text")
+    base: str = Field(description="base scenario file, relative to the sweep file")
+    set: dict[str, Any] = Field(default_factory=dict,
+                                description="fixed overrides for every run, by dotted path")
+    levers: dict[str, Any] | list[Any] = Field(
+        default_factory=dict, description="design files and/or values of dotted parameters")
+    uncertain: dict[str, UncertainSpec] = Field(default_factory=dict,
+                                                description="uncertain inputs by dotted path")
+    design: DesignSpec | None = Field(None, description="how uncertain inputs are sampled")
+    combine: Literal["full_factorial", "paired"] = Field(
+        "full_factorial", description="every lever setting at every point, or zipped")
+    replications: int = Field(1, ge=1, le=100_000, description="runs per setting and point")
+    seed: int = Field(ge=0, le=2**63 - 1, description="root seed of every run seed")
+    outputs: OutputsSpec = Field(default_factory=OutputsSpec, description="kept outputs")
+
+
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "": SweepSpec, "design": DesignSpec, "outputs": OutputsSpec, "uncertain.*": UncertainSpec,
+}
+
+
+@dataclass(frozen=True)
+class LeverSetting:
+    """One combination of lever values: its table columns and its scenario."""
+
+    columns: dict[str, Any]
+    overrides: dict[str, Any]
+    scenario: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated, resolved sweep: lever settings x design points x replications.
+
+    Attributes:
+        path: the sweep file (None for a dict).
+        text: the file as given.
+        spec: the parsed file.
+        base: the resolved base scenario (with ``set`` applied), as a dict.
+        levers: the lever settings, in order (index = ``lever`` column).
+        points: design points, one column per uncertain parameter (index = ``point``).
+    """
+
+    path: Path | None
+    text: str
+    spec: SweepSpec
+    base: dict[str, Any] = field(repr=False)
+    levers: list[LeverSetting] = field(repr=False)
+    points: pd.DataFrame = field(repr=False)
+
+    @property
+    def lever_columns(self) -> list[str]:
+        """Names of the lever columns of the runs table."""
+        return list(self.levers[0].columns)
+
+    @property
+    def parameter_columns(self) -> list[str]:
+        """Names of the uncertain parameter columns of the runs table."""
+        return [str(c) for c in self.points.columns]
+
+    @property
+    def n_runs(self) -> int:
+        """Runs in the sweep."""
+        combos = (len(self.points) if self.spec.combine == "paired"
+                  else len(self.levers) * len(self.points))
+        return combos * self.spec.replications
+
+    def tasks(self) -> list[Task]:
+        """The runs: for each point, each replication, each lever setting (run_id in order)."""
+        spec = self.spec
+        overrides = [{k: _plain(v) for k, v in row.items()}
+                     for row in self.points.to_dict("records")]
+        out: list[Task] = []
+        for p in range(len(self.points)):
+            settings = [p] if spec.combine == "paired" else range(len(self.levers))
+            for r in range(spec.replications):
+                seed = derive_seed(spec.seed, p, r)
+                for lev in settings:
+                    setting = self.levers[lev]
+                    meta = {"point": p, "lever": lev, **setting.columns, "replication": r,
+                            **overrides[p]}
+                    out.append(Task(run_id=len(out), scenario=setting.scenario, seed=seed,
+                                    overrides=overrides[p], meta=meta))
+        return out
+
+    def resolved(self) -> dict[str, Any]:
+        """Everything the runs depend on (hashed to detect a changed sweep on resume)."""
+        return {
+            "spec": self.spec.model_dump(mode="json"),
+            "base": self.base,
+            "levers": [{"columns": s.columns, "scenario": s.scenario} for s in self.levers],
+        }
+
+    def sha256(self) -> str:
+        """Hash of :meth:`resolved` (canonical JSON)."""
+        text = json.dumps(self.resolved(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def manifest(self) -> dict[str, Any]:
+        """Manifest entries of this sweep's results store."""
+        return {
+            "kind": "sweep",
+            "name": self.spec.name,
+            "sweep_file": str(self.path) if self.path else None,
+            "sweep_text": self.text,
+            "sweep_sha256": self.sha256(),
+            "seed": self.spec.seed,
+            "resolved": self.resolved(),
+            "points": self.points.reset_index().to_dict("records"),
+            "columns": {"levers": self.lever_columns, "parameters": self.parameter_columns,
+                        "metadata": ["point", "lever", *self.lever_columns, "replication",
+                                     *self.parameter_columns]},
+        }
+
+    def describe(self) -> str:
+        """A short plan: lever settings x points x replications = runs."""
+        spec = self.spec
+        how = "paired with" if spec.combine == "paired" else "x"
+        method = spec.design.method if spec.design else "base values"
+        return (f"{len(self.levers)} lever settings {how} {len(self.points)} design points "
+                f"({method}) x {spec.replications} replications = {self.n_runs:,} runs")
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_sweep(source: str | Path) -> Sweep:
+    """Read and validate a sweep file; resolve its base, levers and design points.
+
+    Raises:
+        ScenarioError: naming file, line and key path of the first problem.
+    """
+    path = Path(source)
+    data, lines = read_yaml(path)
+    label = str(path)
+    ctx = _Context(label, lines, path.parent)
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ctx.pydantic_error(exc) from None
+    text = path.read_text(encoding="utf-8-sig")
+
+    base_file = path.parent / spec.base
+    if not base_file.is_file():
+        raise ctx.error(f"base names a missing scenario file: {base_file}", ("base",))
+    for key in spec.set:
+        ctx.check_path(key, ("set", key))
+    if spec.outputs.timeseries_every_days:
+        spec_set = {**spec.set, "run.record_every_days": spec.outputs.timeseries_every_days}
+    else:
+        spec_set = dict(spec.set)
+    try:
+        base_scenario = load_scenario(base_file, spec_set)
+    except ScenarioError as exc:
+        raise ctx.rethrow(exc, "set", spec.set) from None
+    base = base_scenario.model_dump(mode="json")
+
+    levers = _levers(spec, base_scenario, ctx)
+    points, integer = _points(spec, ctx)
+    _check_points(points, integer, spec, base_scenario, ctx)
+    if spec.combine == "paired" and len(levers) != len(points):
+        raise ctx.error(f"combine: paired needs as many lever settings as design points, got "
+                        f"{len(levers)} lever settings and {len(points)} points; use "
+                        "full_factorial or change the design's n", ("combine",))
+    overlap = set(points.columns) & {k for s in levers for k in s.overrides}
+    if overlap:
+        raise ctx.error(f"{', '.join(sorted(overlap))} is both a lever and uncertain; "
+                        "keep it in one of them", ("uncertain",))
+    _check_combinations(levers, points, spec, ctx)
+    return Sweep(path=path, text=text, spec=spec, base=base, levers=levers, points=points)
+
+
+class _Context:
+    """Where the sweep file is, and how to turn problems into located ScenarioErrors."""
+
+    def __init__(self, label: str, lines: dict[tuple[str, ...], Location], folder: Path):
+        self.label, self.lines, self.folder = label, lines, folder
+
+    def line(self, loc: tuple[str, ...]) -> int | None:
+        for n in range(len(loc), 0, -1):
+            found = self.lines.get(loc[:n])
+            if found:
+                return found[1]
+        return None
+
+    def error(self, message: str, loc: tuple[str, ...]) -> ScenarioError:
+        where = _dotted(loc)
+        text = message if message.startswith(where) else f"{where}: {message}"
+        return ScenarioError(text, file=self.label, line=self.line(loc), path=where)
+
+    def check_path(self, dotted: str, loc: tuple[str, ...], *, numeric: bool = False) -> type:
+        """The annotation of a scenario parameter path, or an error with a did-you-mean."""
+        annotation = _annotation(dotted)
+        if annotation is None:
+            close = difflib.get_close_matches(dotted, PARAMETER_PATHS, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise self.error(f"'{dotted}' is not a scenario parameter{hint} (see "
+                             "`peersupport params` for every path)", loc)
+        if numeric and annotation not in (int, float):
+            raise self.error(f"'{dotted}' is not a number ({_type_name(annotation)}); "
+                             "only numeric parameters can take a range (give a grid "
+                             "design with values instead)", loc)
+        return annotation
+
+    def rethrow(self, exc: ScenarioError, section: str, keys: Mapping[str, Any],
+                prefix: str = "") -> ScenarioError:
+        """Re-locate an override's validation error at the key that caused it."""
+        if exc.file and not exc.file.startswith(("override", "--set")):
+            return exc  # a problem inside another file: keep its location
+        culprit = next((k for k in keys if exc.path and (
+            exc.path == k or exc.path.startswith(k + ".") or k.startswith(exc.path + "."))),
+            None)
+        loc = (section, culprit) if culprit else (section,)
+        return self.error(f"{prefix}{exc.message}", loc)
+
+    def pydantic_error(self, exc: ValidationError) -> ScenarioError:
+        errors = exc.errors()
+        msgs = [self._describe(e) for e in errors]
+        message, loc = msgs[0]
+        if len(msgs) > 1:
+            message += f" (and {len(msgs) - 1} more: " + "; ".join(
+                f"line {self.line(lc)}: {m}" for m, lc in msgs[1:4]) + ")"
+        return self.error(message, loc)
+
+    def _describe(self, err: Any) -> tuple[str, tuple[str, ...]]:
+        loc = tuple(str(p) for p in err["loc"])
+        kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
+        # a union (levers) or dict value reports the type name in its loc: drop it
+        loc = tuple(p for p in loc if not (p.startswith(("dict[", "list[")) or p in (
+            "DesignSpec", "UncertainSpec")))
+        dotted = _dotted(loc)
+        if kind == "extra_forbidden":
+            model = _model_at(loc[:-1])
+            valid = list(model.model_fields) if model else []
+            close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            where = _dotted(loc[:-1]) or "the top level"
+            return (f"unknown key '{dotted}'{hint} Valid keys in {where}: "
+                    f"{', '.join(valid)}", loc)
+        if kind == "missing":
+            model = _model_at(loc[:-1])
+            info = model.model_fields[loc[-1]].description if model else ""
+            return f"missing required key '{dotted}' ({info})", loc
+        if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
+            op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
+                  "less_than": "<"}[kind]
+            return f"{dotted} must be {op} {next(iter(ctx.values()))}, got {got!r}", loc
+        if kind == "literal_error":
+            return f"{dotted} must be one of {ctx.get('expected')}, got {got!r}", loc
+        return f"{dotted}: {err['msg'].lower()}, got {_short(got)}", loc
+
+
+def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
+    if not loc:
+        return SweepSpec
+    if loc[0] == "uncertain":
+        return UncertainSpec if len(loc) == 2 else None
+    return _SECTIONS.get(loc[0]) if len(loc) == 1 else None
+
+
+def _dotted(loc: tuple[str, ...]) -> str:
+    """A key path as written in messages: ``('levers', 'a.b', '2')`` -> ``levers.a.b[2]``."""
+    out = ""
+    for part in loc:
+        if part.isdigit():
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _type_name(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) or str(annotation)
+
+
+def _annotation(dotted: str) -> Any:
+    """The type of the scenario field at a dotted path (None if there is no such field)."""
+    info = parameter_field(dotted)
+    return None if info is None else info.annotation
+
+
+# --------------------------------------------------------------------------- levers
+
+
+def _levers(spec: SweepSpec, base: Scenario, ctx: _Context) -> list[LeverSetting]:
+    """Lever settings: a mapping of lists (every combination) or a list of rows."""
+    raw = spec.levers
+    rows: list[dict[str, tuple[Any, tuple[str, ...]]]]  # key -> (value, where it is written)
+    if isinstance(raw, dict):
+        for key, values in raw.items():
+            if not isinstance(values, list) or not values:
+                raise ctx.error(f"must be a non-empty list of values, got {_short(values)}",
+                                ("levers", key))
+        keys = list(raw)
+        rows = [{k: (raw[k][i], ("levers", k, str(i))) for k, i in zip(keys, combo,
+                                                                         strict=True)}
+                for combo in itertools.product(*(range(len(raw[k])) for k in keys))]
+    else:
+        for i, row in enumerate(raw):
+            if not isinstance(row, dict) or not row:
+                raise ctx.error(f"each lever row must be a mapping of lever values, got "
+                                f"{_short(row)}", ("levers", str(i)))
+            if set(row) != set(raw[0]):
+                raise ctx.error("every lever row must set the same levers as the first "
+                                f"({', '.join(raw[0])})", ("levers", str(i)))
+        rows = [{k: (v, ("levers", str(i), k)) for k, v in row.items()}
+                for i, row in enumerate(raw)]
+    rows = rows or [{}]
+    for key in rows[0]:
+        if key != "design":
+            ctx.check_path(key, ("levers", key))
+    programs: dict[str, tuple[str, dict[str, Any]]] = {}
+    checked: set[tuple[str, ...]] = set()
+    out = []
+    for row in rows:
+        columns: dict[str, Any] = {}
+        overrides: dict[str, Any] = {}
+        if "design" in row:  # the whole program first, then single parameters on top
+            value, loc = row["design"]
+            columns["design"], overrides["program"] = _design_program(value, loc, programs,
+                                                                      ctx)
+        for key, (value, loc) in row.items():
+            if key == "design":
+                continue
+            columns[key] = overrides[key] = value
+            if loc not in checked:
+                _check_value(base, {key: value}, ctx, loc)
+                checked.add(loc)
+        try:
+            scenario = base.with_overrides(overrides).model_dump(mode="json")
+        except ScenarioError as exc:
+            raise ctx.error(f"lever setting {_short(columns)} is invalid: {exc.message}",
+                            ("levers",)) from None
+        out.append(LeverSetting(columns, overrides, scenario))
+    return out
+
+
+def _design_program(value: Any, loc: tuple[str, ...],
+                    cache: dict[str, tuple[str, dict[str, Any]]],
+                    ctx: _Context) -> tuple[str, dict[str, Any]]:
+    """The program section (and its name) of a design file named by a ``design`` lever."""
+    if not isinstance(value, str):
+        raise ctx.error(f"a design lever value is a scenario file path, got {_short(value)}",
+                        loc)
+    file = ctx.folder / value
+    key = str(file.resolve())
+    if key not in cache:
+        if not file.is_file():
+            raise ctx.error(f"design file not found: {file}", loc)
+        try:
+            scenario = load_scenario(file)
+        except ScenarioError as exc:
+            raise ScenarioError(f"design file {value} (named at {ctx.label}, line "
+                                f"{ctx.line(loc)}) is invalid: {exc.message}",
+                                file=exc.file, line=exc.line, path=exc.path) from None
+        program = scenario.program.model_dump(mode="json")
+        taken = {name: path for path, (name, _) in cache.items()}
+        if program["name"] in taken:
+            raise ctx.error(f"design files {taken[program['name']]} and {file} share the "
+                            f"program name '{program['name']}'; give each a distinct "
+                            "program.name", loc)
+        cache[key] = (program["name"], program)
+    return cache[key]
+
+
+def _check_value(base: Scenario, overrides: dict[str, Any], ctx: _Context,
+                 loc: tuple[str, ...], what: str = "") -> None:
+    try:
+        base.with_overrides(overrides)
+    except ScenarioError as exc:
+        raise ctx.error(f"{what}{exc.message}", loc) from None
+
+
+# --------------------------------------------------------------------------- design points
+
+
+def _points(spec: SweepSpec, ctx: _Context) -> tuple[pd.DataFrame, set[str]]:
+    """Design points of the uncertain inputs, and which of them are integers."""
+    design, uncertain = spec.design, spec.uncertain
+    integer = set()
+    numeric = bool(design) and design.method in ("lhs", "sobol", "morris")
+    for name, u in uncertain.items():
+        loc = ("uncertain", name)
+        annotation = ctx.check_path(name, loc, numeric=numeric or u.values is None)
+        if annotation is int:
+            integer.add(name)
+    if design is None:
+        if uncertain:
+            raise ctx.error("uncertain inputs need a design, e.g. design: {method: lhs, "
+                            "n: 20}", ("uncertain",))
+        return designs.grid_design({}), integer
+    method = design.method
+    if method == "list":
+        if uncertain:
+            raise ctx.error("a list design takes its values from design.rows; remove the "
+                            "uncertain section (or use grid/lhs/sobol/morris)", ("uncertain",))
+        if not design.rows:
+            raise ctx.error("a list design needs rows: a list of mappings of parameter "
+                            "values", ("design", "method"))
+        for i, row in enumerate(design.rows):
+            for key in row:
+                ann = ctx.check_path(key, ("design", "rows", str(i), key))
+                if ann is int:
+                    integer.add(key)
+        try:
+            return designs.list_design(design.rows), integer
+        except ValueError as exc:
+            raise ctx.error(str(exc), ("design", "rows")) from None
+    if not uncertain:
+        raise ctx.error(f"a {method} design needs uncertain inputs", ("design", "method"))
+    for key in ("rows",):
+        if getattr(design, key) is not None:
+            raise ctx.error(f"design.{key} is only used by a list design", ("design", key))
+    if method == "grid":
+        values = {}
+        for name, u in uncertain.items():
+            loc = ("uncertain", name)
+            if u.values is not None:
+                if u.low is not None or u.high is not None or u.levels is not None:
+                    raise ctx.error("give either values or low/high/levels, not both", loc)
+                if not u.values:
+                    raise ctx.error("values must not be empty", loc)
+                values[name] = list(u.values)
+            elif u.low is not None and u.high is not None and u.levels is not None:
+                _input(name, u, ctx)
+                step = (u.high - u.low) / (u.levels - 1)
+                values[name] = [u.low + i * step for i in range(u.levels)]
+                if name in integer:
+                    values[name] = sorted({round(v) for v in values[name]})
+            else:
+                raise ctx.error("a grid input needs values: [...] or low, high and levels",
+                                loc)
+        if design.n is not None:
+            raise ctx.error("a grid design takes no n (its size is the product of the "
+                            "value lists)", ("design", "n"))
+        return designs.grid_design(values), integer
+    inputs = []
+    for name, u in uncertain.items():
+        if u.values is not None or u.levels is not None:
+            raise ctx.error(f"values/levels are for grid designs; a {method} design samples "
+                            "from low and high", ("uncertain", name))
+        inputs.append(_input(name, u, ctx))
+    if design.n is None:
+        raise ctx.error(f"a {method} design needs n (lhs: points; sobol: base samples, a "
+                        "power of 2; morris: trajectories)", ("design", "method"))
+    try:
+        if method == "lhs":
+            X = designs.lhs_design(inputs, design.n, seed=spec.seed, integer=integer)
+        elif method == "sobol":
+            X = designs.sobol_design(inputs, design.n, seed=spec.seed,
+                                     second_order=design.second_order, integer=integer)
+        else:
+            X = designs.morris_design(inputs, design.n, seed=spec.seed,
+                                      num_levels=design.num_levels, integer=integer)
+    except (ScenarioError, ValueError) as exc:
+        raise ctx.error(getattr(exc, "message", str(exc)), ("design",)) from None
+    return X, integer
+
+
+def _input(name: str, u: UncertainSpec, ctx: _Context) -> Input:
+    loc = ("uncertain", name)
+    for key in ("low", "high"):
+        if getattr(u, key) is None:
+            raise ctx.error(f"missing {key}: a range needs low and high", loc)
+    if u.low >= u.high:  # type: ignore[operator]
+        raise ctx.error(f"low must be < high, got low={u.low}, high={u.high}",
+                        (*loc, "low"))
+    try:
+        return Input(name, float(u.low), float(u.high), u.dist, mode=u.mode)  # type: ignore[arg-type]
+    except ScenarioError as exc:
+        raise ctx.error(exc.message.replace(f"sensitivity input '{name}': ", ""), loc) from None
+
+
+def _check_points(points: pd.DataFrame, integer: set[str], spec: SweepSpec, base: Scenario,
+                  ctx: _Context) -> None:
+    """Each range end and each design point must be a valid value of its parameter."""
+    for name, u in spec.uncertain.items():
+        for key in ("low", "high"):
+            value = getattr(u, key)
+            if value is not None and u.dist in ("unif", "triang"):
+                value = round(value) if name in integer else value
+                _check_value(base, {name: value}, ctx, ("uncertain", name, key),
+                             f"{key} {value} is outside the parameter's valid range: ")
+    for p, row in enumerate(points.to_dict("records")):
+        row = {k: _plain(v) for k, v in row.items()}
+        try:
+            base.with_overrides(row)
+        except ScenarioError as exc:
+            if spec.design and spec.design.method == "list":
+                loc: tuple[str, ...] = ("design", "rows", str(p))
+            else:
+                culprit = next((k for k in row if exc.path and exc.path.startswith(k)), None)
+                loc = ("uncertain", culprit) if culprit else ("uncertain",)
+            raise ctx.error(f"design point {p} ({_short(row)}) is invalid: {exc.message}",
+                            loc) from None
+
+
+def _check_combinations(levers: list[LeverSetting], points: pd.DataFrame, spec: SweepSpec,
+                        ctx: _Context) -> None:
+    """Validate each lever setting at each point (when there are not too many)."""
+    if len(points.columns) == 0:
+        return
+    pairs: list[tuple[int, int]]
+    if spec.combine == "paired":
+        pairs = [(i, i) for i in range(len(points))]
+    else:
+        pairs = [(lev, p) for p in range(len(points)) for lev in range(len(levers))]
+    if len(pairs) > MAX_CHECKED_COMBINATIONS:
+        return
+    rows = [{k: _plain(v) for k, v in r.items()} for r in points.to_dict("records")]
+    scenarios: dict[int, Scenario] = {}
+    for lev, p in pairs:
+        if lev not in scenarios:
+            scenarios[lev] = load_scenario(levers[lev].scenario)
+        try:
+            scenarios[lev].with_overrides(rows[p])
+        except ScenarioError as exc:
+            raise ctx.error(f"lever setting {levers[lev].columns} at design point {p} "
+                            f"({_short(rows[p])}) is invalid: {exc.message}",
+                            ("uncertain",)) from None
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_sweep(
+    sweep: Sweep | str | Path,
+    out_dir: str | Path,
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    retry_failed: bool = False,
+    progress: bool = False,
+    chunk_size: int | None = None,
+    flush_every: int = 200,
+) -> RunReport:
+    """Run a sweep into ``out_dir`` (see :func:`sim.engine.tasks.run_tasks`).
+
+    Raises:
+        ScenarioError: an invalid sweep file, or a resume whose sweep file changed.
+    """
+    sweep = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
+    store = ResultsStore(out_dir)
+    if (resume or retry_failed) and store.exists():
+        old = store.read_manifest()
+        if old.get("sweep_sha256") != sweep.sha256():
+            changed = _changed_keys(old.get("resolved", {}), sweep.resolved())
+            raise ScenarioError(
+                f"cannot resume {store.path}: the sweep changed since it was created "
+                f"({old.get('created_utc')}, from {old.get('sweep_file')}); changed: "
+                f"{', '.join(changed) or 'content'}. Restore the sweep file (the original is "
+                f"in {store.manifest_path}, key sweep_text) or start a new --out"
+            )
+    return run_tasks(
+        sweep.tasks(), out_dir, executor=executor, workers=workers, scheduler=scheduler,
+        resume=resume, retry_failed=retry_failed,
+        timeseries=sweep.spec.outputs.timeseries_every_days is not None, progress=progress,
+        manifest=sweep.manifest(), chunk_size=chunk_size, flush_every=flush_every,
+    )
+
+
+def _changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    out = []
+    old_spec, new_spec = old.get("spec", {}), new.get("spec", {})
+    for key in sorted(set(old_spec) | set(new_spec)):
+        if old_spec.get(key) != new_spec.get(key):
+            out.append(key)
+    if old.get("base") != new.get("base") and "base" not in out:
+        out.append("base scenario content")
+    if old.get("levers") != new.get("levers") and "levers" not in out:
+        out.append("design file content")
+    return out

@@ -1,0 +1,119 @@
+"""``peersupport compare``: cost-effectiveness of program designs, with a report."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+from sim.cli.options import add_executor_arguments
+from sim.params.errors import ScenarioError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``compare`` subcommand."""
+    p = sub.add_parser(
+        "compare",
+        help="compare program designs: costs, QALYs, ICERs, PSA and a report",
+        description="Run every design with paired seeds (replication r of every design "
+        "shares its seed and its PSA draw), print the side-by-side table, the incremental "
+        "analysis and the net monetary benefit, and optionally write a self-contained HTML "
+        "report with every number also as CSV and Parquet. Give several design files, or "
+        "one compare file (scenarios/compare/). Exit status: 0 ok, 1 some runs failed or "
+        "were not run, 2 bad input, 130 interrupted (continue with --out DIR --resume).",
+    )
+    p.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                   help="design scenario files (DESIGN.yaml ...) or one compare file")
+    p.add_argument("--comparator", default=None, metavar="NAME",
+                   help="program.name of the comparator design (default: the compare "
+                   "file's, else usual_care)")
+    p.add_argument("--replications", type=int, default=None, metavar="N",
+                   help="replications per design (default: the compare file's, else 20)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="root seed (default: the compare file's, else 1)")
+    p.add_argument("--report", type=Path, default=None, metavar="HTML",
+                   help="write the HTML report here (and its data beside it, in "
+                   "<name>_data/)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="keep the runs in this results store (resumable); default: a "
+                   "temporary folder, removed at the end")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the store in --out: skip runs already recorded")
+    add_executor_arguments(p)
+    p.add_argument("--dry-run", action="store_true",
+                   help="validate and print the plan (and the PSA draws) without running")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=cmd_compare)
+
+
+def _load(args: argparse.Namespace):  # noqa: ANN202 (Comparison, imported lazily)
+    from sim.analyses.compare import comparison_from_designs, load_comparison
+    from sim.params.yamlio import read_yaml
+
+    for value, name in ((args.replications, "--replications"), (args.workers, "--workers")):
+        if value is not None and value < (2 if name == "--replications" else 1):
+            raise ScenarioError(f"{name} must be >= {2 if name == '--replications' else 1}, "
+                                f"got {value}")
+    if args.resume and args.out is None:
+        raise ScenarioError("--resume needs --out DIR (the results store to continue)")
+    kinds = []
+    for file in args.files:
+        data, _ = read_yaml(file)
+        kinds.append("designs" in data)
+    if any(kinds):
+        if len(args.files) > 1:
+            compare = args.files[kinds.index(True)]
+            raise ScenarioError(f"{compare} is a compare file (it has designs:); give it "
+                                "alone, or give design scenario files only")
+        return load_comparison(args.files[0], comparator=args.comparator,
+                               replications=args.replications, seed=args.seed)
+    return comparison_from_designs(args.files, comparator=args.comparator,
+                                   replications=args.replications, seed=args.seed)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Validate, run, analyse, print and report; see :func:`register` for the exit status."""
+    from sim.analyses.compare import analyse, format_tables, run_comparison
+
+    comparison = _load(args)
+    where = args.out or "a temporary results store"
+    print(f"compare: {comparison.describe()}", file=sys.stderr)
+    if args.dry_run:
+        if len(comparison.draws.columns):
+            stats = comparison.draws.describe().T[["mean", "min", "max"]]
+            print("PSA draws per parameter over the replications:")
+            print(stats.to_string(float_format=lambda v: f"{v:.4g}"))
+        return 0
+    executor = "dask" if args.scheduler else args.executor
+    print(f"running on {executor} ({args.workers or 'all'} workers); runs in {where}",
+          file=sys.stderr)
+    command = shlex.join(["peersupport", *sys.argv[1:]]) if sys.argv[1:2] == ["compare"] \
+        else shlex.join(["peersupport", "compare", *map(str, args.files)])
+    with tempfile.TemporaryDirectory(prefix="peersupport-compare-") as tmp:
+        out = args.out or Path(tmp) / "runs"
+        try:
+            report = run_comparison(comparison, out, executor=executor, workers=args.workers,
+                                    scheduler=args.scheduler, resume=args.resume,
+                                    progress=not args.no_progress)
+        except KeyboardInterrupt:
+            keep = f"finished runs are saved in {args.out}; continue with --resume" \
+                if args.out else "rerun with --out DIR to keep finished runs"
+            print(f"peersupport compare: interrupted; {keep}", file=sys.stderr)
+            return 130
+        print(report.describe().replace(f". Results: {out}", ""), file=sys.stderr)
+        try:
+            result = analyse(out, comparison, command=command, report=report)
+        except ScenarioError as exc:  # too many failed runs: not bad input
+            print(f"peersupport compare: {exc}", file=sys.stderr)
+            return 1
+        if args.out is None:
+            result.provenance["results_store"] = "not kept (pass --out DIR to keep the runs)"
+        print(format_tables(result))
+        if args.report:
+            from sim.report.compare_report import write_report
+
+            paths = write_report(result, args.report)
+            print(f"\nreport: {paths['report']}\ndata:   {paths['data']}/ (CSV and Parquet)")
+    return 1 if report.failed_total or report.missing else 0

@@ -1,0 +1,153 @@
+"""Subcommand ``dashboard``: serve the classroom dashboard (Mesa SolaraViz) on localhost."""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import json
+import os
+import socket
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+from sim.params.errors import ScenarioError
+from sim.params.scenario import load_scenario, parse_set
+from sim.viz.arms import COMPARISONS
+
+ENV = "PEERSUPPORT_DASHBOARD"  # read by sim.viz.app
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``dashboard``."""
+    p = sub.add_parser(
+        "dashboard", help="serve the teaching dashboard in the browser (localhost)",
+        description="Serve a live dashboard: the peer network, adherence, HbA1c and QoL, "
+                    "two designs side by side on the same patients. Open the printed "
+                    "address in a browser; Ctrl+C stops it.")
+    p.add_argument("scenario", type=Path, nargs="?", default=None,
+                   help="scenario YAML file (default: a built-in IM peer group example; "
+                        "lessons are in scenarios/classroom/)")
+    p.add_argument("--port", type=int, default=8765,
+                   help="port to serve on (default 8765; 0 picks a free one)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1: this computer only; "
+                        "0.0.0.0 lets others on the network connect)")
+    p.add_argument("--compare", choices=list(COMPARISONS), default=None,
+                   help="what differs between arm A and arm B (default: the lesson's "
+                        "contrast, else kickoff)")
+    p.add_argument("--seed", type=int, default=None, help="seed to open with (default: run.seed)")
+    p.add_argument("--patients", type=int, default=None,
+                   help="patients per arm to open with (default: the scenario's size, or "
+                        "300 when it has more than 1,000)")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY.PATH=VALUE", help="override a parameter (repeatable)")
+    p.add_argument("--fetch-assets", action="store_true",
+                   help="first install the page's JavaScript and CSS from the npm registry "
+                        "(with npm) for use without internet, then serve")
+    p.set_defaults(func=cmd_dashboard)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that is free on ``host`` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise a clear error when ``port`` cannot be bound on ``host``."""
+    if not 0 <= port <= 65535:
+        raise ScenarioError(f"--port must be between 0 and 65535, got {port}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise ScenarioError(f"cannot serve on {host}:{port} ({exc.strerror}); choose "
+                                "another port with --port N, or --port 0 for a free one") from None
+
+
+def page_settings(args: argparse.Namespace) -> str:
+    """The page's settings as JSON (validated scenario included, so the server reads no file)."""
+    scenario = None
+    if args.scenario is not None:
+        scenario = load_scenario(args.scenario, parse_set(args.overrides))
+    elif args.overrides:
+        from sim.viz.classroom import default_scenario
+
+        scenario = default_scenario().with_overrides(parse_set(args.overrides))
+    if args.patients is not None and not 2 <= args.patients <= 20_000:
+        raise ScenarioError(f"--patients must be between 2 and 20000, got {args.patients}")
+    if args.seed is not None and not 0 <= args.seed < 2**63:
+        raise ScenarioError(f"--seed must be between 0 and 2^63-1, got {args.seed}")
+    return json.dumps({"scenario": scenario.model_dump(mode="json") if scenario else None,
+                       "compare": args.compare, "seed": args.seed, "patients": args.patients})
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Validate the scenario, then serve the page until interrupted."""
+    settings = page_settings(args)
+    if args.port != 0:
+        check_port(args.host, args.port)
+    port = free_port(args.host) if args.port == 0 else args.port
+    os.environ[ENV] = settings
+    os.environ["SOLARA_APP"] = "sim.viz.app"
+    os.environ.setdefault("SOLARA_MODE", "production")
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = args.host, str(port)
+    # The server reads (and writes) no file the user did not name. Solara's settings read a
+    # ".env" file in the working directory at import time and keep an id in
+    # ~/.solara/server_user_id.txt; its server starts an IPython shell, which makes a
+    # profile (and history database) in ~/.ipython; matplotlib reads ~/.config/matplotlib
+    # and caches fonts in ~/.cache/matplotlib. So import from an empty private directory,
+    # which also holds IPython's and matplotlib's, and give Solara its id. The directory
+    # is removed at exit, after IPython's own exit handler (atexit runs last-in, first-out
+    # and IPython registers its handler when imported, below).
+    private = tempfile.TemporaryDirectory(prefix="peersupport-dashboard-")
+    atexit.register(private.cleanup)
+    os.environ.setdefault("IPYTHONDIR", os.path.join(private.name, "ipython"))
+    os.environ.setdefault("MPLCONFIGDIR", os.path.join(private.name, "matplotlib"))
+    os.environ.setdefault("SOLARA_TELEMETRY_SERVER_USER_ID", "peersupport-dashboard")
+    try:
+        with contextlib.chdir(private.name):
+            import solara.server.starlette  # noqa: F401
+            import uvicorn
+    except ImportError as exc:
+        raise ScenarioError(f"the dashboard needs Solara ({exc.name} is missing): "
+                            "pip install 'peersupport[dashboard]'") from None
+    return _serve(args, port, uvicorn)
+
+
+def _serve(args: argparse.Namespace, port: int, uvicorn: Any) -> int:
+    from sim.viz import assets
+
+    if args.fetch_assets:
+        try:
+            fetched = assets.fetch_assets()
+        except RuntimeError as exc:
+            raise ScenarioError(f"could not fetch the page's assets: {exc}") from None
+        done = "fetched: " + ", ".join(fetched) if fetched else "already installed"
+        print(f"peersupport dashboard: page assets {done}")
+    elif missing := assets.missing_packages():
+        print("peersupport dashboard: the page's JavaScript is not installed yet "
+              f"({', '.join(missing)}); the server fetches it from a CDN on first use. "
+              "Offline? Run once with --fetch-assets (needs npm).", file=sys.stderr)
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
+    url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+    print(f"peersupport dashboard: serving on {url}  (Ctrl+C stops it)", flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"peersupport dashboard: bound to {args.host}: other computers on this "
+              "network can open the page", file=sys.stderr)
+    # Solara warns on every page load served to an address other than "localhost" that
+    # it cannot set cross-site cookies over http; the page is not embedded, so it is moot.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none", category=UserWarning)
+    config = uvicorn.Config("solara.server.starlette:app", host=args.host, port=port,
+                            log_level="warning", access_log=False, lifespan="on",
+                            timeout_graceful_shutdown=2)
+    uvicorn.Server(config).run()
+    return 0

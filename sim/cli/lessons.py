@@ -1,0 +1,53 @@
+"""Subcommand ``lesson``: list the classroom lessons, or check one before class."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.params.errors import ScenarioError
+from sim.params.scenario import load_scenario, parse_set
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``lesson``."""
+    p = sub.add_parser(
+        "lesson", help="list the classroom lessons or check that one works",
+        description="Without arguments, list the lessons. With a lesson scenario file "
+                    "(scenarios/classroom/*.yaml), run it for several seeds and report how "
+                    "often the lesson's claim holds, as tests/test_lessons.py does.")
+    p.add_argument("scenario", type=Path, nargs="?", default=None,
+                   help="a lesson's scenario file")
+    p.add_argument("--seeds", type=int, default=20, help="replications (default 20)")
+    p.add_argument("--seed", type=int, default=2024,
+                   help="root seed of the replications (default 2024)")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY.PATH=VALUE", help="override a parameter (repeatable)")
+    p.set_defaults(func=cmd_lesson)
+
+
+def cmd_lesson(args: argparse.Namespace) -> int:
+    """List lessons, or check one; exit 1 when its claim is not reliable."""
+    from sim.viz.lessons import LESSONS, check_lesson, lesson_for
+
+    if args.scenario is None:
+        for lesson in LESSONS.values():
+            print(f"{lesson.file}\n    {lesson.title}\n    sheet: {lesson.sheet}\n"
+                  f"    peersupport dashboard {lesson.file}")
+        return 0
+    if not 1 <= args.seeds <= 10_000:
+        raise ScenarioError(f"--seeds must be between 1 and 10000, got {args.seeds}")
+    scenario = load_scenario(args.scenario, parse_set(args.overrides))
+    lesson = lesson_for(scenario)
+    if lesson is None:
+        names = ", ".join(ls.scenario_name for ls in LESSONS.values())
+        raise ScenarioError(f"scenario name '{scenario.name}' is not a lesson; lesson "
+                            f"scenarios are named {names}", file=str(args.scenario),
+                            path="name")
+    report = check_lesson(lesson, args.seeds, scenario=scenario, root_seed=args.seed)
+    print(report.summary())
+    if not report.ok:
+        print(f"peersupport lesson: the claim held in only {report.pass_rate:.0%} of seeds",
+              file=sys.stderr)
+    return 0 if report.ok else 1

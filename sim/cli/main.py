@@ -1,0 +1,60 @@
+"""The ``peersupport`` command.
+
+Each subcommand lives in a module under ``sim.cli`` exposing ``register(sub)``,
+which adds its parser and sets ``func`` (args -> exit status). Bad input raises
+ScenarioError, printed as one paragraph with exit status 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from sim.params.errors import ScenarioError
+
+COMMANDS = (
+    "sim.cli.single",  # run, check, schema, params
+    "sim.cli.sweep",  # sweep
+    "sim.cli.sensitivity",  # sensitivity
+    "sim.cli.dashboard",  # dashboard
+    "sim.cli.lessons",  # lesson
+    "sim.cli.validate",  # validate
+    "sim.cli.calibrate",  # calibrate
+    "sim.cli.compare",  # compare
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="peersupport",
+        description="Agent-based simulation of peer support for people with type 2 diabetes.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ScenarioError as exc:
+        print(f"peersupport {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"peersupport {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Subcommands for one scenario: run, check, schema, params."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sim.params.errors import ScenarioError
+from sim.runner import RunResult, run
+from sim.params.scenario import json_schema, load_scenario, parse_set
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add run, check, schema and params."""
+    p = sub.add_parser("run", help="run one scenario and print its summary")
+    p.add_argument("scenario", type=Path, help="scenario YAML file")
+    p.add_argument("--seed", type=int, default=None, help="root seed (default: run.seed)")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY.PATH=VALUE", help="override a parameter (repeatable)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="write summary.json, timeseries.parquet, provenance.json here")
+    p.add_argument("--json", action="store_true", help="print the full summary as JSON")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("check", help="validate scenario files without running them")
+    c.add_argument("files", type=Path, nargs="+")
+    c.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    s.set_defaults(func=lambda args: print(json.dumps(json_schema(), indent=2)))
+
+    t = sub.add_parser("params", help="print the parameter table (Markdown)")
+    t.set_defaults(func=cmd_params)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one scenario, print its summary table, optionally save its outputs."""
+    scenario = load_scenario(args.scenario, parse_set(args.overrides))
+    result = run(scenario, args.seed, progress=not args.no_progress and sys.stderr.isatty())
+    if args.json:
+        print(json.dumps(result.summary, indent=2))
+    else:
+        print(format_summary(result))
+    if args.out:
+        paths = result.save(args.out)
+        print(f"\nwrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+ROWS = (
+    ("Mean PDC", "pdc_mean", "{:.3f}"),
+    ("Adherent (PDC >= 0.8)", "adherent_share", "{:.1%}"),
+    ("HbA1c (%)", "hba1c_mean", "{:.2f}"),
+    ("QoL (EQ-5D utility)", "utility_mean", "{:.3f}"),
+)
+
+
+def format_summary(result: RunResult) -> str:
+    """A plain-text table of a run's summary: baseline and end, then totals."""
+    s, prov = result.summary, result.provenance
+    cur = prov["scenario"]["economics"]["currency"]
+    lines = [f"{prov['design']} - {int(s['patients']):,} patients, {int(s['days'])} days, "
+             f"seed {prov['seed']}", "", f"{'outcome':32s} {'baseline':>10s} {'end':>10s}"]
+    for label, key, fmt in ROWS:
+        lines.append(f"{label:32s} {fmt.format(s[key + '_baseline']):>10s} "
+                     f"{fmt.format(s[key + '_end']):>10s}")
+    engagement = f"{s['engagement_end']:.3f}" if s["im_days"] else "n/a (no IM)"
+    lines += [
+        f"{'IM engagement (0-1)':32s} {'':>10s} {engagement:>10s}",
+        f"{'Attended any session':32s} {'':>10s} {s['attended_any_share']:>10.1%}",
+        f"{'Cost per patient (' + cur + ')':32s} {'':>10s} {s['cost_per_patient']:>10.2f}",
+        f"{'  of which program':32s} {'':>10s} {s['program_cost_per_patient']:>10.2f}",
+        f"{'QALYs per patient (discounted)':32s} {'':>10s} {s['qalys_per_patient']:>10.4f}",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate each file; report every bad one, exit 2 if any."""
+    bad = 0
+    for path in args.files:
+        try:
+            sc = load_scenario(path)
+        except ScenarioError as exc:
+            print(f"FAIL {exc}", file=sys.stderr)
+            bad += 1
+        else:
+            print(f"ok   {path} ({sc.program.name}, {sc.population.size:,} patients, "
+                  f"{sc.run.days} days)")
+    return 2 if bad else 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    """Print the generated parameter table."""
+    from sim.report.params_table import parameter_table
+
+    print(parameter_table())
+    return 0

@@ -1,0 +1,85 @@
+"""``peersupport validate``: reproduce published trials with the current defaults."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.cli.options import add_executor_arguments
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``validate`` subcommand."""
+    p = sub.add_parser(
+        "validate", help="run the trial reproductions and compare with published results",
+        description="Configure the model as each published study (experiments/validation/"
+        "*.yaml by default), run every arm with paired seeds and compare each outcome with "
+        "its published interval. Prints the table (study, outcome, published, model, result); "
+        "--report writes it with a figure per study as one HTML file. Exit status: 0 every "
+        "target passes, 1 a target fails or a run failed, 2 bad input.",
+    )
+    p.add_argument("files", type=Path, nargs="*",
+                   help="validation files (default: experiments/validation/*.yaml)")
+    add_executor_arguments(p, scheduler=False)
+    p.add_argument("--replications", type=int, default=None, metavar="N",
+                   help="replications per arm instead of each file's own")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY.PATH=VALUE",
+                   help="override a parameter in every arm (repeatable), e.g. to try a "
+                   "calibrated value or a smaller population")
+    p.add_argument("--report", type=Path, default=None, metavar="HTML",
+                   help="write a self-contained HTML report (table and figures)")
+    p.add_argument("--markdown", type=Path, default=None, metavar="MD",
+                   help="write the table as Markdown")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="keep the runs in this results store (default: a temporary one)")
+    p.add_argument("--resume", action="store_true", help="continue the store given by --out")
+    p.add_argument("--check", action="store_true",
+                   help="only validate the files (and every arm's scenario), run nothing")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=cmd_validate)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Load, run, tabulate; see :func:`register` for the exit status."""
+    from sim.params.errors import ScenarioError
+    from sim.params.scenario import parse_set
+    from sim.analyses.validation import (
+        default_files,
+        html_report,
+        load_study,
+        markdown_table,
+        run_validation,
+        text_table,
+    )
+
+    files = args.files or default_files()
+    if not files:
+        raise ScenarioError("no validation files given and none in experiments/validation/ "
+                            "(run from the project root or name the files)")
+    if args.replications is not None and args.replications < 1:
+        raise ScenarioError(f"--replications must be >= 1, got {args.replications}")
+    overrides = parse_set(args.overrides)
+    studies = [load_study(f, overrides) for f in files]
+    if args.check:
+        for f, s in zip(files, studies, strict=True):
+            print(f"ok   {f} ({s.name}: {len(s.scenarios)} arms, {len(s.spec.outcomes)} "
+                  f"outcomes, {s.spec.replications} replications)")
+        return 0
+    runs = sum(len(s.scenarios) * (args.replications or s.spec.replications) for s in studies)
+    print(f"validate: {len(studies)} studies, {runs} runs", file=sys.stderr)
+    result = run_validation(studies, args.out, workers=args.workers, executor=args.executor,
+                            replications=args.replications, resume=args.resume,
+                            progress=not args.no_progress and sys.stderr.isatty())
+    print(text_table(result.results))
+    passed = sum(r.passed for r in result.results)
+    print(f"\n{passed} of {len(result.results)} outcomes pass"
+          + (f"; {result.failed_runs} runs failed or missing" if result.failed_runs else ""))
+    if args.markdown:
+        args.markdown.write_text(markdown_table(result.results) + "\n")
+        print(f"wrote {args.markdown}")
+    if args.report:
+        args.report.write_text(html_report(result))
+        print(f"wrote {args.report}")
+    return 0 if result.passed else 1

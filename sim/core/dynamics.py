@@ -1,0 +1,169 @@
+"""The science: small pure functions of one patient (or one tie), units in docstrings.
+
+Each function is compiled with numba and called per patient from the fused daily
+kernels in ``sim.core.kernels``; each is also callable from Python on scalars, which is how
+the tests check them. Nothing here draws random numbers: uniforms are passed in, so
+every random quantity is a fixed transform of its stream's draws (common random
+numbers).
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+
+def relax_rate(time_constant_days: float) -> float:
+    """Daily fraction of the gap closed by first-order kinetics: 1 - exp(-1 / tau)."""
+    return -math.expm1(-1.0 / time_constant_days)
+
+
+@njit(cache=True)
+def relax(x: float, target: float, rate: float) -> float:
+    """One day of first-order relaxation of ``x`` toward ``target``."""
+    return x + (target - x) * rate
+
+
+@njit(cache=True)
+def toward_one(x: float, amount: float) -> float:
+    """Close a fraction ``amount`` (capped at 1) of the gap between ``x`` and 1."""
+    return x + min(amount, 1.0) * (1.0 - x)
+
+
+@njit(cache=True)
+def sigmoid(x: float) -> float:
+    """Logistic function, logit -> probability."""
+    return 0.5 * (1.0 + math.tanh(0.5 * x))
+
+
+@njit(cache=True)
+def poisson_inverse(log_u: float, lam: float) -> int:
+    """Poisson count by CDF inversion of one uniform u, given as log(u) (CRN-safe).
+
+    A patient's count depends only on its own uniform and rate, whatever the others do
+    (numpy's Poisson sampler consumes a variable number of draws per element). Taking
+    log(u), computed for all patients at once, makes the common count 0 one comparison.
+    """
+    if log_u <= -lam:
+        return 0
+    u = math.exp(log_u)
+    p = math.exp(-lam)
+    cdf = p
+    k = 0
+    while u > cdf and k < 1000:
+        k += 1
+        p *= lam / k
+        cdf += p
+    return k
+
+
+@njit(cache=True)
+def dose_logit(base_logit: float, support: float, norm: float, self_efficacy_gain: float,
+               knowledge_gain: float, distress_change: float, support_effect: float,
+               self_efficacy_effect: float, knowledge_effect: float,
+               distress_barrier: float) -> float:
+    """Logit of today's dose probability.
+
+    logit = base + b_s * support + norm + b_se * self-efficacy gain (SD)
+            + b_k * knowledge gain - b_d * distress change.
+    ``base`` holds the baseline propensity less regimen barriers; every other term is a
+    change since baseline, so the baseline population is at steady state.
+
+    References: Patil 2016; Qi 2015 (support); Christakis & Fowler 2007 (norms);
+    Liang 2021 (self-efficacy).
+    """
+    return (base_logit + support_effect * support + norm
+            + self_efficacy_effect * self_efficacy_gain + knowledge_effect * knowledge_gain
+            - distress_barrier * distress_change)
+
+
+@njit(cache=True)
+def simple_norm(adherent_weight: float, tie_weight: float, effect: float) -> float:
+    """Linear (simple) contagion: effect x tie-weighted share of adherent neighbours.
+
+    References: Christakis & Fowler 2007 (x1.57 odds per adopting friend).
+    """
+    if tie_weight <= 0.0:
+        return 0.0
+    return effect * adherent_weight / tie_weight
+
+
+@njit(cache=True)
+def complex_norm(adherent_count: float, threshold: float, effect: float) -> float:
+    """Threshold (complex) contagion: effect once ``threshold`` neighbours are adherent.
+
+    A single adherent neighbour never suffices when threshold >= 2.
+
+    References: Centola 2010; Centola & Macy 2007.
+    """
+    return effect if adherent_count >= threshold - 1e-9 else 0.0
+
+
+@njit(cache=True)
+def effect_multiplier(hba1c0_pct: float, floor_pct: float, reference_pct: float,
+                      cap: float) -> float:
+    """How strongly behaviour moves HbA1c, by baseline HbA1c (1 at ``reference_pct``).
+
+    Rises linearly from 0 at ``floor_pct`` and is capped at ``cap``: behaviour change
+    moves HbA1c 2-3x more when it is high, and hardly when it is near target.
+
+    References: Nichols 2015; Qi 2015.
+    """
+    return min(max((hba1c0_pct - floor_pct) / (reference_pct - floor_pct), 0.0), cap)
+
+
+HBA1C_RANGE_PCT = (4.0, 20.0)
+"""Physiological bounds of HbA1c targets: behaviour cannot take HbA1c outside them."""
+
+
+@njit(cache=True)
+def hba1c_target(hba1c0_pct: float, adherence: float, adherence0: float, practice: float,
+                 multiplier: float, adherence_slope_pct: float, lifestyle_effect_pct: float,
+                 drift_pct: float) -> float:
+    """Steady-state HbA1c (%) that current behaviour leads to.
+
+    target = h0 - m * (slope * (adherence - adherence0) + lifestyle * practice) - drift,
+    kept within the physiological range 4-20 % (HBA1C_RANGE_PCT).
+
+    References: Rozenfeld 2008 (-0.1 per +10 pp PDC); Nichols 2016; Norris 2002;
+    Chrvala 2016 (control-arm drift).
+    """
+    target = hba1c0_pct - multiplier * (adherence_slope_pct * (adherence - adherence0)
+                                        + lifestyle_effect_pct * practice) - drift_pct
+    return min(max(target, HBA1C_RANGE_PCT[0]), HBA1C_RANGE_PCT[1])
+
+
+@njit(cache=True)
+def knowledge_gain(knowledge0: float, hours: float, hours_scale: float) -> float:
+    """Knowledge gained (0-1 scale) from education hours, saturating.
+
+    References: Norris 2002 (-1 HbA1c %-point per 23.6 h of contact).
+    """
+    return (1.0 - knowledge0) * -math.expm1(-hours / hours_scale)
+
+
+@njit(cache=True)
+def practice_target(knowledge_gained: float, contact: float, support: float,
+                    retention: float, support_effect: float) -> float:
+    """Self-care practice (0-1) sustained by knowledge, recent contact and support.
+
+    Without contact only ``retention`` of the knowledge-driven practice remains (Norris
+    2002: about 2/3 of the DSMES effect lost within 1-3 months).
+    """
+    out = knowledge_gained * (retention + (1.0 - retention) * contact) + support_effect * support
+    return min(max(out, 0.0), 1.0)
+
+
+@njit(cache=True)
+def utility(utility0: float, hba1c_change: float, knowledge_gained: float, support: float,
+            distress_change: float, per_hba1c: float, per_knowledge: float,
+            per_support: float, per_distress: float) -> float:
+    """EQ-5D utility today, capped at 1 (full health) and at the EQ-5D-3L floor -0.594.
+
+    References: Redekop 2002 (-0.02 per HbA1c %-point); Cochran & Conn 2008 (education);
+    Kong 2019 (peer support).
+    """
+    out = (utility0 + per_hba1c * hba1c_change + per_knowledge * knowledge_gained
+           + per_support * support + per_distress * distress_change)
+    return min(max(out, -0.594), 1.0)

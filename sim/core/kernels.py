@@ -1,0 +1,318 @@
+"""Fused daily kernels: one pass over patients and one over ties per day.
+
+They only wire the science in ``sim.core.dynamics`` (compiled with numba); the order of
+operations is that of ``PeerSupportModel.step``. One pass over each array per day keeps
+the bytes touched per agent-day, which bound the speed, near the minimum.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+from numba import njit, prange
+
+from sim.core import dynamics as dyn
+from sim.params.scenario import Scenario
+
+
+def _drop_stale_cache() -> None:
+    """Delete this module's compiled-kernel cache when ``sim/core/dynamics.py`` changed.
+
+    numba keys its on-disk cache on the calling module's file only, so editing the science
+    in dynamics.py would otherwise leave the fused kernels running the old equations.
+    """
+    cache = Path(__file__).with_name("__pycache__")
+    stamp = cache / "kernels.dynamics.sha256"
+    digest = hashlib.sha256(Path(dyn.__file__).read_bytes()).hexdigest()
+    try:
+        if stamp.is_file() and stamp.read_text() == digest:
+            return
+        for old in cache.glob("kernels.*.nb[ic]"):
+            old.unlink(missing_ok=True)
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:  # a read-only install: numba then cannot cache either
+        pass
+
+
+_drop_stale_cache()
+
+PARALLEL_MIN_PATIENTS = 50_000
+"""Below this size a day's work is shorter than waking worker threads: run serially."""
+
+
+class DayParams(NamedTuple):
+    """Scalar parameters of the daily kernels (rates precomputed from time constants)."""
+
+    in_person_gain: float
+    im_gain: float
+    tie_keep: float
+    strength_floor: float
+    complex_contagion: bool
+    complex_threshold: float
+    norm_effect: float
+    moderator_strength: float
+    self_efficacy_gain: float
+    self_efficacy_keep: float
+    engagement_boost: float
+    engagement_rate: float
+    engagement_reinforcement: float
+    support_rate: float
+    contact_keep: float
+    retention: float
+    support_practice: float
+    practice_rate: float
+    support_effect: float
+    self_efficacy_effect: float
+    knowledge_effect: float
+    distress_barrier: float
+    adherence_rate: float
+    pdc_window: int
+    adherence_slope: float
+    lifestyle_effect: float
+    drift: float
+    hba1c_rate: float
+    distress_relief: float
+    per_hba1c: float
+    per_knowledge: float
+    per_support: float
+    per_distress: float
+
+
+def day_params(s: Scenario) -> DayParams:
+    """Kernel parameters of a scenario."""
+    b, c, net = s.behaviour, s.clinical, s.network
+    return DayParams(
+        in_person_gain=net.in_person_gain, im_gain=net.im_gain,
+        tie_keep=1.0 - dyn.relax_rate(net.strength_decay_days),
+        strength_floor=net.strength_floor,
+        complex_contagion=b.contagion == "complex", complex_threshold=float(b.complex_threshold),
+        norm_effect=b.norm_effect_logit, moderator_strength=net.moderator_strength,
+        self_efficacy_gain=b.self_efficacy_gain_per_session,
+        self_efficacy_keep=1.0 - dyn.relax_rate(b.self_efficacy_decay_days),
+        engagement_boost=b.in_person_engagement_boost,
+        engagement_rate=dyn.relax_rate(b.engagement_decay_days),
+        engagement_reinforcement=b.engagement_reinforcement,
+        support_rate=dyn.relax_rate(b.support_time_constant_days),
+        contact_keep=1.0 - dyn.relax_rate(c.contact_memory_days),
+        retention=c.practice_retention, support_practice=c.support_practice_effect,
+        practice_rate=dyn.relax_rate(c.practice_time_constant_days),
+        support_effect=b.support_effect_logit, self_efficacy_effect=b.self_efficacy_effect_logit,
+        knowledge_effect=b.knowledge_effect_logit, distress_barrier=b.distress_barrier_logit,
+        adherence_rate=dyn.relax_rate(b.adherence_memory_days), pdc_window=b.pdc_window_days,
+        adherence_slope=c.adherence_slope_pct, lifestyle_effect=c.lifestyle_effect_pct,
+        drift=c.trial_drift_hba1c_pct, hba1c_rate=dyn.relax_rate(c.hba1c_time_constant_days),
+        distress_relief=c.distress_relief_per_support, per_hba1c=c.utility_per_hba1c_pct,
+        per_knowledge=c.utility_per_knowledge, per_support=c.utility_per_support,
+        per_distress=c.utility_per_distress,
+    )
+
+
+def gather_and_post(p: DayParams, attended: np.ndarray, engagement: np.ndarray,
+                    self_efficacy_gain: np.ndarray, sessions: np.ndarray, leader: np.ndarray,
+                    log_u_msg: np.ndarray, rate: np.ndarray, posts: np.ndarray,
+                    posts_total: np.ndarray, gathering: bool, im_active: bool) -> int:
+    """Phases 2-3a per patient: session effects, then today's posts; returns posts made."""
+    made = 0
+    for i in prange(attended.shape[0]):
+        self_efficacy_gain[i] *= p.self_efficacy_keep
+        if gathering and attended[i]:
+            self_efficacy_gain[i] += p.self_efficacy_gain * (1.0 - self_efficacy_gain[i] / 2.0)
+            engagement[i] = dyn.toward_one(engagement[i], p.engagement_boost)
+            sessions[i] += 1
+        if im_active:
+            k = dyn.poisson_inverse(log_u_msg[i],
+                                    rate[i] * (1.0 if leader[i] else engagement[i]))
+            posts[i] = k
+            posts_total[i] += k
+            made += k
+        else:
+            posts[i] = 0
+    return made
+
+
+def tie_pass(p: DayParams, indptr: np.ndarray, indices: np.ndarray, strength: np.ndarray,
+             bg_indptr: np.ndarray, bg_indices: np.ndarray, bg_strength: np.ndarray,
+             attended: np.ndarray, engagement: np.ndarray, posts: np.ndarray,
+             adherent: np.ndarray, received: np.ndarray, norm: np.ndarray,
+             gathering: bool, im_active: bool, evolve: bool) -> None:
+    """Phases 2-3b, 5 and 9 per tie, in one pass over the group ties.
+
+    For tie i-j: rapport from attending the same session; message j -> i read with
+    weight = rapport (support received); rapport from reading; the tie's weight in
+    i's peer norm (from yesterday's adherent status); decay toward the floor. With
+    ``evolve`` False, strengths are left unchanged (used for the baseline norm).
+    """
+    for i in prange(indptr.shape[0] - 1):
+        recv = 0.0
+        weight = 0.0
+        ties = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            j = indices[k]
+            s = strength[k]
+            if gathering and attended[i] and attended[j]:
+                s = dyn.toward_one(s, p.in_person_gain)
+            if im_active and posts[j] > 0:
+                recv += s * posts[j]
+                s = dyn.toward_one(s, p.im_gain * engagement[i] * posts[j])
+            if p.complex_contagion:
+                weight += (s > 0.0) * adherent[j]
+            else:
+                ties += s
+                weight += s * adherent[j]
+            if evolve:
+                strength[k] = s * p.tie_keep + (1.0 - p.tie_keep) * p.strength_floor
+        for k in range(bg_indptr[i], bg_indptr[i + 1]):
+            s = bg_strength[k]
+            if p.complex_contagion:
+                weight += (s > 0.0) * adherent[bg_indices[k]]
+            else:
+                ties += s
+                weight += s * adherent[bg_indices[k]]
+        received[i] = recv
+        if p.complex_contagion:
+            norm[i] = dyn.complex_norm(weight, p.complex_threshold, p.norm_effect)
+        else:
+            norm[i] = dyn.simple_norm(weight, ties, p.norm_effect)
+
+
+def patient_pass(p: DayParams, day: int, im_active: bool, digital_contact: bool,
+                 attended: np.ndarray, received: np.ndarray, moderator: np.ndarray,
+                 group_id: np.ndarray, leader: np.ndarray, norm: np.ndarray,
+                 baseline_norm: np.ndarray, z_dose: np.ndarray, base_logit: np.ndarray,
+                 adherence0: np.ndarray, hba1c0: np.ndarray, multiplier: np.ndarray,
+                 utility0: np.ndarray, distress0: np.ndarray, digital_literacy: np.ndarray,
+                 engagement_resting: np.ndarray, knowledge_gain: np.ndarray,
+                 self_efficacy_gain: np.ndarray, engagement: np.ndarray, support: np.ndarray,
+                 contact: np.ndarray, practice: np.ndarray, adherence: np.ndarray,
+                 window: np.ndarray, pdc_count: np.ndarray, adherent: np.ndarray,
+                 hba1c: np.ndarray, distress: np.ndarray, util: np.ndarray,
+                 qalys: np.ndarray, qalys_undiscounted: np.ndarray, qaly_weight: float,
+                 cost: np.ndarray, dose_cost: float, care_cost: float,
+                 care_cost_per_pct: float) -> int:
+    """Phases 3c-8 per patient; returns the number of doses taken.
+
+    ``z_dose`` are standard logistic variates log(u / (1 - u)): the dose is taken when
+    the dose logit exceeds z, i.e. with probability sigmoid(logit). ``cost`` accrues each
+    patient's medication and healthcare cost, already discounted (``dose_cost`` per dose,
+    ``care_cost`` per day plus ``care_cost_per_pct`` per HbA1c %-point above 7).
+    """
+    slot = day % p.pdc_window
+    taken = 0
+    for i in prange(z_dose.shape[0]):
+        support_today = 0.0
+        if im_active:
+            support_today = engagement[i] * (received[i]
+                                             + p.moderator_strength * moderator[group_id[i]])
+            if leader[i]:
+                engagement[i] = 1.0
+            else:
+                e = dyn.relax(engagement[i], engagement_resting[i], p.engagement_rate)
+                engagement[i] = dyn.toward_one(
+                    e, p.engagement_reinforcement * min(support_today, 1.0))
+        support[i] = dyn.relax(support[i], support_today, p.support_rate)
+        c = max(contact[i] * p.contact_keep, 1.0 if attended[i] else 0.0)
+        if im_active:
+            c = max(c, min(support_today, 1.0))
+        if digital_contact:
+            c = max(c, digital_literacy[i])
+        contact[i] = c
+        target = dyn.practice_target(knowledge_gain[i], c, support[i], p.retention,
+                                     p.support_practice)
+        practice[i] = dyn.relax(practice[i], target, p.practice_rate)
+        logit = dyn.dose_logit(base_logit[i], support[i], norm[i] - baseline_norm[i],
+                               self_efficacy_gain[i], knowledge_gain[i],
+                               distress[i] - distress0[i], p.support_effect,
+                               p.self_efficacy_effect, p.knowledge_effect, p.distress_barrier)
+        took = logit > z_dose[i]
+        taken += took
+        adherence[i] = dyn.relax(adherence[i], 1.0 if took else 0.0, p.adherence_rate)
+        pdc_count[i] += took - window[slot, i]
+        window[slot, i] = took
+        adherent[i] = pdc_count[i] >= 0.8 * p.pdc_window - 1e-9
+        target = dyn.hba1c_target(hba1c0[i], adherence[i], adherence0[i], practice[i],
+                                  multiplier[i], p.adherence_slope, p.lifestyle_effect, p.drift)
+        h = dyn.relax(hba1c[i], target, p.hba1c_rate)
+        hba1c[i] = h
+        d = min(max(distress0[i] - p.distress_relief * support[i], 0.0), 1.0)
+        distress[i] = d
+        u = dyn.utility(utility0[i], h - hba1c0[i], knowledge_gain[i], support[i],
+                        d - distress0[i], p.per_hba1c, p.per_knowledge, p.per_support,
+                        p.per_distress)
+        util[i] = u
+        qalys[i] += u * qaly_weight
+        qalys_undiscounted[i] += u / 365.25
+        cost[i] += took * dose_cost + care_cost + care_cost_per_pct * max(h - 7.0, 0.0)
+    return taken
+
+
+@njit(cache=True)
+def poisson_counts(log_u: np.ndarray, lam: float) -> np.ndarray:
+    """Poisson counts at a common rate, one log-uniform each (moderator posts per group)."""
+    out = np.empty(log_u.shape[0], dtype=np.int32)
+    for i in range(log_u.shape[0]):
+        out[i] = dyn.poisson_inverse(log_u[i], lam)
+    return out
+
+
+@njit(cache=True)
+def knowledge_gains(knowledge0: np.ndarray, hours: np.ndarray, scale: float,
+                    out: np.ndarray) -> None:
+    """Knowledge gained by every patient from their education hours so far."""
+    for i in range(out.shape[0]):
+        out[i] = dyn.knowledge_gain(knowledge0[i], hours[i], scale)
+
+
+@njit(cache=True)
+def baseline_arrays(base_logit: np.ndarray, hba1c0: np.ndarray, floor: float, reference: float,
+                    cap: float) -> tuple[np.ndarray, np.ndarray]:
+    """Expected baseline adherence and the HbA1c effect multiplier of every patient."""
+    n = base_logit.shape[0]
+    adherence0 = np.empty(n)
+    multiplier = np.empty(n)
+    for i in range(n):
+        adherence0[i] = dyn.sigmoid(base_logit[i])
+        multiplier[i] = dyn.effect_multiplier(hba1c0[i], floor, reference, cap)
+    return adherence0, multiplier
+
+
+class DayKernels(NamedTuple):
+    """The three daily passes, compiled serially or for all cores (``prange``)."""
+
+    gather_and_post: object
+    tie_pass: object
+    patient_pass: object
+
+
+def _variant(fn: Callable[..., Any], suffix: str) -> Callable[..., Any]:
+    """A copy of ``fn`` under another name: numba names its cache files after the function
+    only, so the serial and parallel compilations need distinct names not to overwrite
+    (and load) each other."""
+    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix,
+                              fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = fn.__qualname__ + suffix
+    return copy
+
+
+def _compiled(parallel: bool) -> DayKernels:
+    # fastmath on the tie pass lets its three running sums vectorise; results are still
+    # identical run to run (same code, same order), whatever the number of threads.
+    suffix = "_parallel" if parallel else ""
+    return DayKernels(
+        gather_and_post=njit(cache=True, parallel=parallel)(_variant(gather_and_post, suffix)),
+        tie_pass=njit(cache=True, parallel=parallel, fastmath=True)(_variant(tie_pass, suffix)),
+        patient_pass=njit(cache=True, parallel=parallel)(_variant(patient_pass, suffix)),
+    )
+
+
+SERIAL, PARALLEL = _compiled(False), _compiled(True)
+
+
+def day_kernels(n: int) -> DayKernels:
+    """The kernels for a population of ``n``: parallel only where it pays."""
+    return PARALLEL if n >= PARALLEL_MIN_PATIENTS else SERIAL

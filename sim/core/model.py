@@ -1,0 +1,332 @@
+"""PeerSupportModel: patients on peer networks, a program design, one simulated day a step.
+
+Patient state lives in numpy arrays; peer contact is sparse matrix products. Patients
+are also ``mesa.Agent`` objects (thin views over the arrays, created on demand for
+large populations) so ``model.agents`` and Mesa's ``DataCollector`` work; the daily step
+never loops over them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from sim.core import kernels
+from sim.core.economics import DAYS_PER_YEAR
+from sim.core.network import PeerNetwork, build_network
+from sim.core.population import Patients, draw_patients
+from sim.core.program import ContactPlan, contact_plan
+from sim.core.rng import Streams
+from sim.params.scenario import Scenario
+
+AGENT_VIEWS_AUTO_MAX = 10_000
+"""Populations up to this size get their Mesa agent views at start-up."""
+
+
+class Patient(mesa.Agent):
+    """A thin view of one patient's entries in the model's arrays (read-only)."""
+
+    def __init__(self, model: PeerSupportModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def hba1c_pct(self) -> float:
+        """Current HbA1c (%)."""
+        return float(self.model.hba1c[self.index])
+
+    @property
+    def pdc(self) -> float:
+        """Proportion of days covered over the PDC window."""
+        m = self.model
+        return float(m.pdc_count[self.index] / m.dose_window.shape[0])
+
+    @property
+    def adherence(self) -> float:
+        """Recent adherence (EWMA of doses taken)."""
+        return float(self.model.adherence[self.index])
+
+    @property
+    def engagement(self) -> float:
+        """IM engagement (0-1)."""
+        return float(self.model.engagement[self.index])
+
+    @property
+    def utility(self) -> float:
+        """EQ-5D utility today."""
+        return float(self.model.utility[self.index])
+
+    @property
+    def group(self) -> int:
+        """Program group (cohort and IM group)."""
+        return int(self.model.network.group_id[self.index])
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this patient is the group's peer leader."""
+        return bool(self.model.network.leader[self.index])
+
+
+@dataclass
+class Ledger:
+    """Running totals (whole population, undiscounted) of costs by category and posts.
+
+    ``shared_discounted`` holds the discounted program costs no single patient causes
+    (platform, peer leaders, moderation, rooms and facilitators, digital curriculum);
+    costs a patient causes accrue, discounted, in ``PeerSupportModel.cost``.
+    """
+
+    program: float = 0.0
+    medication: float = 0.0
+    healthcare: float = 0.0
+    shared_discounted: float = 0.0
+    posts: float = 0.0
+
+
+class PeerSupportModel(mesa.Model):
+    """Agent-based model of a peer-support program for people with type 2 diabetes.
+
+    Args:
+        scenario: a validated Scenario.
+        seed: root seed of every named random stream (defaults to ``scenario.run.seed``).
+        agent_views: create ``Patient`` agents (None: only up to 10,000 patients; call
+            ``create_agent_views()`` later for larger ones).
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, *,
+                 agent_views: bool | None = None) -> None:
+        self.seed_used = scenario.run.seed if seed is None else int(seed)
+        super().__init__(rng=self.seed_used)
+        self.spec = scenario
+        self.streams = Streams(self.seed_used)
+        s = scenario
+        self.patients: Patients = draw_patients(s.population, s.behaviour,
+                                                self.streams.get("population"))
+        p = self.patients
+        n = p.size
+        self.n = n
+        self.network: PeerNetwork = build_network(s.network, n, p.adherence_logit,
+                                                  self.streams.get("network"))
+        program_rng = self.streams.get("program")
+        self.plan: ContactPlan = contact_plan(s.program, s.run.days, self.network.n_groups,
+                                              program_rng)
+        self.params = kernels.day_params(scenario)
+        self.kernels = kernels.day_kernels(self.n)
+        self._init_state(program_rng)
+        self.day = 0
+        self.ledger = Ledger()
+        self.records: list[dict[str, float]] = []
+        self.baseline = self.population_means()
+        self.record()
+        if agent_views or (agent_views is None and n <= AGENT_VIEWS_AUTO_MAX):
+            self.create_agent_views()
+
+    # ------------------------------------------------------------------ set-up
+
+    def _init_state(self, program_rng: np.random.Generator) -> None:
+        s, p, n = self.spec, self.patients, self.n
+        b, c = s.behaviour, s.clinical
+        self.base_logit = p.adherence_logit - b.complex_regimen_barrier_logit * p.complex_regimen
+        self.adherence0, self.multiplier = kernels.baseline_arrays(
+            self.base_logit, p.hba1c0_pct, c.effect_floor_hba1c_pct,
+            c.effect_reference_hba1c_pct, c.effect_multiplier_cap)
+        champions = np.argsort(program_rng.random(n), kind="stable")
+        self.base_logit[champions[: int(round(s.program.champions_share * n))]] += \
+            b.champion_boost_logit
+        # PDC window warm-up: the W days before day 0, drawn at baseline propensity.
+        warm = self.streams.day("warmup", -1)
+        self.dose_window = np.empty((b.pdc_window_days, n), dtype=np.uint8)
+        for row in self.dose_window:  # row by row: no W x N temporary of floats
+            np.less(warm.random(n), self.adherence0, out=row, casting="unsafe")
+        self.pdc_count = self.dose_window.sum(axis=0, dtype=np.int32)
+        self.adherence = self.adherence0.copy()
+        self.adherent = self.pdc_count >= 0.8 * b.pdc_window_days - 1e-9
+        self.hba1c = p.hba1c0_pct.copy()
+        self.utility = p.utility0.copy()
+        self.distress = p.distress0.copy()
+        self.engagement = p.digital_literacy.copy()
+        self.engagement[self.network.leader] = 1.0
+        self.engagement_resting = b.engagement_resting * p.digital_literacy
+        self.rate = s.program.im.posts_per_week / 7.0 * p.posting_activity
+        self.rate[self.network.leader] = s.program.im.leader_posts_per_week / 7.0
+        for name in ("support", "contact", "practice", "self_efficacy_gain", "education_hours",
+                     "knowledge_gain", "qalys", "qalys_undiscounted", "received", "norm",
+                     "cost"):
+            setattr(self, name, np.zeros(n))
+        self.sessions_attended = np.zeros(n, dtype=np.int32)
+        self.posts = np.zeros(n, dtype=np.int32)
+        self.posts_total = np.zeros(n, dtype=np.int64)
+        self.attended = np.zeros(n, dtype=bool)
+        self.group_offered = self.plan.offered[self.network.group_id]
+        self.baseline_norm = np.zeros(n)
+        self._ties(gathering=False, im_active=False, evolve=False)
+        self.baseline_norm = self.norm.copy()
+
+    def create_agent_views(self) -> None:
+        """Create one ``Patient`` agent per patient (idempotent)."""
+        if len(self.agents) == 0:
+            for i in range(self.n):
+                Patient(self, i)
+
+    # ------------------------------------------------------------------ the day
+
+    @property
+    def pdc(self) -> np.ndarray:
+        """Proportion of days covered over the PDC window, per patient."""
+        return self.pdc_count / self.dose_window.shape[0]
+
+    def step(self) -> None:
+        """Advance one day. Phases, in order:
+
+        1. read today's contact plan (which channels act);
+        2. in-person gatherings: attendance, education, self-efficacy, engagement, and
+           rapport between co-attendees;
+        3. IM messaging: heavy-tailed posting, reading weighted by tie strength
+           (support received), rapport from reading, engagement fading without messages;
+        4. support memory, recent contact and self-care practice;
+        5. peer norms (simple or complex contagion) from yesterday's adherent status;
+        6. dose taking; recent adherence (EWMA) and PDC;
+        7. HbA1c relaxes toward its adherence- and practice-dependent target;
+        8. distress and QoL (EQ-5D utility); QALYs and costs, discounted;
+        9. rapport decays without contact;
+        10. record the population means every ``record_every_days``.
+
+        Phases 2-3 and 5 and 9 run as one pass over the ties, phases 3-8 as one pass
+        over the patients (``sim.core.kernels``).
+        """
+        d = self.day
+        plan, s = self.plan, self.spec
+        if d >= plan.days:
+            raise RuntimeError(f"the scenario runs {plan.days} days; day {d} is past it")
+        gathering = self._gatherings(d)
+        im_active = bool(plan.im_active[d])
+        draws = self.n + self.network.n_groups  # one per patient, one per group's moderator
+        log_u_msg = np.log(self.streams.day("messaging", d).random(draws)) if im_active \
+            else np.zeros(draws)
+        posts = self.kernels.gather_and_post(
+            self.params, self.attended, self.engagement, self.self_efficacy_gain,
+            self.sessions_attended, self.network.leader, log_u_msg, self.rate, self.posts,
+            self.posts_total, gathering, im_active)
+        moderator = kernels.poisson_counts(log_u_msg[self.n:],
+                                           s.program.im.moderator_posts_per_week / 7.0)
+        self._ties(gathering, im_active, evolve=True)
+        e = s.economics
+        df_qaly = (1.0 + e.discount_rate_effects) ** (-d / DAYS_PER_YEAR)
+        df_cost = (1.0 + e.discount_rate_costs) ** (-d / DAYS_PER_YEAR)
+        digital = plan.education_hours[d] > 0 and s.program.education.mode == "digital"
+        p = self.patients
+        taken = self.kernels.patient_pass(
+            self.params, d, im_active, digital, self.attended, self.received, moderator,
+            self.network.group_id, self.network.leader, self.norm, self.baseline_norm,
+            self._logistic(self.streams.day("dosing", d)), self.base_logit, self.adherence0,
+            p.hba1c0_pct, self.multiplier, p.utility0, p.distress0, p.digital_literacy,
+            self.engagement_resting, self.knowledge_gain, self.self_efficacy_gain,
+            self.engagement, self.support, self.contact, self.practice, self.adherence,
+            self.dose_window, self.pdc_count, self.adherent, self.hba1c, self.distress,
+            self.utility, self.qalys, self.qalys_undiscounted, df_qaly / DAYS_PER_YEAR,
+            self.cost, e.medication_cost_per_dose * df_cost,
+            e.healthcare_cost_per_year * df_cost / DAYS_PER_YEAR,
+            e.healthcare_cost_per_hba1c_pct_year * df_cost / DAYS_PER_YEAR)
+        if im_active:
+            posts += int(moderator.sum())
+        self._accounting(d, posts, taken, df_cost)
+        self.day = d + 1
+        if self.day % s.run.record_every_days == 0 or self.day == plan.days:
+            self.record()
+
+    def _logistic(self, rng: np.random.Generator) -> np.ndarray:
+        """Standard logistic variates log(u / (1 - u)) of one uniform per patient."""
+        u = rng.random(self.n)
+        z = np.log(u)
+        z -= np.log1p(-u)
+        return z
+
+    def _ties(self, gathering: bool, im_active: bool, evolve: bool) -> None:
+        g, bg = self.network.group, self.network.background
+        self.kernels.tie_pass(self.params, g.indptr, g.indices, g.data, bg.indptr, bg.indices,
+                         bg.data, self.attended, self.engagement, self.posts, self.adherent,
+                         self.received, self.norm, gathering, im_active, evolve)
+
+    def _gatherings(self, d: int) -> bool:
+        """Phase 2 (draws): who attends a session or in-person education today."""
+        plan, s = self.plan, self.spec
+        hours = plan.education_hours[d]
+        in_person_ed = s.program.education.mode == "in_person" and hours > 0
+        if not (plan.session[d] or hours > 0):
+            if self.attended.any():
+                self.attended[:] = False
+            return False
+        u = self.streams.day("attendance", d).random(self.n)
+        invited = self.group_offered if plan.session[d] and not in_person_ed else in_person_ed
+        np.logical_and(invited, u < self.patients.attendance_prob, out=self.attended)
+        if hours > 0:
+            reached = self.attended if in_person_ed else u < self.patients.digital_literacy
+            self.education_hours += hours * reached
+            kernels.knowledge_gains(self.patients.knowledge0, self.education_hours,
+                                    s.behaviour.knowledge_hours_scale, self.knowledge_gain)
+        return bool(self.attended.any())
+
+    def _accounting(self, d: int, posts: int, taken: int, df_cost: float) -> None:
+        """Phase 8 (program costs; medication, healthcare and QALYs accrue per patient)."""
+        e, plan, n = self.spec.economics, self.plan, self.n
+        shared = 0.0
+        if plan.im_active[d]:
+            shared += e.platform_cost_per_patient_month * 12.0 * n / DAYS_PER_YEAR
+            if self.spec.network.peer_leaders:
+                shared += e.peer_leader_cost_per_patient_year * n / DAYS_PER_YEAR
+            shared += posts * e.moderation_minutes_per_message / 60.0 * e.staff_cost_per_hour
+        if plan.session[d]:
+            shared += float(plan.offered.sum()) * self.spec.program.in_person.hours_per_session \
+                * e.session_cost_per_group_hour
+        hours_ed = plan.education_hours[d]
+        caused = 0.0
+        if self.attended.any() or hours_ed > 0:
+            per_patient = np.zeros(n)
+            if plan.session[d]:
+                per_patient += (self.attended & self.group_offered) * e.session_cost_per_attendee
+            if hours_ed > 0 and self.spec.program.education.mode == "in_person":
+                per_patient += self.attended * (hours_ed * e.education_cost_per_patient_hour)
+            elif hours_ed > 0:
+                shared += n * hours_ed * e.digital_education_cost_per_patient_hour
+            caused = float(per_patient.sum())
+            self.cost += per_patient * df_cost
+        led = self.ledger
+        led.program += shared + caused
+        led.shared_discounted += shared * df_cost
+        led.medication += taken * e.medication_cost_per_dose
+        healthcare = n * e.healthcare_cost_per_year / DAYS_PER_YEAR
+        if e.healthcare_cost_per_hba1c_pct_year:
+            excess = float(np.maximum(self.hba1c - 7.0, 0.0).sum())
+            healthcare += e.healthcare_cost_per_hba1c_pct_year * excess / DAYS_PER_YEAR
+        led.healthcare += healthcare
+        led.posts += posts
+
+    # ------------------------------------------------------------------ outputs
+
+    def population_means(self) -> dict[str, float]:
+        """Population means of the state (what the time series records)."""
+        led, n = self.ledger, self.n
+        return {
+            "day": float(self.day),
+            "pdc_mean": float(self.pdc.mean()),
+            "adherent_share": float(self.adherent.mean()),
+            "adherence_mean": float(self.adherence.mean()),
+            "hba1c_mean": float(self.hba1c.mean()),
+            "utility_mean": float(self.utility.mean()),
+            "engagement_mean": float(self.engagement.mean()),
+            "support_mean": float(self.support.mean()),
+            "practice_mean": float(self.practice.mean()),
+            "knowledge_gain_mean": float(self.knowledge_gain.mean()),
+            "self_efficacy_gain_mean": float(self.self_efficacy_gain.mean()),
+            "tie_strength_mean": float(self.network.group.data.mean())
+            if self.network.group.nnz else 0.0,
+            "attended_any_share": float((self.sessions_attended > 0).mean()),
+            "cost_per_patient": (led.program + led.medication + led.healthcare) / n,
+            "qalys_per_patient": float(self.qalys.mean()),
+        }
+
+    def record(self) -> None:
+        """Append today's population means to the time series."""
+        self.records.append(self.population_means())

@@ -1,0 +1,526 @@
+"""Run many scenario runs on any executor, streamed to a resumable results store.
+
+The generic layer under ``peersupport sweep``, for anything that needs many runs
+(sweeps, sensitivity analyses, design comparisons)::
+
+    from sim.engine.tasks import Task, run_tasks
+    tasks = [Task(run_id=i, scenario="scenarios/designs/hybrid_kickoff.yaml",
+                  overrides={"behaviour.support_effect_logit": x}, seed=s,
+                  meta={"point": i, "behaviour.support_effect_logit": x})
+             for i, (x, s) in enumerate(points)]
+    report = run_tasks(tasks, "results/my_analysis", workers=2, progress=True)
+    results = sim.load_results("results/my_analysis")
+
+A task is one run: a base scenario (path, dict or Scenario), overrides by dotted path, a
+seed and metadata columns for the runs table. Distinct base scenarios are validated once
+here and sent once to each worker, which keeps the validated Scenario; a task carries only
+its key, overrides and seed. Tasks go to workers in chunks; results are written into
+Parquet parts every ``flush_every`` runs or ``flush_seconds``, so memory stays flat and a
+crash loses at most the runs in flight and those finished in the last few seconds.
+
+A run that raises is recorded (status ``failed``, the error text) and the rest go on.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures as cf
+import contextlib
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from sim import runner as _results
+from sim.params.errors import ScenarioError
+from sim.engine.executors import WorkerStopped, default_workers, open_executor
+from sim.engine.store import (
+    FORMAT,
+    RUN_COLUMNS,
+    ResultsStore,
+    cell,
+    column_type,
+    now_utc,
+    runs_schema,
+)
+from sim.params.scenario import Scenario, load_scenario
+
+MAX_CRASHES = 3
+"""A run whose worker process dies this many times is recorded as failed."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run.
+
+    Attributes:
+        run_id: unique id (int or str; one type for all tasks of a store).
+        scenario: the base scenario: YAML path, dict or Scenario. Tasks sharing a base
+            should pass the same object (it is validated and sent to workers once).
+        seed: the run's root seed (recorded in the runs table).
+        overrides: values by dotted path applied to the base, e.g. ``{"run.days": 30}``.
+        meta: extra columns of the runs table, e.g. ``{"point": 3, "replication": 0}``.
+    """
+
+    run_id: int | str
+    scenario: str | Path | dict[str, Any] | Scenario
+    seed: int
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunReport:
+    """What :func:`run_tasks` did.
+
+    Attributes:
+        out_dir: the results directory.
+        total: tasks in the store's task list.
+        skipped: tasks already recorded, not run again.
+        ran: runs attempted in this call.
+        failed: runs that failed in this call.
+        failed_total: runs whose kept record is a failure (this call or earlier ones).
+        missing: runs not recorded when the call ended (interrupted).
+        wall_time_s: wall time of this call.
+    """
+
+    out_dir: Path
+    total: int
+    skipped: int = 0
+    ran: int = 0
+    failed: int = 0
+    failed_total: int = 0
+    missing: int = 0
+    wall_time_s: float = 0.0
+
+    @property
+    def seconds_per_run(self) -> float:
+        """Wall time per run attempted in this call."""
+        return self.wall_time_s / self.ran if self.ran else float("nan")
+
+    def describe(self) -> str:
+        """A one-paragraph end summary."""
+        ok = self.ran - self.failed
+        text = (f"{self.ran:,} runs in {self.wall_time_s:,.1f} s wall "
+                f"({self.seconds_per_run:.3f} s per run): {ok:,} ok, {self.failed:,} failed")
+        if self.skipped:
+            text += f"; {self.skipped:,} already recorded, skipped"
+        if self.missing:
+            text += f"; {self.missing:,} not run yet (continue with --resume)"
+        if self.failed_total:
+            text += (f". {self.failed_total:,} of {self.total:,} runs failed "
+                     "(see the error column; rerun them with --retry-failed)")
+        return text + f". Results: {self.out_dir}"
+
+
+# --------------------------------------------------------------------------- workers
+# Module state of a worker process: base scenarios sent once by the initializer, and the
+# validated Scenario of each, kept across tasks.
+
+_BASES: dict[str, dict[str, Any]] = {}
+_SCENARIOS: dict[str, Scenario] = {}
+
+
+def register_bases(bases: Mapping[str, dict[str, Any]], threads: int | None = None) -> None:
+    """Executor initializer: make base scenarios available to this worker by key.
+
+    Args:
+        bases: resolved scenario dicts by key.
+        threads: compute threads each worker may use (the model's numba kernels run in
+            parallel); None leaves the default. Several worker processes on one machine
+            each get cores / workers, so they do not oversubscribe the cores.
+    """
+    _BASES.update(bases)
+    if threads is not None:
+        try:
+            import numba
+        except ImportError:
+            return
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+
+
+def _base(key: str) -> Scenario:
+    scenario = _SCENARIOS.get(key)
+    if scenario is None:
+        if len(_SCENARIOS) >= 256:  # bounded: a long-lived worker serves many sweeps
+            _SCENARIOS.clear()
+        scenario = _SCENARIOS[key] = load_scenario(_BASES[key])
+    return scenario
+
+
+def execute_chunk(chunk: Sequence[tuple[Any, str, dict[str, Any], int]],
+                  timeseries: bool) -> list[dict[str, Any]]:
+    """Run a chunk of ``(run_id, base key, overrides, seed)``; never raises for a run.
+
+    Returns:
+        One outcome per run: run_id, status, error, wall_time_s, summary, timeseries.
+    """
+    return [_execute(*item, timeseries=timeseries) for item in chunk]
+
+
+def _execute(run_id: Any, key: str, overrides: dict[str, Any], seed: int, *,
+             timeseries: bool) -> dict[str, Any]:
+    started = time.perf_counter()
+    out: dict[str, Any] = {"run_id": run_id, "status": "ok", "error": None,
+                           "summary": None, "timeseries": None}
+    try:
+        scenario = _base(key)
+        if overrides:
+            scenario = scenario.with_overrides(overrides)
+        result = _results.run(scenario, seed)
+        out["summary"] = result.summary
+        if timeseries:
+            out["timeseries"] = result.timeseries
+    except Exception as exc:
+        out["status"] = "failed"
+        out["error"] = _error_text(exc)
+    out["wall_time_s"] = time.perf_counter() - started
+    return out
+
+
+def _error_text(exc: BaseException, limit: int = 4000) -> str:
+    head = f"{type(exc).__name__}: {exc}"
+    tail = "".join(traceback.format_exception(exc, limit=-3))
+    text = f"{head}\n{tail}" if tail else head
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def run_tasks(
+    tasks: Sequence[Task],
+    out_dir: str | Path,
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    retry_failed: bool = False,
+    timeseries: bool = False,
+    progress: bool = False,
+    manifest: Mapping[str, Any] | None = None,
+    chunk_size: int | None = None,
+    flush_every: int = 200,
+    flush_seconds: float = 5.0,
+) -> RunReport:
+    """Run every task (or those not yet recorded) and stream the results to ``out_dir``.
+
+    Args:
+        tasks: the runs; their order is the order of submission.
+        out_dir: results directory (see :mod:`sim.engine.store`).
+        executor: ``"serial"``, ``"local"`` (processes, default) or ``"dask"``.
+        workers: worker processes (default: all cores).
+        scheduler: Dask scheduler address (``executor="dask"``; default: a local cluster).
+        resume: continue a store: skip recorded runs (refused when the tasks changed).
+        retry_failed: like ``resume``, and also rerun runs recorded as failed.
+        timeseries: also store each run's time series.
+        progress: show a tqdm bar (runs done, failures, ETA) on stderr.
+        manifest: extra manifest entries (e.g. the sweep file); written when the store is
+            created.
+        chunk_size: runs per task sent to a worker (default: about 1/8 of each worker's
+            share, at most 64).
+        flush_every: write a part at least every this many finished runs ...
+        flush_seconds: ... or this many seconds.
+
+    Returns:
+        A :class:`RunReport`.
+
+    Raises:
+        ScenarioError: a bad task list or base scenario, a store that exists (without
+            ``resume``) or whose tasks differ, an unreachable scheduler.
+    """
+    started = time.perf_counter()
+    tasks = list(tasks)
+    bases, payloads = _intern(tasks)
+    id_type = column_type("run_id", [t.run_id for t in tasks])
+    meta_types = _meta_types(tasks)
+    fingerprint = _fingerprint(bases, payloads, tasks)
+
+    store = ResultsStore(out_dir)
+    report = RunReport(out_dir=store.path, total=len(tasks))
+    with _writable(store), store.lock():
+        created = not store.exists()
+        status, outputs, next_part = _open_store(store, fingerprint, manifest, resume,
+                                                 retry_failed, executor, workers, len(tasks))
+        if retry_failed:
+            failed = {rid for rid, st in status.items() if st != "ok"}
+            store.drop_runs(failed)
+            for rid in failed:
+                del status[rid]
+        todo = [i for i, t in enumerate(tasks) if t.run_id not in status]
+        report.skipped = len(tasks) - len(todo)
+        n_workers = 1 if executor == "serial" else (workers or default_workers())
+        threads = (None if executor == "serial" or scheduler
+                   else max(1, default_workers() // n_workers))
+        size = chunk_size or (1 if executor == "serial" else
+                              max(1, min(64, len(todo) // (n_workers * 8))))
+        writer = _PartWriter(store, next_part, id_type, meta_types, outputs, tasks,
+                             flush_every, flush_seconds)
+        bar = tqdm(total=len(todo), unit="run", desc="sweep", disable=not progress,
+                   file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+        try:
+            if todo:
+                with open_executor(executor, workers, scheduler=scheduler,
+                                   initializer=register_bases,
+                                   initargs=(bases, threads)) as pool:
+                    _drive(pool, todo, size, payloads, timeseries, writer, bar, report,
+                           status)
+        except ScenarioError:  # e.g. an unreachable scheduler: leave no half-made store
+            if created and not writer.rows and not store.parts():
+                store.manifest_path.unlink(missing_ok=True)
+            raise
+        finally:
+            writer.flush()
+            bar.close()
+            report.failed_total = sum(st != "ok" for st in status.values())
+            report.missing = len(tasks) - len(status)
+            report.wall_time_s = time.perf_counter() - started
+    return report
+
+
+@contextlib.contextmanager
+def _writable(store: ResultsStore) -> Iterator[None]:
+    """Turn a failed write into the store (disk full, read-only, not a directory) into a
+    clear ScenarioError; other OSErrors pass unchanged."""
+    try:
+        yield
+    except OSError as exc:
+        try:
+            inside = Path(os.path.abspath(exc.filename)).is_relative_to(
+                os.path.abspath(store.path))
+        except (TypeError, ValueError):
+            inside = False
+        if not inside:
+            raise
+        raise _write_error(store, exc) from None
+
+
+def _write_error(store: ResultsStore, exc: OSError) -> ScenarioError:
+    """A clear message for a results directory that cannot be written."""
+    reason = exc.strerror or type(exc).__name__
+    text = f"cannot write the results to {exc.filename or store.path} ({reason})"
+    try:
+        kept = len(store.parts())
+    except OSError:
+        kept = 0
+    if kept:
+        return ScenarioError(f"{text}; the {kept} results parts written before are kept in "
+                             f"{store.path}: free disk space or fix its permissions, then "
+                             "continue with --resume")
+    return ScenarioError(f"{text}; free disk space or fix the permissions, or choose "
+                         "another --out")
+
+
+def _drive(pool: cf.Executor, todo: list[int], size: int, payloads: list[tuple],
+           timeseries: bool, writer: _PartWriter, bar: tqdm, report: RunReport,
+           status: dict[Any, str]) -> None:
+    queue = collections.deque(todo[i:i + size] for i in range(0, len(todo), size))
+    crashes: collections.Counter[int] = collections.Counter()
+    inflight: dict[cf.Future, list[int]] = {}
+    capacity = pool.capacity  # type: ignore[attr-defined]  (every open_executor kind has it)
+    while queue or inflight:
+        while queue and len(inflight) < 2 * capacity():  # one running, one waiting per worker
+            chunk = queue.popleft()
+            inflight[pool.submit(execute_chunk, [payloads[i] for i in chunk], timeseries)] = chunk
+        done, _ = cf.wait(inflight, timeout=writer.time_left(),
+                          return_when=cf.FIRST_COMPLETED)
+        for future in done:
+            chunk = inflight.pop(future)
+            try:
+                outcomes = future.result()
+            except WorkerStopped:  # workers were told to stop (SIGTERM from a batch system)
+                raise KeyboardInterrupt from None
+            except Exception as exc:  # the worker died (crash, out of memory, lost node)
+                outcomes = []
+                for i in chunk:
+                    crashes[i] += 1
+                    if crashes[i] < MAX_CRASHES:
+                        queue.appendleft([i])  # rerun alone, to find the culprit
+                    else:
+                        outcomes.append(_crashed(payloads[i][0], exc))
+            for outcome in outcomes:
+                writer.add(outcome)
+                status[outcome["run_id"]] = outcome["status"]
+                report.ran += 1
+                report.failed += outcome["status"] != "ok"
+            if outcomes:
+                bar.update(len(outcomes))
+                bar.set_postfix_str(f"failed={report.failed}", refresh=False)
+        writer.maybe_flush()
+
+
+def _crashed(run_id: Any, exc: BaseException) -> dict[str, Any]:
+    return {"run_id": run_id, "status": "failed", "summary": None, "timeseries": None,
+            "wall_time_s": math.nan,
+            "error": f"the worker process running this run died {MAX_CRASHES} times "
+                     f"({type(exc).__name__}: {exc}); out of memory?"}
+
+
+def _open_store(store: ResultsStore, fingerprint: str, extra: Mapping[str, Any] | None,
+                resume: bool, retry_failed: bool, executor: str, workers: int | None,
+                n_tasks: int) -> tuple[dict[Any, str], list[str], int]:
+    session = {"started_utc": now_utc(), "executor": executor, "workers": workers,
+               "resume": resume, "retry_failed": retry_failed, "pid": os.getpid()}
+    if not store.exists():
+        if store.parts():
+            raise ScenarioError(f"{store.path} holds result parts but no manifest.json; "
+                                "choose another --out")
+        manifest = {"format": FORMAT, "created_utc": session["started_utc"],
+                    **(extra or {}), "tasks_sha256": fingerprint, "n_runs": n_tasks,
+                    "versions": _results.package_versions(), "sessions": [session]}
+        store.write_manifest(manifest)
+        return {}, [], 1
+    manifest = store.read_manifest()
+    if not (resume or retry_failed):
+        raise ScenarioError(
+            f"{store.path} already holds results (created {manifest.get('created_utc')}); "
+            "continue them with --resume, rerun their failures with --retry-failed, or "
+            "choose another --out"
+        )
+    if manifest.get("tasks_sha256") != fingerprint:
+        raise ScenarioError(
+            f"cannot resume {store.path}: its runs differ from the ones asked for now (task "
+            f"hash {str(manifest.get('tasks_sha256'))[:12]} vs {fingerprint[:12]}). The "
+            "sweep, its base scenario or the package versions changed since it was created "
+            f"(then: {manifest.get('versions')}). Start a new --out, or restore what changed"
+        )
+    versions = _results.package_versions()
+    if manifest.get("versions") != versions:
+        warnings.warn(f"resuming {store.path} with other package versions than it was created "
+                      f"with ({manifest.get('versions')} -> {versions}); runs from the two "
+                      "sessions may not be comparable", RuntimeWarning, stacklevel=3)
+    manifest.setdefault("sessions", []).append(session)
+    store.write_manifest(manifest)
+    return store.scan()
+
+
+class _PartWriter:
+    """Buffers finished runs and writes them as parts (every K runs or T seconds)."""
+
+    def __init__(self, store: ResultsStore, next_part: int, id_type: pa.DataType,
+                 meta_types: dict[str, pa.DataType], outputs: list[str],
+                 tasks: list[Task], flush_every: int, flush_seconds: float) -> None:
+        self.store, self.number = store, next_part
+        self.id_type, self.meta_types, self.outputs = id_type, meta_types, list(outputs)
+        self.by_id = {t.run_id: t for t in tasks}
+        self.flush_every, self.flush_seconds = max(1, flush_every), flush_seconds
+        self.rows: list[dict[str, Any]] = []
+        self.series: list[pd.DataFrame] = []
+        self.last = time.monotonic()
+
+    def add(self, outcome: dict[str, Any]) -> None:
+        task = self.by_id[outcome["run_id"]]
+        row = {"run_id": task.run_id, "seed": int(task.seed), "status": outcome["status"],
+               "error": outcome["error"], "wall_time_s": outcome["wall_time_s"]}
+        for name, typ in self.meta_types.items():
+            row[name] = cell(task.meta.get(name), typ)
+        summary = outcome["summary"] or {}
+        for name, value in summary.items():
+            if name in row:
+                raise ScenarioError(f"summary output '{name}' has the name of a task "
+                                    "metadata column; rename the metadata")
+            if name not in self.outputs:
+                self.outputs.append(name)
+            row[name] = float(value)
+        self.rows.append(row)
+        ts = outcome["timeseries"]
+        if ts is not None:
+            ts = ts.copy()
+            ts.insert(0, "run_id", task.run_id)
+            self.series.append(ts)
+
+    def time_left(self) -> float:
+        return max(0.05, self.flush_seconds - (time.monotonic() - self.last))
+
+    def maybe_flush(self) -> None:
+        if len(self.rows) >= self.flush_every or (
+            self.rows and time.monotonic() - self.last >= self.flush_seconds
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        self.last = time.monotonic()
+        if not self.rows:
+            return
+        schema = runs_schema(self.id_type, self.meta_types, self.outputs)
+        runs = pa.Table.from_pylist(self.rows, schema=schema)
+        series = None
+        if self.series:
+            frame = pd.concat(self.series, ignore_index=True)
+            series = pa.Table.from_pandas(frame, preserve_index=False)
+            series = series.cast(series.schema.set(0, pa.field("run_id", self.id_type)))
+        try:
+            self.store.write_part(self.number, runs, series)
+        except OSError as exc:  # disk full, directory made read-only or removed
+            if exc.filename is None:  # e.g. raised by the Parquet writer
+                exc.filename = str(self.store.runs_dir)
+            raise _write_error(self.store, exc) from None
+        self.number += 1
+        self.rows, self.series = [], []
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _intern(tasks: list[Task]) -> tuple[dict[str, dict[str, Any]], list[tuple]]:
+    """Validate each distinct base once; payload per task: (run_id, key, overrides, seed)."""
+    if not tasks:
+        raise ScenarioError("no runs to do: the task list is empty")
+    keys: dict[Any, str] = {}
+    bases: dict[str, dict[str, Any]] = {}
+    payloads = []
+    seen: set[Any] = set()
+    for task in tasks:
+        if task.run_id in seen:
+            raise ScenarioError(f"run_id {task.run_id!r} appears twice in the task list")
+        seen.add(task.run_id)
+        if isinstance(task.seed, bool) or not isinstance(task.seed, int) or not (
+            0 <= task.seed < 2**63
+        ):
+            raise ScenarioError(f"run {task.run_id!r}: seed must be an integer in "
+                                f"[0, 2**63), got {task.seed!r}")
+        ref = task.scenario
+        memo = str(ref) if isinstance(ref, str | Path) else id(ref)
+        key = keys.get(memo)
+        if key is None:
+            data = load_scenario(ref).model_dump(mode="json")
+            key = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+            bases[key] = data
+            keys[memo] = key
+        payloads.append((task.run_id, key, dict(task.overrides), int(task.seed)))
+    return bases, payloads
+
+
+def _meta_types(tasks: list[Task]) -> dict[str, pa.DataType]:
+    names: dict[str, None] = {}
+    for task in tasks:
+        for name in task.meta:
+            names.setdefault(name, None)
+    if set(names) & set(RUN_COLUMNS):
+        raise ScenarioError("task metadata may not use the reserved column names "
+                            f"{', '.join(sorted(set(names) & set(RUN_COLUMNS)))}")
+    return {n: column_type(n, [t.meta.get(n) for t in tasks]) for n in names}
+
+
+def _fingerprint(bases: dict[str, dict[str, Any]], payloads: list[tuple],
+                 tasks: list[Task]) -> str:
+    """SHA-256 of everything that decides what the runs compute and record."""
+    digest = hashlib.sha256()
+    for payload, task in zip(payloads, tasks, strict=True):
+        digest.update(json.dumps([payload, dict(task.meta)], sort_keys=True,
+                                 default=str).encode())
+    digest.update(json.dumps(sorted(bases)).encode())
+    return digest.hexdigest()

@@ -1,0 +1,773 @@
+"""Scenario files: a typed, frozen parameter tree mirroring the YAML.
+
+Every parameter carries its unit, default and source (``param``); the parameter table
+in docs/model.md is generated from these declarations (``sim.report.params_table``). Unknown keys are
+rejected with the closest valid name; every error names the file, line and key path.
+Files may ``extends:`` another file (a deep merge: the child wins, lists are replaced);
+``overrides`` set values by dotted path, as ``--set a.b.c=value`` does on the CLI.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from sim.params.edgelist import read_edge_list
+from sim.params.errors import ScenarioError
+from sim.params.yamlio import Location, read_yaml
+
+COST_LIMIT = 1e9
+"""Upper bound of every unit cost and of the WTP threshold (currency units): far above any
+real price, yet low enough that totals over 20 million patients and 100 years stay finite."""
+
+
+def param(default: Any, unit: str, source: str, description: str, *,
+          clip: tuple[float, float] | None = None, **constraints: Any) -> Any:
+    """A documented parameter: default, unit, source (EVIDENCE.md author-year or "assumption").
+
+    ``clip`` (distributions only) is the physically possible range: the distribution's
+    ``min`` and ``max`` default to it and may not leave it.
+    """
+    extra: dict[str, Any] = {"unit": unit, "source": source}
+    if clip is not None:
+        extra["clip"] = list(clip)
+    return Field(default, description=description, json_schema_extra=extra, **constraints)
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys rejected, immutable, defaults validated.
+
+    Numbers must be finite: nan and inf are refused (pydantic accepts them by default).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              allow_inf_nan=False)
+
+
+class Normal(Section):
+    """A normal distribution truncated (by clipping) to [min, max]."""
+
+    mean: float = Field(description="mean")
+    sd: float = Field(ge=0, description="standard deviation")
+    min: float = Field(-1e9, description="lower clip")
+    max: float = Field(1e9, description="upper clip")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Normal:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) must not exceed max ({self.max})")
+        return self
+
+
+class Beta(Section):
+    """A beta distribution on [0, 1]."""
+
+    alpha: float = Field(gt=0, description="shape alpha")
+    beta: float = Field(gt=0, description="shape beta")
+
+
+class Population(Section):
+    """Who the patients are (drawn once per run from the population stream)."""
+
+    size: int = param(2000, "patients", "assumption", "number of patients", ge=1, le=20_000_000)
+    age_years: Normal = param(
+        Normal(mean=62, sd=10, min=30, max=90), "years", "assumption",
+        "age at baseline (typical of DSMES trial populations)", clip=(0, 120),
+    )
+    female_share: float = param(0.45, "share", "assumption", "share of women", ge=0, le=1)
+    years_with_diabetes: Normal = param(
+        Normal(mean=9, sd=6, min=0, max=40), "years", "assumption", "time since diagnosis",
+        clip=(0, 100),
+    )
+    baseline_hba1c_pct: Normal = param(
+        Normal(mean=8.2, sd=1.2, min=6.0, max=13.0), "%", "Qi 2015; Presley 2020",
+        "baseline HbA1c (trial populations span about 7.5 to 10)", clip=(4, 20),
+    )
+    adherence_logit: Normal = param(
+        Normal(mean=1.8, sd=1.5, min=-6, max=8), "logit of daily dose probability",
+        "Piragine 2023; Kirkman 2015 [I]",
+        "adherence propensity; the default puts about 60% at PDC >= 0.8", clip=(-50, 50),
+    )
+    complex_regimen_share: float = param(
+        0.4, "share", "assumption", "share on a complex regimen (a dosing barrier)", ge=0, le=1
+    )
+    self_efficacy_z: Normal = param(
+        Normal(mean=0, sd=1, min=-3, max=3), "z-score", "assumption",
+        "diabetes self-efficacy, standardised", clip=(-10, 10),
+    )
+    knowledge: Beta = param(
+        Beta(alpha=4, beta=4), "score 0-1", "assumption", "diabetes self-care knowledge"
+    )
+    digital_literacy: Beta = param(
+        Beta(alpha=3, beta=2), "score 0-1", "assumption",
+        "ease with online talk; sets initial IM engagement",
+    )
+    distress: Beta = param(
+        Beta(alpha=2, beta=5), "score 0-1", "assumption", "diabetes distress (scaled DDS)"
+    )
+    baseline_utility: Normal = param(
+        Normal(mean=0.77, sd=0.2, min=-0.2, max=1.0), "EQ-5D utility", "Redenz 2023; Redekop 2002",
+        "baseline EQ-5D-3L utility (published SD 0.27 is partly between-study)",
+        clip=(-0.594, 1),
+    )
+    never_attend_share: float = param(
+        0.18, "share", "Simmons 2015; Smith 2011", "share who never attend in-person sessions",
+        ge=0, le=1,
+    )
+    attendance_propensity: Beta = param(
+        Beta(alpha=2.0, beta=1.0), "probability", "Simmons 2015; Smith 2011 [I]",
+        "chance that a patient who attends at all attends a given session",
+    )
+
+    @field_validator("*")
+    @classmethod
+    def _physical_range(cls, value: Any, info: ValidationInfo) -> Any:
+        """Distributions stay in their physical range (``clip``): unset min/max default to it."""
+        field = cls.model_fields[info.field_name or ""]
+        clip = (field.json_schema_extra or {}).get("clip")  # type: ignore[union-attr]
+        if clip is None or not isinstance(value, Normal):
+            return value
+        lo, hi = clip
+        unset = {k: v for k, v in (("min", lo), ("max", hi)) if k not in value.model_fields_set}
+        value = value.model_copy(update=unset) if unset else value
+        if value.min < lo or value.max > hi or value.min > value.max:
+            raise ValueError(f"min and max must lie within [{lo:g}, {hi:g}] and min <= max, "
+                             f"got min={value.min:g}, max={value.max:g}")
+        return value
+
+
+class Background(Section):
+    """Ties outside the program groups (friends, family, clinic acquaintances)."""
+
+    kind: Literal["none", "small_world", "scale_free", "homophily", "edge_list"] = param(
+        "small_world", "-", "assumption", "generator of background ties"
+    )
+    mean_degree: int = param(4, "ties per patient", "assumption", "average background degree",
+                             ge=0, le=200)
+    rewire_prob: float = param(0.1, "probability", "assumption",
+                               "small-world rewiring (0 = clustered lattice, 1 = random)",
+                               ge=0, le=1)
+    homophily: float = param(0.8, "0-1", "assumption",
+                             "how strongly ties link patients of similar adherence propensity",
+                             ge=0, le=1)
+    edge_list: str | None = param(None, "path", "-",
+                                  "CSV of 'source,target' patient ids (0-based), relative to "
+                                  "the scenario file; used when kind is edge_list")
+    strength: float = param(0.5, "0-1", "assumption", "strength of background ties", ge=0, le=1)
+
+
+class Network(Section):
+    """Program cohorts / IM groups plus background ties; per-tie strength (rapport)."""
+
+    group_size: int = param(12, "patients", "DESIGN (8-15)", "program cohort and IM group size",
+                            ge=2, le=200)
+    peer_leaders: bool = param(True, "-", "assumption",
+                               "each group has a trained peer leader (its first member)")
+    background: Background = Background()
+    initial_group_strength: float = param(
+        0.15, "0-1", "assumption", "rapport between group members who have not met", ge=0, le=1
+    )
+    strength_floor: float = param(0.15, "0-1", "assumption",
+                                  "rapport that group ties decay toward without contact",
+                                  ge=0, le=1)
+    strength_decay_days: float = param(
+        180.0, "days", "assumption", "time constant of rapport decay without contact", gt=0
+    )
+    in_person_gain: float = param(
+        0.5, "fraction of the gap to 1", "DiabPeerS process evaluation [A]",
+        "rapport built between two members attending the same session", ge=0, le=1,
+    )
+    im_gain: float = param(
+        0.004, "fraction of the gap to 1 per message read", "assumption",
+        "rapport built by reading a group member's message", ge=0, le=1,
+    )
+    moderator_strength: float = param(
+        0.39, "0-1", "Sartori 2020 [calibrated]",
+        "weight of moderator messages (staff, not peers)", ge=0, le=1,
+    )
+
+
+class InstantMessaging(Section):
+    """An IM peer group per cohort, active on days [start_day, end_day)."""
+
+    start_day: int = param(0, "day", "-", "first day of the IM group", ge=0)
+    end_day: int = param(0, "day", "-", "day the IM group closes (exclusive)", ge=0)
+    posts_per_week: float = param(
+        2.0, "messages per member per week", "Simons 2020 [I]",
+        "average member posting rate at full engagement (realised about 0.7 at the "
+        "engagement members keep)", ge=0, le=100,
+    )
+    leader_posts_per_week: float = param(
+        3.0, "messages per week", "assumption", "peer leader posting rate", ge=0, le=200
+    )
+    moderator_posts_per_week: float = param(
+        2.0, "messages per week", "assumption",
+        "moderator messages and reminders per group", ge=0, le=200,
+    )
+
+
+class InPerson(Section):
+    """Group sessions on days start_day, start_day + every_days, ... before end_day."""
+
+    start_day: int = param(0, "day", "-", "day of the first session", ge=0)
+    end_day: int = param(0, "day", "-", "no sessions from this day on", ge=0)
+    every_days: int = param(7, "days", "-", "days between sessions", ge=1)
+    hours_per_session: float = param(2.0, "hours", "assumption", "session length", ge=0, le=24)
+    groups_share: float = param(1.0, "share", "-", "share of groups offered sessions (rollout)",
+                                ge=0, le=1)
+
+
+class Education(Section):
+    """DSMES curriculum delivered in sessions on days start_day, +every_days, ... < end_day."""
+
+    start_day: int = param(0, "day", "-", "day of the first education session", ge=0)
+    end_day: int = param(0, "day", "-", "no education from this day on", ge=0)
+    every_days: int = param(7, "days", "-", "days between education sessions", ge=1)
+    hours_per_session: float = param(2.0, "hours", "Norris 2002", "curriculum hours per session",
+                                     ge=0, le=24)
+    mode: Literal["in_person", "digital"] = param(
+        "in_person", "-", "-", "in person (attendance-driven) or digital (literacy-driven)"
+    )
+
+
+class Program(Section):
+    """A program design: the levers a planner controls, as a schedule of channels."""
+
+    name: str = param("usual_care", "-", "-", "design name shown in reports")
+    champions_share: float = param(
+        0.0, "share", "-", "share of patients coached to adherence on day 0 (peer champions, "
+        "or the seeds of a contagion lesson)", ge=0, le=1,
+    )
+    im: InstantMessaging = InstantMessaging()
+    in_person: InPerson = InPerson()
+    education: Education = Education()
+
+
+class Behaviour(Section):
+    """How contact changes daily medication taking (logit-scale effects)."""
+
+    support_effect_logit: float = param(
+        5.5, "logit per unit support", "Patil 2016; Sartori 2020 [calibrated]",
+        "effect of received peer support on the daily dose probability", ge=0, le=10,
+    )
+    support_time_constant_days: float = param(
+        14.0, "days", "assumption", "memory of received support", gt=0
+    )
+    adherence_memory_days: float = param(
+        30.0, "days", "assumption", "time constant of recent adherence (EWMA) driving HbA1c",
+        gt=0,
+    )
+    pdc_window_days: int = param(90, "days", "Piragine 2023 (PDC convention)",
+                                 "window of the proportion of days covered", ge=7, le=365)
+    champion_boost_logit: float = param(
+        3.0, "logit", "assumption", "dosing boost of a peer champion", ge=0, le=20
+    )
+    contagion: Literal["simple", "complex"] = param(
+        "simple", "-", "Centola 2010", "peer norm: linear (simple) or threshold (complex)"
+    )
+    complex_threshold: int = param(
+        2, "adherent neighbours", "Centola 2010", "neighbours needed under complex contagion",
+        ge=1, le=50,
+    )
+    norm_effect_logit: float = param(
+        0.45, "logit", "Christakis & Fowler 2007 (ln 1.57)",
+        "peer norm effect: all neighbours turning adherent (simple) or reaching the "
+        "threshold (complex)", ge=0, le=10,
+    )
+    self_efficacy_effect_logit: float = param(
+        0.25, "logit per SD", "Liang 2021 [A]", "effect of self-efficacy on dosing", ge=0, le=5
+    )
+    self_efficacy_decay_days: float = param(
+        120.0, "days", "Zhang (thesis) [A]",
+        "time constant of self-efficacy gains fading after contact (effects vanish > 6 months)",
+        gt=0,
+    )
+    self_efficacy_gain_per_session: float = param(
+        0.12, "SD per session attended", "Liang 2021 [I]",
+        "self-efficacy gained per in-person or education session attended", ge=0, le=2,
+    )
+    knowledge_effect_logit: float = param(
+        0.6, "logit per unit knowledge gained", "assumption",
+        "effect of knowledge gained on dosing", ge=0, le=10,
+    )
+    knowledge_hours_scale: float = param(
+        20.0, "hours", "Norris 2002 [I]", "education hours that close 63% of the knowledge gap",
+        gt=0,
+    )
+    complex_regimen_barrier_logit: float = param(
+        0.4, "logit", "assumption", "dosing barrier of a complex regimen", ge=0, le=5
+    )
+    distress_barrier_logit: float = param(
+        0.8, "logit per unit distress", "assumption", "dosing barrier of distress", ge=0, le=10
+    )
+    posting_activity_sigma: float = param(
+        3.6, "log-scale SD", "van Mierlo 2014 [I]",
+        "heavy tail of individual posting activity (most read, few post)", ge=0, le=5,
+    )
+    engagement_decay_days: float = param(
+        35.0, "days", "Simons 2020", "time constant of IM engagement fading without messages read",
+        gt=0,
+    )
+    engagement_resting: float = param(
+        0.3, "x digital literacy", "TangPlan 2022; Simons 2020 [A]",
+        "engagement that remains without messages read, relative to digital literacy", ge=0,
+        le=1,
+    )
+    engagement_reinforcement: float = param(
+        0.1, "fraction of the gap to 1 per unit support", "assumption",
+        "engagement regained from messages read", ge=0, le=1,
+    )
+    in_person_engagement_boost: float = param(
+        0.3, "fraction of the gap to 1", "DiabPeerS process evaluation [A]",
+        "engagement regained by attending a session", ge=0, le=1,
+    )
+
+
+class Clinical(Section):
+    """How behaviour changes HbA1c and quality of life."""
+
+    hba1c_time_constant_days: float = param(
+        50.0, "days", "Tahara & Shima 1995", "first-order HbA1c kinetics", gt=0
+    )
+    adherence_slope_pct: float = param(
+        1.0, "HbA1c %-points per unit adherence", "Rozenfeld 2008; Nichols 2016",
+        "HbA1c fall from a full-adherence change (-0.1 per +10 pp)", ge=0, le=10,
+    )
+    effect_floor_hba1c_pct: float = param(
+        6.4, "%", "Qi 2015 [calibrated]",
+        "baseline HbA1c near which behaviour hardly moves HbA1c",
+        ge=3, le=15,
+    )
+    effect_reference_hba1c_pct: float = param(
+        8.0, "%", "Nichols 2015", "baseline HbA1c at which the effects above apply as stated",
+        ge=3.5, le=16,
+    )
+    effect_multiplier_cap: float = param(
+        1.12, "x", "Nichols 2015; Qi 2015 (plateau above 7.5-8.5) [calibrated]",
+        "largest effect multiplier at high baseline HbA1c", ge=0, le=10,
+    )
+    lifestyle_effect_pct: float = param(
+        4.3, "HbA1c %-points per unit self-care practice",
+        "Norris 2002; Chrvala 2016 [calibrated]",
+        "HbA1c fall from full self-care practice (diet, activity)", ge=0, le=10,
+    )
+    practice_time_constant_days: float = param(
+        30.0, "days", "Norris 2002 [I]", "how fast self-care practice follows contact", gt=0
+    )
+    practice_retention: float = param(
+        0.35, "share", "Norris 2002 [I]",
+        "practice kept after contact ends (2/3 of the effect lost in 1-3 months)", ge=0, le=1,
+    )
+    contact_memory_days: float = param(
+        30.0, "days", "assumption", "how long a contact keeps practice up", gt=0
+    )
+    support_practice_effect: float = param(
+        0.1, "practice per unit support", "Qi 2015; Patil 2016 [calibrated]",
+        "self-care practice sustained by peer support", ge=0, le=5,
+    )
+    trial_drift_hba1c_pct: float = param(
+        0.17, "%-points", "Chrvala 2016", "HbA1c fall in every arm from trial participation",
+        ge=0, le=3,
+    )
+    utility_per_hba1c_pct: float = param(
+        -0.02, "utility per %-point", "Redekop 2002", "direct HbA1c effect on EQ-5D", ge=-1, le=0
+    )
+    utility_per_knowledge: float = param(
+        0.05, "utility per unit knowledge gained", "Cochran & Conn 2008 [I]",
+        "QoL gain from education (SMD +0.28)", ge=0, le=1,
+    )
+    utility_per_support: float = param(
+        0.02, "utility per unit support", "Kong 2019 [A]", "QoL gain from peer support",
+        ge=0, le=1,
+    )
+    utility_per_distress: float = param(
+        -0.15, "utility per unit distress", "assumption", "QoL loss from distress", ge=-2, le=0
+    )
+    distress_relief_per_support: float = param(
+        0.02, "distress per unit support", "Liang 2021 (n.s.) [A]",
+        "distress relieved by peer support", ge=0, le=1,
+    )
+
+    @model_validator(mode="after")
+    def _reference_above_floor(self) -> Clinical:
+        if self.effect_reference_hba1c_pct <= self.effect_floor_hba1c_pct:
+            raise ValueError(
+                f"effect_reference_hba1c_pct ({self.effect_reference_hba1c_pct:g}) must be "
+                f"above effect_floor_hba1c_pct ({self.effect_floor_hba1c_pct:g})")
+        return self
+
+
+class Economics(Section):
+    """Unit costs (currency and price year stated), discounting and threshold."""
+
+    currency: str = param("GBP", "-", "-", "currency of every cost")
+    price_year: int = param(2023, "year", "-", "price year of every cost", ge=1990, le=2100)
+    staff_cost_per_hour: float = param(45.0, "currency/hour", "assumption",
+                                       "moderator / facilitator cost incl. on-costs", ge=0,
+                                       le=COST_LIMIT)
+    moderation_minutes_per_message: float = param(
+        2.0, "minutes", "assumption (no source found)", "staff time per IM message moderated",
+        ge=0, le=1440,
+    )
+    peer_leader_cost_per_patient_year: float = param(
+        13.84, "currency/patient/year", "RAPSID cost analysis (2013 prices)",
+        "lay peer leader support cost while a program runs", ge=0, le=COST_LIMIT,
+    )
+    session_cost_per_group_hour: float = param(
+        150.0, "currency/group-hour", "Gillett 2010 [I]",
+        "room and facilitators for an in-person session", ge=0, le=COST_LIMIT,
+    )
+    session_cost_per_attendee: float = param(5.0, "currency", "assumption",
+                                              "travel and refreshments per attendee", ge=0,
+                                              le=COST_LIMIT)
+    education_cost_per_patient_hour: float = param(
+        12.7, "currency/patient-hour", "Gillett 2010 (GBP 76 per 6 h)",
+        "in-person DSMES delivery", ge=0, le=COST_LIMIT,
+    )
+    digital_education_cost_per_patient_hour: float = param(
+        2.5, "currency/patient-hour", "cancer support-group cost analysis [I: 1/5]",
+        "digital DSMES delivery", ge=0, le=COST_LIMIT,
+    )
+    platform_cost_per_patient_month: float = param(
+        1.0, "currency/patient-month", "assumption", "IM platform while the group runs", ge=0,
+        le=COST_LIMIT,
+    )
+    medication_cost_per_dose: float = param(0.05, "currency/dose", "assumption",
+                                            "medication cost per dose taken", ge=0, le=COST_LIMIT)
+    healthcare_cost_per_year: float = param(
+        0.0, "currency/patient-year", "user-supplied", "annual healthcare cost at HbA1c 7%", ge=0,
+        le=COST_LIMIT,
+    )
+    healthcare_cost_per_hba1c_pct_year: float = param(
+        0.0, "currency/patient-year per %-point", "user-supplied",
+        "extra annual healthcare cost per HbA1c %-point above 7", ge=0, le=COST_LIMIT,
+    )
+    discount_rate_costs: float = param(0.035, "per year", "NICE methods guide",
+                                       "discount rate of costs", ge=0, le=0.5)
+    discount_rate_effects: float = param(0.035, "per year", "NICE methods guide",
+                                         "discount rate of QALYs", ge=0, le=0.5)
+    wtp_per_qaly: float = param(20000.0, "currency/QALY", "NICE methods guide",
+                                "willingness-to-pay threshold", ge=0, le=COST_LIMIT)
+
+
+class Run(Section):
+    """How long, which seed, what to record."""
+
+    days: int = param(365, "days", "-", "simulated days", ge=1, le=36_500)
+    seed: int = param(1, "-", "-", "root seed of every random stream", ge=0, le=2**63 - 1)
+    replications: int = param(1, "runs", "-", "replications (SeedSequence spawns)", ge=1,
+                              le=100_000)
+    record_every_days: int = param(7, "days", "-", "time-series recording interval", ge=1)
+
+
+class Scenario(Section):
+    """A whole scenario: population, network, program, behaviour, clinical, economics, run."""
+
+    name: str = param("scenario", "-", "-", "scenario name")
+    description: str = param("", "-", "-", "free text")
+    population: Population = Population()
+    network: Network = Network()
+    program: Program = Program()
+    behaviour: Behaviour = Behaviour()
+    clinical: Clinical = Clinical()
+    economics: Economics = Economics()
+    run: Run = Run()
+
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        """The file this scenario was loaded from, if any."""
+        return self._source
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
+        """A copy with values set by dotted path, e.g. ``{"run.days": 30}``."""
+        data = self.model_dump(mode="python")
+        lines: dict[tuple[str, ...], Location] = {}
+        for dotted, value in overrides.items():
+            set_path(data, dotted, value)
+            lines[tuple(dotted.split("."))] = ("override", None)
+        out = validate(data, lines, label="override")
+        out._source = self._source
+        return out
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_scenario(
+    source: str | Path | dict[str, Any] | Scenario,
+    overrides: dict[str, Any] | None = None,
+) -> Scenario:
+    """Load and validate a scenario from a YAML path, a dict or a Scenario.
+
+    Args:
+        source: YAML file path (``extends:`` resolved relative to it), a plain dict
+            (``extends`` resolved relative to the working directory) or a Scenario.
+        overrides: values by dotted path, applied last.
+
+    Raises:
+        ScenarioError: naming the file, line and key path of the first problems.
+    """
+    if isinstance(source, Scenario):
+        return source.with_overrides(overrides) if overrides else source
+    if isinstance(source, dict):
+        data, lines = _resolve_dict(dict(source), "<dict>", Path.cwd(), chain=())
+        label, path = "<dict>", None
+    else:
+        path = Path(source)
+        data, lines = _resolve_file(path, chain=())
+        label = str(path)
+    for dotted, value in (overrides or {}).items():
+        set_path(data, dotted, value)
+        lines[tuple(dotted.split("."))] = ("--set " + dotted, None)
+    scenario = validate(data, lines, label=label)
+    scenario._source = str(path) if path else None
+    if scenario.network.background.kind == "edge_list":
+        _check_edge_list(scenario, lines)
+    return scenario
+
+
+def parse_set(items: list[str]) -> dict[str, Any]:
+    """Parse CLI ``--set a.b.c=value`` items; values are read as YAML scalars."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ScenarioError(f"--set expects key.path=value, got '{item}'")
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            out[key.strip()] = raw
+    return out
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``data[a][b][c] = value`` for ``dotted == "a.b.c"``, creating mappings."""
+    keys = dotted.split(".")
+    node = data
+    for i, key in enumerate(keys[:-1]):
+        nxt = node.get(key)
+        if nxt is None:
+            nxt = node[key] = {}
+        if not isinstance(nxt, dict):
+            raise ScenarioError(
+                f"cannot set '{dotted}': '{'.'.join(keys[: i + 1])}' is a value, not a section",
+                path=dotted,
+            )
+        node = nxt
+    node[keys[-1]] = value
+
+
+def _resolve_file(
+    path: Path, chain: tuple[Path, ...]
+) -> tuple[dict[str, Any], dict[tuple[str, ...], Location]]:
+    data, lines = read_yaml(path)
+    return _resolve_dict(data, str(path), path.parent, chain=(*chain, path.resolve()), lines=lines)
+
+
+def _resolve_dict(
+    data: dict[str, Any],
+    label: str,
+    base_dir: Path,
+    chain: tuple[Path, ...],
+    lines: dict[tuple[str, ...], Location] | None = None,
+) -> tuple[dict[str, Any], dict[tuple[str, ...], Location]]:
+    lines = dict(lines or {})
+    parent_ref = data.pop("extends", None)
+    if parent_ref is None:
+        return _absolutise_paths(data, base_dir), lines
+    line = lines.get(("extends",), (label, None))[1]
+    if not isinstance(parent_ref, str):
+        raise ScenarioError("'extends' must be a file path", file=label, line=line,
+                            path="extends")
+    parent_path = (base_dir / parent_ref)
+    try:
+        resolved, is_file = parent_path.resolve(), parent_path.is_file()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte, ...
+        raise ScenarioError(f"'extends' names an unusable path: {exc}", file=label, line=line,
+                            path="extends") from None
+    if resolved in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, resolved))
+        raise ScenarioError(f"'extends' cycle: {cycle}", file=label, line=line, path="extends")
+    if not is_file:
+        raise ScenarioError(f"'extends' names a missing file: {parent_path}", file=label,
+                            line=line, path="extends")
+    parent, parent_lines = _resolve_file(parent_path, chain)
+    merged = _deep_merge(parent, _absolutise_paths(data, base_dir))
+    parent_lines.update(lines)
+    return merged, parent_lines
+
+
+def _absolutise_paths(data: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """Make file references (the edge list) relative to the file that names them."""
+    bg = data.get("network", {})
+    bg = bg.get("background") if isinstance(bg, dict) else None
+    if isinstance(bg, dict) and isinstance(bg.get("edge_list"), str):
+        try:
+            bg["edge_list"] = str((base_dir / bg["edge_list"]).resolve())
+        except (OSError, ValueError):
+            pass  # left as written: reading it reports the problem with its line
+    return data
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def validate(
+    data: dict[str, Any], lines: dict[tuple[str, ...], Location], label: str
+) -> Scenario:
+    """Validate a resolved dict; translate pydantic errors into one clear ScenarioError."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        messages = [_describe(err, lines, label) for err in exc.errors()]
+        first = messages[0]
+        text = first[0]
+        if len(messages) > 1:
+            text += f" (and {len(messages) - 1} more: " + "; ".join(
+                f"{m[1]}, line {m[2]}: {m[0]}" if m[2] else m[0] for m in messages[1:4]
+            ) + ")"
+        raise ScenarioError(text, file=first[1], line=first[2], path=first[3]) from None
+
+
+def _describe(
+    err: Any, lines: dict[tuple[str, ...], Location], label: str
+) -> tuple[str, str, int | None, str]:
+    loc = tuple(str(p) for p in err["loc"])
+    dotted = ".".join(loc) or "(top level)"
+    file, line = label, None
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in lines:
+            file, line = lines[loc[:n]]
+            break
+    kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
+    if kind == "extra_forbidden":
+        valid = field_names(loc[:-1])
+        close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        where = ".".join(loc[:-1]) or "the top level"
+        msg = (f"unknown key '{dotted}'{hint} Valid keys in {where}: "
+               f"{', '.join(valid)}")
+    elif kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
+        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
+              "less_than": "<"}[kind]
+        bound = next(iter(ctx.values()))
+        bound = f"{bound:g}" if isinstance(bound, float) else bound
+        msg = f"{dotted} must be {op} {bound}, got {got!r}"
+    elif kind == "finite_number":
+        msg = f"{dotted} must be a finite number, got {_short(got)}"
+    elif kind == "value_error":
+        msg = f"{dotted}: {ctx.get('error', err['msg'])}"
+    elif kind == "literal_error":
+        msg = f"{dotted} must be one of {ctx.get('expected')}, got {got!r}"
+    elif kind == "model_type":
+        msg = f"{dotted} must be a section (a mapping of keys), got {_short(got)}"
+    else:
+        msg = f"{dotted}: {err['msg'].lower()}, got {_short(got)}"
+    return msg, file, line, dotted
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def field_names(path: tuple[str, ...]) -> list[str]:
+    """Valid keys of the section at ``path`` (empty when ``path`` is not a section)."""
+    model: type[BaseModel] = Scenario
+    for key in path:
+        field = model.model_fields.get(key)
+        if field is None:
+            return []
+        sub = section_type(field.annotation)
+        if sub is None:
+            return []
+        model = sub
+    return list(model.model_fields)
+
+
+def section_type(annotation: Any) -> type[BaseModel] | None:
+    """The section model an annotation names (None for a plain value)."""
+    candidates = typing.get_args(annotation) or (annotation,)
+    for cand in candidates:
+        if isinstance(cand, type) and issubclass(cand, BaseModel):
+            return cand
+    return None
+
+
+def parameter_field(dotted: str) -> Any:
+    """The pydantic FieldInfo of the scenario key at a dotted path (None if absent)."""
+    model: type[BaseModel] | None = Scenario
+    info = None
+    for key in dotted.split("."):
+        if model is None or key not in model.model_fields:
+            return None
+        info = model.model_fields[key]
+        model = section_type(info.annotation)
+    return info
+
+
+def _all_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    out = []
+    for name, fld in model.model_fields.items():
+        out.append(prefix + name)
+        sub = section_type(fld.annotation)
+        if sub is not None:
+            out += _all_paths(sub, f"{prefix}{name}.")
+    return out
+
+
+PARAMETER_PATHS = _all_paths(Scenario)
+"""Every dotted path of the scenario schema (sections and parameters)."""
+
+
+def _check_edge_list(scenario: Scenario, lines: dict[tuple[str, ...], Location]) -> None:
+    """Edge lists must exist and name patients 0..size-1 (checked at load time)."""
+
+    bg = ("network", "background")
+    # the line of edge_list, else of the kind that asks for one, else of the section
+    file, line = lines.get((*bg, "edge_list")) or lines.get((*bg, "kind")) or lines.get(
+        bg, (scenario.source or "<dict>", None))
+    path = scenario.network.background.edge_list
+    if path is None:
+        raise ScenarioError("network.background.kind is edge_list but no edge_list file is "
+                            "given", file=file, line=line, path="network.background.edge_list")
+    try:
+        read_edge_list(Path(path), scenario.population.size, where=(file, line))
+    except ScenarioError:
+        raise
+    except (UnicodeDecodeError, csv.Error, OSError, ValueError) as exc:  # junk, huge fields
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise ScenarioError(f"cannot read edge list {path}: {reason}", file=file, line=line,
+                            path="network.background.edge_list") from None
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files (for editors' completion and validation)."""
+    schema = Scenario.model_json_schema()
+    schema["properties"]["extends"] = {"type": "string",
+                                       "description": "parent scenario file to inherit from"}
+    return schema
