@@ -43,6 +43,13 @@ SOURCE_MACRO = "Hayes 2013, ESM Table 4 (macrovascular)"
 SOURCE_MICRO = "Hayes 2013, ESM Table 5 (microvascular)"
 SOURCE_DEATH = "Hayes 2013, ESM Table 6 (mortality)"
 
+EVENT_TYPES: tuple[str, ...] = ("mi", "ihd", "chf", "stroke", "blindness", "ulcer",
+                                 "amputation", "renal")
+"""Complication types simulated (first and second MI, stroke and amputation share a type)."""
+
+REPEATABLE_EVENTS: tuple[str, ...] = ("mi", "stroke", "amputation")
+"""Types that can happen twice; a third event is not modelled (as in UKPDS 82)."""
+
 COVARIATES: tuple[str, ...] = (
     "AGE_DIAG",      # age at diagnosis, years (current age - duration)
     "CURR_AGE",      # current age, years (mortality equations)
