@@ -305,6 +305,9 @@ def simulate_lifetime(
         # 1. censor at the horizon
         keep = age0 + k < horizon
         if not keep.all():
+            gone = ~keep
+            counts_out[idx[gone]] = stage_counts[gone]
+            exit_age[idx[gone]] = age0[gone] + k
             idx, x, age0, dur0, female, afro, indian, base_hba1c, natural, effect, counts, \
                 stage_counts = (a[keep] for a in (idx, x, age0, dur0, female, afro, indian,
                                                   base_hba1c, natural, effect, counts,
@@ -391,9 +394,9 @@ def simulate_lifetime(
                 stage_counts = (a[alive] for a in (idx, x, age0, dur0, female, afro, indian,
                                                    base_hba1c, natural, effect, counts,
                                                    stage_counts))
-    # Survivors at the horizon are censored at the age they reached.
+    # Patients still here after the last year are censored at the age they reached.
     counts_out[idx] = stage_counts
-    exit_age[idx] = age0 + np.minimum(np.ceil(horizon - age0), n_years)
+    exit_age[idx] = age0 + n_years
     cum_first = np.cumsum(first_by_year, axis=1) / max(n, 1)
     return LifetimeResult(
         **out,
