@@ -321,3 +321,21 @@ def test_draw_risk_factors_rejects_bad_input() -> None:
                           np.full(3, 8.0), g)
     with pytest.raises(ValueError, match="n_patients"):
         reference_patients(0)
+
+
+def test_simulation_costs_match_the_public_cost_function() -> None:
+    """The simulation's sparse cost accrual equals costs_utilities.annual_costs_gbp."""
+    from sim.core.lifetime.simulate import _annual_costs_sparse, _cost_tables
+
+    g = np.random.default_rng(2)
+    m = 2000
+    events = g.random((m, len(EVENT_TYPES))) < 0.1
+    history = g.random((m, len(EVENT_TYPES))) < 0.2
+    female, age, died = g.random(m) < 0.5, g.uniform(40, 95, m), g.random(m) < 0.2
+    for name, costs in COST_SETS.items():
+        ref = annual_costs_gbp(costs, female=female, age_years=age, events=events,
+                               history=history, died=died)
+        fast = _annual_costs_sparse(_cost_tables(costs), female=female, age_years=age,
+                                    events=events, history=history, died=died,
+                                    alive_share=np.where(died, 0.5, 1.0))
+        assert np.allclose(ref[0], fast[0]) and np.allclose(ref[1], fast[1]), name

@@ -370,7 +370,9 @@ def weibull_probability(xb: ArrayLike, rho: ArrayLike, t_years: ArrayLike) -> np
     """
     t = np.asarray(t_years, dtype=float)
     rho = np.asarray(rho, dtype=float)
-    return -np.expm1(np.exp(xb) * (t ** rho - (t + 1.0) ** rho))
+    with np.errstate(divide="ignore"):       # log(0) = -inf gives 0 ** rho = 0
+        log_t, log_t1 = np.log(t), np.log1p(t)
+    return -np.expm1(np.exp(xb) * (np.exp(rho * log_t) - np.exp(rho * log_t1)))
 
 
 def exponential_probability(xb: ArrayLike) -> np.ndarray:
@@ -468,22 +470,45 @@ def annual_probabilities(
     xb = x @ eqs.coefficients + eqs.intercepts
     if risk_multiplier != 1.0:
         xb += np.log(risk_multiplier)
+    return probabilities_from_linear_predictors(
+        xb.T, eqs, duration_years=x[:, COLUMN["YEAR"]], age_years=x[:, COLUMN["CURR_AGE"]]).T
+
+
+def probabilities_from_linear_predictors(
+    xb: np.ndarray,
+    eqs: EquationSet,
+    *,
+    duration_years: np.ndarray,
+    age_years: np.ndarray,
+) -> np.ndarray:
+    """Annual probabilities from linear predictors, one row per equation of ``eqs``.
+
+    Args:
+        xb: Linear predictors including intercepts (and log risk multiplier), shape (E, n).
+        eqs: The stacked equations (:func:`equation_set`).
+        duration_years: Diabetes duration at the start of the year (Weibull time scale).
+        age_years: Current age at the start of the year (Gompertz time scale).
+
+    Returns:
+        Array (E, n) of probabilities.
+
+    References:
+        Hayes 2013 (UKPDS 82), ESM; LONGTERM 1.1.
+    """
     out = np.empty_like(xb)
     forms = np.array(eqs.forms)
-    duration = x[:, COLUMN["YEAR"], None]
-    age = x[:, COLUMN["CURR_AGE"], None]
     for form in ("weibull", "exponential", "gompertz", "logistic"):
-        cols = np.flatnonzero(forms == form)
-        if cols.size == 0:
+        rows = np.flatnonzero(forms == form)
+        if rows.size == 0:
             continue
         if form == "weibull":
-            out[:, cols] = weibull_probability(xb[:, cols], eqs.shapes[cols], duration)
+            out[rows] = weibull_probability(xb[rows], eqs.shapes[rows, None], duration_years)
         elif form == "exponential":
-            out[:, cols] = exponential_probability(xb[:, cols])
+            out[rows] = exponential_probability(xb[rows])
         elif form == "gompertz":
-            out[:, cols] = gompertz_probability(xb[:, cols], eqs.shapes[cols], age)
+            out[rows] = gompertz_probability(xb[rows], eqs.shapes[rows, None], age_years)
         else:
-            out[:, cols] = logistic_probability(xb[:, cols])
+            out[rows] = logistic_probability(xb[rows])
     return out
 
 

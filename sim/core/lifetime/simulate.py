@@ -39,17 +39,21 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from sim.core.lifetime.costs_utilities import (
-    annual_costs_gbp,
+    CostSet,
+    age_band,
     annual_utility,
     cost_set,
     utility_set,
 )
 from sim.core.lifetime.equations import (
     COLUMN,
+    COVARIATES,
     DEATH_EQUATION_NAMES,
     EVENT_EQUATION_NAMES,
     EVENT_TYPES,
-    annual_probabilities,
+    EquationSet,
+    equation_set,
+    probabilities_from_linear_predictors,
 )
 from sim.core.lifetime.progression import next_hba1c_ukpds90, persistence_weight
 from sim.core.lifetime.risk_factors import RiskFactors
@@ -227,6 +231,66 @@ def _effect_array(hba1c_effect_pct: ArrayLike, n: int) -> np.ndarray:
     return effect
 
 
+_EVENT_SET = equation_set(EVENT_EQUATION_NAMES)
+_DEATH_SET = equation_set(DEATH_EQUATION_NAMES)
+_DYNAMIC = frozenset({"CURR_AGE", "YEAR", "HBA1C", *_HIST_COLUMNS.values(), "AMP1_EVENT",
+                      "AMP2_EVENT", "IHD_EVENT", "MI_EVENT", "RENAL_EVENT", "STROKE_EVENT"})
+"""Covariates that change during the simulation; every other one is fixed at entry."""
+
+
+def _split_linear_predictor(
+    x: np.ndarray, eqs: EquationSet, multiplier: float
+) -> tuple[np.ndarray, tuple[tuple[int, str, float], ...]]:
+    """Fixed part of the linear predictors (E, n) from the entry covariates ``x``, and the
+    time-varying terms (row, column, coefficient) to add each year."""
+    static = np.array([c not in _DYNAMIC for c in COVARIATES])
+    xb = x[:, static] @ eqs.coefficients[static] + eqs.intercepts + np.log(multiplier)
+    terms = tuple((j, name, float(eqs.coefficients[COLUMN[name], j]))
+                  for name in sorted(_DYNAMIC) for j in range(len(eqs.names))
+                  if eqs.coefficients[COLUMN[name], j] != 0.0)
+    return np.ascontiguousarray(xb.T), terms
+
+
+def _add_terms(static: np.ndarray, terms: tuple[tuple[int, str, float], ...],
+               dyn: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Linear predictors of this year: fixed part plus coefficient x time-varying value."""
+    xb = static.copy()
+    for row, name, beta in terms:
+        xb[row] += beta * dyn[name]
+    return xb
+
+
+def _cost_tables(costs: CostSet) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cost tables flattened to [type, sex x 5 + band]; fatal cells that are 'not
+    applicable' take the event-year cost (the event is never fatal)."""
+    n_types = len(EVENT_TYPES)
+    nonfatal = costs.event_year_gbp.reshape(n_types, 10)
+    fatal = costs.fatal_gbp.reshape(n_types, 10)
+    never_fatal = np.array([e not in _MORTALITY_EVENT_TYPES for e in EVENT_TYPES])
+    fatal = np.where(np.isnan(fatal) | never_fatal[:, None], nonfatal, fatal)
+    return fatal, nonfatal, costs.later_year_gbp.reshape(n_types, 10), \
+        costs.background_gbp_per_year.reshape(10)
+
+
+def _annual_costs_sparse(tables: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], *,
+                         female: np.ndarray, age_years: np.ndarray, events: np.ndarray,
+                         history: np.ndarray, died: np.ndarray, alive_share: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`costs_utilities.annual_costs_gbp`, visiting only (patient, type) pairs with
+    an event or a history (most patient-years have neither)."""
+    fatal, nonfatal, later, background = tables
+    m = female.shape[0]
+    cell = female.astype(np.intp) * 5 + age_band(age_years)
+    rows, types = np.nonzero(events)
+    amounts = np.where(died[rows], fatal[types, cell[rows]], nonfatal[types, cell[rows]])
+    complication = np.zeros(m)   # bincount of nothing is an int array: add into floats
+    complication += np.bincount(rows, weights=amounts, minlength=m)
+    rows, types = np.nonzero(history & ~events)
+    complication += np.bincount(rows, weights=later[types, cell[rows]] * alive_share[rows],
+                                minlength=m)
+    return complication, background[cell] * alive_share
+
+
 def simulate_lifetime(
     risk_factors: RiskFactors,
     hba1c_effect_pct: ArrayLike,
@@ -284,9 +348,17 @@ def simulate_lifetime(
     deaths_by_year = np.zeros(n_years, dtype=np.int64)
     alive_at_start = np.zeros(n_years, dtype=np.int64)
 
+    # The time-invariant part of every linear predictor is computed once; only the
+    # time-varying covariates (age, duration, HbA1c, histories, this year's events) are
+    # added each year, term by term (no matrix product in the loop).
+    x_entry = risk_factors.covariates()
+    ev_static, ev_terms = _split_linear_predictor(x_entry, _EVENT_SET, multiplier)
+    d_static, d_terms = _split_linear_predictor(x_entry, _DEATH_SET, multiplier)
+    del x_entry
+    cost_tables = _cost_tables(costs)
+
     # State of the patients still in the simulation (compacted as they leave).
     idx = np.arange(n)
-    x = risk_factors.covariates()
     age0 = np.array(risk_factors.age_years, dtype=float)
     dur0 = np.array(risk_factors.years_with_diabetes, dtype=float)
     female = np.array(risk_factors.female, dtype=bool)
@@ -301,6 +373,15 @@ def simulate_lifetime(
     t_mi, t_stroke, t_amp, t_ulcer = _T["mi"], _T["stroke"], _T["amputation"], _T["ulcer"]
     mortality_types = [_T[e] for e in _MORTALITY_EVENT_TYPES]
 
+    def compact(keep: np.ndarray) -> None:
+        nonlocal idx, ev_static, d_static, age0, dur0, female, afro, indian, base_hba1c, \
+            natural, effect, counts, stage_counts
+        idx, age0, dur0, female, afro, indian, base_hba1c, natural, effect, counts, \
+            stage_counts = (a[keep] for a in (idx, age0, dur0, female, afro, indian,
+                                              base_hba1c, natural, effect, counts,
+                                              stage_counts))
+        ev_static, d_static = ev_static[:, keep], d_static[:, keep]
+
     for k in range(n_years):
         # 1. censor at the horizon
         keep = age0 + k < horizon
@@ -308,10 +389,7 @@ def simulate_lifetime(
             gone = ~keep
             counts_out[idx[gone]] = stage_counts[gone]
             exit_age[idx[gone]] = age0[gone] + k
-            idx, x, age0, dur0, female, afro, indian, base_hba1c, natural, effect, counts, \
-                stage_counts = (a[keep] for a in (idx, x, age0, dur0, female, afro, indian,
-                                                  base_hba1c, natural, effect, counts,
-                                                  stage_counts))
+            compact(keep)
         m = idx.shape[0]
         if m == 0:
             break
@@ -320,48 +398,49 @@ def simulate_lifetime(
         u = year_uniforms(seed_sequence, k, int(idx[-1]) + 1)[idx]
         # 3. covariates of this year
         age = age0 + k
-        x[:, COLUMN["CURR_AGE"]] = age
-        x[:, COLUMN["YEAR"]] = dur0 + k
-        x[:, COLUMN["HBA1C"]] = np.maximum(natural + effect * weights[k], 4.0)
-        # 4. which equation applies, and its probability
-        p_all = annual_probabilities(x, EVENT_EQUATION_NAMES, risk_multiplier=multiplier)
+        duration = dur0 + k
         hist = counts > 0
-        p = np.zeros((m, len(EVENT_TYPES)))
-        mi1 = np.where(female, p_all[:, _E["mi1_female"]], p_all[:, _E["mi1_male"]])
-        p[:, t_mi] = np.select([counts[:, t_mi] == 0, counts[:, t_mi] == 1],
-                               [mi1, p_all[:, _E["mi2"]]], 0.0)
-        p[:, t_stroke] = np.select([counts[:, t_stroke] == 0, counts[:, t_stroke] == 1],
-                                   [p_all[:, _E["stroke1"]], p_all[:, _E["stroke2"]]], 0.0)
-        amp1 = np.where(hist[:, t_ulcer], p_all[:, _E["amp1_ulcer"]],
-                        p_all[:, _E["amp1_no_ulcer"]])
-        p[:, t_amp] = np.select([counts[:, t_amp] == 0, counts[:, t_amp] == 1],
-                                [amp1, p_all[:, _E["amp2"]]], 0.0)
+        dyn = {"CURR_AGE": age, "YEAR": duration,
+               "HBA1C": np.maximum(natural + effect * weights[k], 4.0)}
+        for event, col in _HIST_COLUMNS.items():
+            dyn[col] = hist[:, _T[event]]
+        # 4. which equation applies, and its probability
+        p_all = probabilities_from_linear_predictors(
+            _add_terms(ev_static, ev_terms, dyn), _EVENT_SET, duration_years=duration,
+            age_years=age)
+        p = np.zeros((len(EVENT_TYPES), m))
+        mi1 = np.where(female, p_all[_E["mi1_female"]], p_all[_E["mi1_male"]])
+        p[t_mi] = np.select([counts[:, t_mi] == 0, counts[:, t_mi] == 1],
+                            [mi1, p_all[_E["mi2"]]], 0.0)
+        p[t_stroke] = np.select([counts[:, t_stroke] == 0, counts[:, t_stroke] == 1],
+                                [p_all[_E["stroke1"]], p_all[_E["stroke2"]]], 0.0)
+        amp1 = np.where(hist[:, t_ulcer], p_all[_E["amp1_ulcer"]], p_all[_E["amp1_no_ulcer"]])
+        p[t_amp] = np.select([counts[:, t_amp] == 0, counts[:, t_amp] == 1],
+                             [amp1, p_all[_E["amp2"]]], 0.0)
         for event in ("ihd", "chf", "blindness", "ulcer", "renal"):
             j = _T[event]
-            p[:, j] = np.where(hist[:, j], 0.0, p_all[:, _E[event]])
+            p[j] = np.where(hist[:, j], 0.0, p_all[_E[event]])
         # 5. events
-        events = u[:, : len(EVENT_TYPES)] < p
+        events = u[:, : len(EVENT_TYPES)] < p.T
         # 6. death
         amp_event = events[:, t_amp]
-        x[:, COLUMN["AMP1_EVENT"]] = amp_event & (counts[:, t_amp] == 0)
-        x[:, COLUMN["AMP2_EVENT"]] = amp_event & (counts[:, t_amp] == 1)
-        x[:, COLUMN["IHD_EVENT"]] = events[:, _T["ihd"]]
-        x[:, COLUMN["MI_EVENT"]] = events[:, t_mi]
-        x[:, COLUMN["RENAL_EVENT"]] = events[:, _T["renal"]]
-        x[:, COLUMN["STROKE_EVENT"]] = events[:, t_stroke]
-        any_history = hist.any(axis=1)
-        any_event = events[:, mortality_types].any(axis=1)
-        p_death_all = annual_probabilities(x, DEATH_EQUATION_NAMES,
-                                           risk_multiplier=multiplier)
-        branch = any_history.astype(np.intp) * 2 + any_event.astype(np.intp)
-        p_death = np.take_along_axis(p_death_all, branch[:, None], axis=1)[:, 0]
+        dyn |= {"AMP1_EVENT": amp_event & (counts[:, t_amp] == 0),
+                "AMP2_EVENT": amp_event & (counts[:, t_amp] == 1),
+                "IHD_EVENT": events[:, _T["ihd"]], "MI_EVENT": events[:, t_mi],
+                "RENAL_EVENT": events[:, _T["renal"]], "STROKE_EVENT": events[:, t_stroke]}
+        p_death_all = probabilities_from_linear_predictors(
+            _add_terms(d_static, d_terms, dyn), _DEATH_SET, duration_years=duration,
+            age_years=age)
+        branch = hist.any(axis=1).astype(np.intp) * 2 + events[:, mortality_types].any(axis=1)
+        p_death = np.take_along_axis(p_death_all, branch[None, :], axis=0)[0]
         died = u[:, -1] < p_death
         # 7. accrue outcomes
         alive_share = np.where(died, 0.5, 1.0)
         util = annual_utility(utilities, events=events, history=hist,
                               combination=spec.utility_combination)
-        c_comp, c_bg = annual_costs_gbp(costs, female=female, age_years=age, events=events,
-                                        history=hist, died=died)
+        c_comp, c_bg = _annual_costs_sparse(cost_tables, female=female, age_years=age,
+                                            events=events, history=hist, died=died,
+                                            alive_share=alive_share)
         qaly = util * alive_share
         out["life_years"][idx] += alive_share
         out["life_years_discounted"][idx] += alive_share * disc_e[k]
@@ -377,8 +456,6 @@ def simulate_lifetime(
         stage_counts = stage_counts + events
         events_by_year[:, k] = events.sum(axis=0)
         first_by_year[:, k] = first.sum(axis=0)
-        for event, col in _HIST_COLUMNS.items():
-            x[:, COLUMN[col]] = counts[:, _T[event]] > 0
         if ukpds90:
             natural = next_hba1c_ukpds90(natural, base_hba1c, female, afro, indian,
                                          dur0 + k + 1)
@@ -389,11 +466,7 @@ def simulate_lifetime(
             exit_age[dead] = age[died] + 0.5
             counts_out[dead] = stage_counts[died]
             deaths_by_year[k] = int(died.sum())
-            alive = ~died
-            idx, x, age0, dur0, female, afro, indian, base_hba1c, natural, effect, counts, \
-                stage_counts = (a[alive] for a in (idx, x, age0, dur0, female, afro, indian,
-                                                   base_hba1c, natural, effect, counts,
-                                                   stage_counts))
+            compact(~died)
     # Patients still here after the last year are censored at the age they reached.
     counts_out[idx] = stage_counts
     exit_age[idx] = age0 + n_years
