@@ -55,7 +55,7 @@ from sim.core.lifetime.equations import (
     equation_set,
     probabilities_from_linear_predictors,
 )
-from sim.core.lifetime.progression import next_hba1c_ukpds90, persistence_weight
+from sim.core.lifetime.progression import hba1c_with_effect, next_hba1c_ukpds90
 from sim.core.lifetime.risk_factors import RiskFactors
 from sim.params.lifetime import Lifetime
 
@@ -333,7 +333,6 @@ def simulate_lifetime(
     multiplier = spec.risk_multiplier
     ukpds90 = spec.hba1c_progression == "ukpds90"
     n_years = max(int(np.ceil(np.max(horizon - risk_factors.age_years))), 0)
-    weights = np.asarray(persistence_weight(np.arange(n_years) + 0.5, spec.persistence))
     t_mid = spec.discount_start_years + np.arange(n_years) + 0.5
     disc_c = (1.0 + spec.discount_rate_costs) ** -t_mid
     disc_e = (1.0 + spec.discount_rate_effects) ** -t_mid
@@ -401,7 +400,7 @@ def simulate_lifetime(
         duration = dur0 + k
         hist = counts > 0
         dyn = {"CURR_AGE": age, "YEAR": duration,
-               "HBA1C": np.maximum(natural + effect * weights[k], 4.0)}
+               "HBA1C": hba1c_with_effect(natural, effect, k, spec.persistence)}
         for event, col in _HIST_COLUMNS.items():
             dyn[col] = hist[:, _T[event]]
         # 4. which equation applies, and its probability
