@@ -339,3 +339,11 @@ def test_simulation_costs_match_the_public_cost_function() -> None:
                                     events=events, history=history, died=died,
                                     alive_share=np.where(died, 0.5, 1.0))
         assert np.allclose(ref[0], fast[0]) and np.allclose(ref[1], fast[1]), name
+
+
+def test_risk_multiplier_lowers_events_and_lengthens_life(cohort) -> None:
+    rf = cohort.take(np.arange(2000))
+    base, calibrated = run(rf, 0.0), run(rf, 0.0, risk_multiplier=0.7)
+    s0, s1 = base.summary(), calibrated.summary()
+    assert s1["events_per_1000_mi"] < s0["events_per_1000_mi"], "x0.7 hazards, fewer MIs"
+    assert s1["life_years"] > s0["life_years"], "x0.7 hazards (death too), longer lives"
