@@ -1,0 +1,496 @@
+"""Simulate each patient's lifetime, year by year, with the UKPDS 82 equations.
+
+Order of operations in lifetime year k (k = 0, 1, ...; the loop is over years, every step
+is vectorised over the patients still alive):
+
+1. Censor patients whose age at the start of the year has reached the horizon.
+2. Draw the year's uniforms: a (patients, 9) block from a generator keyed by (seed, year);
+   column j of row i is patient i's number for event j (EVENT_TYPES order, then death).
+3. Set this year's covariates: current age = entry age + k, duration = entry duration + k,
+   HbA1c = natural path + programme effect x persistence weight at mid-year.
+4. Complication probabilities from the start-of-year state; pick per patient the equation
+   that applies (first or second MI / stroke / amputation, sex for first MI, ulcer history
+   for first amputation); one-off events (IHD, CHF, blindness, ulcer, renal) only once.
+5. Events: uniform < probability.
+6. Death: branch on history (any prior complication, blindness and ulcer included) and on
+   an event this year (MI, IHD, CHF, stroke, amputation or renal failure; blindness and
+   ulcer excluded); the four mortality equations (LONGTERM 1.1); uniform < probability.
+7. Accrue life years, QALYs and costs (survivors a full year, deaths half a year:
+   half-cycle), each discounted at the year's midpoint, (1 + r)^-(offset + k + 0.5).
+8. This year's events become history; the natural HbA1c moves on (UKPDS 90 or constant).
+9. Drop the dead.
+
+Common random numbers: a patient's uniforms depend only on (seed, patient index, year,
+event column), never on other patients or on the design, so two designs run with the same
+seed and the same patients differ only through the probabilities.
+
+References:
+    Hayes 2013 (UKPDS 82); Alva 2015 (UKPDS 84); NICE methods guide (3.5% discounting).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from sim.core.lifetime.costs_utilities import (
+    CostSet,
+    age_band,
+    annual_utility,
+    cost_set,
+    utility_set,
+)
+from sim.core.lifetime.equations import (
+    COLUMN,
+    COVARIATES,
+    DEATH_EQUATION_NAMES,
+    EVENT_EQUATION_NAMES,
+    EVENT_TYPES,
+    EquationSet,
+    equation_set,
+    probabilities_from_linear_predictors,
+)
+from sim.core.lifetime.progression import hba1c_with_effect, next_hba1c_ukpds90
+from sim.core.lifetime.risk_factors import RiskFactors
+from sim.params.lifetime import Lifetime
+
+STREAM_KEY = zlib.crc32(b"lifetime")
+"""Spawn-key word of the lifetime stream (CRC32 of its name, as in ``sim.rng``)."""
+
+N_UNIFORMS = len(EVENT_TYPES) + 1
+"""Uniforms per patient-year: one per complication type, then one for death."""
+
+_E = {name: j for j, name in enumerate(EVENT_EQUATION_NAMES)}
+_T = {name: j for j, name in enumerate(EVENT_TYPES)}
+_MORTALITY_EVENT_TYPES = ("mi", "ihd", "chf", "stroke", "amputation", "renal")
+_HIST_COLUMNS = {"mi": "MI_HIST", "ihd": "IHD_HIST", "chf": "CHF_HIST",
+                 "stroke": "STROKE_HIST", "blindness": "BLIND_HIST", "ulcer": "ULCER_HIST",
+                 "amputation": "AMP_HIST", "renal": "RENAL_HIST"}
+
+OUTCOMES: tuple[str, ...] = (
+    "life_years", "life_years_discounted", "qalys", "qalys_discounted",
+    "cost_complications_gbp", "cost_background_gbp", "cost_complications_discounted_gbp",
+    "cost_background_discounted_gbp",
+)
+"""Per-patient outcome fields of :class:`LifetimeResult` (see its docstring for units)."""
+
+
+def year_uniforms(seed_sequence: np.random.SeedSequence, year: int, n_rows: int
+                  ) -> np.ndarray:
+    """Uniforms of lifetime year ``year`` for patients 0..n_rows-1, shape (n_rows, 9).
+
+    The generator is keyed by (seed entropy, spawn key, lifetime stream, year) and fills rows
+    in order, so row i is the same for every ``n_rows > i``: a patient's numbers never depend
+    on how many patients follow or on who is still alive.
+
+    References:
+        O'Neill 2014 (PCG64); numpy SeedSequence; house convention in ``sim.rng``.
+    """
+    seq = np.random.SeedSequence(seed_sequence.entropy,
+                                 spawn_key=(*seed_sequence.spawn_key, STREAM_KEY, int(year)))
+    return np.random.Generator(np.random.PCG64(seq)).random((int(n_rows), N_UNIFORMS))
+
+
+def _mean_se(values: np.ndarray) -> tuple[float, float]:
+    n = values.shape[0]
+    mean = float(values.mean())
+    se = float(values.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    return mean, se
+
+
+@dataclass(frozen=True)
+class LifetimeResult:
+    """Per-patient lifetime outcomes and cohort curves.
+
+    Per-patient arrays (length n): ``life_years`` (years alive in the stage, undiscounted;
+    deaths count half of their last year), ``life_years_discounted``, ``qalys`` and
+    ``qalys_discounted`` (QALYs), ``cost_complications_gbp`` / ``cost_background_gbp``
+    (undiscounted) and their ``_discounted_gbp`` versions (GBP at the cost set's price year),
+    ``event_counts[type]`` (events during the stage, 0-2), ``death_year`` (0-based stage year
+    of death, -1 if alive at the horizon), ``age_at_exit_years`` (age at death, mid-year, or
+    at censoring).
+
+    Cohort curves (length ``n_years``): ``cumulative_incidence[type][k]`` share of the cohort
+    with a first stage event of that type by the end of year k (crude, competing death);
+    ``events_by_year[type][k]`` events in year k; ``cumulative_death[k]`` share dead by the end
+    of year k; ``alive_at_start[k]`` patients alive at the start of year k.
+    """
+
+    life_years: np.ndarray
+    life_years_discounted: np.ndarray
+    qalys: np.ndarray
+    qalys_discounted: np.ndarray
+    cost_complications_gbp: np.ndarray
+    cost_background_gbp: np.ndarray
+    cost_complications_discounted_gbp: np.ndarray
+    cost_background_discounted_gbp: np.ndarray
+    event_counts: Mapping[str, np.ndarray]
+    death_year: np.ndarray
+    age_at_exit_years: np.ndarray
+    cumulative_incidence: Mapping[str, np.ndarray]
+    events_by_year: Mapping[str, np.ndarray]
+    cumulative_death: np.ndarray
+    alive_at_start: np.ndarray
+    cost_set: str
+    utility_set: str
+    currency: str
+    price_year: int
+    discount_rate_costs: float
+    discount_rate_effects: float
+    provenance: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def n_patients(self) -> int:
+        """Number of patients simulated."""
+        return int(self.life_years.shape[0])
+
+    @property
+    def n_years(self) -> int:
+        """Number of simulated years (length of the cohort curves)."""
+        return int(self.cumulative_death.shape[0])
+
+    @property
+    def cost_total_discounted_gbp(self) -> np.ndarray:
+        """Discounted complication + background cost per patient (GBP)."""
+        return self.cost_complications_discounted_gbp + self.cost_background_discounted_gbp
+
+    @property
+    def cost_total_gbp(self) -> np.ndarray:
+        """Undiscounted complication + background cost per patient (GBP)."""
+        return self.cost_complications_gbp + self.cost_background_gbp
+
+    def per_patient(self, name: str) -> np.ndarray:
+        """A per-patient outcome array by name (:data:`OUTCOMES` or a ``cost_total_*``)."""
+        if name not in (*OUTCOMES, "cost_total_gbp", "cost_total_discounted_gbp"):
+            raise ValueError(f"unknown outcome '{name}'; choose from {', '.join(OUTCOMES)}, "
+                             "cost_total_gbp, cost_total_discounted_gbp")
+        return getattr(self, name)
+
+    def summary(self) -> dict[str, float]:
+        """Means per patient with Monte Carlo standard errors, and events per 1,000.
+
+        Keys: ``n_patients``; for each of :data:`OUTCOMES` plus ``cost_total_gbp`` and
+        ``cost_total_discounted_gbp`` the mean and ``<name>_se`` (SD / sqrt(n): first-order
+        Monte Carlo error, no parameter uncertainty); ``events_per_1000_<type>`` (all stage
+        events, second events included), ``patients_with_<type>_per_1000`` (at least one),
+        ``deaths_per_1000`` (by the horizon) and ``mean_age_at_exit_years``.
+        """
+        out: dict[str, float] = {"n_patients": float(self.n_patients)}
+        for name in (*OUTCOMES, "cost_total_gbp", "cost_total_discounted_gbp"):
+            out[name], out[f"{name}_se"] = _mean_se(self.per_patient(name))
+        per_1000 = 1000.0 / self.n_patients
+        for event in EVENT_TYPES:
+            counts = self.event_counts[event]
+            out[f"events_per_1000_{event}"] = float(counts.sum()) * per_1000
+            out[f"patients_with_{event}_per_1000"] = float((counts > 0).sum()) * per_1000
+        out["deaths_per_1000"] = float((self.death_year >= 0).sum()) * per_1000
+        out["mean_age_at_exit_years"] = float(self.age_at_exit_years.mean())
+        return out
+
+
+def paired_difference(treated: LifetimeResult, reference: LifetimeResult
+                      ) -> dict[str, float]:
+    """Mean per-patient difference treated - reference and its paired Monte Carlo SE.
+
+    Both results must come from the same patients and seed (common random numbers), so the
+    per-patient differences are paired and their SE is SD(diff) / sqrt(n).
+
+    Returns:
+        ``<outcome>`` and ``<outcome>_se`` for each of :data:`OUTCOMES` and the total costs.
+
+    Raises:
+        ValueError: If the two results have different numbers of patients.
+
+    References:
+        Stout & Goldie 2008 (common random numbers in microsimulation) [M].
+    """
+    if treated.n_patients != reference.n_patients:
+        raise ValueError("paired_difference needs results for the same patients, got "
+                         f"{treated.n_patients} and {reference.n_patients}")
+    out: dict[str, float] = {}
+    for name in (*OUTCOMES, "cost_total_gbp", "cost_total_discounted_gbp"):
+        diff = treated.per_patient(name) - reference.per_patient(name)
+        out[name], out[f"{name}_se"] = _mean_se(diff)
+    return out
+
+
+def _effect_array(hba1c_effect_pct: ArrayLike, n: int) -> np.ndarray:
+    effect = np.asarray(hba1c_effect_pct, dtype=float)
+    if effect.ndim == 0:
+        effect = np.full(n, float(effect))
+    if effect.shape != (n,):
+        raise ValueError(f"hba1c_effect_pct must be a scalar or have shape ({n},), "
+                         f"got {effect.shape}")
+    if not np.all(np.isfinite(effect)) or np.any(np.abs(effect) > 10):
+        raise ValueError("hba1c_effect_pct must be finite %-points within [-10, 10]")
+    return effect
+
+
+_EVENT_SET = equation_set(EVENT_EQUATION_NAMES)
+_DEATH_SET = equation_set(DEATH_EQUATION_NAMES)
+_DYNAMIC = frozenset({"CURR_AGE", "YEAR", "HBA1C", *_HIST_COLUMNS.values(), "AMP1_EVENT",
+                      "AMP2_EVENT", "IHD_EVENT", "MI_EVENT", "RENAL_EVENT", "STROKE_EVENT"})
+"""Covariates that change during the simulation; every other one is fixed at entry."""
+
+
+def _split_linear_predictor(
+    x: np.ndarray, eqs: EquationSet, multiplier: float
+) -> tuple[np.ndarray, tuple[tuple[int, str, float], ...]]:
+    """Fixed part of the linear predictors (E, n) from the entry covariates ``x``, and the
+    time-varying terms (row, column, coefficient) to add each year."""
+    static = np.array([c not in _DYNAMIC for c in COVARIATES])
+    xb = x[:, static] @ eqs.coefficients[static] + eqs.intercepts + np.log(multiplier)
+    terms = tuple((j, name, float(eqs.coefficients[COLUMN[name], j]))
+                  for name in sorted(_DYNAMIC) for j in range(len(eqs.names))
+                  if eqs.coefficients[COLUMN[name], j] != 0.0)
+    return np.ascontiguousarray(xb.T), terms
+
+
+def _add_terms(static: np.ndarray, terms: tuple[tuple[int, str, float], ...],
+               dyn: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Linear predictors of this year: fixed part plus coefficient x time-varying value."""
+    xb = static.copy()
+    for row, name, beta in terms:
+        xb[row] += beta * dyn[name]
+    return xb
+
+
+def _cost_tables(costs: CostSet) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cost tables flattened to [type, sex x 5 + band]; fatal cells that are 'not
+    applicable' take the event-year cost (the event is never fatal)."""
+    n_types = len(EVENT_TYPES)
+    nonfatal = costs.event_year_gbp.reshape(n_types, 10)
+    fatal = costs.fatal_gbp.reshape(n_types, 10)
+    never_fatal = np.array([e not in _MORTALITY_EVENT_TYPES for e in EVENT_TYPES])
+    fatal = np.where(np.isnan(fatal) | never_fatal[:, None], nonfatal, fatal)
+    return fatal, nonfatal, costs.later_year_gbp.reshape(n_types, 10), \
+        costs.background_gbp_per_year.reshape(10)
+
+
+def _annual_costs_sparse(tables: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], *,
+                         female: np.ndarray, age_years: np.ndarray, events: np.ndarray,
+                         history: np.ndarray, died: np.ndarray, alive_share: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`costs_utilities.annual_costs_gbp`, visiting only (patient, type) pairs with
+    an event or a history (most patient-years have neither)."""
+    fatal, nonfatal, later, background = tables
+    m = female.shape[0]
+    cell = female.astype(np.intp) * 5 + age_band(age_years)
+    rows, types = np.nonzero(events)
+    amounts = np.where(died[rows], fatal[types, cell[rows]], nonfatal[types, cell[rows]])
+    complication = np.zeros(m)   # bincount of nothing is an int array: add into floats
+    complication += np.bincount(rows, weights=amounts, minlength=m)
+    rows, types = np.nonzero(history & ~events)
+    complication += np.bincount(rows, weights=later[types, cell[rows]] * alive_share[rows],
+                                minlength=m)
+    return complication, background[cell] * alive_share
+
+
+def simulate_lifetime(
+    risk_factors: RiskFactors,
+    hba1c_effect_pct: ArrayLike,
+    spec: Lifetime,
+    seed_sequence: np.random.SeedSequence,
+) -> LifetimeResult:
+    """Simulate complications, deaths, costs and QALYs until death or the horizon age.
+
+    Args:
+        risk_factors: Patients at the start of the lifetime stage; ``hba1c_pct`` is the
+            reference (no-programme) HbA1c. Pass the same object to every design compared.
+        hba1c_effect_pct: Programme effect on HbA1c at the end of the agent-based stage
+            (%-points, negative = improvement), scalar or one per patient; carried into later
+            years by ``spec.persistence`` as an offset on the natural HbA1c path.
+        spec: The ``lifetime`` scenario section (horizon, discounting, persistence, cost and
+            utility sets, HbA1c progression, risk multiplier).
+        seed_sequence: Root of the lifetime random numbers; use the same one for designs
+            that are compared (common random numbers).
+
+    Returns:
+        A :class:`LifetimeResult`.
+
+    Raises:
+        ValueError: On a bad effect array or a seed that is not a SeedSequence.
+
+    References:
+        Hayes 2013 (UKPDS 82) and LONGTERM 1.1 (mortality branching); Alva 2015 (costs);
+        NICE methods guide (discounting).
+    """
+    if not isinstance(seed_sequence, np.random.SeedSequence):
+        raise ValueError("seed_sequence must be a numpy.random.SeedSequence, got "
+                         f"{type(seed_sequence).__name__}")
+    if not isinstance(spec, Lifetime):
+        raise ValueError(f"spec must be a Lifetime section, got {type(spec).__name__}")
+    n = risk_factors.size
+    effect_all = _effect_array(hba1c_effect_pct, n)
+    costs = cost_set(spec.cost_set)
+    utilities = utility_set(spec.utility_set)
+    horizon = spec.horizon_age_years
+    multiplier = spec.risk_multiplier
+    ukpds90 = spec.hba1c_progression == "ukpds90"
+    n_years = max(int(np.ceil(np.max(horizon - risk_factors.age_years))), 0)
+    t_mid = spec.discount_start_years + np.arange(n_years) + 0.5
+    disc_c = (1.0 + spec.discount_rate_costs) ** -t_mid
+    disc_e = (1.0 + spec.discount_rate_effects) ** -t_mid
+
+    # Per-patient outputs (full length), filled through the alive index.
+    out = {name: np.zeros(n) for name in OUTCOMES}
+    counts_out = np.zeros((n, len(EVENT_TYPES)), dtype=np.int8)
+    death_year = np.full(n, -1, dtype=np.int64)
+    exit_age = np.array(risk_factors.age_years, dtype=float)
+    events_by_year = np.zeros((len(EVENT_TYPES), n_years), dtype=np.int64)
+    first_by_year = np.zeros((len(EVENT_TYPES), n_years), dtype=np.int64)
+    deaths_by_year = np.zeros(n_years, dtype=np.int64)
+    alive_at_start = np.zeros(n_years, dtype=np.int64)
+
+    # The time-invariant part of every linear predictor is computed once; only the
+    # time-varying covariates (age, duration, HbA1c, histories, this year's events) are
+    # added each year, term by term (no matrix product in the loop).
+    x_entry = risk_factors.covariates()
+    ev_static, ev_terms = _split_linear_predictor(x_entry, _EVENT_SET, multiplier)
+    d_static, d_terms = _split_linear_predictor(x_entry, _DEATH_SET, multiplier)
+    del x_entry
+    cost_tables = _cost_tables(costs)
+
+    # State of the patients still in the simulation (compacted as they leave).
+    idx = np.arange(n)
+    age0 = np.array(risk_factors.age_years, dtype=float)
+    dur0 = np.array(risk_factors.years_with_diabetes, dtype=float)
+    female = np.array(risk_factors.female, dtype=bool)
+    afro = np.array(risk_factors.afro_caribbean, dtype=float)
+    indian = np.array(risk_factors.asian_indian, dtype=float)
+    base_hba1c = np.array(risk_factors.hba1c_pct, dtype=float)
+    natural = base_hba1c.copy()
+    effect = effect_all.copy()
+    counts = np.stack([getattr(risk_factors, f"history_{e}") for e in EVENT_TYPES],
+                      axis=1).astype(np.int8)
+    stage_counts = np.zeros_like(counts)
+    t_mi, t_stroke, t_amp, t_ulcer = _T["mi"], _T["stroke"], _T["amputation"], _T["ulcer"]
+    mortality_types = [_T[e] for e in _MORTALITY_EVENT_TYPES]
+
+    def compact(keep: np.ndarray) -> None:
+        nonlocal idx, ev_static, d_static, age0, dur0, female, afro, indian, base_hba1c, \
+            natural, effect, counts, stage_counts
+        idx, age0, dur0, female, afro, indian, base_hba1c, natural, effect, counts, \
+            stage_counts = (a[keep] for a in (idx, age0, dur0, female, afro, indian,
+                                              base_hba1c, natural, effect, counts,
+                                              stage_counts))
+        ev_static, d_static = ev_static[:, keep], d_static[:, keep]
+
+    for k in range(n_years):
+        # 1. censor at the horizon
+        keep = age0 + k < horizon
+        if not keep.all():
+            gone = ~keep
+            counts_out[idx[gone]] = stage_counts[gone]
+            exit_age[idx[gone]] = age0[gone] + k
+            compact(keep)
+        m = idx.shape[0]
+        if m == 0:
+            break
+        alive_at_start[k] = m
+        # 2. uniforms for patients 0..max(idx), rows of those still here
+        u = year_uniforms(seed_sequence, k, int(idx[-1]) + 1)[idx]
+        # 3. covariates of this year
+        age = age0 + k
+        duration = dur0 + k
+        hist = counts > 0
+        dyn = {"CURR_AGE": age, "YEAR": duration,
+               "HBA1C": hba1c_with_effect(natural, effect, k, spec.persistence)}
+        for event, col in _HIST_COLUMNS.items():
+            dyn[col] = hist[:, _T[event]]
+        # 4. which equation applies, and its probability
+        p_all = probabilities_from_linear_predictors(
+            _add_terms(ev_static, ev_terms, dyn), _EVENT_SET, duration_years=duration,
+            age_years=age)
+        p = np.zeros((len(EVENT_TYPES), m))
+        mi1 = np.where(female, p_all[_E["mi1_female"]], p_all[_E["mi1_male"]])
+        p[t_mi] = np.select([counts[:, t_mi] == 0, counts[:, t_mi] == 1],
+                            [mi1, p_all[_E["mi2"]]], 0.0)
+        p[t_stroke] = np.select([counts[:, t_stroke] == 0, counts[:, t_stroke] == 1],
+                                [p_all[_E["stroke1"]], p_all[_E["stroke2"]]], 0.0)
+        amp1 = np.where(hist[:, t_ulcer], p_all[_E["amp1_ulcer"]], p_all[_E["amp1_no_ulcer"]])
+        p[t_amp] = np.select([counts[:, t_amp] == 0, counts[:, t_amp] == 1],
+                             [amp1, p_all[_E["amp2"]]], 0.0)
+        for event in ("ihd", "chf", "blindness", "ulcer", "renal"):
+            j = _T[event]
+            p[j] = np.where(hist[:, j], 0.0, p_all[_E[event]])
+        # 5. events
+        events = u[:, : len(EVENT_TYPES)] < p.T
+        # 6. death
+        amp_event = events[:, t_amp]
+        dyn |= {"AMP1_EVENT": amp_event & (counts[:, t_amp] == 0),
+                "AMP2_EVENT": amp_event & (counts[:, t_amp] == 1),
+                "IHD_EVENT": events[:, _T["ihd"]], "MI_EVENT": events[:, t_mi],
+                "RENAL_EVENT": events[:, _T["renal"]], "STROKE_EVENT": events[:, t_stroke]}
+        p_death_all = probabilities_from_linear_predictors(
+            _add_terms(d_static, d_terms, dyn), _DEATH_SET, duration_years=duration,
+            age_years=age)
+        branch = hist.any(axis=1).astype(np.intp) * 2 + events[:, mortality_types].any(axis=1)
+        p_death = np.take_along_axis(p_death_all, branch[None, :], axis=0)[0]
+        died = u[:, -1] < p_death
+        # 7. accrue outcomes
+        alive_share = np.where(died, 0.5, 1.0)
+        util = annual_utility(utilities, events=events, history=hist,
+                              combination=spec.utility_combination)
+        c_comp, c_bg = _annual_costs_sparse(cost_tables, female=female, age_years=age,
+                                            events=events, history=hist, died=died,
+                                            alive_share=alive_share)
+        qaly = util * alive_share
+        out["life_years"][idx] += alive_share
+        out["life_years_discounted"][idx] += alive_share * disc_e[k]
+        out["qalys"][idx] += qaly
+        out["qalys_discounted"][idx] += qaly * disc_e[k]
+        out["cost_complications_gbp"][idx] += c_comp
+        out["cost_background_gbp"][idx] += c_bg
+        out["cost_complications_discounted_gbp"][idx] += c_comp * disc_c[k]
+        out["cost_background_discounted_gbp"][idx] += c_bg * disc_c[k]
+        # 8. events become history; natural HbA1c moves on
+        first = events & (stage_counts == 0)
+        counts = counts + events
+        stage_counts = stage_counts + events
+        events_by_year[:, k] = events.sum(axis=0)
+        first_by_year[:, k] = first.sum(axis=0)
+        if ukpds90:
+            natural = next_hba1c_ukpds90(natural, base_hba1c, female, afro, indian,
+                                         dur0 + k + 1)
+        # 9. the dead leave
+        if died.any():
+            dead = idx[died]
+            death_year[dead] = k
+            exit_age[dead] = age[died] + 0.5
+            counts_out[dead] = stage_counts[died]
+            deaths_by_year[k] = int(died.sum())
+            compact(~died)
+    # Patients still here after the last year are censored at the age they reached.
+    counts_out[idx] = stage_counts
+    exit_age[idx] = age0 + n_years
+    cum_first = np.cumsum(first_by_year, axis=1) / max(n, 1)
+    return LifetimeResult(
+        **out,
+        event_counts=MappingProxyType({e: counts_out[:, j] for j, e in enumerate(EVENT_TYPES)}),
+        death_year=death_year,
+        age_at_exit_years=exit_age,
+        cumulative_incidence=MappingProxyType(
+            {e: cum_first[j] for j, e in enumerate(EVENT_TYPES)}),
+        events_by_year=MappingProxyType(
+            {e: events_by_year[j] for j, e in enumerate(EVENT_TYPES)}),
+        cumulative_death=np.cumsum(deaths_by_year) / max(n, 1),
+        alive_at_start=alive_at_start,
+        cost_set=costs.name,
+        utility_set=utilities.name,
+        currency=costs.currency,
+        price_year=costs.price_year,
+        discount_rate_costs=spec.discount_rate_costs,
+        discount_rate_effects=spec.discount_rate_effects,
+        provenance=MappingProxyType({
+            "equations": "UKPDS 82 (Hayes 2013), implemented from the published tables",
+            "seed_entropy": seed_sequence.entropy,
+            "seed_spawn_key": tuple(seed_sequence.spawn_key),
+            "spec": spec.model_dump(mode="json"),
+        }),
+    )
