@@ -743,6 +743,27 @@ def _all_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
 PARAMETER_PATHS = _all_paths(Scenario)
 """Every dotted path of the scenario schema (sections and parameters)."""
 
+KEYWORD_PATHS = {path.replace(".", "_"): path for path in PARAMETER_PATHS}
+"""Dotted paths by keyword name (``population_size`` -> ``population.size``; no two clash)."""
+
+
+def keyword_overrides(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Dotted-path overrides from model keyword parameters (Mesa's ``batch_run`` style).
+
+    A keyword is a dotted path with ``_`` for ``.`` (``population_size=500``) or the dotted
+    path itself (``**{"population.size": 500}``).
+    """
+    out: dict[str, Any] = {}
+    for key, value in parameters.items():
+        dotted = key if key in KEYWORD_PATHS.values() else KEYWORD_PATHS.get(key)
+        if dotted is None:
+            close = difflib.get_close_matches(key, list(KEYWORD_PATHS), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ScenarioError(f"unknown model parameter '{key}': expected a scenario path "
+                                f"with '_' for '.', e.g. population_size{hint}", path=key)
+        out[dotted] = value
+    return out
+
 
 def _check_edge_list(scenario: Scenario, lines: dict[tuple[str, ...], Location]) -> None:
     """Edge lists must exist and name patients 0..size-1 (checked at load time)."""
