@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from sim.params.errors import ScenarioError
-from sim.params.scenario import load_scenario, parse_set
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_lesson(args: argparse.Namespace) -> int:
     """List lessons, or check one; exit 1 when its claim is not reliable."""
+    from sim.params.scenario import load_scenario, parse_set
     from sim.viz.lessons import LESSONS, check_lesson, lesson_for
 
     if args.scenario is None:
