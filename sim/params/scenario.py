@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from sim.params.catalogue import resolve
 from sim.params.edgelist import read_edge_list
 from sim.params.errors import ScenarioError
 from sim.params.yamlio import Location, read_yaml
@@ -514,10 +515,11 @@ def load_scenario(
     source: str | Path | dict[str, Any] | Scenario,
     overrides: dict[str, Any] | None = None,
 ) -> Scenario:
-    """Load and validate a scenario from a YAML path, a dict or a Scenario.
+    """Load and validate a scenario from a YAML path or ready name, a dict or a Scenario.
 
     Args:
-        source: YAML file path (``extends:`` resolved relative to it), a plain dict
+        source: YAML file path (``extends:`` resolved relative to it) or the name of a ready
+            scenario (``designs/hybrid_kickoff``, ``sim.params.catalogue``), a plain dict
             (``extends`` resolved relative to the working directory) or a Scenario.
         overrides: values by dotted path, applied last.
 
@@ -530,7 +532,7 @@ def load_scenario(
         data, lines = _resolve_dict(dict(source), "<dict>", Path.cwd(), chain=())
         label, path = "<dict>", None
     else:
-        path = Path(source)
+        path = resolve(source)
         data, lines = _resolve_file(path, chain=())
         label = str(path)
     for dotted, value in (overrides or {}).items():
