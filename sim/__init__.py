@@ -31,7 +31,8 @@ _HOMES = {
     "run": "sim.runner",
 }
 
-__all__ = sorted(_HOMES)
+__all__ = ["PeerSupportModel", "RunResult", "Scenario", "ScenarioError", "load_results",
+           "load_scenario", "run"]
 
 
 def __getattr__(name: str) -> Any:

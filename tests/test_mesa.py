@@ -91,3 +91,14 @@ def test_patient_view_exposes_every_state():
         getattr(agent, name)
     assert agent.hba1c_pct == m.hba1c[i] and agent.pdc == m.pdc[i]
     assert isinstance(agent.sessions_attended, int) and isinstance(agent.adherent, bool)
+
+
+def test_batch_run_takes_a_scenario_object_in_a_list_and_explains_a_bare_one():
+    sc = load_scenario(KICKOFF, {"population.size": 80, "run.days": 3})
+    rows = mesa.batch_run(PeerSupportModel, parameters={"scenario": [sc]}, rng=[1],
+                          max_steps=10, number_processes=1, data_collection_period=-1,
+                          display_progress=False)
+    assert rows[0]["Step"] == 3
+    with pytest.raises(ScenarioError, match="batch_run iterated a Scenario"):
+        mesa.batch_run(PeerSupportModel, parameters={"scenario": sc}, rng=[1], max_steps=3,
+                       number_processes=1, display_progress=False)

@@ -44,9 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Load, run, tabulate; see :func:`register` for the exit status."""
-    from sim.params.errors import ScenarioError
-    from sim.params.catalogue import data_root, resolve
-    from sim.params.scenario import parse_set
     from sim.analyses.validation import (
         default_files,
         html_report,
@@ -55,6 +52,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         run_validation,
         text_table,
     )
+    from sim.params.catalogue import data_root, resolve
+    from sim.params.errors import ScenarioError
+    from sim.params.scenario import parse_set
 
     files = [resolve(f, "experiments/validation") for f in args.files] or default_files(
         data_root())

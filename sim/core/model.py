@@ -22,6 +22,7 @@ from sim.core.network import PeerNetwork, build_network
 from sim.core.population import Patients, draw_patients
 from sim.core.program import ContactPlan, contact_plan
 from sim.core.rng import Streams
+from sim.params.errors import ScenarioError
 from sim.params.scenario import Scenario, keyword_overrides, load_scenario
 
 AGENT_VIEWS_AUTO_MAX = 10_000
@@ -44,7 +45,6 @@ class Patient(mesa.Agent):
     """A thin view of one patient's entries in the model's arrays (read-only)."""
 
     hba1c_pct = _State("hba1c", doc="Current HbA1c (%).")
-    pdc = _State("pdc", doc="Proportion of days covered over the PDC window.")
     adherent = _State("adherent", bool, "Whether PDC >= 0.8.")
     adherence = _State("adherence", doc="Recent adherence (EWMA of doses taken).")
     engagement = _State("engagement", doc="IM engagement (0-1).")
@@ -55,7 +55,7 @@ class Patient(mesa.Agent):
     education_hours = _State("education_hours", doc="Curriculum hours received.")
     support = _State("support", doc="Support received (messages read per day, EWMA).")
     received = _State("received", doc="Today's rapport-weighted messages from members.")
-    norm = _State("norm", doc="Peer norm: adherent share of the patient's ties.")
+    norm = _State("norm", doc="Peer norm signal from adherent ties (before centring).")
     contact = _State("contact", doc="Recency of program contact (0-1).")
     practice = _State("practice", doc="Self-care practice, diet and activity (0-1).")
     attended = _State("attended", bool, "Whether the patient attended a gathering today.")
@@ -67,6 +67,12 @@ class Patient(mesa.Agent):
     def __init__(self, model: PeerSupportModel, index: int) -> None:
         super().__init__(model)
         self.index = index
+
+    @property
+    def pdc(self) -> float:
+        """Proportion of days covered over the PDC window."""
+        m = self.model
+        return float(m.pdc_count[self.index] / m.dose_window.shape[0])
 
     @property
     def self_efficacy_z(self) -> float:
@@ -115,7 +121,8 @@ class PeerSupportModel(mesa.Model):
 
     Args:
         scenario: a Scenario, a YAML path, a ready scenario's name (``designs/hybrid_kickoff``)
-            or a dict; None: the default scenario. In ``batch_run`` pass a path or name.
+            or a dict; None: the default scenario. In ``batch_run`` pass a path, a name or a
+            one-item list ``[scenario]`` (batch_run iterates a bare Scenario into pairs).
         seed: root seed of every named random stream; None: fresh randomness (Mesa's
             meaning; the seed drawn is kept in ``seed_used``). An int reproduces a run.
         rng: Mesa's name for the same (an int, a numpy Generator or None); not with ``seed``.
@@ -130,6 +137,10 @@ class PeerSupportModel(mesa.Model):
                  agent_views: bool | None = None, **parameters: Any) -> None:
         if seed is not None and rng is not None:
             raise ValueError("pass either seed or rng, not both")
+        if isinstance(scenario, tuple):  # batch_run iterates a bare Scenario into pairs
+            raise ScenarioError("scenario is a (field, value) pair: mesa.batch_run iterated a "
+                                "Scenario; pass a path or name, or a one-item list "
+                                "[scenario]", path="scenario")
         self.seed_used = root_seed(seed if rng is None else rng)
         super().__init__(rng=self.seed_used)
         scenario = load_scenario({} if scenario is None else scenario,
