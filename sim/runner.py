@@ -127,7 +127,7 @@ def run(scenario: Scenario | str | Path | dict[str, Any], seed: int | None = Non
     """
     sc = load_scenario(scenario, overrides)
     started = datetime.now(UTC)
-    model = PeerSupportModel(sc, seed, agent_views=False)
+    model = PeerSupportModel(sc, sc.run.seed if seed is None else seed, agent_views=False)
     for _ in tqdm(range(sc.run.days), desc=sc.program.name, unit="day", disable=not progress,
                   leave=False):
         model.step()

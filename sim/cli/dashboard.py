@@ -14,9 +14,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from sim.cli.options import LazyChoices
 from sim.params.errors import ScenarioError
-from sim.params.scenario import load_scenario, parse_set
-from sim.viz.arms import COMPARISONS
 
 ENV = "PEERSUPPORT_DASHBOARD"  # read by sim.viz.app
 
@@ -36,9 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: this computer only; "
                         "0.0.0.0 lets others on the network connect)")
-    p.add_argument("--compare", choices=list(COMPARISONS), default=None,
-                   help="what differs between arm A and arm B (default: the lesson's "
-                        "contrast, else kickoff)")
+    p.add_argument("--compare", choices=LazyChoices("sim.viz.arms", "COMPARISONS"), default=None,
+                   metavar="CONTRAST", help="what differs between arm A and arm B: "
+                   "%(choices)s (default: the lesson's contrast, else kickoff)")
     p.add_argument("--seed", type=int, default=None, help="seed to open with (default: run.seed)")
     p.add_argument("--patients", type=int, default=None,
                    help="patients per arm to open with (default: the scenario's size, or "
@@ -74,6 +73,8 @@ def check_port(host: str, port: int) -> None:
 
 def page_settings(args: argparse.Namespace) -> str:
     """The page's settings as JSON (validated scenario included, so the server reads no file)."""
+    from sim.params.scenario import load_scenario, parse_set
+
     scenario = None
     if args.scenario is not None:
         scenario = load_scenario(args.scenario, parse_set(args.overrides))

@@ -7,18 +7,18 @@ import sys
 from pathlib import Path
 
 from sim.params.errors import ScenarioError
-from sim.params.scenario import load_scenario, parse_set
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``lesson``."""
     p = sub.add_parser(
         "lesson", help="list the classroom lessons or check that one works",
-        description="Without arguments, list the lessons. With a lesson scenario file "
-                    "(scenarios/classroom/*.yaml), run it for several seeds and report how "
-                    "often the lesson's claim holds, as tests/test_lessons.py does.")
+        description="Without arguments, list the lessons. With a lesson's name "
+                    "(kickoff_rapport) or scenario file (scenarios/classroom/*.yaml), run it "
+                    "for several seeds and report how often the lesson's claim holds, as "
+                    "tests/test_lessons.py does.")
     p.add_argument("scenario", type=Path, nargs="?", default=None,
-                   help="a lesson's scenario file")
+                   help="a lesson's name or scenario file")
     p.add_argument("--seeds", type=int, default=20, help="replications (default 20)")
     p.add_argument("--seed", type=int, default=2024,
                    help="root seed of the replications (default 2024)")
@@ -29,16 +29,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_lesson(args: argparse.Namespace) -> int:
     """List lessons, or check one; exit 1 when its claim is not reliable."""
+    from sim.params.catalogue import resolve
+    from sim.params.scenario import load_scenario, parse_set
     from sim.viz.lessons import LESSONS, check_lesson, lesson_for
 
     if args.scenario is None:
         for lesson in LESSONS.values():
-            print(f"{lesson.file}\n    {lesson.title}\n    sheet: {lesson.sheet}\n"
-                  f"    peersupport dashboard {lesson.file}")
+            name = Path(lesson.file).stem
+            print(f"{name}\n    {lesson.title}\n    sheet: {lesson.sheet}\n"
+                  f"    peersupport lesson {name}\n    peersupport dashboard classroom/{name}")
         return 0
     if not 1 <= args.seeds <= 10_000:
         raise ScenarioError(f"--seeds must be between 1 and 10000, got {args.seeds}")
-    scenario = load_scenario(args.scenario, parse_set(args.overrides))
+    scenario = load_scenario(resolve(args.scenario, "scenarios/classroom"),
+                             parse_set(args.overrides))
     lesson = lesson_for(scenario)
     if lesson is None:
         names = ", ".join(ls.scenario_name for ls in LESSONS.values())

@@ -1,8 +1,10 @@
 """The ``peersupport`` command.
 
 Each subcommand lives in a module under ``sim.cli`` exposing ``register(sub)``,
-which adds its parser and sets ``func`` (args -> exit status). Bad input raises
-ScenarioError, printed as one paragraph with exit status 2 and no traceback.
+which adds its parser and sets ``func`` (args -> exit status). Registering imports
+nothing heavy (numpy, pydantic, mesa, numba load inside ``func``), so ``--help`` is fast.
+Bad input raises ScenarioError, printed as one paragraph with exit status 2 and no
+traceback. Without a command the help is printed (exit status 2, argparse's convention).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="peersupport",
         description="Agent-based simulation of peer support for people with type 2 diabetes.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
             module = importlib.import_module(name)
@@ -43,9 +46,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def version() -> str:
+    """The installed package's version ("unknown" when running from an uninstalled tree)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("peersupport")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
     try:
         return int(args.func(args) or 0)
     except ScenarioError as exc:

@@ -12,7 +12,6 @@ from pathlib import Path
 from sim.cli.options import add_executor_arguments
 from sim.cli.sweep import _sigterm_as_interrupt
 from sim.params.errors import ScenarioError
-from sim.engine.executors import default_workers
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -173,6 +172,7 @@ def _names(text: str | None) -> list[str] | None:
 def _budget(plan, executor: str, workers: int | None) -> str:  # noqa: ANN001 - lazy import
     """Time two runs at the first sample points and extrapolate to the whole analysis."""
     from sim import runner as results
+    from sim.engine.executors import default_workers
 
     tasks = plan.tasks()[:: plan.spec.replications][:2]
     times = []

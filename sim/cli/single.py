@@ -6,10 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim.params.errors import ScenarioError
-from sim.runner import RunResult, run
-from sim.params.scenario import json_schema, load_scenario, parse_set
+
+if TYPE_CHECKING:
+    from sim.runner import RunResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=cmd_check)
 
     s = sub.add_parser("schema", help="print the JSON Schema of scenario files")
-    s.set_defaults(func=lambda args: print(json.dumps(json_schema(), indent=2)))
+    s.set_defaults(func=cmd_schema)
 
     t = sub.add_parser("params", help="print the parameter table (Markdown)")
     t.set_defaults(func=cmd_params)
@@ -38,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario, print its summary table, optionally save its outputs."""
+    from sim.params.scenario import load_scenario, parse_set
+    from sim.runner import run
+
     scenario = load_scenario(args.scenario, parse_set(args.overrides))
     result = run(scenario, args.seed, progress=not args.no_progress and sys.stderr.isatty())
     if args.json:
@@ -80,6 +85,8 @@ def format_summary(result: RunResult) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate each file; report every bad one, exit 2 if any."""
+    from sim.params.scenario import load_scenario
+
     bad = 0
     for path in args.files:
         try:
@@ -91,6 +98,14 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"ok   {path} ({sc.program.name}, {sc.population.size:,} patients, "
                   f"{sc.run.days} days)")
     return 2 if bad else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of scenario files."""
+    from sim.params.scenario import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
 
 
 def cmd_params(args: argparse.Namespace) -> int:

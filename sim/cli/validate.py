@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "target passes, 1 a target fails or a run failed, 2 bad input.",
     )
     p.add_argument("files", type=Path, nargs="*",
-                   help="validation files (default: experiments/validation/*.yaml)")
+                   help="validation files or names, e.g. centola2010 (default: every "
+                   "study in experiments/validation/)")
     add_executor_arguments(p, scheduler=False)
     p.add_argument("--replications", type=int, default=None, metavar="N",
                    help="replications per arm instead of each file's own")
@@ -43,8 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Load, run, tabulate; see :func:`register` for the exit status."""
-    from sim.params.errors import ScenarioError
-    from sim.params.scenario import parse_set
     from sim.analyses.validation import (
         default_files,
         html_report,
@@ -53,11 +52,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         run_validation,
         text_table,
     )
+    from sim.params.catalogue import data_root, resolve
+    from sim.params.errors import ScenarioError
+    from sim.params.scenario import parse_set
 
-    files = args.files or default_files()
+    files = [resolve(f, "experiments/validation") for f in args.files] or default_files(
+        data_root())
     if not files:
-        raise ScenarioError("no validation files given and none in experiments/validation/ "
-                            "(run from the project root or name the files)")
+        raise ScenarioError("no validation files given and none shipped in "
+                            f"{data_root() / 'experiments' / 'validation'}")
     if args.replications is not None and args.replications < 1:
         raise ScenarioError(f"--replications must be >= 1, got {args.replications}")
     overrides = parse_set(args.overrides)

@@ -8,7 +8,10 @@ never loops over them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import mesa
 import numpy as np
@@ -19,23 +22,51 @@ from sim.core.network import PeerNetwork, build_network
 from sim.core.population import Patients, draw_patients
 from sim.core.program import ContactPlan, contact_plan
 from sim.core.rng import Streams
-from sim.params.scenario import Scenario
+from sim.params.errors import ScenarioError
+from sim.params.scenario import Scenario, keyword_overrides, load_scenario
 
 AGENT_VIEWS_AUTO_MAX = 10_000
 """Populations up to this size get their Mesa agent views at start-up."""
 
 
+class _State:
+    """A read-only per-patient value of a model array (``model.<array>[index]``)."""
+
+    def __init__(self, array: str, kind: type = float, doc: str = "") -> None:
+        self.array, self.kind, self.__doc__ = array, kind, doc
+
+    def __get__(self, agent: Patient | None, owner: type) -> Any:
+        if agent is None:
+            return self
+        return self.kind(getattr(agent.model, self.array)[agent.index])
+
+
 class Patient(mesa.Agent):
     """A thin view of one patient's entries in the model's arrays (read-only)."""
+
+    hba1c_pct = _State("hba1c", doc="Current HbA1c (%).")
+    adherent = _State("adherent", bool, "Whether PDC >= 0.8.")
+    adherence = _State("adherence", doc="Recent adherence (EWMA of doses taken).")
+    engagement = _State("engagement", doc="IM engagement (0-1).")
+    utility = _State("utility", doc="EQ-5D utility today.")
+    distress = _State("distress", doc="Diabetes distress (0-1).")
+    self_efficacy_gain = _State("self_efficacy_gain", doc="Self-efficacy gained in sessions (SD).")
+    knowledge_gain = _State("knowledge_gain", doc="Self-care knowledge gained (0-1).")
+    education_hours = _State("education_hours", doc="Curriculum hours received.")
+    support = _State("support", doc="Support received (messages read per day, EWMA).")
+    received = _State("received", doc="Today's rapport-weighted messages from members.")
+    norm = _State("norm", doc="Peer norm signal from adherent ties (before centring).")
+    contact = _State("contact", doc="Recency of program contact (0-1).")
+    practice = _State("practice", doc="Self-care practice, diet and activity (0-1).")
+    attended = _State("attended", bool, "Whether the patient attended a gathering today.")
+    sessions_attended = _State("sessions_attended", int, "Sessions attended so far.")
+    posts_total = _State("posts_total", int, "IM posts written so far.")
+    qalys = _State("qalys", doc="Discounted QALYs accrued so far.")
+    cost = _State("cost", doc="Discounted costs this patient caused so far (currency).")
 
     def __init__(self, model: PeerSupportModel, index: int) -> None:
         super().__init__(model)
         self.index = index
-
-    @property
-    def hba1c_pct(self) -> float:
-        """Current HbA1c (%)."""
-        return float(self.model.hba1c[self.index])
 
     @property
     def pdc(self) -> float:
@@ -44,19 +75,14 @@ class Patient(mesa.Agent):
         return float(m.pdc_count[self.index] / m.dose_window.shape[0])
 
     @property
-    def adherence(self) -> float:
-        """Recent adherence (EWMA of doses taken)."""
-        return float(self.model.adherence[self.index])
+    def self_efficacy_z(self) -> float:
+        """Self-efficacy (z): baseline plus the gain from sessions."""
+        return float(self.model.patients.self_efficacy0_z[self.index]) + self.self_efficacy_gain
 
     @property
-    def engagement(self) -> float:
-        """IM engagement (0-1)."""
-        return float(self.model.engagement[self.index])
-
-    @property
-    def utility(self) -> float:
-        """EQ-5D utility today."""
-        return float(self.model.utility[self.index])
+    def knowledge(self) -> float:
+        """Self-care knowledge (0-1): baseline plus the gain from education."""
+        return float(self.model.patients.knowledge0[self.index]) + self.knowledge_gain
 
     @property
     def group(self) -> int:
@@ -88,17 +114,37 @@ class Ledger:
 class PeerSupportModel(mesa.Model):
     """Agent-based model of a peer-support program for people with type 2 diabetes.
 
+    Works with Mesa's tools: ``mesa.batch_run(PeerSupportModel, parameters={"scenario":
+    "designs/hybrid_kickoff", "population_size": [500, 1000]}, iterations=2)``,
+    ``run_model()`` (``running`` turns False at the horizon) and ``model.datacollector``
+    (one row per recorded day; reporters ``MODEL_REPORTERS``).
+
     Args:
-        scenario: a validated Scenario.
-        seed: root seed of every named random stream (defaults to ``scenario.run.seed``).
+        scenario: a Scenario, a YAML path, a ready scenario's name (``designs/hybrid_kickoff``)
+            or a dict; None: the default scenario. In ``batch_run`` pass a path, a name or a
+            one-item list ``[scenario]`` (batch_run iterates a bare Scenario into pairs).
+        seed: root seed of every named random stream; None: fresh randomness (Mesa's
+            meaning; the seed drawn is kept in ``seed_used``). An int reproduces a run.
+        rng: Mesa's name for the same (an int, a numpy Generator or None); not with ``seed``.
         agent_views: create ``Patient`` agents (None: only up to 10,000 patients; call
             ``create_agent_views()`` later for larger ones).
+        **parameters: scenario overrides by dotted path with ``_`` for ``.``
+            (``population_size=500``, ``program_im_posts_per_week=2``).
     """
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, *,
-                 agent_views: bool | None = None) -> None:
-        self.seed_used = scenario.run.seed if seed is None else int(seed)
+    def __init__(self, scenario: Scenario | str | Path | dict[str, Any] | None = None,
+                 seed: int | None = None, *, rng: int | np.random.Generator | None = None,
+                 agent_views: bool | None = None, **parameters: Any) -> None:
+        if seed is not None and rng is not None:
+            raise ValueError("pass either seed or rng, not both")
+        if isinstance(scenario, tuple):  # batch_run iterates a bare Scenario into pairs
+            raise ScenarioError("scenario is a (field, value) pair: mesa.batch_run iterated a "
+                                "Scenario; pass a path or name, or a one-item list "
+                                "[scenario]", path="scenario")
+        self.seed_used = root_seed(seed if rng is None else rng)
         super().__init__(rng=self.seed_used)
+        scenario = load_scenario({} if scenario is None else scenario,
+                                 keyword_overrides(parameters))
         self.spec = scenario
         self.streams = Streams(self.seed_used)
         s = scenario
@@ -118,6 +164,7 @@ class PeerSupportModel(mesa.Model):
         self.day = 0
         self.ledger = Ledger()
         self.records: list[dict[str, float]] = []
+        self.datacollector = mesa.DataCollector(model_reporters=MODEL_REPORTERS)
         self.baseline = self.population_means()
         self.record()
         if agent_views or (agent_views is None and n <= AGENT_VIEWS_AUTO_MAX):
@@ -198,8 +245,9 @@ class PeerSupportModel(mesa.Model):
         """
         d = self.day
         plan, s = self.plan, self.spec
-        if d >= plan.days:
-            raise RuntimeError(f"the scenario runs {plan.days} days; day {d} is past it")
+        if d >= plan.days:  # past the horizon (Mesa's run_model stops on running = False)
+            self.running = False
+            return
         gathering = self._gatherings(d)
         im_active = bool(plan.im_active[d])
         draws = self.n + self.network.n_groups  # one per patient, one per group's moderator
@@ -235,6 +283,7 @@ class PeerSupportModel(mesa.Model):
         self.day = d + 1
         if self.day % s.run.record_every_days == 0 or self.day == plan.days:
             self.record()
+        self.running = self.day < plan.days
 
     def _logistic(self, rng: np.random.Generator) -> np.ndarray:
         """Standard logistic variates log(u / (1 - u)) of one uniform per patient."""
@@ -328,5 +377,25 @@ class PeerSupportModel(mesa.Model):
         }
 
     def record(self) -> None:
-        """Append today's population means to the time series."""
+        """Append today's population means to the time series and the DataCollector."""
         self.records.append(self.population_means())
+        self.datacollector.collect(self)
+
+
+def root_seed(value: int | np.integer | np.random.Generator | None) -> int:
+    """The root seed of a run: an int as given; None or a Generator: a fresh 63-bit draw."""
+    if isinstance(value, int | np.integer):
+        return int(value)
+    return int(np.random.default_rng(value).integers(2**63))
+
+
+def _latest(key: str, model: PeerSupportModel) -> float:
+    return model.records[-1][key]
+
+
+MODEL_REPORTERS = {key: functools.partial(_latest, key) for key in (
+    "day", "pdc_mean", "adherent_share", "adherence_mean", "hba1c_mean", "utility_mean",
+    "engagement_mean", "support_mean", "practice_mean", "knowledge_gain_mean",
+    "self_efficacy_gain_mean", "tie_strength_mean", "attended_any_share", "cost_per_patient",
+    "qalys_per_patient")}
+"""DataCollector model reporters: the population means of ``population_means()``."""

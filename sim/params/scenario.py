@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from sim.params.catalogue import resolve
 from sim.params.edgelist import read_edge_list
 from sim.params.errors import ScenarioError
 from sim.params.yamlio import Location, read_yaml
@@ -514,10 +515,11 @@ def load_scenario(
     source: str | Path | dict[str, Any] | Scenario,
     overrides: dict[str, Any] | None = None,
 ) -> Scenario:
-    """Load and validate a scenario from a YAML path, a dict or a Scenario.
+    """Load and validate a scenario from a YAML path or ready name, a dict or a Scenario.
 
     Args:
-        source: YAML file path (``extends:`` resolved relative to it), a plain dict
+        source: YAML file path (``extends:`` resolved relative to it) or the name of a ready
+            scenario (``designs/hybrid_kickoff``, ``sim.params.catalogue``), a plain dict
             (``extends`` resolved relative to the working directory) or a Scenario.
         overrides: values by dotted path, applied last.
 
@@ -530,7 +532,7 @@ def load_scenario(
         data, lines = _resolve_dict(dict(source), "<dict>", Path.cwd(), chain=())
         label, path = "<dict>", None
     else:
-        path = Path(source)
+        path = resolve(source)
         data, lines = _resolve_file(path, chain=())
         label = str(path)
     for dotted, value in (overrides or {}).items():
@@ -742,6 +744,27 @@ def _all_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
 
 PARAMETER_PATHS = _all_paths(Scenario)
 """Every dotted path of the scenario schema (sections and parameters)."""
+
+KEYWORD_PATHS = {path.replace(".", "_"): path for path in PARAMETER_PATHS}
+"""Dotted paths by keyword name (``population_size`` -> ``population.size``; no two clash)."""
+
+
+def keyword_overrides(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Dotted-path overrides from model keyword parameters (Mesa's ``batch_run`` style).
+
+    A keyword is a dotted path with ``_`` for ``.`` (``population_size=500``) or the dotted
+    path itself (``**{"population.size": 500}``).
+    """
+    out: dict[str, Any] = {}
+    for key, value in parameters.items():
+        dotted = key if key in KEYWORD_PATHS.values() else KEYWORD_PATHS.get(key)
+        if dotted is None:
+            close = difflib.get_close_matches(key, list(KEYWORD_PATHS), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ScenarioError(f"unknown model parameter '{key}': expected a scenario path "
+                                f"with '_' for '.', e.g. population_size{hint}", path=key)
+        out[dotted] = value
+    return out
 
 
 def _check_edge_list(scenario: Scenario, lines: dict[tuple[str, ...], Location]) -> None:

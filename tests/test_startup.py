@@ -1,0 +1,67 @@
+"""Start-up stays light: ``import sim`` and the CLI's help load no heavy dependency.
+
+(Times are measured by benchmarks/bench_startup.py, not asserted here.)
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import sim
+
+from .conftest import ROOT
+
+HEAVY = ("mesa", "numba", "pandas", "scipy", "SALib", "numpy", "pydantic", "pyarrow")
+
+
+def loaded_after(code: str) -> set[str]:
+    """The heavy modules a fresh interpreter has loaded after running ``code``."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                         text=True, check=False)
+    modules = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {name for name in HEAVY if name in modules}
+
+
+def test_import_sim_loads_no_heavy_module():
+    assert loaded_after("import sim") == set()
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["sweep", "--help"],
+                                  ["lesson", "--help"], ["validate", "--help"]])
+def test_help_loads_no_heavy_module(argv):
+    code = ("import contextlib, io, sim.cli.main as m\n"
+            f"with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):"
+            f" m.main({argv!r})")
+    assert loaded_after(code) == set()
+
+
+def test_public_names_resolve_lazily():
+    for name in sim.__all__:
+        assert getattr(sim, name).__name__ == name
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        sim.nope  # noqa: B018
+    assert set(sim.__all__) <= set(dir(sim))
+
+
+def test_bare_command_prints_help_and_version_prints_version():
+    bare = subprocess.run([sys.executable, "-m", "sim.cli.main"], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    assert bare.returncode == 2
+    assert "usage: peersupport" in bare.stderr and "COMMAND" in bare.stderr
+    assert "error" not in bare.stderr
+    version = subprocess.run([sys.executable, "-m", "sim.cli.main", "--version"], cwd=ROOT,
+                             capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("peersupport ")
+
+
+def test_lazy_choices_still_reject_a_bad_value():
+    bad = subprocess.run([sys.executable, "-m", "sim.cli.main", "sweep", "x.yaml",
+                          "--executor", "nope"], cwd=ROOT, capture_output=True, text=True,
+                         check=False)
+    assert bad.returncode == 2
+    assert "invalid choice: 'nope'" in bad.stderr and "'serial'" in bad.stderr
