@@ -7,7 +7,9 @@ the browser.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -126,6 +128,47 @@ def test_burst_of_parameter_changes_never_fails():
         assert f"Day {model.day}" in html
 
 
+# --------------------------------------------------------------------------- untrusted input
+
+
+@pytest.mark.parametrize(("patients", "expected"), [
+    (100_000, 2000), (10**5000, 2000), (-5, 50), (-10**400, 50), (float("nan"), 300),
+    (float("inf"), 2000), ("x" * 1_000_000, 300), (None, 300), (True, 300), ([1], 300),
+    (120.4, 120), (150, 150)], ids=lambda x: f"{type(x).__name__}")
+def test_server_keeps_patients_inside_the_page_limits(patients, expected):
+    """What a websocket client sends for the Patients slider is checked before building."""
+    model = ClassroomModel(patients=patients)
+    assert all(arm.model.n == expected for arm in model.arms)
+    assert model.levers.patients == expected
+    if patients not in (None, 150):
+        (note,) = model.warnings
+        assert note.startswith("Patients: ") and len(note) < 120, note
+
+
+def test_server_checks_every_other_control():
+    model = ClassroomModel(
+        seed="9" * 1_000_000, compare={"x": 1}, posts_per_week=float("nan"),
+        kickoff="false", peer_influence=1e308, contagion="evil" * 10_000, threshold=-3,
+        rewiring=7, group_size=10**9, layout="<script>" * 1000)
+    lv = model.levers
+    assert model.seed_used == 1 and model.comparison.key == "kickoff"
+    assert lv.posts_per_week == 0.7 and lv.kickoff is False  # the scenario's values
+    assert lv.peer_influence == 8.0 and lv.contagion == "simple" and lv.threshold == 1
+    assert lv.rewiring == 1.0 and lv.group_size == 30 and model.layout_name == "groups"
+    assert len(model.warnings) == 10 and all(len(w) < 120 for w in model.warnings)
+    html = page_html(model)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_page_limits_follow_the_opening_population():
+    from sim.viz.controls import page_controls
+
+    limits = page_controls(levers_of(default_scenario(), patients=5000))
+    assert limits["patients"].hi == 5000
+    model = ClassroomModel(patients=100_000, limits=limits)
+    assert model.levers.patients == 5000
+
+
 # --------------------------------------------------------------------------- layout
 
 
@@ -225,6 +268,16 @@ def test_solaraviz_burst_of_changes_then_reset(monkeypatch):
     rc.find(v.Alert).assert_empty()  # no error message on the page
 
 
+def test_page_refuses_a_slider_set_past_its_maximum(monkeypatch):
+    """A client sets Patients to 100,000 (page maximum 2,000) and presses Reset."""
+    box, rc = render_page(monkeypatch)
+    slider(rc, "Patients").v_model = 100_000
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    html = main_html(rc)
+    assert "<b>2,000</b> patients" in html
+    assert "Patients: 100000 is outside 50 to 2000; using 2000" in html
+
+
 def test_page_opens_a_lesson_with_its_comparison(monkeypatch):
     scenario = load_scenario(LESSON_1)
     box, rc = render_page(monkeypatch, {"scenario": scenario.model_dump(mode="json")})
@@ -253,6 +306,68 @@ def test_cli_dashboard_rejects_bad_input_clearly(tmp_path):
         s.listen()
         out = cli("dashboard", "--port", str(s.getsockname()[1]))
     assert out.returncode == 2 and "choose another port" in out.stderr
+
+
+def test_cli_sets_a_short_session_cull_timeout():
+    """Solara keeps a closed tab's session 24 h by default; the dashboard sets minutes."""
+    code = ("import sim.cli.dashboard as d\n"
+            "def show(args, port, uvicorn):\n"
+            "    from solara.server import settings\n"
+            "    import solara.util\n"
+            "    print(solara.util.parse_timedelta(settings.kernel.cull_timeout), "
+            "args.max_sessions)\n"
+            "    return 0\n"
+            "d._serve = show\n"
+            "from sim.cli.main import main\n"
+            "raise SystemExit(main(['dashboard', '--port', '0', '--max-sessions', '7']))\n")
+    env = {k: val for k, val in os.environ.items() if not k.startswith("SOLARA_")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=ROOT, env=env)
+    assert out.returncode == 0, out.stderr
+    seconds, cap = out.stdout.split()
+    assert float(seconds) == 180 and cap == "7"
+    out = cli("dashboard", "--max-sessions", "0")
+    assert out.returncode == 2 and "--max-sessions" in out.stderr
+
+
+def test_session_cap_refuses_new_sessions_only():
+    from sim.viz.serve import SessionCap
+
+    served: list[str] = []
+
+    async def app(scope, receive, send):
+        served.append(scope["path"])
+
+    async def visit(cap, scope):
+        sent: list[dict] = []
+
+        async def receive():
+            return {"type": "websocket.connect"}
+
+        async def send(message):
+            sent.append(message)
+
+        await cap(scope, receive, send)
+        return sent
+
+    kernels = {"k1": object(), "k2": object()}
+    cap = SessionCap(app, 2, kernels)
+    page = {"type": "http", "path": "/", "method": "GET"}
+    sent = asyncio.run(visit(cap, page))
+    assert sent[0]["status"] == 503 and b"The dashboard is full" in sent[1]["body"]
+    new = {"type": "websocket", "path": "/jupyter/api/kernels/k3/channels"}
+    assert asyncio.run(visit(cap, new)) == [
+        {"type": "websocket.close", "code": 1013, "reason": "dashboard full"}]
+    assert served == []
+    old = {"type": "websocket", "path": "/jupyter/api/kernels/k1/channels"}
+    asset = {"type": "http", "path": "/static/main.js", "method": "GET"}
+    for scope in (old, asset, {"type": "lifespan"}):
+        assert asyncio.run(visit(cap, {"path": "", **scope})) == []
+    del kernels["k2"]  # a tab closed and culled: room again
+    for scope in (page, new):
+        asyncio.run(visit(cap, scope))
+    assert served == ["/jupyter/api/kernels/k1/channels", "/static/main.js", "", "/",
+                      "/jupyter/api/kernels/k3/channels"]
 
 
 def test_cli_lesson_lists_and_rejects_non_lessons():

@@ -17,6 +17,7 @@ from typing import Any
 from sim.params.errors import ScenarioError
 from sim.params.scenario import load_scenario, parse_set
 from sim.viz.arms import COMPARISONS
+from sim.viz.serve import CULL_TIMEOUT, MAX_SESSIONS
 
 ENV = "PEERSUPPORT_DASHBOARD"  # read by sim.viz.app
 
@@ -34,8 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8765,
                    help="port to serve on (default 8765; 0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1",
-                   help="address to bind (default 127.0.0.1: this computer only; "
-                        "0.0.0.0 lets others on the network connect)")
+                   help="address to bind (default 127.0.0.1: this computer only). 0.0.0.0 "
+                        "lets anyone who can reach this computer open the page, with no "
+                        "password: use it only on a classroom network you trust, never on "
+                        "a public one, and stop the server after class")
+    p.add_argument("--max-sessions", type=int, default=MAX_SESSIONS,
+                   help=f"most pages (browser tabs) served at once (default {MAX_SESSIONS}); "
+                        "a closed tab frees its place after a few minutes")
     p.add_argument("--compare", choices=list(COMPARISONS), default=None,
                    help="what differs between arm A and arm B (default: the lesson's "
                         "contrast, else kickoff)")
@@ -85,6 +91,8 @@ def page_settings(args: argparse.Namespace) -> str:
         raise ScenarioError(f"--patients must be between 2 and 20000, got {args.patients}")
     if args.seed is not None and not 0 <= args.seed < 2**63:
         raise ScenarioError(f"--seed must be between 0 and 2^63-1, got {args.seed}")
+    if not 1 <= args.max_sessions <= 1000:
+        raise ScenarioError(f"--max-sessions must be between 1 and 1000, got {args.max_sessions}")
     return json.dumps({"scenario": scenario.model_dump(mode="json") if scenario else None,
                        "compare": args.compare, "seed": args.seed, "patients": args.patients})
 
@@ -99,6 +107,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     os.environ["SOLARA_APP"] = "sim.viz.app"
     os.environ.setdefault("SOLARA_MODE", "production")
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    # a closed tab's session (two arms of patients) is freed after minutes, not Solara's 24 h
+    os.environ.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", CULL_TIMEOUT)
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = args.host, str(port)
     # The server reads (and writes) no file the user did not name. Solara's settings read a
     # ".env" file in the working directory at import time and keep an id in
@@ -125,6 +135,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace, port: int, uvicorn: Any) -> int:
     from sim.viz import assets
+    from sim.viz.serve import SessionCap
 
     if args.fetch_assets:
         try:
@@ -141,12 +152,16 @@ def _serve(args: argparse.Namespace, port: int, uvicorn: Any) -> int:
     url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
     print(f"peersupport dashboard: serving on {url}  (Ctrl+C stops it)", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"peersupport dashboard: bound to {args.host}: other computers on this "
-              "network can open the page", file=sys.stderr)
+        print(f"peersupport dashboard: bound to {args.host}: anyone who can reach this "
+              "computer can open the page (no password); use only on a trusted classroom "
+              f"network (at most {args.max_sessions} pages at once)", file=sys.stderr)
     # Solara warns on every page load served to an address other than "localhost" that
     # it cannot set cross-site cookies over http; the page is not embedded, so it is moot.
     warnings.filterwarnings("ignore", message="Cookies with samesite=none", category=UserWarning)
-    config = uvicorn.Config("solara.server.starlette:app", host=args.host, port=port,
+    from solara.server import kernel_context, starlette
+
+    app = SessionCap(starlette.app, args.max_sessions, kernel_context.contexts)
+    config = uvicorn.Config(app, host=args.host, port=port,
                             log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=2)
     uvicorn.Server(config).run()

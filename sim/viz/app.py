@@ -26,6 +26,7 @@ from mesa.visualization.utils import update_counter
 from sim.params.scenario import Scenario, load_scenario
 from sim.viz.arms import COMPARISONS, comparison, levers_of
 from sim.viz.classroom import DEFAULT_SEED, LAYOUTS, ClassroomModel, default_scenario
+from sim.viz.controls import CONTAGIONS, page_controls
 from sim.viz.lessons import Lesson, lesson_for
 from sim.viz.page import CSS, page_html
 
@@ -61,26 +62,31 @@ def page_config(raw: str | None = None) -> PageConfig:
 
 
 def model_params(cfg: PageConfig) -> dict[str, Any]:
-    """SolaraViz's ``model_params``: the fixed scenario, then the seed and the levers."""
+    """SolaraViz's ``model_params``: the fixed scenario and limits, then seed and levers."""
     lv = levers_of(cfg.scenario, patients=cfg.patients)
+    limits = page_controls(lv)
+
+    def slider(name: str) -> Slider:
+        c = limits[name]
+        return Slider(c.label, getattr(lv, name), c.lo, c.hi, c.step)
+
     return {
         "base": cfg.scenario,
+        "limits": limits,
         "seed": {"type": "InputText", "value": str(cfg.seed), "label": "Seed"},
         "compare": {"type": "Select", "value": comparison(cfg.compare).label,
                     "values": [c.label for c in COMPARISONS.values()],
                     "label": "Side by side"},
-        "patients": Slider("Patients", lv.patients, 50, max(2000, lv.patients), 50),
-        "posts_per_week": Slider("IM posts/week", lv.posts_per_week, 0.0,
-                                 max(5.0, lv.posts_per_week), 0.1),
+        "patients": slider("patients"),
+        "posts_per_week": slider("posts_per_week"),
         "kickoff": {"type": "Checkbox", "value": lv.kickoff,
                     "label": "In-person kick-off (2 sessions)"},
-        "peer_influence": Slider("Peer influence", lv.peer_influence,
-                                 0.0, max(8.0, lv.peer_influence), 0.05),
+        "peer_influence": slider("peer_influence"),
         "contagion": {"type": "Select", "value": lv.contagion,
-                      "values": ["simple", "complex"], "label": "Contagion"},
-        "threshold": Slider("Threshold", lv.threshold, 1, max(6, lv.threshold), 1),
-        "rewiring": Slider("Rewiring", lv.rewiring, 0.0, 1.0, 0.05),
-        "group_size": Slider("Group size", lv.group_size, 2, max(30, lv.group_size), 1),
+                      "values": list(CONTAGIONS), "label": "Contagion"},
+        "threshold": slider("threshold"),
+        "rewiring": slider("rewiring"),
+        "group_size": slider("group_size"),
         "layout": {"type": "Select", "value": "auto", "values": list(LAYOUTS),
                    "label": "Network layout"},
     }
