@@ -308,6 +308,20 @@ def test_cli_dashboard_rejects_bad_input_clearly(tmp_path):
     assert out.returncode == 2 and "choose another port" in out.stderr
 
 
+@pytest.mark.parametrize(("host", "message"), [
+    ("no.such.host.invalid", "is not a known host name or address"),
+    ("203.0.113.7", "is not an address of this computer"),  # TEST-NET-3: never local
+    ("a" * 300, "is not a known host name or address")])
+@pytest.mark.parametrize("port", ["8765", "0"])
+def test_cli_dashboard_host_errors_are_one_line(host, message, port):
+    """A host that does not resolve, or is not this computer's: exit 2, no traceback."""
+    out = cli("dashboard", "--host", host, "--port", port)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and "0.0.0.0" in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert out.stdout == ""
+
+
 def test_cli_sets_a_short_session_cull_timeout():
     """Solara keeps a closed tab's session 24 h by default; the dashboard sets minutes."""
     code = ("import sim.cli.dashboard as d\n"

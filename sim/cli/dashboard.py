@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -59,23 +60,39 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port that is free on ``host`` now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    return check_port(host, 0)
 
 
-def check_port(host: str, port: int) -> None:
-    """Raise a clear error when ``port`` cannot be bound on ``host``."""
+def check_port(host: str, port: int) -> int:
+    """Bind ``host:port`` once, as the server will; returns the port (a free one for 0).
+
+    Raises:
+        ScenarioError: one line naming the option at fault: a host that does not resolve
+            or is not an address of this computer, a port out of range or in use.
+    """
     if not 0 <= port <= 65535:
         raise ScenarioError(f"--port must be between 0 and 65535, got {port}")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
+    shown = host if len(host) <= 60 else host[:60] + "..."
+    use = "use 127.0.0.1 (this computer only) or 0.0.0.0 (all its network addresses)"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (OSError, UnicodeError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ScenarioError(f"--host {shown!r} is not a known host name or address "
+                            f"({reason}); {use}") from None
+    with socket.socket(family, kind, proto) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind((host, port))
+            s.bind(address)
         except OSError as exc:
-            raise ScenarioError(f"cannot serve on {host}:{port} ({exc.strerror}); choose "
-                                "another port with --port N, or --port 0 for a free one") from None
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise ScenarioError(f"--host {shown!r} is not an address of this computer "
+                                    f"({exc.strerror}); {use}") from None
+            raise ScenarioError(f"cannot serve on {shown}:{port} ({exc.strerror}); choose "
+                                "another port with --port N, or --port 0 for a free one"
+                                ) from None
+        return int(s.getsockname()[1])
 
 
 def page_settings(args: argparse.Namespace) -> str:
@@ -100,9 +117,7 @@ def page_settings(args: argparse.Namespace) -> str:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Validate the scenario, then serve the page until interrupted."""
     settings = page_settings(args)
-    if args.port != 0:
-        check_port(args.host, args.port)
-    port = free_port(args.host) if args.port == 0 else args.port
+    port = check_port(args.host, args.port)
     os.environ[ENV] = settings
     os.environ["SOLARA_APP"] = "sim.viz.app"
     os.environ.setdefault("SOLARA_MODE", "production")
