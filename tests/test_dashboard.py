@@ -384,6 +384,44 @@ def test_session_cap_refuses_new_sessions_only():
                       "/jupyter/api/kernels/k3/channels"]
 
 
+def test_page_carries_the_missing_assets_notice():
+    """The page at / gets the (hidden) notice after <body>; nothing else is touched."""
+    from sim.viz.serve import AssetNotice, notice_html
+
+    page = b"<html><head></head><body class='x'><div id='app'></div></body></html>"
+    seen: list[dict] = []
+
+    async def app(scope, receive, send):
+        seen.append(scope)
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-length", str(len(page)).encode())]})
+        await send({"type": "http.response.body", "body": page[:20], "more_body": True})
+        await send({"type": "http.response.body", "body": page[20:]})
+
+    def visit(path: str) -> list[dict]:
+        sent: list[dict] = []
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": path,
+                 "headers": [(b"accept-encoding", b"gzip"), (b"host", b"x")]}
+        asyncio.run(AssetNotice(app, notice_html(["requirejs@2.3.6"], "/c<d>"))(
+            scope, None, send))
+        return sent
+
+    start, body = visit("/")
+    html = body["body"].decode()
+    assert html.startswith("<html><head></head><body class='x'><div id=\"ps-assets-missing\"")
+    assert "peersupport dashboard --fetch-assets" in html and "requirejs@2.3.6" in html
+    assert "/c&lt;d&gt;" in html and html.endswith("<div id='app'></div></body></html>")
+    assert dict(start["headers"])[b"content-length"] == str(len(body["body"])).encode()
+    assert seen[0]["headers"] == [(b"host", b"x")], "the page is asked for uncompressed"
+    assert b"".join(m.get("body", b"") for m in visit("/static/x.html")
+                    if m["type"] == "http.response.body") == page
+
+
 def test_cli_lesson_lists_and_rejects_non_lessons():
     out = cli("lesson")
     assert out.returncode == 0

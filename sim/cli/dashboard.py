@@ -150,7 +150,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace, port: int, uvicorn: Any) -> int:
     from sim.viz import assets
-    from sim.viz.serve import SessionCap
+    from sim.viz.serve import AssetNotice, SessionCap, notice_html
 
     if args.fetch_assets:
         try:
@@ -159,7 +159,8 @@ def _serve(args: argparse.Namespace, port: int, uvicorn: Any) -> int:
             raise ScenarioError(f"could not fetch the page's assets: {exc}") from None
         done = "fetched: " + ", ".join(fetched) if fetched else "already installed"
         print(f"peersupport dashboard: page assets {done}")
-    elif missing := assets.missing_packages():
+    missing = assets.missing_packages()
+    if missing:
         print("peersupport dashboard: the page's JavaScript is not installed yet "
               f"({', '.join(missing)}); the server fetches it from a CDN on first use. "
               "Offline? Run once with --fetch-assets (needs npm).", file=sys.stderr)
@@ -175,7 +176,9 @@ def _serve(args: argparse.Namespace, port: int, uvicorn: Any) -> int:
     warnings.filterwarnings("ignore", message="Cookies with samesite=none", category=UserWarning)
     from solara.server import kernel_context, starlette
 
-    app = SessionCap(starlette.app, args.max_sessions, kernel_context.contexts)
+    notice = notice_html(missing, str(assets.default_cache_dir()))
+    app = SessionCap(AssetNotice(starlette.app, notice), args.max_sessions,
+                     kernel_context.contexts)
     config = uvicorn.Config(app, host=args.host, port=port,
                             log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=2)
