@@ -142,7 +142,7 @@ def test_server_keeps_patients_inside_the_page_limits(patients, expected):
     assert model.levers.patients == expected
     if patients not in (None, 150):
         (note,) = model.warnings
-        assert note.startswith("Patients: ") and len(note) < 120, note
+        assert note.startswith("Patients in each arm: ") and len(note) < 120, note
 
 
 def test_server_checks_every_other_control():
@@ -244,7 +244,7 @@ def test_solaraviz_step_reset_and_levers(monkeypatch):
     assert main_day(rc) == 0
     rc.find(v.Btn, children=["Step"]).widget.click()
     assert main_day(rc) == 7, "Step advances the render interval: a week"
-    slider(rc, "IM posts/week").v_model = 3.0
+    slider(rc, "Chat posts per member a week").v_model = 3.0
     rc.find(v.Btn, children=["Reset"]).widget.click()
     assert main_day(rc) == 0
     assert "IM posts 3.0/member/week" in main_html(rc), "Reset rebuilds with the new lever"
@@ -252,8 +252,9 @@ def test_solaraviz_step_reset_and_levers(monkeypatch):
 
 def test_solaraviz_burst_of_changes_then_reset(monkeypatch):
     box, rc = render_page(monkeypatch)
-    labels = ["Patients", "IM posts/week", "Peer influence", "Threshold", "Rewiring",
-              "Group size"]
+    labels = ["Patients in each arm", "Chat posts per member a week",
+              "Peer influence (0 = none)", "Friends needed to convince",
+              "Random friendships (rewiring)", "Patients per group"]
     rng = np.random.default_rng(3)
     for k in range(60):
         w = slider(rc, labels[k % len(labels)])
@@ -268,14 +269,30 @@ def test_solaraviz_burst_of_changes_then_reset(monkeypatch):
     rc.find(v.Alert).assert_empty()  # no error message on the page
 
 
+def test_page_shows_values_plain_labels_and_no_mesa_internals(monkeypatch):
+    box, rc = render_page(monkeypatch)
+    for label in ("Play Interval (ms)", "Render Interval (steps)"):
+        rc.find(v.Slider, label=label).assert_empty()
+    rc.find(v.Checkbox, label="Use Threads").assert_empty()
+    sliders = rc.find(v.Slider).widgets
+    assert len(sliders) == 7 and all(w.thumb_label == "always" for w in sliders), \
+        "every slider shows its value"
+    assert len(rc.find(v.Tooltip).widgets) == 12, "every control explains itself"
+    html = main_html(rc)
+    assert 'data-key="status">not started' in html, "not 'running' before play"
+    assert "PDC r" not in html and "Friends alike" in html
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    assert 'data-key="status">under way' in main_html(rc)
+
+
 def test_page_refuses_a_slider_set_past_its_maximum(monkeypatch):
     """A client sets Patients to 100,000 (page maximum 2,000) and presses Reset."""
     box, rc = render_page(monkeypatch)
-    slider(rc, "Patients").v_model = 100_000
+    slider(rc, "Patients in each arm").v_model = 100_000
     rc.find(v.Btn, children=["Reset"]).widget.click()
     html = main_html(rc)
     assert "<b>2,000</b> patients" in html
-    assert "Patients: 100000 is outside 50 to 2000; using 2000" in html
+    assert "Patients in each arm: 100000 is outside 50 to 2000; using 2000" in html
 
 
 def test_page_opens_a_lesson_with_its_comparison(monkeypatch):

@@ -203,7 +203,7 @@ def test_page_loads_with_two_arms_and_step_moves_the_plots(page):
 def test_moving_a_slider_then_reset_changes_the_run(page):
     page.step()
     posted_default = float(page.value("A", "posters_share").rstrip("%"))
-    page.slider("IM posts/week").focus()
+    page.slider("Chat posts per member a week").focus()
     page.page.keyboard.press("End")  # the slider's maximum: 5 posts a week
     page.reset()
     assert "IM posts 5.0/member/week" in page.text("levers")
@@ -242,8 +242,8 @@ def test_play_and_pause(page):
 
 def test_burst_of_control_changes(page):
     """A class at the controls: many fast changes, then Reset and Step, and no error."""
-    for label in ("Patients", "IM posts/week", "Peer influence", "Threshold", "Rewiring",
-                  "Group size"):
+    for label in ("Patients in each arm", "Chat posts per member a week", "Peer influence",
+                  "Friends needed to convince", "Random friendships", "Patients per group"):
         thumb = page.slider(label)
         thumb.focus()
         for key in ("ArrowRight",) * 6 + ("ArrowLeft",) * 3 + ("End", "Home", "ArrowRight"):

@@ -41,22 +41,34 @@ class Control:
 
 
 BASE_CONTROLS = (
-    Control("patients", "Patients", 50, 2000, 50, True,
+    Control("patients", "Patients in each arm", 50, 2000, 50, True,
             "How many patients each arm follows (the same people in both arms)."),
-    Control("posts_per_week", "IM posts/week", 0.0, 5.0, 0.1, False,
+    Control("posts_per_week", "Chat posts per member a week", 0.0, 5.0, 0.1, False,
             "How often an average member posts in the instant-messaging group each week."),
-    Control("peer_influence", "Peer influence", 0.0, 8.0, 0.05, False,
+    Control("peer_influence", "Peer influence (0 = none)", 0.0, 8.0, 0.05, False,
             "How strongly seeing friends take their medicine pulls a patient to take theirs "
             "(0 = not at all)."),
-    Control("threshold", "Threshold", 1, 6, 1, True,
+    Control("threshold", "Friends needed to convince", 1, 6, 1, True,
             "With complex contagion: how many adherent friends a patient needs to see "
             "before they are swayed."),
-    Control("rewiring", "Rewiring", 0.0, 1.0, 0.05, False,
+    Control("rewiring", "Random friendships (rewiring)", 0.0, 1.0, 0.05, False,
             "How many friendships are random rather than between neighbours "
             "(0 = close-knit clusters, 1 = random)."),
-    Control("group_size", "Group size", 2, 30, 1, True,
+    Control("group_size", "Patients per group", 2, 30, 1, True,
             "How many patients share a peer group (with its peer leader)."),
 )
+
+
+TIPS = {
+    "seed": "Which patients are drawn: the same seed gives the same people, so a change "
+            "you see comes from the settings.",
+    "compare": "What differs between arm A and arm B; everything else is the same.",
+    "kickoff": "Two in-person group sessions, a week apart, at the start of the program.",
+    "contagion": "Simple: one adherent friend can sway a patient. Complex: it takes "
+                 "several (see 'Friends needed to convince').",
+    "layout": "How the network is drawn: patients in their groups, or around a ring.",
+}
+"""Tooltips of the controls that are not sliders."""
 
 
 def page_controls(opening: Levers) -> dict[str, Control]:
