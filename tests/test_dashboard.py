@@ -7,7 +7,9 @@ the browser.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -126,6 +128,47 @@ def test_burst_of_parameter_changes_never_fails():
         assert f"Day {model.day}" in html
 
 
+# --------------------------------------------------------------------------- untrusted input
+
+
+@pytest.mark.parametrize(("patients", "expected"), [
+    (100_000, 2000), (10**5000, 2000), (-5, 50), (-10**400, 50), (float("nan"), 300),
+    (float("inf"), 2000), ("x" * 1_000_000, 300), (None, 300), (True, 300), ([1], 300),
+    (120.4, 120), (150, 150)], ids=lambda x: f"{type(x).__name__}")
+def test_server_keeps_patients_inside_the_page_limits(patients, expected):
+    """What a websocket client sends for the Patients slider is checked before building."""
+    model = ClassroomModel(patients=patients)
+    assert all(arm.model.n == expected for arm in model.arms)
+    assert model.levers.patients == expected
+    if patients not in (None, 150):
+        (note,) = model.warnings
+        assert note.startswith("Patients in each arm: ") and len(note) < 120, note
+
+
+def test_server_checks_every_other_control():
+    model = ClassroomModel(
+        seed="9" * 1_000_000, compare={"x": 1}, posts_per_week=float("nan"),
+        kickoff="false", peer_influence=1e308, contagion="evil" * 10_000, threshold=-3,
+        rewiring=7, group_size=10**9, layout="<script>" * 1000)
+    lv = model.levers
+    assert model.seed_used == 1 and model.comparison.key == "kickoff"
+    assert lv.posts_per_week == 0.7 and lv.kickoff is False  # the scenario's values
+    assert lv.peer_influence == 8.0 and lv.contagion == "simple" and lv.threshold == 1
+    assert lv.rewiring == 1.0 and lv.group_size == 30 and model.layout_name == "groups"
+    assert len(model.warnings) == 10 and all(len(w) < 120 for w in model.warnings)
+    html = page_html(model)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_page_limits_follow_the_opening_population():
+    from sim.viz.controls import page_controls
+
+    limits = page_controls(levers_of(default_scenario(), patients=5000))
+    assert limits["patients"].hi == 5000
+    model = ClassroomModel(patients=100_000, limits=limits)
+    assert model.levers.patients == 5000
+
+
 # --------------------------------------------------------------------------- layout
 
 
@@ -201,7 +244,7 @@ def test_solaraviz_step_reset_and_levers(monkeypatch):
     assert main_day(rc) == 0
     rc.find(v.Btn, children=["Step"]).widget.click()
     assert main_day(rc) == 7, "Step advances the render interval: a week"
-    slider(rc, "IM posts/week").v_model = 3.0
+    slider(rc, "Chat posts per member a week").v_model = 3.0
     rc.find(v.Btn, children=["Reset"]).widget.click()
     assert main_day(rc) == 0
     assert "IM posts 3.0/member/week" in main_html(rc), "Reset rebuilds with the new lever"
@@ -209,8 +252,9 @@ def test_solaraviz_step_reset_and_levers(monkeypatch):
 
 def test_solaraviz_burst_of_changes_then_reset(monkeypatch):
     box, rc = render_page(monkeypatch)
-    labels = ["Patients", "IM posts/week", "Peer influence", "Threshold", "Rewiring",
-              "Group size"]
+    labels = ["Patients in each arm", "Chat posts per member a week",
+              "Peer influence (0 = none)", "Friends needed to convince",
+              "Random friendships (rewiring)", "Patients per group"]
     rng = np.random.default_rng(3)
     for k in range(60):
         w = slider(rc, labels[k % len(labels)])
@@ -223,6 +267,32 @@ def test_solaraviz_burst_of_changes_then_reset(monkeypatch):
     rc.find(v.Btn, children=["Step"]).widget.click()
     assert main_day(rc) == 7
     rc.find(v.Alert).assert_empty()  # no error message on the page
+
+
+def test_page_shows_values_plain_labels_and_no_mesa_internals(monkeypatch):
+    box, rc = render_page(monkeypatch)
+    for label in ("Play Interval (ms)", "Render Interval (steps)"):
+        rc.find(v.Slider, label=label).assert_empty()
+    rc.find(v.Checkbox, label="Use Threads").assert_empty()
+    sliders = rc.find(v.Slider).widgets
+    assert len(sliders) == 7 and all(w.thumb_label == "always" for w in sliders), \
+        "every slider shows its value"
+    assert len(rc.find(v.Tooltip).widgets) == 12, "every control explains itself"
+    html = main_html(rc)
+    assert 'data-key="status">not started' in html, "not 'running' before play"
+    assert "PDC r" not in html and "Friends alike" in html
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    assert 'data-key="status">under way' in main_html(rc)
+
+
+def test_page_refuses_a_slider_set_past_its_maximum(monkeypatch):
+    """A client sets Patients to 100,000 (page maximum 2,000) and presses Reset."""
+    box, rc = render_page(monkeypatch)
+    slider(rc, "Patients in each arm").v_model = 100_000
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    html = main_html(rc)
+    assert "<b>2,000</b> patients" in html
+    assert "Patients in each arm: 100000 is outside 50 to 2000; using 2000" in html
 
 
 def test_page_opens_a_lesson_with_its_comparison(monkeypatch):
@@ -253,6 +323,120 @@ def test_cli_dashboard_rejects_bad_input_clearly(tmp_path):
         s.listen()
         out = cli("dashboard", "--port", str(s.getsockname()[1]))
     assert out.returncode == 2 and "choose another port" in out.stderr
+
+
+@pytest.mark.parametrize(("host", "message"), [
+    ("no.such.host.invalid", "is not a known host name or address"),
+    ("203.0.113.7", "is not an address of this computer"),  # TEST-NET-3: never local
+    ("a" * 300, "is not a known host name or address")])
+@pytest.mark.parametrize("port", ["8765", "0"])
+def test_cli_dashboard_host_errors_are_one_line(host, message, port):
+    """A host that does not resolve, or is not this computer's: exit 2, no traceback."""
+    out = cli("dashboard", "--host", host, "--port", port)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and "0.0.0.0" in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert out.stdout == ""
+
+
+def test_cli_sets_a_short_session_cull_timeout():
+    """Solara keeps a closed tab's session 24 h by default; the dashboard sets minutes."""
+    code = ("import sim.cli.dashboard as d\n"
+            "def show(args, port, uvicorn):\n"
+            "    from solara.server import settings\n"
+            "    import solara.util\n"
+            "    print(solara.util.parse_timedelta(settings.kernel.cull_timeout), "
+            "args.max_sessions)\n"
+            "    return 0\n"
+            "d._serve = show\n"
+            "from sim.cli.main import main\n"
+            "raise SystemExit(main(['dashboard', '--port', '0', '--max-sessions', '7']))\n")
+    env = {k: val for k, val in os.environ.items() if not k.startswith("SOLARA_")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=ROOT, env=env)
+    assert out.returncode == 0, out.stderr
+    seconds, cap = out.stdout.split()
+    assert float(seconds) == 180 and cap == "7"
+    out = cli("dashboard", "--max-sessions", "0")
+    assert out.returncode == 2 and "--max-sessions" in out.stderr
+
+
+def test_session_cap_refuses_new_sessions_only():
+    from sim.viz.serve import SessionCap
+
+    served: list[str] = []
+
+    async def app(scope, receive, send):
+        served.append(scope["path"])
+
+    async def visit(cap, scope):
+        sent: list[dict] = []
+
+        async def receive():
+            return {"type": "websocket.connect"}
+
+        async def send(message):
+            sent.append(message)
+
+        await cap(scope, receive, send)
+        return sent
+
+    kernels = {"k1": object(), "k2": object()}
+    cap = SessionCap(app, 2, kernels)
+    page = {"type": "http", "path": "/", "method": "GET"}
+    sent = asyncio.run(visit(cap, page))
+    assert sent[0]["status"] == 503 and b"The dashboard is full" in sent[1]["body"]
+    new = {"type": "websocket", "path": "/jupyter/api/kernels/k3/channels"}
+    assert asyncio.run(visit(cap, new)) == [
+        {"type": "websocket.close", "code": 1013, "reason": "dashboard full"}]
+    assert served == []
+    old = {"type": "websocket", "path": "/jupyter/api/kernels/k1/channels"}
+    asset = {"type": "http", "path": "/static/main.js", "method": "GET"}
+    for scope in (old, asset, {"type": "lifespan"}):
+        assert asyncio.run(visit(cap, {"path": "", **scope})) == []
+    del kernels["k2"]  # a tab closed and culled: room again
+    for scope in (page, new):
+        asyncio.run(visit(cap, scope))
+    assert served == ["/jupyter/api/kernels/k1/channels", "/static/main.js", "", "/",
+                      "/jupyter/api/kernels/k3/channels"]
+
+
+def test_page_carries_the_missing_assets_notice():
+    """The page at / gets the (hidden) notice after <body>; nothing else is touched."""
+    from sim.viz.serve import AssetNotice, notice_html
+
+    page = b"<html><head></head><body class='x'><div id='app'></div></body></html>"
+    seen: list[dict] = []
+
+    async def app(scope, receive, send):
+        seen.append(scope)
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-length", str(len(page)).encode())]})
+        await send({"type": "http.response.body", "body": page[:20], "more_body": True})
+        await send({"type": "http.response.body", "body": page[20:]})
+
+    def visit(path: str) -> list[dict]:
+        sent: list[dict] = []
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": path,
+                 "headers": [(b"accept-encoding", b"gzip"), (b"host", b"x")]}
+        asyncio.run(AssetNotice(app, notice_html(["requirejs@2.3.6"], "/c<d>"))(
+            scope, None, send))
+        return sent
+
+    start, body = visit("/")
+    html = body["body"].decode()
+    assert html.startswith("<html><head></head><body class='x'><div id=\"ps-assets-missing\"")
+    assert "peersupport dashboard --fetch-assets" in html and "requirejs@2.3.6" in html
+    assert "/c&lt;d&gt;" in html and html.endswith("<div id='app'></div></body></html>")
+    assert dict(start["headers"])[b"content-length"] == str(len(body["body"])).encode()
+    assert seen[0]["headers"] == [(b"host", b"x")], "the page is asked for uncompressed"
+    assert b"".join(m.get("body", b"") for m in visit("/static/x.html")
+                    if m["type"] == "http.response.body") == page
 
 
 def test_cli_lesson_lists_and_rejects_non_lessons():

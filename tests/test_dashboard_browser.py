@@ -37,7 +37,7 @@ START_TIMEOUT_S = 90
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator:
+def playwright() -> Iterator:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium "
                     "(apt-get install chromium; .ci/run does it)")
@@ -50,15 +50,20 @@ def browser() -> Iterator:
         pytest.skip(f"the page's JavaScript is not installed and could not be fetched: {exc}")
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser(playwright) -> Iterator:
+    chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
 
 
 class Server:
     """``peersupport dashboard ARGS`` on a free port, in its own process group."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = ARTIFACTS / f"dashboard-server-{self.port}.log"
@@ -66,7 +71,7 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sim.cli.main", "dashboard", *args, "--port", str(self.port)],
             cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+            start_new_session=True, env={**os.environ, **(env or {})})
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -198,7 +203,7 @@ def test_page_loads_with_two_arms_and_step_moves_the_plots(page):
 def test_moving_a_slider_then_reset_changes_the_run(page):
     page.step()
     posted_default = float(page.value("A", "posters_share").rstrip("%"))
-    page.slider("IM posts/week").focus()
+    page.slider("Chat posts per member a week").focus()
     page.page.keyboard.press("End")  # the slider's maximum: 5 posts a week
     page.reset()
     assert "IM posts 5.0/member/week" in page.text("levers")
@@ -237,8 +242,8 @@ def test_play_and_pause(page):
 
 def test_burst_of_control_changes(page):
     """A class at the controls: many fast changes, then Reset and Step, and no error."""
-    for label in ("Patients", "IM posts/week", "Peer influence", "Threshold", "Rewiring",
-                  "Group size"):
+    for label in ("Patients in each arm", "Chat posts per member a week", "Peer influence",
+                  "Friends needed to convince", "Random friendships", "Patients per group"):
         thumb = page.slider(label)
         thumb.focus()
         for key in ("ArrowRight",) * 6 + ("ArrowLeft",) * 3 + ("End", "Home", "ArrowRight"):
@@ -264,6 +269,56 @@ def test_step_plus_redraw_latency_in_the_browser(page):
     # measured about 0.1-0.3 s here; 1 s is the responsiveness the issue asks for
     assert median < 1.0, f"median click-to-redraw {median:.2f} s"
     page.no_errors()
+
+
+# A classroom without internet: the browser reaches only this computer (every other host
+# name fails to resolve, everything else goes to a closed proxy port).
+OFFLINE_ARGS = ["--proxy-server=127.0.0.1:9",
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+
+
+@pytest.fixture(scope="module")
+def offline_browser(playwright) -> Iterator:
+    chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                          args=CHROMIUM_ARGS + OFFLINE_ARGS)
+    yield chromium
+    chromium.close()
+
+
+def test_page_renders_with_the_network_disabled(offline_browser, server):
+    """The installed assets are served by the dashboard itself: no request leaves the machine."""
+    p = Page(offline_browser, server.url)
+    try:
+        outside: list[str] = []
+        p.page.on("request", lambda r: outside.append(r.url)
+                  if not r.url.startswith(server.url) else None)
+        assert p.page.locator(".ps-arm").count() == 2
+        p.step()
+        assert p.day() == 7
+        p.screenshot("dashboard-offline.png")
+        assert not p.page.locator("#ps-assets-missing").is_visible()
+        assert outside == [], f"requests left the machine: {outside}"
+        p.no_errors()
+    finally:
+        p.close()
+
+
+def test_missing_assets_offline_say_what_to_run(offline_browser, tmp_path):
+    """Offline, with no assets installed, the page says what to run instead of staying blank."""
+    srv = Server(env={"SOLARA_ASSETS_PROXY_CACHE_DIR": str(tmp_path / "cdn"),
+                      "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/"})
+    try:
+        tab = offline_browser.new_page(viewport=VIEWPORT)
+        tab.goto(srv.url)
+        notice = tab.locator("#ps-assets-missing")
+        notice.wait_for(state="visible", timeout=60_000)
+        text = notice.inner_text()
+        assert "cannot load its page files" in text
+        assert "peersupport dashboard --fetch-assets" in text and str(tmp_path / "cdn") in text
+        tab.screenshot(path=str(ARTIFACTS / "dashboard-offline-no-assets.png"))
+        tab.close()
+    finally:
+        srv.stop()
 
 
 LESSON_FILES = sorted((ROOT / "scenarios" / "classroom").glob("*.yaml"))

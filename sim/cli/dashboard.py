@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ from typing import Any
 
 from sim.cli.options import LazyChoices
 from sim.params.errors import ScenarioError
+from sim.viz.serve import CULL_TIMEOUT, MAX_SESSIONS
 
 ENV = "PEERSUPPORT_DASHBOARD"  # read by sim.viz.app
 
@@ -33,8 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8765,
                    help="port to serve on (default 8765; 0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1",
-                   help="address to bind (default 127.0.0.1: this computer only; "
-                        "0.0.0.0 lets others on the network connect)")
+                   help="address to bind (default 127.0.0.1: this computer only). 0.0.0.0 "
+                        "lets anyone who can reach this computer open the page, with no "
+                        "password: use it only on a classroom network you trust, never on "
+                        "a public one, and stop the server after class")
+    p.add_argument("--max-sessions", type=int, default=MAX_SESSIONS,
+                   help=f"most pages (browser tabs) served at once (default {MAX_SESSIONS}); "
+                        "a closed tab frees its place after a few minutes")
     p.add_argument("--compare", choices=LazyChoices("sim.viz.arms", "COMPARISONS"), default=None,
                    metavar="CONTRAST", help="what differs between arm A and arm B: "
                    "%(choices)s (default: the lesson's contrast, else kickoff)")
@@ -52,23 +59,39 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port that is free on ``host`` now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    return check_port(host, 0)
 
 
-def check_port(host: str, port: int) -> None:
-    """Raise a clear error when ``port`` cannot be bound on ``host``."""
+def check_port(host: str, port: int) -> int:
+    """Bind ``host:port`` once, as the server will; returns the port (a free one for 0).
+
+    Raises:
+        ScenarioError: one line naming the option at fault: a host that does not resolve
+            or is not an address of this computer, a port out of range or in use.
+    """
     if not 0 <= port <= 65535:
         raise ScenarioError(f"--port must be between 0 and 65535, got {port}")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
+    shown = host if len(host) <= 60 else host[:60] + "..."
+    use = "use 127.0.0.1 (this computer only) or 0.0.0.0 (all its network addresses)"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (OSError, UnicodeError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ScenarioError(f"--host {shown!r} is not a known host name or address "
+                            f"({reason}); {use}") from None
+    with socket.socket(family, kind, proto) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind((host, port))
+            s.bind(address)
         except OSError as exc:
-            raise ScenarioError(f"cannot serve on {host}:{port} ({exc.strerror}); choose "
-                                "another port with --port N, or --port 0 for a free one") from None
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise ScenarioError(f"--host {shown!r} is not an address of this computer "
+                                    f"({exc.strerror}); {use}") from None
+            raise ScenarioError(f"cannot serve on {shown}:{port} ({exc.strerror}); choose "
+                                "another port with --port N, or --port 0 for a free one"
+                                ) from None
+        return int(s.getsockname()[1])
 
 
 def page_settings(args: argparse.Namespace) -> str:
@@ -86,6 +109,8 @@ def page_settings(args: argparse.Namespace) -> str:
         raise ScenarioError(f"--patients must be between 2 and 20000, got {args.patients}")
     if args.seed is not None and not 0 <= args.seed < 2**63:
         raise ScenarioError(f"--seed must be between 0 and 2^63-1, got {args.seed}")
+    if not 1 <= args.max_sessions <= 1000:
+        raise ScenarioError(f"--max-sessions must be between 1 and 1000, got {args.max_sessions}")
     return json.dumps({"scenario": scenario.model_dump(mode="json") if scenario else None,
                        "compare": args.compare, "seed": args.seed, "patients": args.patients})
 
@@ -93,13 +118,13 @@ def page_settings(args: argparse.Namespace) -> str:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Validate the scenario, then serve the page until interrupted."""
     settings = page_settings(args)
-    if args.port != 0:
-        check_port(args.host, args.port)
-    port = free_port(args.host) if args.port == 0 else args.port
+    port = check_port(args.host, args.port)
     os.environ[ENV] = settings
     os.environ["SOLARA_APP"] = "sim.viz.app"
     os.environ.setdefault("SOLARA_MODE", "production")
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    # a closed tab's session (two arms of patients) is freed after minutes, not Solara's 24 h
+    os.environ.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", CULL_TIMEOUT)
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = args.host, str(port)
     # The server reads (and writes) no file the user did not name. Solara's settings read a
     # ".env" file in the working directory at import time and keep an id in
@@ -126,6 +151,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace, port: int, uvicorn: Any) -> int:
     from sim.viz import assets
+    from sim.viz.serve import AssetNotice, SessionCap, notice_html
 
     if args.fetch_assets:
         try:
@@ -134,7 +160,8 @@ def _serve(args: argparse.Namespace, port: int, uvicorn: Any) -> int:
             raise ScenarioError(f"could not fetch the page's assets: {exc}") from None
         done = "fetched: " + ", ".join(fetched) if fetched else "already installed"
         print(f"peersupport dashboard: page assets {done}")
-    elif missing := assets.missing_packages():
+    missing = assets.missing_packages()
+    if missing:
         print("peersupport dashboard: the page's JavaScript is not installed yet "
               f"({', '.join(missing)}); the server fetches it from a CDN on first use. "
               "Offline? Run once with --fetch-assets (needs npm).", file=sys.stderr)
@@ -142,12 +169,18 @@ def _serve(args: argparse.Namespace, port: int, uvicorn: Any) -> int:
     url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
     print(f"peersupport dashboard: serving on {url}  (Ctrl+C stops it)", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"peersupport dashboard: bound to {args.host}: other computers on this "
-              "network can open the page", file=sys.stderr)
+        print(f"peersupport dashboard: bound to {args.host}: anyone who can reach this "
+              "computer can open the page (no password); use only on a trusted classroom "
+              f"network (at most {args.max_sessions} pages at once)", file=sys.stderr)
     # Solara warns on every page load served to an address other than "localhost" that
     # it cannot set cross-site cookies over http; the page is not embedded, so it is moot.
     warnings.filterwarnings("ignore", message="Cookies with samesite=none", category=UserWarning)
-    config = uvicorn.Config("solara.server.starlette:app", host=args.host, port=port,
+    from solara.server import kernel_context, starlette
+
+    notice = notice_html(missing, str(assets.default_cache_dir()))
+    app = SessionCap(AssetNotice(starlette.app, notice), args.max_sessions,
+                     kernel_context.contexts)
+    config = uvicorn.Config(app, host=args.host, port=port,
                             log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=2)
     uvicorn.Server(config).run()

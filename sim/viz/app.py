@@ -5,10 +5,13 @@ settings in the ``PEERSUPPORT_DASHBOARD`` environment variable as JSON: the reso
 scenario (so the server reads no file), the comparison, the seed and the population.
 Without it (``solara run sim.viz.app``) the page opens the built-in example.
 
-SolaraViz re-creates the model on Reset from ``model_params``: the fixed ``base``
-scenario and the current value of every lever (``ClassroomModel``'s keywords). Its main
-area (``components``) is left empty: the page draws its own, without the draggable grid,
-whose JavaScript Solara would fetch from a CDN (a classroom may be offline).
+Mesa's ``ModelController`` (SolaraViz's Reset, play and Step) re-creates the model on
+Reset from the parameters: the fixed ``base`` scenario and limits and the current value of
+every control (``ClassroomModel``'s keywords, checked there: a browser is untrusted). The
+page draws its own controls (values always shown, plain-words labels with tooltips) and
+its own main area, without SolaraViz's draggable grid, whose JavaScript Solara would
+fetch from a CDN (a classroom may be offline), and without Mesa's internal settings
+(play interval, threads).
 """
 
 from __future__ import annotations
@@ -19,13 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import solara
-from mesa.visualization import SolaraViz
-from mesa.visualization.user_param import Slider
+from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 
 from sim.params.scenario import Scenario, load_scenario
 from sim.viz.arms import COMPARISONS, comparison, levers_of
 from sim.viz.classroom import DEFAULT_SEED, LAYOUTS, ClassroomModel, default_scenario
+from sim.viz.controls import CONTAGIONS, TIPS, page_controls
 from sim.viz.lessons import Lesson, lesson_for
 from sim.viz.page import CSS, page_html
 
@@ -61,42 +64,68 @@ def page_config(raw: str | None = None) -> PageConfig:
 
 
 def model_params(cfg: PageConfig) -> dict[str, Any]:
-    """SolaraViz's ``model_params``: the fixed scenario, then the seed and the levers."""
+    """The model's parameters in SolaraViz's format: fixed ones (the scenario, the limits),
+    then the controls (``type``, ``label``, ``value``, ranges), each with its ``help``."""
     lv = levers_of(cfg.scenario, patients=cfg.patients)
+    limits = page_controls(lv)
+
+    def slider(name: str) -> dict[str, Any]:
+        c = limits[name]
+        return {"type": "SliderInt" if c.integer else "SliderFloat", "label": c.label,
+                "value": getattr(lv, name), "min": c.lo, "max": c.hi, "step": c.step,
+                "help": c.help}
+
+    def choice(name: str, label: str, value: Any, values: list[str]) -> dict[str, Any]:
+        return {"type": "Select", "value": value, "values": values, "label": label,
+                "help": TIPS[name]}
+
     return {
         "base": cfg.scenario,
-        "seed": {"type": "InputText", "value": str(cfg.seed), "label": "Seed"},
-        "compare": {"type": "Select", "value": comparison(cfg.compare).label,
-                    "values": [c.label for c in COMPARISONS.values()],
-                    "label": "Side by side"},
-        "patients": Slider("Patients", lv.patients, 50, max(2000, lv.patients), 50),
-        "posts_per_week": Slider("IM posts/week", lv.posts_per_week, 0.0,
-                                 max(5.0, lv.posts_per_week), 0.1),
+        "limits": limits,
+        "seed": {"type": "InputText", "value": str(cfg.seed), "label": "Seed",
+                 "help": TIPS["seed"]},
+        "compare": choice("compare", "Side by side", comparison(cfg.compare).label,
+                          [c.label for c in COMPARISONS.values()]),
+        "patients": slider("patients"),
+        "posts_per_week": slider("posts_per_week"),
         "kickoff": {"type": "Checkbox", "value": lv.kickoff,
-                    "label": "In-person kick-off (2 sessions)"},
-        "peer_influence": Slider("Peer influence", lv.peer_influence,
-                                 0.0, max(8.0, lv.peer_influence), 0.05),
-        "contagion": {"type": "Select", "value": lv.contagion,
-                      "values": ["simple", "complex"], "label": "Contagion"},
-        "threshold": Slider("Threshold", lv.threshold, 1, max(6, lv.threshold), 1),
-        "rewiring": Slider("Rewiring", lv.rewiring, 0.0, 1.0, 0.05),
-        "group_size": Slider("Group size", lv.group_size, 2, max(30, lv.group_size), 1),
-        "layout": {"type": "Select", "value": "auto", "values": list(LAYOUTS),
-                   "label": "Network layout"},
+                    "label": "In-person kick-off (2 sessions)", "help": TIPS["kickoff"]},
+        "peer_influence": slider("peer_influence"),
+        "contagion": choice("contagion", "Contagion: simple or complex", lv.contagion,
+                            list(CONTAGIONS)),
+        "threshold": slider("threshold"),
+        "rewiring": slider("rewiring"),
+        "group_size": slider("group_size"),
+        "layout": choice("layout", "Network drawing", "auto", list(LAYOUTS)),
     }
 
 
 def initial_kwargs(params: dict[str, Any]) -> dict[str, Any]:
-    """The keywords SolaraViz will pass on Reset, at their starting values."""
-    out = {}
-    for name, p in params.items():
-        if isinstance(p, Slider):
-            out[name] = p.value
-        elif isinstance(p, dict) and "type" in p:
-            out[name] = p["value"]
-        else:
-            out[name] = p
-    return out
+    """The keywords Reset passes to ``ClassroomModel``, at their starting values."""
+    return {name: p["value"] if isinstance(p, dict) and "type" in p else p
+            for name, p in params.items()}
+
+
+@solara.component
+def ControlInput(name: str, spec: dict[str, Any], values: solara.Reactive[dict[str, Any]]) -> None:
+    """One control, its value always shown, its help as a tooltip; changes go to ``values``."""
+    def on_value(value: Any) -> None:
+        values.set({**values.value, name: value})
+
+    value = values.value[name]
+    with solara.Tooltip(spec["help"]):
+        match spec["type"]:
+            case "SliderInt" | "SliderFloat":
+                widget = solara.SliderInt if spec["type"] == "SliderInt" else solara.SliderFloat
+                widget(spec["label"], value=value, on_value=on_value, min=spec["min"],
+                       max=spec["max"], step=spec["step"], thumb_label="always")
+            case "Select":
+                solara.Select(spec["label"], value=value, values=spec["values"],
+                              on_value=on_value)
+            case "Checkbox":
+                solara.Checkbox(label=spec["label"], value=value, on_value=on_value)
+            case _:
+                solara.InputText(spec["label"], value=value, on_value=on_value)
 
 
 @solara.component
@@ -110,17 +139,36 @@ def MainArea(model: ClassroomModel, lesson: Lesson | None) -> None:
 
 @solara.component
 def Page() -> None:
-    """The whole page (Solara's entry point)."""
+    """The whole page (Solara's entry point): Mesa's run buttons, the controls, our main area.
+
+    Mesa's ``ModelController`` runs the model (Reset, play, Step); its other controls
+    (play interval, threads) are fixed here rather than shown to a class.
+    """
     cfg = solara.use_memo(page_config, [])
     params = solara.use_memo(lambda: model_params(cfg), [])
     first = solara.use_memo(lambda: ClassroomModel(**initial_kwargs(params)), [])
     model = solara.use_reactive(first)
+    values = solara.use_reactive(initial_kwargs(params))
+    days_per_step = solara.use_reactive(DAYS_PER_STEP)
+    play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
+    use_threads = solara.use_reactive(False)
     solara.Style(CSS)
     topic = (cfg.lesson.title if cfg.lesson
              else cfg.scenario.description or cfg.scenario.name)
-    name = f"Peer support classroom: {topic}"
-    SolaraViz(model, components=[], model_params=params, name=name,
-              play_interval=PLAY_INTERVAL_MS, render_interval=DAYS_PER_STEP)
+    with solara.AppBar():
+        solara.AppBarTitle(f"Peer support classroom: {topic}")
+    with solara.Sidebar(), solara.Column():
+        with solara.Card("Run"):
+            ModelController(model, model_parameters=values, play_interval=play_interval,
+                            render_interval=days_per_step, use_threads=use_threads)
+            with solara.Tooltip("How many days one press of STEP (or one frame of \u25B6) "
+                                "advances."):
+                solara.SliderInt("Days per step", value=days_per_step, min=1, max=28,
+                                 thumb_label="always")
+        with solara.Card("Settings (press RESET to apply)"):
+            for name, spec in params.items():
+                if isinstance(spec, dict) and "type" in spec:
+                    ControlInput(name, spec, values)
     MainArea(model.value, cfg.lesson)
 
 

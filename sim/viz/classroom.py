@@ -19,7 +19,8 @@ import numpy as np
 
 from sim.core.model import PeerSupportModel
 from sim.params.scenario import Scenario, load_scenario
-from sim.viz.arms import Levers, arm_scenarios, comparison, levers_of
+from sim.viz.arms import COMPARISONS, arm_scenarios, comparison, levers_of
+from sim.viz.controls import Control, clean_levers, page_controls, shown
 from sim.viz.layout import group_layout, ring_layout, spectral_ring_order
 from sim.viz.measures import group_tie_pairs, tie_correlation, tie_pairs
 
@@ -60,7 +61,7 @@ def parse_seed(text: Any) -> tuple[int, str | None]:
     try:
         seed = int(raw)
     except ValueError:
-        return DEFAULT_SEED, f"seed '{raw}' is not a whole number; using {DEFAULT_SEED}"
+        return DEFAULT_SEED, f"seed {shown(raw)} is not a whole number; using {DEFAULT_SEED}"
     if not 0 <= seed < 2**63:
         return DEFAULT_SEED, f"seed {seed} is out of range (0 to 2^63-1); using {DEFAULT_SEED}"
     return seed, None
@@ -109,6 +110,9 @@ class ClassroomModel(mesa.Model):
             rewiring, group_size: the levers (``sim.viz.arms.Levers``); None takes the
             scenario's value.
         layout: "auto", "groups" or "ring" (``sim.viz.layout``).
+        limits: the page's controls (``sim.viz.controls.page_controls``); every lever is
+            brought inside them (a browser's values are untrusted). None: the limits of a
+            page opened on ``base``.
     """
 
     def __init__(
@@ -126,6 +130,7 @@ class ClassroomModel(mesa.Model):
         rewiring: float | None = None,
         group_size: int | None = None,
         layout: str = "auto",
+        limits: dict[str, Control] | None = None,
     ) -> None:
         seed_value, warning = parse_seed(seed)
         super().__init__(rng=seed_value)
@@ -137,8 +142,12 @@ class ClassroomModel(mesa.Model):
         given = {"patients": patients, "posts_per_week": posts_per_week, "kickoff": kickoff,
                  "peer_influence": peer_influence, "contagion": contagion,
                  "threshold": threshold, "rewiring": rewiring, "group_size": group_size}
-        self.levers = Levers(**{k: getattr(defaults, k) if v is None else v
-                                for k, v in given.items()})
+        self.levers, notes = clean_levers(given, defaults, limits or page_controls(defaults))
+        self.warnings += notes
+        if not (isinstance(compare, str) and (
+                compare in COMPARISONS or compare in {c.label for c in COMPARISONS.values()})):
+            self.warnings.append(f"unknown comparison {shown(compare)}; using kickoff")
+            compare = "kickoff"
         self.comparison = comparison(compare)
         self.days = scenario.run.days
         self.arms = [self._make_arm(label, sc) for label, sc in
@@ -159,7 +168,7 @@ class ClassroomModel(mesa.Model):
 
     def _choose_layout(self, requested: str) -> str:
         if requested not in LAYOUTS:
-            self.warnings.append(f"unknown layout '{requested}'; using auto")
+            self.warnings.append(f"unknown layout {shown(requested)}; using auto")
             requested = "auto"
         if requested != "auto":
             return requested

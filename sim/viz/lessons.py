@@ -177,7 +177,7 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in (
               f"{HOMOPHILY_MIN_CORRELATION}); the same patients tied at random do not "
               f"(|r| <= {RANDOM_MAX_CORRELATION}); switching influence on adds less than "
               f"half the correlation homophily alone produced",
-        look_for="Compare \"Friends' PDC r\" (the correlation of adherence between tied "
+        look_for="Compare \"Friends alike\" (the correlation of adherence between tied "
                  "patients) in A, with no influence at all, and in B.",
         check=check_homophily),
     Lesson(

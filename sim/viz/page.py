@@ -18,6 +18,7 @@ from sim.viz.measures import posters_share, top_share
 from sim.viz.svg import ARM_COLOURS, PANELS, PDC_RGB, PDC_STOPS, render_frame
 
 CSS = """
+.v-navigation-drawer .v-slider.v-input { margin-top: 30px; }
 .ps-root { font-family: Roboto, "Helvetica Neue", Arial, sans-serif; color: #1d1d1f;
   font-size: 17px; line-height: 1.35; padding: 4px 8px 24px 8px; }
 .ps-status { display: flex; flex-wrap: wrap; gap: 6px 22px; align-items: baseline;
@@ -71,15 +72,18 @@ class Stat:
 STATS = (
     Stat("adherent_share", "Adherent", "{:.1%}", "{:+.1f} pp",
          "share of patients with PDC \u2265 0.8 (took at least 80% of doses lately)"),
-    Stat("hba1c_mean", "HbA1c", "{:.2f}%", "{:+.2f}", "mean HbA1c (%)"),
-    Stat("utility_mean", "QoL (EQ-5D)", "{:.3f}", "{:+.3f}",
+    Stat("hba1c_mean", "Blood sugar (HbA1c)", "{:.2f}%", "{:+.2f}",
+         "mean HbA1c (%), the average blood sugar of the last months: lower is better"),
+    Stat("utility_mean", "Quality of life", "{:.3f}", "{:+.3f}",
          "mean quality of life, EQ-5D utility (1 = full health)"),
-    Stat("engagement_mean", "IM engagement", "{:.2f}", "{:+.2f}",
-         "mean engagement with the IM group (0-1): how much of it a patient reads"),
-    Stat("tie_strength_mean", "Tie strength", "{:.2f}", "{:+.2f}",
-         "mean strength (rapport, 0-1) of ties between group members"),
-    Stat("friends_correlation", "Friends' PDC r", "{:.2f}", None,
-         "correlation of PDC between tied patients (group and background ties)"),
+    Stat("engagement_mean", "Reads the group chat", "{:.2f}", "{:+.2f}",
+         "mean engagement with the instant-messaging group (0-1): how much of it a "
+         "patient reads"),
+    Stat("tie_strength_mean", "Group rapport", "{:.2f}", "{:+.2f}",
+         "mean strength of the ties between group members (rapport, 0-1)"),
+    Stat("friends_correlation", "Friends alike", "{:.2f}", None,
+         "how alike friends are in taking their medicine: the correlation (r, -1 to 1) of "
+         "adherence (PDC) between tied patients; 0 = no more alike than strangers"),
     Stat("posters_share", "Ever posted", "{:.0%}", None,
          "share of group members (leaders excluded) who have posted at least once"),
     Stat("top1_share", "Top 1% wrote", "{:.0%}", None,
@@ -147,6 +151,13 @@ def stats_table(arm: Arm, letter: str, stats: list[Stat] | None = None) -> str:
             f'<td class="ps-change">vs day 0</td></tr>{"".join(rows)}</table>')
 
 
+def status_text(model: ClassroomModel) -> str:
+    """Where the run is: not started, under way (playing or paused) or finished."""
+    if not model.running:
+        return "finished"
+    return "not started: press STEP or \u25B6" if model.day == 0 else "under way"
+
+
 def _days_text(days: np.ndarray) -> str:
     if days.size == 0:
         return "none"
@@ -187,7 +198,7 @@ def legend() -> str:
                       for s, (r, g, b) in zip(np.clip(PDC_STOPS, 0, 1), PDC_RGB, strict=True))
     return (
         '<div class="ps-legend">'
-        f'<span>Colour: PDC (share of days covered, last weeks) 0'
+        f'<span>Colour: medicine taken lately (PDC, share of days covered) 0'
         f'<span class="ps-bar" style="background: linear-gradient(to right, {stops});">'
         '</span>1 &nbsp;(blue = adherent, PDC \u2265 0.8)</span>'
         '<span>Size: IM engagement <span class="ps-dot" style="width:6px;height:6px">'
@@ -207,7 +218,7 @@ def page_html(model: ClassroomModel, lesson: Lesson | None = None) -> str:
            f'</span><span>of {model.days}</span><span>seed <b data-key="seed">'
            f'{model.seed_used}</b></span><span><b>{n:,}</b> patients'
            f'{" in each arm (the same people)" if len(arms) > 1 else ""}</span>'
-           f'<span data-key="status">{"running" if model.running else "finished"}</span>'
+           f'<span data-key="status">{status_text(model)}</span>'
            '</div>']
     for w in model.warnings:
         out.append(f'<div class="ps-warning">{escape(w)}</div>')
@@ -217,8 +228,9 @@ def page_html(model: ClassroomModel, lesson: Lesson | None = None) -> str:
                    '</div>')
     out.append(f'<div class="ps-hint" data-key="levers">{escape(levers_text(model))}</div>')
     out.append('<div class="ps-hint">Moved a control? Press <b>RESET</b> to rebuild the '
-               'arms with it (same seed = same patients). <b>STEP</b> advances the '
-               '"Render Interval" in days; \u25B6 plays.</div>')
+               'arms with it (same seed = same patients). <b>STEP</b> advances "Days per '
+               'step"; \u25B6 plays, \u275A\u275A pauses. Point at a row for what it means.'
+               '</div>')
     out.append(legend())
     out.append('<div class="ps-arms">')
     stats = shown_stats(model)
