@@ -40,11 +40,6 @@ def short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def pct(share: float, digits: int = 0) -> str:
-    """A share as a percentage (``0.123`` -> ``12%``); NaN as ``n/a``."""
-    return "n/a" if share != share else f"{100 * share:.{digits}f}%"
-
-
 def dotted(loc: Sequence[str]) -> str:
     """A key path as written in messages: ``('levers', 'a.b', '2')`` -> ``levers.a.b[2]``."""
     out = ""
@@ -138,12 +133,13 @@ class Located:
         self.examples = dict(examples or {})
 
     def location(self, loc: Sequence[str]) -> Location:
-        """(file, line) of the deepest key of ``loc`` that has a recorded line."""
+        """(file, line) of the deepest recorded key of ``loc`` (the file may be another
+        one: a parent scenario, an override)."""
         loc = tuple(loc)
         for n in range(len(loc), 0, -1):
             found = self.lines.get(loc[:n])
             if found:
-                return found if found[1] else (self.label, None)
+                return found
         return self.label, None
 
     def line(self, loc: Sequence[str]) -> int | None:
