@@ -76,6 +76,7 @@ from sim.analyses.validation import (
 )
 from sim.core.rng import derive_seed
 from sim.params.errors import ScenarioError
+from sim.engine.options import RunOptions
 from sim.params.located import Strict, load_document
 from sim.params.scenario import check_parameter_path, set_path
 
@@ -597,10 +598,9 @@ def fit_check(cal: Calibration, params: Mapping[str, float], *, workers: int | N
     """Targets vs fitted: rerun the target arms at ``params`` with more replications."""
     studies = [cal.studies[s] for s in cal.arms()]
     outcomes = {s: [t.outcome for t in cal.targets if t.study.name == s] for s in cal.arms()}
-    return run_validation(studies, None, workers=workers,
+    return run_validation(studies, None, RunOptions(workers=workers, progress=progress),
                           replications=replications or cal.spec.report_replications,
-                          overrides={**cal.spec.set, **params}, outcomes=outcomes,
-                          progress=progress)
+                          overrides={**cal.spec.set, **params}, outcomes=outcomes)
 
 
 def fit_markdown(cal: Calibration, study: Any, params: Mapping[str, float],

@@ -50,6 +50,7 @@ from sim.analyses.paired import paired_differences
 from sim.core import economics as econ
 from sim.core.outcomes import OUTCOMES, SUBGROUPS
 from sim.core.rng import replication_seeds
+from sim.engine.options import RunOptions
 from sim.engine.store import Results, load_results
 from sim.engine.tasks import RunReport, Task, run_tasks
 from sim.params.errors import ScenarioError
@@ -537,16 +538,14 @@ def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located) -> 
 # =========================================================================== running
 
 
-def run_comparison(comparison: Comparison, out_dir: str | Path, *, executor: str = "local",
-                   workers: int | None = None, scheduler: str | None = None,
-                   resume: bool = False, progress: bool = False) -> RunReport:
+def run_comparison(comparison: Comparison, out_dir: str | Path,
+                   options: RunOptions | None = None) -> RunReport:
     """Run every design x replication into a results store (time series kept).
 
     Raises:
         ScenarioError: the store exists (without ``resume``) or holds other runs.
     """
-    return run_tasks(comparison.tasks(), out_dir, executor=executor, workers=workers,
-                     scheduler=scheduler, resume=resume, timeseries=True, progress=progress,
+    return run_tasks(comparison.tasks(), out_dir, options, timeseries=True,
                      manifest=comparison.manifest())
 
 

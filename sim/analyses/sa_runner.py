@@ -68,6 +68,7 @@ from sim.analyses.sensitivity import (
     sample,
 )
 from sim.core.rng import derive_seed
+from sim.engine.options import RunOptions
 from sim.engine.store import ResultsStore, load_results
 from sim.engine.tasks import RunReport, Task, run_tasks
 from sim.params.errors import ScenarioError
@@ -467,24 +468,14 @@ def _check_points(X: pd.DataFrame, inputs: list[Input], integer: set[str], base:
 # --------------------------------------------------------------------------- running
 
 
-def run_sensitivity(
-    plan: SensitivityPlan | str | Path,
-    out_dir: str | Path,
-    *,
-    executor: str = "local",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    resume: bool = False,
-    retry_failed: bool = False,
-    progress: bool = False,
-) -> RunReport:
+def run_sensitivity(plan: SensitivityPlan | str | Path, out_dir: str | Path,
+                    options: RunOptions | None = None) -> RunReport:
     """Run every sample point x replication into ``out_dir`` (a results store).
 
     Args:
         plan: a loaded plan or a sensitivity file.
         out_dir: results directory (see :mod:`sim.engine.store`).
-        executor, workers, scheduler, resume, retry_failed, progress: as for
-            :func:`sim.engine.tasks.run_tasks`.
+        options: how the runs are executed (see :class:`sim.engine.options.RunOptions`).
 
     Returns:
         The run report; analyse the store with :func:`analyze_store` once every run is ok.
@@ -494,8 +485,9 @@ def run_sensitivity(
             whose analysis changed.
     """
     plan = plan if isinstance(plan, SensitivityPlan) else load_sensitivity(plan)
+    options = options or RunOptions()
     store = ResultsStore(out_dir)
-    if (resume or retry_failed) and store.exists():
+    if (options.resume or options.retry_failed) and store.exists():
         old = store.read_manifest()
         if old.get("kind") != "sensitivity":
             raise ScenarioError(f"cannot resume {store.path}: it holds a {old.get('kind')!r} "
@@ -512,26 +504,24 @@ def run_sensitivity(
     report: RunReport | None = None
     interrupted = False
     try:
-        report = run_tasks(plan.tasks(), out_dir, executor=executor, workers=workers,
-                           scheduler=scheduler, resume=resume, retry_failed=retry_failed,
-                           progress=progress, manifest=plan.manifest())
+        report = run_tasks(plan.tasks(), out_dir, options, manifest=plan.manifest())
     except KeyboardInterrupt:
         interrupted = True
         raise
     finally:
         if report is not None or interrupted:
-            _log_session(store, time.perf_counter() - started, report, executor, workers,
-                         scheduler)
+            _log_session(store, time.perf_counter() - started, report, options)
     return report
 
 
-def _log_session(store: ResultsStore, wall: float, report: RunReport | None, executor: str,
-                 workers: int | None, scheduler: str | None) -> None:
+def _log_session(store: ResultsStore, wall: float, report: RunReport | None,
+                 options: RunOptions) -> None:
     path = store.path / LOG_FILE
     log = json.loads(path.read_text()) if path.is_file() else {"sessions": []}
     log["sessions"].append({
-        "wall_time_s": round(wall, 3), "executor": executor, "workers": workers,
-        "scheduler": scheduler, "ran": report.ran if report else None,
+        "wall_time_s": round(wall, 3), "executor": options.executor,
+        "workers": options.workers, "scheduler": options.scheduler,
+        "ran": report.ran if report else None,
         "skipped": report.skipped if report else None,
         "failed": report.failed if report else None, "interrupted": report is None,
     })

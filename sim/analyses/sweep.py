@@ -45,6 +45,7 @@ from sim.analyses import designs
 from sim.analyses.basefile import changed_keys, check_value, load_base
 from sim.analyses.sensitivity import Input
 from sim.core.rng import derive_seed
+from sim.engine.options import RunOptions
 from sim.engine.store import ResultsStore
 from sim.engine.tasks import RunReport, Task, run_tasks
 from sim.params.errors import ScenarioError
@@ -485,27 +486,17 @@ def _check_combinations(levers: list[LeverSetting], points: pd.DataFrame, spec: 
 # --------------------------------------------------------------------------- running
 
 
-def run_sweep(
-    sweep: Sweep | str | Path,
-    out_dir: str | Path,
-    *,
-    executor: str = "local",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    resume: bool = False,
-    retry_failed: bool = False,
-    progress: bool = False,
-    chunk_size: int | None = None,
-    flush_every: int = 200,
-) -> RunReport:
+def run_sweep(sweep: Sweep | str | Path, out_dir: str | Path,
+              options: RunOptions | None = None) -> RunReport:
     """Run a sweep into ``out_dir`` (see :func:`sim.engine.tasks.run_tasks`).
 
     Raises:
         ScenarioError: an invalid sweep file, or a resume whose sweep file changed.
     """
     sweep = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
+    options = options or RunOptions()
     store = ResultsStore(out_dir)
-    if (resume or retry_failed) and store.exists():
+    if (options.resume or options.retry_failed) and store.exists():
         old = store.read_manifest()
         if old.get("sweep_sha256") != sweep.sha256():
             changed = changed_keys(old.get("resolved", {}), sweep.resolved())
@@ -515,9 +506,6 @@ def run_sweep(
                 f"{', '.join(changed) or 'content'}. Restore the sweep file (the original is "
                 f"in {store.manifest_path}, key sweep_text) or start a new --out"
             )
-    return run_tasks(
-        sweep.tasks(), out_dir, executor=executor, workers=workers, scheduler=scheduler,
-        resume=resume, retry_failed=retry_failed,
-        timeseries=sweep.spec.outputs.timeseries_every_days is not None, progress=progress,
-        manifest=sweep.manifest(), chunk_size=chunk_size, flush_every=flush_every,
-    )
+    return run_tasks(sweep.tasks(), out_dir, options,
+                     timeseries=sweep.spec.outputs.timeseries_every_days is not None,
+                     manifest=sweep.manifest())

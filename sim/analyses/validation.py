@@ -61,6 +61,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import stats
 
 from sim.core.rng import derive_seed
+from sim.engine.options import RunOptions
 from sim.params.errors import ScenarioError
 from sim.params.located import Located, Strict, load_document
 from sim.params.scenario import Scenario, check_parameter_path, load_scenario
@@ -479,27 +480,21 @@ class Validation:
 def run_validation(
     studies: Sequence[Study],
     out_dir: str | Path | None = None,
+    options: RunOptions | None = None,
     *,
-    workers: int | None = None,
-    executor: str = "local",
     replications: int | None = None,
     overrides: Mapping[str, Any] | None = None,
     outcomes: Mapping[str, Sequence[OutcomeSpec]] | None = None,
-    resume: bool = False,
-    progress: bool = False,
 ) -> Validation:
     """Run every arm x replication of the studies (one ``run_tasks`` call) and evaluate them.
 
     Args:
         studies: loaded validation files.
         out_dir: results store (default: a temporary directory, removed afterwards).
-        workers: worker processes (default: all cores).
-        executor: ``serial``, ``local`` or ``dask`` (see ``sim.engine.executors``).
+        options: how the runs are executed (see :class:`sim.engine.options.RunOptions`).
         replications: replications per arm instead of each study's own.
         overrides: overrides of every run (applied after the studies' own).
         outcomes: outcomes to evaluate per study name instead of the files' (calibration).
-        resume: continue an existing ``out_dir``.
-        progress: show a progress bar.
     """
     from sim.engine.store import load_results
     from sim.engine.tasks import run_tasks
@@ -513,8 +508,7 @@ def run_validation(
                                                      overrides=overrides)]
     with tempfile.TemporaryDirectory(prefix="peersupport-validate-") as tmp:
         store = Path(out_dir) if out_dir is not None else Path(tmp) / "runs"
-        report = run_tasks(tasks, store, workers=workers, executor=executor, resume=resume,
-                           timeseries=True, progress=progress,
+        report = run_tasks(tasks, store, options, timeseries=True,
                            manifest={"kind": "validation", "studies": names})
         loaded = load_results(store)
         runs, ts = loaded.runs, loaded.timeseries
