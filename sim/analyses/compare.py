@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sim.analyses import cea
 from sim.analyses.paired import paired_differences
 from sim.core import economics as econ
 from sim.core.outcomes import OUTCOMES, SUBGROUPS
@@ -638,7 +639,8 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
             "needed (see the error column of the runs table; rerun with --resume)")
     runs = runs[runs["replication"].isin(complete)].copy()
     for t in spec.thresholds:
-        runs[nmb_key(t)] = t * runs["qalys_per_patient"] - runs["cost_per_patient_discounted"]
+        runs[nmb_key(t)] = econ.net_monetary_benefit(runs["cost_per_patient_discounted"],
+                                                     runs["qalys_per_patient"], t)
     runs["design"] = pd.Categorical(runs["design"], categories=names, ordered=True)
     runs = runs.sort_values(["replication", "design"]).reset_index(drop=True)
     runs["design"] = runs["design"].astype(str)
@@ -660,17 +662,17 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
     costs, qalys = wide_cost.to_numpy(), wide_qaly.to_numpy()
     grid = np.unique(np.concatenate([
         np.linspace(0.0, spec.ceac_max_wtp, 101), np.asarray(spec.thresholds, dtype=float)]))
-    ceac = econ.ceac(costs, qalys, grid, names)
-    ceaf = econ.ceaf(costs, qalys, grid, names)
-    evpi = econ.evpi(costs, qalys, grid)
-    ce_plane = econ.ce_plane_points(costs, qalys, names.index(comp), names=names)
+    ceac = cea.ceac(costs, qalys, grid, names)
+    ceaf = cea.ceaf(costs, qalys, grid, names)
+    evpi = cea.evpi(costs, qalys, grid)
+    ce_plane = cea.ce_plane_points(costs, qalys, names.index(comp), names=names)
     ce_plane["replication"] = np.asarray(wide_cost.index)[ce_plane["draw"].to_numpy()]
 
     means = pd.DataFrame({"design": names, "cost": costs.mean(axis=0),
                           "qalys": qalys.mean(axis=0)})
-    icer = econ.icer_table(means, comparator=comp, currency=currency)
+    icer = cea.icer_table(means, comparator=comp, currency=currency)
     for t in spec.thresholds:
-        nmb = t * qalys - costs
+        nmb = econ.net_monetary_benefit(costs, qalys, t)
         icer[nmb_key(t)] = icer["design"].map(dict(zip(names, nmb.mean(axis=0), strict=True)))
         p = ceac[ceac["threshold"] == t].set_index("design")["probability"]
         icer[f"p_cost_effective_at_{t:g}"] = icer["design"].map(p)
