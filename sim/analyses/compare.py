@@ -627,55 +627,14 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
         ScenarioError: fewer than two complete replications.
     """
     res = results if isinstance(results, Results) else load_results(results)
-    spec, names, comp = comparison.spec, comparison.names, comparison.comparator
-    currency = comparison.currency
-    runs = res.runs[res.runs["status"] == "ok"].copy()
-    counts = runs.groupby("replication")["design"].nunique()
-    complete = sorted(int(r) for r in counts[counts == len(names)].index)
-    dropped = spec.replications - len(complete)
-    if len(complete) < 2:
-        raise ScenarioError(
-            f"only {len(complete)} replication(s) finished for every design; at least 2 are "
-            "needed (see the error column of the runs table; rerun with --resume)")
-    runs = runs[runs["replication"].isin(complete)].copy()
-    for t in spec.thresholds:
-        runs[nmb_key(t)] = econ.net_monetary_benefit(runs["cost_per_patient_discounted"],
-                                                     runs["qalys_per_patient"], t)
-    runs["design"] = pd.Categorical(runs["design"], categories=names, ordered=True)
-    runs = runs.sort_values(["replication", "design"]).reset_index(drop=True)
-    runs["design"] = runs["design"].astype(str)
-
+    names, comp = comparison.names, comparison.comparator
+    runs, complete = _complete_runs(res, comparison)
+    dropped = comparison.spec.replications - len(complete)
     healthcare = bool((runs["healthcare_cost_per_patient"].abs() > 0).any())
-    rows = outcome_rows(currency, spec.thresholds, healthcare)
+    rows = outcome_rows(comparison.currency, comparison.spec.thresholds, healthcare)
     no_im = {d.name for d in comparison.designs if not has_im(d.scenario)}
-    outcomes = _outcome_table(runs, rows, names, comp)
-    im_rows = outcomes["outcome"].isin(IM_ONLY)
-    outcomes.loc[im_rows & outcomes["design"].isin(no_im),
-                 ["mean", "low", "high", "diff_mean", "diff_low", "diff_high",
-                  "diff_ci_low", "diff_ci_high", "p_better"]] = np.nan
-    if comp in no_im:  # a difference from "no IM group" means nothing
-        outcomes.loc[im_rows, ["diff_mean", "diff_low", "diff_high", "diff_ci_low",
-                               "diff_ci_high", "p_better"]] = np.nan
-
-    wide_cost = _wide(runs, "cost_per_patient_discounted", names)
-    wide_qaly = _wide(runs, "qalys_per_patient", names)
-    costs, qalys = wide_cost.to_numpy(), wide_qaly.to_numpy()
-    grid = np.unique(np.concatenate([
-        np.linspace(0.0, spec.ceac_max_wtp, 101), np.asarray(spec.thresholds, dtype=float)]))
-    ceac = cea.ceac(costs, qalys, grid, names)
-    ceaf = cea.ceaf(costs, qalys, grid, names)
-    evpi = cea.evpi(costs, qalys, grid)
-    ce_plane = cea.ce_plane_points(costs, qalys, names.index(comp), names=names)
-    ce_plane["replication"] = np.asarray(wide_cost.index)[ce_plane["draw"].to_numpy()]
-
-    means = pd.DataFrame({"design": names, "cost": costs.mean(axis=0),
-                          "qalys": qalys.mean(axis=0)})
-    icer = cea.icer_table(means, comparator=comp, currency=currency)
-    for t in spec.thresholds:
-        nmb = econ.net_monetary_benefit(costs, qalys, t)
-        icer[nmb_key(t)] = icer["design"].map(dict(zip(names, nmb.mean(axis=0), strict=True)))
-        p = ceac[ceac["threshold"] == t].set_index("design")["probability"]
-        icer[f"p_cost_effective_at_{t:g}"] = icer["design"].map(p)
+    outcomes = _outcomes(runs, rows, comparison, no_im)
+    ce_plane, ceac, ceaf, evpi, icer = _cost_effectiveness(runs, comparison)
 
     timecourse = _timecourse(res, runs, names)
     timecourse = timecourse[~(timecourse["measure"].isin(IM_ONLY)
@@ -691,6 +650,67 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
                          timecourse=timecourse, subgroups=subgroups, psa=psa,
                          assumptions=assumptions, economics=economics, headline=headline,
                          summary=summary, provenance=provenance, rows=rows)
+
+
+def _complete_runs(res: Results, comparison: Comparison) -> tuple[pd.DataFrame, list[int]]:
+    """The ok runs of the replications every design finished (with NMB columns), in
+    replication x design order, and those replications."""
+    names, spec = comparison.names, comparison.spec
+    runs = res.runs[res.runs["status"] == "ok"].copy()
+    counts = runs.groupby("replication")["design"].nunique()
+    complete = sorted(int(r) for r in counts[counts == len(names)].index)
+    if len(complete) < 2:
+        raise ScenarioError(
+            f"only {len(complete)} replication(s) finished for every design; at least 2 are "
+            "needed (see the error column of the runs table; rerun with --resume)")
+    runs = runs[runs["replication"].isin(complete)].copy()
+    for t in spec.thresholds:
+        runs[nmb_key(t)] = econ.net_monetary_benefit(runs["cost_per_patient_discounted"],
+                                                     runs["qalys_per_patient"], t)
+    runs["design"] = pd.Categorical(runs["design"], categories=names, ordered=True)
+    runs = runs.sort_values(["replication", "design"]).reset_index(drop=True)
+    runs["design"] = runs["design"].astype(str)
+    return runs, complete
+
+
+def _outcomes(runs: pd.DataFrame, rows: list[OutcomeRow], comparison: Comparison,
+              no_im: set[str]) -> pd.DataFrame:
+    """The outcome table, blanked where an IM-only outcome means nothing."""
+    comp = comparison.comparator
+    outcomes = _outcome_table(runs, rows, comparison.names, comp)
+    im_rows = outcomes["outcome"].isin(IM_ONLY)
+    outcomes.loc[im_rows & outcomes["design"].isin(no_im),
+                 ["mean", "low", "high", "diff_mean", "diff_low", "diff_high",
+                  "diff_ci_low", "diff_ci_high", "p_better"]] = np.nan
+    if comp in no_im:  # a difference from "no IM group" means nothing
+        outcomes.loc[im_rows, ["diff_mean", "diff_low", "diff_high", "diff_ci_low",
+                               "diff_ci_high", "p_better"]] = np.nan
+    return outcomes
+
+
+def _cost_effectiveness(runs: pd.DataFrame, comparison: Comparison) -> tuple[pd.DataFrame, ...]:
+    """CE plane, CEAC, CEAF, EVPI and the ICER table (with NMB and probability columns)."""
+    spec, names, comp = comparison.spec, comparison.names, comparison.comparator
+    wide_cost = _wide(runs, "cost_per_patient_discounted", names)
+    wide_qaly = _wide(runs, "qalys_per_patient", names)
+    costs, qalys = wide_cost.to_numpy(), wide_qaly.to_numpy()
+    grid = np.unique(np.concatenate([
+        np.linspace(0.0, spec.ceac_max_wtp, 101), np.asarray(spec.thresholds, dtype=float)]))
+    ceac = cea.ceac(costs, qalys, grid, names)
+    ceaf = cea.ceaf(costs, qalys, grid, names)
+    evpi = cea.evpi(costs, qalys, grid)
+    ce_plane = cea.ce_plane_points(costs, qalys, names.index(comp), names=names)
+    ce_plane["replication"] = np.asarray(wide_cost.index)[ce_plane["draw"].to_numpy()]
+
+    means = pd.DataFrame({"design": names, "cost": costs.mean(axis=0),
+                          "qalys": qalys.mean(axis=0)})
+    icer = cea.icer_table(means, comparator=comp, currency=comparison.currency)
+    for t in spec.thresholds:
+        nmb = econ.net_monetary_benefit(costs, qalys, t)
+        icer[nmb_key(t)] = icer["design"].map(dict(zip(names, nmb.mean(axis=0), strict=True)))
+        p = ceac[ceac["threshold"] == t].set_index("design")["probability"]
+        icer[f"p_cost_effective_at_{t:g}"] = icer["design"].map(p)
+    return ce_plane, ceac, ceaf, evpi, icer
 
 
 def has_im(scenario: dict[str, Any]) -> bool:
