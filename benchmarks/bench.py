@@ -137,15 +137,15 @@ def sweep_throughput(workers: int, runs: int) -> float:
     """Runs per second of 2,000 patients x 365 days through the sweep engine."""
     import tempfile
 
-    from sim.engine.tasks import Task, run_tasks
+    from sim.engine.tasks import RunOptions, Task, run_tasks
     from sim.core.rng import derive_seed
 
     base = str(ROOT / "scenarios/designs/hybrid_kickoff.yaml")
     tasks = [Task(run_id=i, scenario=base, seed=derive_seed(1, i)) for i in range(runs)]
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        run_tasks(tasks, Path(tmp) / "store", workers=workers,
-                  executor="serial" if workers == 1 else "local", progress=False)
+        run_tasks(tasks, Path(tmp) / "store", RunOptions(
+            workers=workers, executor="serial" if workers == 1 else "local"))
         return runs / (time.perf_counter() - t)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from sim.core.economics import net_monetary_benefit
 from sim.core.model import PeerSupportModel
 from sim.core.outcomes import SUBGROUPS
 from sim.params.scenario import Scenario, load_scenario
@@ -97,7 +98,8 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     out["qalys_per_patient"] = float(model.qalys.mean())
     out["qalys_per_patient_undiscounted"] = float(model.qalys_undiscounted.mean())
     wtp = model.spec.economics.wtp_per_qaly
-    out["nmb_per_patient"] = wtp * out["qalys_per_patient"] - out["cost_per_patient_discounted"]
+    out["nmb_per_patient"] = float(net_monetary_benefit(
+        out["cost_per_patient_discounted"], out["qalys_per_patient"], wtp))
     hba1c_change = model.hba1c - p.hba1c0_pct
     utility_change = model.utility - p.utility0
     for name, select in SUBGROUPS.items():

@@ -27,12 +27,13 @@ References:
 from __future__ import annotations
 
 import math
-import zlib
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import stats
+
+from sim.core.rng import seed_sequence
 
 DISTRIBUTIONS = ("normal", "lognormal", "gamma", "beta", "uniform", "triangular")
 """Distribution names accepted under ``psa:``."""
@@ -150,8 +151,8 @@ class Distribution(BaseModel):
 
 def psa_uniform(seed: int, replication: int, name: str) -> float:
     """The uniform (0, 1) number behind parameter ``name``'s draw in one replication."""
-    key = (_PSA_STREAM, int(replication), zlib.crc32(name.encode()))
-    word = int(np.random.SeedSequence(seed, spawn_key=key).generate_state(1, np.uint64)[0])
+    sequence = seed_sequence(seed, _PSA_STREAM, replication, name)
+    word = int(sequence.generate_state(1, np.uint64)[0])
     return ((word >> 11) + 0.5) / 2.0**53  # 53 random bits, strictly inside (0, 1)
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import sim
+from sim.engine.options import RunOptions
 from sim.cli import main as cli
 from sim.params.errors import ScenarioError
 from sim.analyses.compare import (
@@ -81,7 +82,7 @@ def tiny_result(tmp_path_factory: pytest.TempPathFactory) -> CompareResult:
     """The tiny comparison, run in this process and analysed."""
     folder = tmp_path_factory.mktemp("compare")
     comparison = load_comparison(write_compare(folder))
-    report = run_comparison(comparison, folder / "runs", executor="serial")
+    report = run_comparison(comparison, folder / "runs", RunOptions(executor="serial"))
     assert report.failed_total == 0, report.describe()
     return analyse(folder / "runs", comparison, command="pytest", report=report)
 

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import sim.engine.store as store_module
+from sim.engine.options import RunOptions
 from sim.cli import main as cli
 from sim.engine.store import ResultsStore, load_results
 from sim.analyses.sweep import run_sweep
@@ -109,7 +110,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, store_mod
     """The sweep file and the results of an uninterrupted serial sweep."""
     folder = tmp_path_factory.mktemp("crash_reference")
     path = write_sweep(folder, SWEEP)
-    run_sweep(path, folder / "ref", executor="serial")
+    run_sweep(path, folder / "ref", RunOptions(executor="serial"))
     ref = load_results(folder / "ref")
     assert len(ref.runs) == N_RUNS and (ref.runs["status"] == "ok").all()
     return path, ref
@@ -241,7 +242,7 @@ def test_sigkill_at_random_points_then_resume_long(tmp_path: Path, reference, se
 def test_corrupt_part_is_reported_and_redone(tmp_path: Path, reference, damage: str) -> None:
     sweep, ref = reference
     out = tmp_path / "out"
-    run_sweep(sweep, out, executor="serial", flush_every=7)
+    run_sweep(sweep, out, RunOptions(executor="serial", flush_every=7))
     store = ResultsStore(out)
     _, victim = store.parts()[2]
     lost = set(pq.read_table(victim, columns=["run_id"]).column("run_id").to_pylist())
@@ -260,7 +261,7 @@ def test_corrupt_part_is_reported_and_redone(tmp_path: Path, reference, damage: 
     if damage != "junk time-series part":
         assert set(partial.runs["run_id"]) == set(ref.runs["run_id"]) - lost
     with pytest.warns(RuntimeWarning, match="moved it to"):
-        report = run_sweep(sweep, out, executor="serial", resume=True)
+        report = run_sweep(sweep, out, RunOptions(executor="serial", resume=True))
     assert report.ran == len(lost), report.describe()
     assert (out / "corrupt" / f"runs-{victim.name}").exists(), "the damaged part is kept aside"
     results = load_results(out)

@@ -32,6 +32,7 @@ import psutil
 import pytest
 
 import sim.engine.executors as executors
+from sim.engine.options import RunOptions
 from sim.cli.dashboard import free_port
 from sim.engine.store import ResultsStore, load_results
 from sim.analyses.sweep import run_sweep
@@ -64,7 +65,7 @@ def sweep_with_worker_kills(tmp_path: Path, monkeypatch, reps: int, kills: int) 
     """Run a sweep on a 2-worker LocalCluster, SIGKILL a worker process ``kills`` times."""
     path = write_sweep(tmp_path, DASK_SWEEP.replace("REPS", str(reps)))
     n_runs = 10 * reps
-    run_sweep(path, tmp_path / "serial", executor="serial")
+    run_sweep(path, tmp_path / "serial", RunOptions(executor="serial"))
     ref = load_results(tmp_path / "serial")
 
     clients = []
@@ -107,7 +108,8 @@ def sweep_with_worker_kills(tmp_path: Path, monkeypatch, reps: int, kills: int) 
     thread.start()
     started = time.perf_counter()
     try:
-        report = run_sweep(path, out, executor="dask", workers=2, chunk_size=1, flush_every=2)
+        report = run_sweep(path, out, RunOptions(executor="dask", workers=2, chunk_size=1,
+                                                       flush_every=2))
     finally:
         done.set()
         thread.join(timeout=30)

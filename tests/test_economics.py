@@ -1,4 +1,5 @@
-"""Known-answer tests for sim.core.economics (discounting, QALYs, ICERs, NMB, CEAC, EVPI)."""
+"""Known-answer tests for sim.core.economics (discounting, QALYs, NMB) and
+sim.analyses.cea (ICERs, CEAC, EVPI)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.analyses.cea import ce_plane_points, ceac, ceaf, evpi, icer_table
 from sim.core.economics import (
     DAYS_PER_YEAR,
-    ce_plane_points,
-    ceac,
-    ceaf,
     discount_factor,
     discounted_sum,
-    evpi,
     format_money,
-    icer_table,
     net_monetary_benefit,
     qalys_from_daily_utility,
 )

@@ -459,7 +459,8 @@ def _schema_documents(workdir: Path, case: tuple[str, list[str], bool, bool]) ->
         # (clinical floor < reference) or a distribution (min <= max, physical range),
         # or leave out what another key requires (a distribution's sd, an edge list file).
         assert (result.path in SECTION_PATHS | NEEDED_BY_OTHERS
-                or "field required" in str(result)), f"in-range values refused: {result}\n{text}"
+                or "missing required key" in str(result)), \
+            f"in-range values refused: {result}\n{text}"
 
 
 test_schema_documents, test_schema_documents_slow = fuzz(schema_documents(), 300)(

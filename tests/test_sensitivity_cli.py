@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.engine.options import RunOptions
 from sim.cli import main as cli
 from sim.params.errors import ScenarioError
 from sim.analyses import sa_runner
@@ -300,7 +301,7 @@ def test_given_data_methods_on_an_lhs_sweep_store(tmp_path: Path, capsys) -> Non
     sweep_file = tmp_path / "lhs.yaml"
     sweep_file.write_text(LHS_SWEEP)
     store = tmp_path / "sweep"
-    report = run_sweep(sweep_file, store, executor="serial")
+    report = run_sweep(sweep_file, store, RunOptions(executor="serial"))
     assert report.failed_total == 0
     status = run_cli("--analyze", store, "--method", "delta", "--num-resamples", "20")
     assert status == 2 and "--select design=hybrid_kickoff" in capsys.readouterr().err, \

@@ -13,6 +13,7 @@ import pytest
 from scipy import stats
 
 import sim
+from sim.engine.options import RunOptions
 from sim.cli import main as cli
 from sim.params.errors import ScenarioError
 from sim.analyses import designs
@@ -196,7 +197,7 @@ def test_seeds_are_shared_across_levers_and_recorded(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def tiny_results(tmp_path_factory: pytest.TempPathFactory) -> sim.engine.store.Results:
     folder = tmp_path_factory.mktemp("tiny")
-    report = run_sweep(write_sweep(folder), folder / "out", executor="serial")
+    report = run_sweep(write_sweep(folder), folder / "out", RunOptions(executor="serial"))
     assert report.ran == 12 and report.failed == 0, report.describe()
     return load_results(folder / "out")
 
@@ -282,26 +283,26 @@ def test_failing_run_recorded_then_retried(tmp_path: Path, monkeypatch) -> None:
 def test_existing_store_needs_resume_and_unchanged_sweep(tmp_path: Path) -> None:
     path = write_sweep(tmp_path, TINY.replace("replications: 2", "replications: 1"))
     out = tmp_path / "out"
-    run_sweep(path, out, executor="serial")
+    run_sweep(path, out, RunOptions(executor="serial"))
     with pytest.raises(ScenarioError, match="already holds results"):
-        run_sweep(path, out, executor="serial")
-    report = run_sweep(path, out, executor="serial", resume=True)
+        run_sweep(path, out, RunOptions(executor="serial"))
+    report = run_sweep(path, out, RunOptions(executor="serial", resume=True))
     assert report.ran == 0 and report.skipped == 6, report.describe()
     path.write_text(TINY.replace("replications: 2", "replications: 1").replace(
         "seed: 11", "seed: 12"))
     with pytest.raises(ScenarioError, match="the sweep changed.*changed: seed"):
-        run_sweep(path, out, executor="serial", resume=True)
+        run_sweep(path, out, RunOptions(executor="serial", resume=True))
     path.write_text(TINY.replace("replications: 2", "replications: 1").replace(
         "size: 150", "size: 151"))
     with pytest.raises(ScenarioError, match="changed: .*set"):
-        run_sweep(path, out, executor="serial", resume=True)
+        run_sweep(path, out, RunOptions(executor="serial", resume=True))
 
 
 def test_corrupt_part_is_detected_and_redone(tmp_path: Path) -> None:
     path = write_sweep(tmp_path)
     ref, out = tmp_path / "ref", tmp_path / "out"
-    run_sweep(path, ref, executor="serial")
-    run_sweep(path, out, executor="serial", flush_every=3)
+    run_sweep(path, ref, RunOptions(executor="serial"))
+    run_sweep(path, out, RunOptions(executor="serial", flush_every=3))
     store = ResultsStore(out)
     number, victim = store.parts()[1]
     lost = set(pq.read_table(victim, columns=["run_id"]).column("run_id").to_pylist())
@@ -310,7 +311,7 @@ def test_corrupt_part_is_detected_and_redone(tmp_path: Path) -> None:
         partial = load_results(out)
     assert set(partial.runs["run_id"]) == set(range(12)) - lost
     with pytest.warns(RuntimeWarning, match="moved it to"):
-        report = run_sweep(path, out, executor="serial", resume=True)
+        report = run_sweep(path, out, RunOptions(executor="serial", resume=True))
     assert report.ran == len(lost), report.describe()
     assert_same_runs(load_results(out), load_results(ref))
 
@@ -351,7 +352,7 @@ levers:
 replications: 12
 seed: 3
 """
-    run_sweep(write_sweep(tmp_path, text), tmp_path / "out", executor="serial")
+    run_sweep(write_sweep(tmp_path, text), tmp_path / "out", RunOptions(executor="serial"))
     results = load_results(tmp_path / "out")
     # outcome levels (not changes from baseline, which difference out the population
     # within each run already)
@@ -379,7 +380,7 @@ def test_run_tasks_generic_layer(tmp_path: Path) -> None:
                              "program.im.posts_per_week": 0.5 * i},
                   meta={"posts": 0.5 * i, "label": f"x{i}"})
              for i in range(4)]
-    report = run_tasks(tasks, tmp_path / "out", executor="serial", timeseries=True,
+    report = run_tasks(tasks, tmp_path / "out", RunOptions(executor="serial"), timeseries=True,
                        manifest={"purpose": "test"})
     assert report.ran == 4 and report.failed_total == 0
     res = load_results(tmp_path / "out")
@@ -388,6 +389,6 @@ def test_run_tasks_generic_layer(tmp_path: Path) -> None:
                                                                              "x3"]
     assert res.timeseries is not None and res.timeseries["run_id"].nunique() == 4
     with pytest.raises(ScenarioError, match="appears twice"):
-        run_tasks(tasks + tasks[:1], tmp_path / "other", executor="serial")
+        run_tasks(tasks + tasks[:1], tmp_path / "other", RunOptions(executor="serial"))
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["n_runs"] == 4 and len(manifest["sessions"]) == 1

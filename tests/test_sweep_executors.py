@@ -14,6 +14,7 @@ import pandas as pd
 import psutil
 import pytest
 
+from sim.engine.options import RunOptions
 from sim.params.errors import ScenarioError
 from sim.engine.executors import open_executor
 from sim.engine.store import ResultsStore, load_results
@@ -45,7 +46,7 @@ def test_identical_on_serial_local_and_dask(tmp_path: Path) -> None:
     path = write_sweep(tmp_path)
     runs = {}
     for executor in ("serial", "local", "dask"):
-        report = run_sweep(path, tmp_path / executor, executor=executor, workers=2)
+        report = run_sweep(path, tmp_path / executor, RunOptions(executor=executor, workers=2))
         assert report.ran == 12 and report.failed == 0, f"{executor}: {report.describe()}"
         runs[executor] = load_results(tmp_path / executor)
     for executor in ("local", "dask"):
@@ -107,7 +108,7 @@ def no_orphans(token: str, timeout_s: float = 15) -> None:
 def test_sigkill_then_resume_gives_every_run_once(tmp_path: Path) -> None:
     path = write_sweep(tmp_path, CRASH)
     ref, out = tmp_path / "reference", tmp_path / "killed"
-    run_sweep(path, ref, executor="serial")
+    run_sweep(path, ref, RunOptions(executor="serial"))
     token = uuid.uuid4().hex
     proc = sweep_cli(path, out, "--chunk-size", "1", "--flush-every", "2", token=token)
     wait_for_parts(out, proc, 1)
@@ -165,5 +166,5 @@ def test_interrupt_saves_buffered_runs(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(sim.runner, "run", interrupted)
     path = write_sweep(tmp_path)
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(path, tmp_path / "out", executor="serial", flush_every=1000)
+        run_sweep(path, tmp_path / "out", RunOptions(executor="serial", flush_every=1000))
     assert len(load_results(tmp_path / "out").runs) == 4, "runs finished before Ctrl-C are kept"

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.engine.options import RunOptions
 from sim.cli import main as cli
 from sim.params.errors import ScenarioError
 from sim.analyses.validation import (
@@ -181,7 +182,7 @@ def test_fast_reproductions_keep_their_directions():
     chrvala = load_study(VALIDATION / "dsmes_chrvala2016.yaml", small)
     qi = load_study(VALIDATION / "qi2015_baseline_hba1c.yaml", {"population.size": 1500})
     centola = load_study(VALIDATION / "centola2010.yaml")  # 144 people: already small
-    result = run_validation([chrvala, qi], executor="serial", replications=2)
+    result = run_validation([chrvala, qi], None, RunOptions(executor="serial"), replications=2)
     runs = result.runs
     ok = runs[runs.status == "ok"]
 
@@ -200,7 +201,7 @@ def test_fast_reproductions_keep_their_directions():
         f"Qi 2015: the effect should grow with baseline HbA1c: {net}"
     # Centola: 30 paired replications (run in about 2 s); the clustered lattice should
     # spread the behaviour further than the random network of the same degree.
-    spread = run_validation([centola], executor="serial", replications=30)
+    spread = run_validation([centola], None, RunOptions(executor="serial"), replications=30)
     further = next(r for r in spread.results if r.outcome.name == "Clustered spreads further")
     assert further.mean > 0, f"clustered should beat random: {further.model_text()}"
 
@@ -220,7 +221,7 @@ def test_report_and_exit_status(tmp_path):
 
 def test_markdown_and_html_from_results(tmp_path):
     study = load_study(write(tmp_path, TINY))
-    result = run_validation([study], executor="serial", replications=2)
+    result = run_validation([study], None, RunOptions(executor="serial"), replications=2)
     text = markdown_table(result.results)
     assert text.splitlines()[0].startswith("| study | outcome | published")
     assert "<img" in html_report(result)
@@ -230,7 +231,8 @@ def test_markdown_and_html_from_results(tmp_path):
 def test_full_validation_fails_only_the_documented_targets():
     """The shipped defaults pass every target except those explained in docs/validation.md."""
     documented = {("centola2010", "Speed ratio, days to 25 % adoption (random / clustered)")}
-    result = run_validation([load_study(f) for f in default_files(ROOT)], workers=2)
+    result = run_validation([load_study(f) for f in default_files(ROOT)], None,
+                            RunOptions(workers=2))
     failed = {(r.study, r.outcome.name) for r in result.results if not r.passed}
     assert not result.failed_runs, f"{result.failed_runs} runs failed"
     assert failed == documented, f"undocumented failures: {failed - documented}; " \

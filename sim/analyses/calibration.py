@@ -52,7 +52,7 @@ import multiprocessing
 import sys
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,26 +61,24 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from sim.params.errors import ScenarioError
-from sim.core.rng import derive_seed
-from sim.params.scenario import set_path
 from sim.analyses.validation import (
-    Located,
     OfSpec,
     OutcomeSpec,
     Study,
     Validation,
-    _Strict,
-    check_parameter_path,
     evaluate,
     html_report,
     load_study,
     output_names,
     run_validation,
 )
-from sim.params.yamlio import read_yaml
+from sim.core.rng import derive_seed
+from sim.params.errors import ScenarioError
+from sim.engine.options import RunOptions
+from sim.params.located import Strict, load_document
+from sim.params.scenario import check_parameter_path, set_path
 
 OBJECTIVE_FAILED = 1e12
 """Objective of a trial whose model value is undefined (e.g. an empty subgroup)."""
@@ -89,7 +87,7 @@ OBJECTIVE_FAILED = 1e12
 # --------------------------------------------------------------------------- file schema
 
 
-class ParameterSpec(_Strict):
+class ParameterSpec(Strict):
     """A fitted parameter: its range and prior."""
 
     low: float = Field(description="lower end of the search range")
@@ -115,7 +113,7 @@ class ParameterSpec(_Strict):
         return self
 
 
-class TargetSpec(_Strict):
+class TargetSpec(Strict):
     """A published value the model should reproduce."""
 
     study: str = Field(description="a study of the 'studies' files (its 'study' identifier)")
@@ -177,7 +175,7 @@ class TargetSpec(_Strict):
         return 2.0 * dev
 
 
-class SamplerSpec(_Strict):
+class SamplerSpec(Strict):
     """The Optuna sampler."""
 
     kind: Literal["tpe", "random"] = Field("tpe", description="tpe (default) or random")
@@ -185,7 +183,7 @@ class SamplerSpec(_Strict):
     startup_trials: int = Field(12, ge=1, description="tpe: random trials before modelling")
 
 
-class CalibrationSpec(_Strict):
+class CalibrationSpec(Strict):
     """A whole calibration file."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Optuna study name")
@@ -205,17 +203,6 @@ class CalibrationSpec(_Strict):
                                      description="replications of the fit report")
     out: str | None = Field(None, description="output folder, relative to this file "
                             "(default: a folder named after the calibration beside it)")
-
-
-_MODELS = {"": CalibrationSpec, "parameters.*": ParameterSpec, "targets.*": TargetSpec,
-           "targets.*.of": OfSpec, "sampler": SamplerSpec}
-
-
-class _CalibLocated(Located):
-    def model_at(self, loc: Sequence[str]) -> Any:
-        pattern = ".".join("*" if (p.isdigit() or (i and loc[i - 1] == "parameters"))
-                           else p for i, p in enumerate(loc))
-        return self.models.get(pattern)
 
 
 # --------------------------------------------------------------------------- loading
@@ -292,19 +279,11 @@ def load_calibration(source: str | Path) -> Calibration:
         ScenarioError: naming file, line and key path of the first problem.
     """
     path = Path(source)
-    data, lines = read_yaml(path)
-    where = _CalibLocated(str(path), lines, _MODELS)
-    try:
-        spec = CalibrationSpec.model_validate(data)
-    except ValidationError as exc:
-        raise where.pydantic(exc) from None
+    spec, where, _ = load_document(path, CalibrationSpec)
     for key in spec.set:
-        check_parameter_path(key, where, ("set", key))
+        check_parameter_path(where, key, ("set", key))
     for key in spec.parameters:
-        annotation = check_parameter_path(key, where, ("parameters", key))
-        if annotation not in (int, float):
-            raise where.error(f"'{key}' is not a number; only numeric parameters can be "
-                              "fitted", ("parameters", key))
+        check_parameter_path(where, key, ("parameters", key), numeric_for="can be fitted")
         if key in spec.set:
             raise where.error(f"'{key}' is both fitted and fixed in 'set'", ("parameters", key))
     studies: dict[str, Study] = {}
@@ -619,10 +598,9 @@ def fit_check(cal: Calibration, params: Mapping[str, float], *, workers: int | N
     """Targets vs fitted: rerun the target arms at ``params`` with more replications."""
     studies = [cal.studies[s] for s in cal.arms()]
     outcomes = {s: [t.outcome for t in cal.targets if t.study.name == s] for s in cal.arms()}
-    return run_validation(studies, None, workers=workers,
+    return run_validation(studies, None, RunOptions(workers=workers, progress=progress),
                           replications=replications or cal.spec.report_replications,
-                          overrides={**cal.spec.set, **params}, outcomes=outcomes,
-                          progress=progress)
+                          overrides={**cal.spec.set, **params}, outcomes=outcomes)
 
 
 def fit_markdown(cal: Calibration, study: Any, params: Mapping[str, float],

@@ -46,17 +46,29 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.core import economics as econ
-from sim.params.errors import ScenarioError
+from sim.analyses import cea
 from sim.analyses.paired import paired_differences
+from sim.core import economics as econ
+from sim.core.outcomes import OUTCOMES, SUBGROUPS
+from sim.core.rng import replication_seeds
+from sim.engine.options import RunOptions
 from sim.engine.store import Results, load_results
 from sim.engine.tasks import RunReport, Task, run_tasks
-from sim.core.outcomes import OUTCOMES, SUBGROUPS
-from sim.uncertainty import DISTRIBUTIONS, Distribution, draw_parameters
+from sim.params.errors import ScenarioError
+from sim.params.located import Located, Strict
+from sim.params.scenario import (
+    Scenario,
+    check_parameter_path,
+    load_scenario,
+    parameter_field,
+    section_type,
+)
+from sim.params.yamlio import read_yaml
 from sim.runner import package_versions, scenario_hash
-from sim.core.rng import replication_seeds
-from sim.params.scenario import PARAMETER_PATHS, Scenario, load_scenario, parameter_field, section_type
-from sim.params.yamlio import Location, read_yaml
+from sim.uncertainty import Distribution, draw_parameters
+
+_EXAMPLES = {Distribution: "{dist: gamma, mean: 45, sd: 9}"}
+"""What a PSA entry looks like (shown when something else is given)."""
 
 INTERVAL = 0.95
 """Level of every interval in a comparison (percentiles over replications)."""
@@ -153,7 +165,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class CompareSpec(_Strict):
+class CompareSpec(Strict):
     """The whole compare file."""
 
     name: str = Field("", description="comparison name (report title)")
@@ -281,98 +293,9 @@ class Comparison:
 # --------------------------------------------------------------------------- locating errors
 
 
-class _Where:
-    """A file label and its key lines: turns problems into located ScenarioErrors."""
-
-    def __init__(self, label: str, lines: dict[tuple[str, ...], Location]) -> None:
-        self.label, self.lines = label, lines
-
-    def line(self, loc: tuple[str, ...]) -> int | None:
-        for n in range(len(loc), 0, -1):
-            found = self.lines.get(loc[:n])
-            if found:
-                return found[1]
-        return None
-
-    def error(self, message: str, loc: tuple[str, ...]) -> ScenarioError:
-        where = _dotted(loc)
-        text = message if not where or where in message else f"{where}: {message}"
-        return ScenarioError(text, file=self.label, line=self.line(loc), path=where or None)
-
-    def pydantic(self, exc: ValidationError) -> ScenarioError:
-        msgs = [self._describe(e) for e in exc.errors()]
-        message, loc = msgs[0]
-        if len(msgs) > 1:
-            message += f" (and {len(msgs) - 1} more: " + "; ".join(
-                (f"line {self.line(lc)}: {m}" if self.line(lc) else m) for m, lc in msgs[1:4]
-            ) + ")"
-        return self.error(message, loc)
-
-    def _describe(self, err: Any) -> tuple[str, tuple[str, ...]]:
-        loc = tuple(str(p) for p in err["loc"])
-        kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
-        dotted = _dotted(loc)
-        model: type[BaseModel] | None = CompareSpec if len(loc) == 1 else (
-            Distribution if len(loc) == 3 and loc[0] == "psa" else None)
-        if kind == "extra_forbidden" and model is not None:
-            valid = list(model.model_fields)
-            close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            where = _dotted(loc[:-1]) or "the top level"
-            return f"unknown key '{dotted}'{hint} Valid keys in {where}: {', '.join(valid)}", loc
-        if kind == "missing":
-            model = CompareSpec if len(loc) == 1 else Distribution
-            info = model.model_fields[loc[-1]].description if loc[-1] in model.model_fields \
-                else ""
-            return f"missing required key '{dotted}' ({info})", loc
-        if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
-            op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
-                  "less_than": "<"}[kind]
-            bound = next(iter(ctx.values()))
-            return f"{dotted} must be {op} {bound:g}, got {got!r}", loc
-        if kind == "literal_error":
-            close = difflib.get_close_matches(str(got), DISTRIBUTIONS, n=1, cutoff=0.5)
-            hint = f"; did you mean '{close[0]}'?" if close and loc[-1] == "dist" else ""
-            return f"{dotted} must be one of {ctx.get('expected')}, got {got!r}{hint}", loc
-        if kind == "value_error":
-            return f"{dotted}: {ctx.get('error', err['msg'])}", loc
-        if kind in {"too_short", "too_long"}:
-            return f"{dotted}: {err['msg'].lower()}", loc
-        if kind == "model_type":
-            return f"{dotted} must be a mapping (e.g. {{dist: gamma, mean: 45, sd: 9}}), got " \
-                   f"{_short(got)}", loc
-        return f"{dotted}: {err['msg'].lower()}, got {_short(got)}", loc
-
-
-def _dotted(loc: tuple[str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if part.isdigit() else ("." if out else "") + part
-    return out
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 # --------------------------------------------------------------------------- schema lookups
 
 
-
-
-def _check_path(where: _Where, dotted: str, loc: tuple[str, ...], *,
-                numeric: bool = False) -> Any:
-    info = parameter_field(dotted)
-    if info is None:
-        close = difflib.get_close_matches(dotted, PARAMETER_PATHS, n=1, cutoff=0.6)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise where.error(f"'{dotted}' is not a scenario parameter{hint} (see `peersupport "
-                          "params` for every path)", loc)
-    if numeric and info.annotation not in (int, float):
-        raise where.error(f"'{dotted}' is not a numeric parameter, so it cannot take a "
-                          "distribution", loc)
-    return info
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -408,7 +331,7 @@ def load_comparison(source: str | Path, *, comparator: str | None = None,
     """
     path = Path(source)
     data, lines = read_yaml(path)
-    where = _Where(str(path), lines)
+    where = Located(str(path), lines, CompareSpec, _EXAMPLES)
     if "designs" not in data:
         raise where.error("missing required key 'designs' (a list of design scenario "
                           "files); is this a scenario file? Give several design files, "
@@ -424,7 +347,7 @@ def load_comparison(source: str | Path, *, comparator: str | None = None,
     return _resolve(spec, files, where, path=path, text=text)
 
 
-def _item_lines(text: str, items: list[str], loc: tuple[str, ...], where: _Where) -> None:
+def _item_lines(text: str, items: list[str], loc: tuple[str, ...], where: Located) -> None:
     """Record the line of each list item (the YAML reader records mapping keys only)."""
     line = where.line(loc) or 1
     rows = text.splitlines()
@@ -451,7 +374,7 @@ def comparison_from_designs(files: Sequence[str | Path], *, comparator: str | No
     if len(files) < 2:
         raise ScenarioError("give at least two design files (one of them the comparator), or "
                             "one compare file with a designs: list")
-    where = _Where("command line", {})
+    where = Located("command line", {}, CompareSpec, _EXAMPLES)
     data: dict[str, Any] = {"name": name or "comparison", "designs": [str(f) for f in files],
                             "comparator": comparator or "usual_care",
                             "replications": replications or 20,
@@ -465,7 +388,7 @@ def comparison_from_designs(files: Sequence[str | Path], *, comparator: str | No
 
 
 def _apply_cli(data: dict[str, Any], comparator: str | None, replications: int | None,
-               seed: int | None, where: _Where) -> dict[str, Any]:
+               seed: int | None, where: Located) -> dict[str, Any]:
     data = dict(data)
     for key, value in (("comparator", comparator), ("replications", replications),
                        ("seed", seed)):
@@ -475,11 +398,11 @@ def _apply_cli(data: dict[str, Any], comparator: str | None, replications: int |
     return data
 
 
-def _resolve(spec: CompareSpec, files: list[tuple[Path, tuple[str, ...]]], where: _Where, *,
+def _resolve(spec: CompareSpec, files: list[tuple[Path, tuple[str, ...]]], where: Located, *,
              path: Path | None = None, text: str = "",
              comparator_given: bool = True) -> Comparison:
     for key in spec.set:
-        _check_path(where, key, ("set", key))
+        check_parameter_path(where, key, ("set", key))
         if key in FORBIDDEN_SET:
             raise where.error(f"'{key}' cannot be set here: {FORBIDDEN_SET[key]}", ("set", key))
     overrides = dict(spec.set)
@@ -543,7 +466,7 @@ SHARED = ("population", "run.days", "run.record_every_days", "economics.currency
 """Settings every design must share, or the comparison would not be like for like."""
 
 
-def _check_shared(designs: list[Design], where: _Where, spec: CompareSpec) -> None:
+def _check_shared(designs: list[Design], where: Located, spec: CompareSpec) -> None:
     first = designs[0]
     for key in SHARED:
         ref = _get(first.scenario, key)
@@ -569,19 +492,20 @@ def _get(data: dict[str, Any], dotted: str) -> Any:
     return node
 
 
-def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: _Where) -> pd.DataFrame:
+def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located) -> pd.DataFrame:
     """Draw the PSA parameters per replication; check each draw against every design."""
     integer = set()
     for name in spec.psa:
         loc = ("psa", name)
-        info = _check_path(where, name, loc, numeric=True)
+        annotation = check_parameter_path(where, name, loc,
+                                          numeric_for="can take a distribution")
         if name.startswith(("program.", "run.")):
             raise where.error(f"'{name}' is a program lever or run setting: it tells the "
                               "designs apart (or sets how they run), so it cannot be an "
                               "uncertain PSA parameter", loc)
         if name in spec.set:
             raise where.error(f"'{name}' is both in set and in psa; keep it in one", loc)
-        if info.annotation is int:
+        if annotation is int:
             integer.add(name)
         values = {s.program.name: _get(s.model_dump(mode="json"), name) for s in scenarios}
         if len(set(values.values())) > 1:
@@ -615,16 +539,14 @@ def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: _Where) -> p
 # =========================================================================== running
 
 
-def run_comparison(comparison: Comparison, out_dir: str | Path, *, executor: str = "local",
-                   workers: int | None = None, scheduler: str | None = None,
-                   resume: bool = False, progress: bool = False) -> RunReport:
+def run_comparison(comparison: Comparison, out_dir: str | Path,
+                   options: RunOptions | None = None) -> RunReport:
     """Run every design x replication into a results store (time series kept).
 
     Raises:
         ScenarioError: the store exists (without ``resume``) or holds other runs.
     """
-    return run_tasks(comparison.tasks(), out_dir, executor=executor, workers=workers,
-                     scheduler=scheduler, resume=resume, timeseries=True, progress=progress,
+    return run_tasks(comparison.tasks(), out_dir, options, timeseries=True,
                      manifest=comparison.manifest())
 
 
@@ -705,54 +627,14 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
         ScenarioError: fewer than two complete replications.
     """
     res = results if isinstance(results, Results) else load_results(results)
-    spec, names, comp = comparison.spec, comparison.names, comparison.comparator
-    currency = comparison.currency
-    runs = res.runs[res.runs["status"] == "ok"].copy()
-    counts = runs.groupby("replication")["design"].nunique()
-    complete = sorted(int(r) for r in counts[counts == len(names)].index)
-    dropped = spec.replications - len(complete)
-    if len(complete) < 2:
-        raise ScenarioError(
-            f"only {len(complete)} replication(s) finished for every design; at least 2 are "
-            "needed (see the error column of the runs table; rerun with --resume)")
-    runs = runs[runs["replication"].isin(complete)].copy()
-    for t in spec.thresholds:
-        runs[nmb_key(t)] = t * runs["qalys_per_patient"] - runs["cost_per_patient_discounted"]
-    runs["design"] = pd.Categorical(runs["design"], categories=names, ordered=True)
-    runs = runs.sort_values(["replication", "design"]).reset_index(drop=True)
-    runs["design"] = runs["design"].astype(str)
-
+    names, comp = comparison.names, comparison.comparator
+    runs, complete = _complete_runs(res, comparison)
+    dropped = comparison.spec.replications - len(complete)
     healthcare = bool((runs["healthcare_cost_per_patient"].abs() > 0).any())
-    rows = outcome_rows(currency, spec.thresholds, healthcare)
+    rows = outcome_rows(comparison.currency, comparison.spec.thresholds, healthcare)
     no_im = {d.name for d in comparison.designs if not has_im(d.scenario)}
-    outcomes = _outcome_table(runs, rows, names, comp)
-    im_rows = outcomes["outcome"].isin(IM_ONLY)
-    outcomes.loc[im_rows & outcomes["design"].isin(no_im),
-                 ["mean", "low", "high", "diff_mean", "diff_low", "diff_high",
-                  "diff_ci_low", "diff_ci_high", "p_better"]] = np.nan
-    if comp in no_im:  # a difference from "no IM group" means nothing
-        outcomes.loc[im_rows, ["diff_mean", "diff_low", "diff_high", "diff_ci_low",
-                               "diff_ci_high", "p_better"]] = np.nan
-
-    wide_cost = _wide(runs, "cost_per_patient_discounted", names)
-    wide_qaly = _wide(runs, "qalys_per_patient", names)
-    costs, qalys = wide_cost.to_numpy(), wide_qaly.to_numpy()
-    grid = np.unique(np.concatenate([
-        np.linspace(0.0, spec.ceac_max_wtp, 101), np.asarray(spec.thresholds, dtype=float)]))
-    ceac = econ.ceac(costs, qalys, grid, names)
-    ceaf = econ.ceaf(costs, qalys, grid, names)
-    evpi = econ.evpi(costs, qalys, grid)
-    ce_plane = econ.ce_plane_points(costs, qalys, names.index(comp), names=names)
-    ce_plane["replication"] = np.asarray(wide_cost.index)[ce_plane["draw"].to_numpy()]
-
-    means = pd.DataFrame({"design": names, "cost": costs.mean(axis=0),
-                          "qalys": qalys.mean(axis=0)})
-    icer = econ.icer_table(means, comparator=comp, currency=currency)
-    for t in spec.thresholds:
-        nmb = t * qalys - costs
-        icer[nmb_key(t)] = icer["design"].map(dict(zip(names, nmb.mean(axis=0), strict=True)))
-        p = ceac[ceac["threshold"] == t].set_index("design")["probability"]
-        icer[f"p_cost_effective_at_{t:g}"] = icer["design"].map(p)
+    outcomes = _outcomes(runs, rows, comparison, no_im)
+    ce_plane, ceac, ceaf, evpi, icer = _cost_effectiveness(runs, comparison)
 
     timecourse = _timecourse(res, runs, names)
     timecourse = timecourse[~(timecourse["measure"].isin(IM_ONLY)
@@ -768,6 +650,67 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
                          timecourse=timecourse, subgroups=subgroups, psa=psa,
                          assumptions=assumptions, economics=economics, headline=headline,
                          summary=summary, provenance=provenance, rows=rows)
+
+
+def _complete_runs(res: Results, comparison: Comparison) -> tuple[pd.DataFrame, list[int]]:
+    """The ok runs of the replications every design finished (with NMB columns), in
+    replication x design order, and those replications."""
+    names, spec = comparison.names, comparison.spec
+    runs = res.runs[res.runs["status"] == "ok"].copy()
+    counts = runs.groupby("replication")["design"].nunique()
+    complete = sorted(int(r) for r in counts[counts == len(names)].index)
+    if len(complete) < 2:
+        raise ScenarioError(
+            f"only {len(complete)} replication(s) finished for every design; at least 2 are "
+            "needed (see the error column of the runs table; rerun with --resume)")
+    runs = runs[runs["replication"].isin(complete)].copy()
+    for t in spec.thresholds:
+        runs[nmb_key(t)] = econ.net_monetary_benefit(runs["cost_per_patient_discounted"],
+                                                     runs["qalys_per_patient"], t)
+    runs["design"] = pd.Categorical(runs["design"], categories=names, ordered=True)
+    runs = runs.sort_values(["replication", "design"]).reset_index(drop=True)
+    runs["design"] = runs["design"].astype(str)
+    return runs, complete
+
+
+def _outcomes(runs: pd.DataFrame, rows: list[OutcomeRow], comparison: Comparison,
+              no_im: set[str]) -> pd.DataFrame:
+    """The outcome table, blanked where an IM-only outcome means nothing."""
+    comp = comparison.comparator
+    outcomes = _outcome_table(runs, rows, comparison.names, comp)
+    im_rows = outcomes["outcome"].isin(IM_ONLY)
+    outcomes.loc[im_rows & outcomes["design"].isin(no_im),
+                 ["mean", "low", "high", "diff_mean", "diff_low", "diff_high",
+                  "diff_ci_low", "diff_ci_high", "p_better"]] = np.nan
+    if comp in no_im:  # a difference from "no IM group" means nothing
+        outcomes.loc[im_rows, ["diff_mean", "diff_low", "diff_high", "diff_ci_low",
+                               "diff_ci_high", "p_better"]] = np.nan
+    return outcomes
+
+
+def _cost_effectiveness(runs: pd.DataFrame, comparison: Comparison) -> tuple[pd.DataFrame, ...]:
+    """CE plane, CEAC, CEAF, EVPI and the ICER table (with NMB and probability columns)."""
+    spec, names, comp = comparison.spec, comparison.names, comparison.comparator
+    wide_cost = _wide(runs, "cost_per_patient_discounted", names)
+    wide_qaly = _wide(runs, "qalys_per_patient", names)
+    costs, qalys = wide_cost.to_numpy(), wide_qaly.to_numpy()
+    grid = np.unique(np.concatenate([
+        np.linspace(0.0, spec.ceac_max_wtp, 101), np.asarray(spec.thresholds, dtype=float)]))
+    ceac = cea.ceac(costs, qalys, grid, names)
+    ceaf = cea.ceaf(costs, qalys, grid, names)
+    evpi = cea.evpi(costs, qalys, grid)
+    ce_plane = cea.ce_plane_points(costs, qalys, names.index(comp), names=names)
+    ce_plane["replication"] = np.asarray(wide_cost.index)[ce_plane["draw"].to_numpy()]
+
+    means = pd.DataFrame({"design": names, "cost": costs.mean(axis=0),
+                          "qalys": qalys.mean(axis=0)})
+    icer = cea.icer_table(means, comparator=comp, currency=comparison.currency)
+    for t in spec.thresholds:
+        nmb = econ.net_monetary_benefit(costs, qalys, t)
+        icer[nmb_key(t)] = icer["design"].map(dict(zip(names, nmb.mean(axis=0), strict=True)))
+        p = ceac[ceac["threshold"] == t].set_index("design")["probability"]
+        icer[f"p_cost_effective_at_{t:g}"] = icer["design"].map(p)
+    return ce_plane, ceac, ceaf, evpi, icer
 
 
 def has_im(scenario: dict[str, Any]) -> bool:

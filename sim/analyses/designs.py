@@ -26,7 +26,6 @@ References:
 from __future__ import annotations
 
 import itertools
-import zlib
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -36,6 +35,7 @@ from scipy import stats
 from scipy.stats import qmc
 
 from sim.analyses.sensitivity import Input, sample
+from sim.core.rng import seed_sequence
 
 METHODS = ("grid", "list", "lhs", "sobol", "morris")
 """Design methods a sweep file may name."""
@@ -91,7 +91,8 @@ def lhs_design(
     """
     if n < 1:
         raise ValueError(f"LHS needs n >= 1 points, got {n}")
-    unit = qmc.LatinHypercube(d=len(inputs), rng=_stream(seed, "sweep.lhs")).random(n)
+    rng = np.random.default_rng(seed_sequence(int(seed), "sweep.lhs"))
+    unit = qmc.LatinHypercube(d=len(inputs), rng=rng).random(n)
     columns = {inp.name: _quantile(inp, unit[:, j]) for j, inp in enumerate(inputs)}
     return _finish(pd.DataFrame(columns), integer)
 
@@ -135,11 +136,6 @@ def _quantile(inp: Input, u: np.ndarray) -> np.ndarray:
     if inp.dist == "norm":
         return stats.norm.ppf(u, loc=b[0], scale=b[1])
     return np.exp(stats.norm.ppf(u, loc=b[0], scale=b[1]))
-
-
-def _stream(seed: int, name: str) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(int(seed),
-                                                        spawn_key=(zlib.crc32(name.encode()),)))
 
 
 def _finish(X: pd.DataFrame, integer: Collection[str]) -> pd.DataFrame:

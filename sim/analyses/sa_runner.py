@@ -52,10 +52,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field
 
-from sim.params.errors import ScenarioError
-from sim.analyses import sweep as _sweep
+from sim.analyses.basefile import changed_keys, check_value, load_base
 from sim.analyses.sensitivity import (
     MIN_CONVERGENCE_N,
     RANKING_INDEX,
@@ -68,11 +67,13 @@ from sim.analyses.sensitivity import (
     recommend_n,
     sample,
 )
+from sim.core.rng import derive_seed
+from sim.engine.options import RunOptions
 from sim.engine.store import ResultsStore, load_results
 from sim.engine.tasks import RunReport, Task, run_tasks
-from sim.core.rng import derive_seed
-from sim.params.scenario import Scenario, load_scenario, parse_set
-from sim.params.yamlio import read_yaml
+from sim.params.errors import ScenarioError
+from sim.params.located import Located, Strict, load_document, short
+from sim.params.scenario import Scenario, check_parameter_path, parse_set
 
 __all__ = [
     "DEFAULT_OUTPUTS",
@@ -117,7 +118,7 @@ _SETTINGS_FOR = {
 # --------------------------------------------------------------------------- the file
 
 
-class InputSpec(_sweep._Strict):
+class InputSpec(Strict):
     """One uncertain input: a range and its distribution."""
 
     low: float = Field(description="lower end of the range (or of its 95% interval for norm "
@@ -130,7 +131,7 @@ class InputSpec(_sweep._Strict):
                               "index per group")
 
 
-class SettingsSpec(_sweep._Strict):
+class SettingsSpec(Strict):
     """Method settings; each method uses some of them (``n`` always)."""
 
     n: int = Field(ge=1, le=10_000_000, description="sobol: base samples N (a power of 2); "
@@ -149,7 +150,7 @@ class SettingsSpec(_sweep._Strict):
                                "(default 10)")
 
 
-class OutputsSpec(_sweep._Strict):
+class OutputsSpec(Strict):
     """Which summary outputs to analyse."""
 
     primary: str = Field(PRIMARY_OUTPUT, description="the output the summary leads with")
@@ -157,7 +158,7 @@ class OutputsSpec(_sweep._Strict):
                             description="further outputs analysed alike")
 
 
-class AnalysisSpec(_sweep._Strict):
+class AnalysisSpec(Strict):
     """Bootstrap and convergence settings."""
 
     num_resamples: int = Field(1000, ge=2, le=100_000, description="bootstrap resamples")
@@ -166,7 +167,7 @@ class AnalysisSpec(_sweep._Strict):
                              "between N/2 and N that counts as converged")
 
 
-class SensitivitySpec(_sweep._Strict):
+class SensitivitySpec(Strict):
     """The whole sensitivity file."""
 
     name: str = Field("", description="analysis name")
@@ -187,41 +188,6 @@ class SensitivitySpec(_sweep._Strict):
         "independent per point")
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec,
                                    description="bootstrap and convergence settings")
-
-
-_SECTIONS: dict[str, type[BaseModel]] = {
-    "": SensitivitySpec, "settings": SettingsSpec, "outputs": OutputsSpec,
-    "analysis": AnalysisSpec,
-}
-
-
-def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
-    if not loc:
-        return SensitivitySpec
-    if loc[0] == "inputs":
-        return InputSpec if len(loc) == 2 else None
-    return _SECTIONS.get(loc[0]) if len(loc) == 1 else None
-
-
-class _Context(_sweep._Context):
-    """The sweep file's error locator, with this file's sections for did-you-mean."""
-
-    def _describe(self, err: Any) -> tuple[str, tuple[str, ...]]:
-        loc = tuple(str(p) for p in err["loc"])
-        loc = tuple(p for p in loc if not p.startswith(("dict[", "list[")))
-        kind = err["type"]
-        if kind not in ("extra_forbidden", "missing"):
-            return super()._describe(err)
-        dotted = _sweep._dotted(loc)
-        model = _model_at(loc[:-1])
-        if kind == "missing":
-            info = model.model_fields[loc[-1]].description if model else ""
-            return f"missing required key '{dotted}' ({info})", loc
-        valid = list(model.model_fields) if model else []
-        close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        where = _sweep._dotted(loc[:-1]) or "the top level"
-        return f"unknown key '{dotted}'{hint} Valid keys in {where}: {', '.join(valid)}", loc
 
 
 @functools.cache
@@ -360,23 +326,8 @@ def load_sensitivity(source: str | Path) -> SensitivityPlan:
         ScenarioError: naming file, line and key path of the first problem.
     """
     path = Path(source)
-    data, lines = read_yaml(path)
-    ctx = _Context(str(path), lines, path.parent)
-    try:
-        spec = SensitivitySpec.model_validate(data)
-    except ValidationError as exc:
-        raise ctx.pydantic_error(exc) from None
-    text = path.read_text(encoding="utf-8-sig")
-
-    base_file = path.parent / spec.base
-    if not base_file.is_file():
-        raise ctx.error(f"base names a missing scenario file: {base_file}", ("base",))
-    for key in spec.set:
-        ctx.check_path(key, ("set", key))
-    try:
-        base_scenario = load_scenario(base_file, dict(spec.set))
-    except ScenarioError as exc:
-        raise ctx.rethrow(exc, "set", spec.set) from None
+    spec, ctx, text = load_document(path, SensitivitySpec)
+    base_scenario = load_base(path.parent, spec.base, spec.set, ctx)
 
     inputs, integer = _inputs(spec, base_scenario, ctx)
     _check_settings(spec, ctx)
@@ -388,7 +339,7 @@ def load_sensitivity(source: str | Path) -> SensitivityPlan:
                            integer=frozenset(integer))
 
 
-def _inputs(spec: SensitivitySpec, base: Scenario, ctx: _Context) -> tuple[list[Input], set]:
+def _inputs(spec: SensitivitySpec, base: Scenario, ctx: Located) -> tuple[list[Input], set]:
     if len(spec.inputs) < 2:
         raise ctx.error(f"a sensitivity analysis needs at least two inputs, got "
                         f"{len(spec.inputs)}: with one, every effect is that input's",
@@ -399,11 +350,9 @@ def _inputs(spec: SensitivitySpec, base: Scenario, ctx: _Context) -> tuple[list[
         if name in spec.set:
             raise ctx.error(f"'{name}' is both fixed (set) and uncertain (inputs); keep it in "
                             "one of them", loc)
-        annotation = ctx.check_path(name, loc)
-        if annotation not in (int, float):
-            raise ctx.error(f"'{name}' is not a number ({_sweep._type_name(annotation)}); only "
-                            "numeric parameters can be uncertain inputs (compare settings of "
-                            "other kinds with a sweep's levers)", loc)
+        annotation = check_parameter_path(
+            ctx, name, loc, numeric_for="can be uncertain inputs (compare settings of other "
+            "kinds with a sweep's levers)")
         if annotation is int:
             integer.add(name)
         if u.low >= u.high:
@@ -418,7 +367,7 @@ def _inputs(spec: SensitivitySpec, base: Scenario, ctx: _Context) -> tuple[list[
             for key in ("low", "high"):
                 value = getattr(u, key)
                 value = round(value) if name in integer else value
-                _sweep._check_value(base, {name: value}, ctx, (*loc, key),
+                check_value(base, {name: value}, ctx, (*loc, key),
                                     f"{key} {value} is outside the parameter's valid range: ")
     grouped = [n for n, u in spec.inputs.items() if u.group is not None]
     if grouped and spec.method in ("fast", "delta"):
@@ -431,7 +380,7 @@ def _inputs(spec: SensitivitySpec, base: Scenario, ctx: _Context) -> tuple[list[
     return inputs, integer
 
 
-def _check_settings(spec: SensitivitySpec, ctx: _Context) -> None:
+def _check_settings(spec: SensitivitySpec, ctx: Located) -> None:
     used = _SETTINGS_FOR[spec.method]
     for key in spec.settings.model_fields_set - used:
         users = [m for m, keys in _SETTINGS_FOR.items() if key in keys]
@@ -448,7 +397,7 @@ def _check_settings(spec: SensitivitySpec, ctx: _Context) -> None:
                             ("settings", "optimal_trajectories"))
 
 
-def _check_outputs(spec: SensitivitySpec, ctx: _Context) -> None:
+def _check_outputs(spec: SensitivitySpec, ctx: Located) -> None:
     known = summary_outputs()
     names = [(spec.outputs.primary, ("outputs", "primary"))]
     names += [(o, ("outputs", "also", str(i))) for i, o in enumerate(spec.outputs.also)]
@@ -460,7 +409,7 @@ def _check_outputs(spec: SensitivitySpec, ctx: _Context) -> None:
                             f"{', '.join(DEFAULT_OUTPUTS)}, ...; see sim/runner.py)", loc)
 
 
-def _sample(spec: SensitivitySpec, inputs: list[Input], ctx: _Context) -> pd.DataFrame:
+def _sample(spec: SensitivitySpec, inputs: list[Input], ctx: Located) -> pd.DataFrame:
     method = spec.method
     opts = {k: v for k, v in _method_options(spec).items() if k != "S"}
     try:
@@ -495,7 +444,7 @@ def _method_options(spec: SensitivitySpec) -> dict[str, Any]:
 
 
 def _check_points(X: pd.DataFrame, inputs: list[Input], integer: set[str], base: Scenario,
-                  ctx: _Context) -> None:
+                  ctx: Located) -> None:
     """Every sample point (as run: integers rounded) must be a valid scenario."""
     names = [i.name for i in inputs]
     for p, row in enumerate(X[names].itertuples(index=False, name=None)):
@@ -512,31 +461,21 @@ def _check_points(X: pd.DataFrame, inputs: list[Input], integer: set[str], base:
                     "or use unif or triang)" if culprit and any(
                         i.name == culprit and i.dist in ("norm", "lognorm") for i in inputs)
                     else "")
-            raise ctx.error(f"sample point {p} ({_sweep._short(values)}) is invalid: "
+            raise ctx.error(f"sample point {p} ({short(values)}) is invalid: "
                             f"{exc.message}{hint}", loc) from None
 
 
 # --------------------------------------------------------------------------- running
 
 
-def run_sensitivity(
-    plan: SensitivityPlan | str | Path,
-    out_dir: str | Path,
-    *,
-    executor: str = "local",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    resume: bool = False,
-    retry_failed: bool = False,
-    progress: bool = False,
-) -> RunReport:
+def run_sensitivity(plan: SensitivityPlan | str | Path, out_dir: str | Path,
+                    options: RunOptions | None = None) -> RunReport:
     """Run every sample point x replication into ``out_dir`` (a results store).
 
     Args:
         plan: a loaded plan or a sensitivity file.
         out_dir: results directory (see :mod:`sim.engine.store`).
-        executor, workers, scheduler, resume, retry_failed, progress: as for
-            :func:`sim.engine.tasks.run_tasks`.
+        options: how the runs are executed (see :class:`sim.engine.options.RunOptions`).
 
     Returns:
         The run report; analyse the store with :func:`analyze_store` once every run is ok.
@@ -546,14 +485,15 @@ def run_sensitivity(
             whose analysis changed.
     """
     plan = plan if isinstance(plan, SensitivityPlan) else load_sensitivity(plan)
+    options = options or RunOptions()
     store = ResultsStore(out_dir)
-    if (resume or retry_failed) and store.exists():
+    if (options.resume or options.retry_failed) and store.exists():
         old = store.read_manifest()
         if old.get("kind") != "sensitivity":
             raise ScenarioError(f"cannot resume {store.path}: it holds a {old.get('kind')!r} "
                                 "store, not a sensitivity analysis; choose another --out")
         if old.get("sensitivity_sha256") != plan.sha256():
-            changed = _sweep._changed_keys(old.get("resolved", {}), plan.resolved())
+            changed = changed_keys(old.get("resolved", {}), plan.resolved())
             raise ScenarioError(
                 f"cannot resume {store.path}: the sensitivity analysis changed since it was "
                 f"created ({old.get('created_utc')}, from {old.get('sensitivity_file')}); "
@@ -564,26 +504,24 @@ def run_sensitivity(
     report: RunReport | None = None
     interrupted = False
     try:
-        report = run_tasks(plan.tasks(), out_dir, executor=executor, workers=workers,
-                           scheduler=scheduler, resume=resume, retry_failed=retry_failed,
-                           progress=progress, manifest=plan.manifest())
+        report = run_tasks(plan.tasks(), out_dir, options, manifest=plan.manifest())
     except KeyboardInterrupt:
         interrupted = True
         raise
     finally:
         if report is not None or interrupted:
-            _log_session(store, time.perf_counter() - started, report, executor, workers,
-                         scheduler)
+            _log_session(store, time.perf_counter() - started, report, options)
     return report
 
 
-def _log_session(store: ResultsStore, wall: float, report: RunReport | None, executor: str,
-                 workers: int | None, scheduler: str | None) -> None:
+def _log_session(store: ResultsStore, wall: float, report: RunReport | None,
+                 options: RunOptions) -> None:
     path = store.path / LOG_FILE
     log = json.loads(path.read_text()) if path.is_file() else {"sessions": []}
     log["sessions"].append({
-        "wall_time_s": round(wall, 3), "executor": executor, "workers": workers,
-        "scheduler": scheduler, "ran": report.ran if report else None,
+        "wall_time_s": round(wall, 3), "executor": options.executor,
+        "workers": options.workers, "scheduler": options.scheduler,
+        "ran": report.ran if report else None,
         "skipped": report.skipped if report else None,
         "failed": report.failed if report else None, "interrupted": report is None,
     })

@@ -44,7 +44,6 @@ import math
 import numbers
 import time
 import warnings
-import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version as _pkg_version
@@ -55,6 +54,7 @@ import pandas as pd
 from SALib import ProblemSpec
 from scipy.stats import norm
 
+from sim.core.rng import seed_sequence
 from sim.params.errors import ScenarioError
 
 __all__ = [
@@ -281,7 +281,7 @@ def _stream(seed: int, name: str) -> np.random.SeedSequence:
     """The SeedSequence of named stream ``name`` under root ``seed`` (independent streams)."""
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ScenarioError(f"seed must be a non-negative integer, got {seed!r}")
-    return np.random.SeedSequence(int(seed), spawn_key=(zlib.crc32(name.encode()),))
+    return seed_sequence(int(seed), name)
 
 
 def _int_seed(seed: int, name: str) -> int:

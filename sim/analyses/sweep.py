@@ -31,36 +31,34 @@ at a design point shares its seed, so lever settings are compared on common rand
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from sim.params.errors import ScenarioError
 from sim.analyses import designs
+from sim.analyses.basefile import changed_keys, check_value, load_base
 from sim.analyses.sensitivity import Input
+from sim.core.rng import derive_seed
+from sim.engine.options import RunOptions
 from sim.engine.store import ResultsStore
 from sim.engine.tasks import RunReport, Task, run_tasks
-from sim.core.rng import derive_seed
-from sim.params.scenario import PARAMETER_PATHS, Scenario, load_scenario, parameter_field
-from sim.params.yamlio import Location, read_yaml
+from sim.params.errors import ScenarioError
+from sim.params.located import Located, Strict, load_document, short
+from sim.params.scenario import Scenario, check_parameter_path, load_scenario
+
+_RANGE = "can take a range (give a grid design with values instead)"
 
 MAX_CHECKED_COMBINATIONS = 20_000
 """Lever x point combinations validated one by one before running (beyond: marginals only)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class UncertainSpec(_Strict):
+class UncertainSpec(Strict):
     """One uncertain input: a range (sampled designs) or values (grid)."""
 
     low: float | None = Field(None, description="lower end of the range (or of its 95% "
@@ -73,7 +71,7 @@ class UncertainSpec(_Strict):
                                description="grid: evenly spaced values from low to high")
 
 
-class DesignSpec(_Strict):
+class DesignSpec(Strict):
     """How the uncertain inputs are sampled into design points."""
 
     method: Literal["grid", "list", "lhs", "sobol", "morris"] = Field(
@@ -86,7 +84,7 @@ class DesignSpec(_Strict):
     num_levels: int = Field(4, ge=2, le=1000, description="morris: grid levels (even)")
 
 
-class OutputsSpec(_Strict):
+class OutputsSpec(Strict):
     """What each run keeps besides its summary."""
 
     timeseries_every_days: int | None = Field(
@@ -94,7 +92,7 @@ class OutputsSpec(_Strict):
         "(default: no time series)")
 
 
-class SweepSpec(_Strict):
+class SweepSpec(Strict):
     """The whole sweep file."""
 
     name: str = Field("", description="sweep name")
@@ -112,11 +110,6 @@ class SweepSpec(_Strict):
     replications: int = Field(1, ge=1, le=100_000, description="runs per setting and point")
     seed: int = Field(ge=0, le=2**63 - 1, description="root seed of every run seed")
     outputs: OutputsSpec = Field(default_factory=OutputsSpec, description="kept outputs")
-
-
-_SECTIONS: dict[str, type[BaseModel]] = {
-    "": SweepSpec, "design": DesignSpec, "outputs": OutputsSpec, "uncertain.*": UncertainSpec,
-}
 
 
 @dataclass(frozen=True)
@@ -235,28 +228,10 @@ def load_sweep(source: str | Path) -> Sweep:
         ScenarioError: naming file, line and key path of the first problem.
     """
     path = Path(source)
-    data, lines = read_yaml(path)
-    label = str(path)
-    ctx = _Context(label, lines, path.parent)
-    try:
-        spec = SweepSpec.model_validate(data)
-    except ValidationError as exc:
-        raise ctx.pydantic_error(exc) from None
-    text = path.read_text(encoding="utf-8-sig")
-
-    base_file = path.parent / spec.base
-    if not base_file.is_file():
-        raise ctx.error(f"base names a missing scenario file: {base_file}", ("base",))
-    for key in spec.set:
-        ctx.check_path(key, ("set", key))
-    if spec.outputs.timeseries_every_days:
-        spec_set = {**spec.set, "run.record_every_days": spec.outputs.timeseries_every_days}
-    else:
-        spec_set = dict(spec.set)
-    try:
-        base_scenario = load_scenario(base_file, spec_set)
-    except ScenarioError as exc:
-        raise ctx.rethrow(exc, "set", spec.set) from None
+    spec, ctx, text = load_document(path, SweepSpec)
+    extra = ({"run.record_every_days": spec.outputs.timeseries_every_days}
+             if spec.outputs.timeseries_every_days else None)
+    base_scenario = load_base(path.parent, spec.base, spec.set, ctx, extra)
     base = base_scenario.model_dump(mode="json")
 
     levers = _levers(spec, base_scenario, ctx)
@@ -274,131 +249,17 @@ def load_sweep(source: str | Path) -> Sweep:
     return Sweep(path=path, text=text, spec=spec, base=base, levers=levers, points=points)
 
 
-class _Context:
-    """Where the sweep file is, and how to turn problems into located ScenarioErrors."""
-
-    def __init__(self, label: str, lines: dict[tuple[str, ...], Location], folder: Path):
-        self.label, self.lines, self.folder = label, lines, folder
-
-    def line(self, loc: tuple[str, ...]) -> int | None:
-        for n in range(len(loc), 0, -1):
-            found = self.lines.get(loc[:n])
-            if found:
-                return found[1]
-        return None
-
-    def error(self, message: str, loc: tuple[str, ...]) -> ScenarioError:
-        where = _dotted(loc)
-        text = message if message.startswith(where) else f"{where}: {message}"
-        return ScenarioError(text, file=self.label, line=self.line(loc), path=where)
-
-    def check_path(self, dotted: str, loc: tuple[str, ...], *, numeric: bool = False) -> type:
-        """The annotation of a scenario parameter path, or an error with a did-you-mean."""
-        annotation = _annotation(dotted)
-        if annotation is None:
-            close = difflib.get_close_matches(dotted, PARAMETER_PATHS, n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise self.error(f"'{dotted}' is not a scenario parameter{hint} (see "
-                             "`peersupport params` for every path)", loc)
-        if numeric and annotation not in (int, float):
-            raise self.error(f"'{dotted}' is not a number ({_type_name(annotation)}); "
-                             "only numeric parameters can take a range (give a grid "
-                             "design with values instead)", loc)
-        return annotation
-
-    def rethrow(self, exc: ScenarioError, section: str, keys: Mapping[str, Any],
-                prefix: str = "") -> ScenarioError:
-        """Re-locate an override's validation error at the key that caused it."""
-        if exc.file and not exc.file.startswith(("override", "--set")):
-            return exc  # a problem inside another file: keep its location
-        culprit = next((k for k in keys if exc.path and (
-            exc.path == k or exc.path.startswith(k + ".") or k.startswith(exc.path + "."))),
-            None)
-        loc = (section, culprit) if culprit else (section,)
-        return self.error(f"{prefix}{exc.message}", loc)
-
-    def pydantic_error(self, exc: ValidationError) -> ScenarioError:
-        errors = exc.errors()
-        msgs = [self._describe(e) for e in errors]
-        message, loc = msgs[0]
-        if len(msgs) > 1:
-            message += f" (and {len(msgs) - 1} more: " + "; ".join(
-                f"line {self.line(lc)}: {m}" for m, lc in msgs[1:4]) + ")"
-        return self.error(message, loc)
-
-    def _describe(self, err: Any) -> tuple[str, tuple[str, ...]]:
-        loc = tuple(str(p) for p in err["loc"])
-        kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
-        # a union (levers) or dict value reports the type name in its loc: drop it
-        loc = tuple(p for p in loc if not (p.startswith(("dict[", "list[")) or p in (
-            "DesignSpec", "UncertainSpec")))
-        dotted = _dotted(loc)
-        if kind == "extra_forbidden":
-            model = _model_at(loc[:-1])
-            valid = list(model.model_fields) if model else []
-            close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            where = _dotted(loc[:-1]) or "the top level"
-            return (f"unknown key '{dotted}'{hint} Valid keys in {where}: "
-                    f"{', '.join(valid)}", loc)
-        if kind == "missing":
-            model = _model_at(loc[:-1])
-            info = model.model_fields[loc[-1]].description if model else ""
-            return f"missing required key '{dotted}' ({info})", loc
-        if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
-            op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
-                  "less_than": "<"}[kind]
-            return f"{dotted} must be {op} {next(iter(ctx.values()))}, got {got!r}", loc
-        if kind == "literal_error":
-            return f"{dotted} must be one of {ctx.get('expected')}, got {got!r}", loc
-        return f"{dotted}: {err['msg'].lower()}, got {_short(got)}", loc
-
-
-def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
-    if not loc:
-        return SweepSpec
-    if loc[0] == "uncertain":
-        return UncertainSpec if len(loc) == 2 else None
-    return _SECTIONS.get(loc[0]) if len(loc) == 1 else None
-
-
-def _dotted(loc: tuple[str, ...]) -> str:
-    """A key path as written in messages: ``('levers', 'a.b', '2')`` -> ``levers.a.b[2]``."""
-    out = ""
-    for part in loc:
-        if part.isdigit():
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _type_name(annotation: Any) -> str:
-    return getattr(annotation, "__name__", None) or str(annotation)
-
-
-def _annotation(dotted: str) -> Any:
-    """The type of the scenario field at a dotted path (None if there is no such field)."""
-    info = parameter_field(dotted)
-    return None if info is None else info.annotation
-
-
 # --------------------------------------------------------------------------- levers
 
 
-def _levers(spec: SweepSpec, base: Scenario, ctx: _Context) -> list[LeverSetting]:
+def _levers(spec: SweepSpec, base: Scenario, ctx: Located) -> list[LeverSetting]:
     """Lever settings: a mapping of lists (every combination) or a list of rows."""
     raw = spec.levers
     rows: list[dict[str, tuple[Any, tuple[str, ...]]]]  # key -> (value, where it is written)
     if isinstance(raw, dict):
         for key, values in raw.items():
             if not isinstance(values, list) or not values:
-                raise ctx.error(f"must be a non-empty list of values, got {_short(values)}",
+                raise ctx.error(f"must be a non-empty list of values, got {short(values)}",
                                 ("levers", key))
         keys = list(raw)
         rows = [{k: (raw[k][i], ("levers", k, str(i))) for k, i in zip(keys, combo,
@@ -408,7 +269,7 @@ def _levers(spec: SweepSpec, base: Scenario, ctx: _Context) -> list[LeverSetting
         for i, row in enumerate(raw):
             if not isinstance(row, dict) or not row:
                 raise ctx.error(f"each lever row must be a mapping of lever values, got "
-                                f"{_short(row)}", ("levers", str(i)))
+                                f"{short(row)}", ("levers", str(i)))
             if set(row) != set(raw[0]):
                 raise ctx.error("every lever row must set the same levers as the first "
                                 f"({', '.join(raw[0])})", ("levers", str(i)))
@@ -417,7 +278,7 @@ def _levers(spec: SweepSpec, base: Scenario, ctx: _Context) -> list[LeverSetting
     rows = rows or [{}]
     for key in rows[0]:
         if key != "design":
-            ctx.check_path(key, ("levers", key))
+            check_parameter_path(ctx, key, ("levers", key))
     programs: dict[str, tuple[str, dict[str, Any]]] = {}
     checked: set[tuple[str, ...]] = set()
     out = []
@@ -433,12 +294,12 @@ def _levers(spec: SweepSpec, base: Scenario, ctx: _Context) -> list[LeverSetting
                 continue
             columns[key] = overrides[key] = value
             if loc not in checked:
-                _check_value(base, {key: value}, ctx, loc)
+                check_value(base, {key: value}, ctx, loc)
                 checked.add(loc)
         try:
             scenario = base.with_overrides(overrides).model_dump(mode="json")
         except ScenarioError as exc:
-            raise ctx.error(f"lever setting {_short(columns)} is invalid: {exc.message}",
+            raise ctx.error(f"lever setting {short(columns)} is invalid: {exc.message}",
                             ("levers",)) from None
         out.append(LeverSetting(columns, overrides, scenario))
     return out
@@ -446,12 +307,12 @@ def _levers(spec: SweepSpec, base: Scenario, ctx: _Context) -> list[LeverSetting
 
 def _design_program(value: Any, loc: tuple[str, ...],
                     cache: dict[str, tuple[str, dict[str, Any]]],
-                    ctx: _Context) -> tuple[str, dict[str, Any]]:
+                    ctx: Located) -> tuple[str, dict[str, Any]]:
     """The program section (and its name) of a design file named by a ``design`` lever."""
     if not isinstance(value, str):
-        raise ctx.error(f"a design lever value is a scenario file path, got {_short(value)}",
+        raise ctx.error(f"a design lever value is a scenario file path, got {short(value)}",
                         loc)
-    file = ctx.folder / value
+    file = Path(ctx.label).parent / value
     key = str(file.resolve())
     if key not in cache:
         if not file.is_file():
@@ -472,25 +333,18 @@ def _design_program(value: Any, loc: tuple[str, ...],
     return cache[key]
 
 
-def _check_value(base: Scenario, overrides: dict[str, Any], ctx: _Context,
-                 loc: tuple[str, ...], what: str = "") -> None:
-    try:
-        base.with_overrides(overrides)
-    except ScenarioError as exc:
-        raise ctx.error(f"{what}{exc.message}", loc) from None
-
-
 # --------------------------------------------------------------------------- design points
 
 
-def _points(spec: SweepSpec, ctx: _Context) -> tuple[pd.DataFrame, set[str]]:
+def _points(spec: SweepSpec, ctx: Located) -> tuple[pd.DataFrame, set[str]]:
     """Design points of the uncertain inputs, and which of them are integers."""
     design, uncertain = spec.design, spec.uncertain
     integer = set()
     numeric = bool(design) and design.method in ("lhs", "sobol", "morris")
     for name, u in uncertain.items():
         loc = ("uncertain", name)
-        annotation = ctx.check_path(name, loc, numeric=numeric or u.values is None)
+        annotation = check_parameter_path(
+            ctx, name, loc, numeric_for=_RANGE if numeric or u.values is None else None)
         if annotation is int:
             integer.add(name)
     if design is None:
@@ -508,7 +362,7 @@ def _points(spec: SweepSpec, ctx: _Context) -> tuple[pd.DataFrame, set[str]]:
                             "values", ("design", "method"))
         for i, row in enumerate(design.rows):
             for key in row:
-                ann = ctx.check_path(key, ("design", "rows", str(i), key))
+                ann = check_parameter_path(ctx, key, ("design", "rows", str(i), key))
                 if ann is int:
                     integer.add(key)
         try:
@@ -566,7 +420,7 @@ def _points(spec: SweepSpec, ctx: _Context) -> tuple[pd.DataFrame, set[str]]:
     return X, integer
 
 
-def _input(name: str, u: UncertainSpec, ctx: _Context) -> Input:
+def _input(name: str, u: UncertainSpec, ctx: Located) -> Input:
     loc = ("uncertain", name)
     for key in ("low", "high"):
         if getattr(u, key) is None:
@@ -581,14 +435,14 @@ def _input(name: str, u: UncertainSpec, ctx: _Context) -> Input:
 
 
 def _check_points(points: pd.DataFrame, integer: set[str], spec: SweepSpec, base: Scenario,
-                  ctx: _Context) -> None:
+                  ctx: Located) -> None:
     """Each range end and each design point must be a valid value of its parameter."""
     for name, u in spec.uncertain.items():
         for key in ("low", "high"):
             value = getattr(u, key)
             if value is not None and u.dist in ("unif", "triang"):
                 value = round(value) if name in integer else value
-                _check_value(base, {name: value}, ctx, ("uncertain", name, key),
+                check_value(base, {name: value}, ctx, ("uncertain", name, key),
                              f"{key} {value} is outside the parameter's valid range: ")
     for p, row in enumerate(points.to_dict("records")):
         row = {k: _plain(v) for k, v in row.items()}
@@ -600,12 +454,12 @@ def _check_points(points: pd.DataFrame, integer: set[str], spec: SweepSpec, base
             else:
                 culprit = next((k for k in row if exc.path and exc.path.startswith(k)), None)
                 loc = ("uncertain", culprit) if culprit else ("uncertain",)
-            raise ctx.error(f"design point {p} ({_short(row)}) is invalid: {exc.message}",
+            raise ctx.error(f"design point {p} ({short(row)}) is invalid: {exc.message}",
                             loc) from None
 
 
 def _check_combinations(levers: list[LeverSetting], points: pd.DataFrame, spec: SweepSpec,
-                        ctx: _Context) -> None:
+                        ctx: Located) -> None:
     """Validate each lever setting at each point (when there are not too many)."""
     if len(points.columns) == 0:
         return
@@ -625,59 +479,33 @@ def _check_combinations(levers: list[LeverSetting], points: pd.DataFrame, spec: 
             scenarios[lev].with_overrides(rows[p])
         except ScenarioError as exc:
             raise ctx.error(f"lever setting {levers[lev].columns} at design point {p} "
-                            f"({_short(rows[p])}) is invalid: {exc.message}",
+                            f"({short(rows[p])}) is invalid: {exc.message}",
                             ("uncertain",)) from None
 
 
 # --------------------------------------------------------------------------- running
 
 
-def run_sweep(
-    sweep: Sweep | str | Path,
-    out_dir: str | Path,
-    *,
-    executor: str = "local",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    resume: bool = False,
-    retry_failed: bool = False,
-    progress: bool = False,
-    chunk_size: int | None = None,
-    flush_every: int = 200,
-) -> RunReport:
+def run_sweep(sweep: Sweep | str | Path, out_dir: str | Path,
+              options: RunOptions | None = None) -> RunReport:
     """Run a sweep into ``out_dir`` (see :func:`sim.engine.tasks.run_tasks`).
 
     Raises:
         ScenarioError: an invalid sweep file, or a resume whose sweep file changed.
     """
     sweep = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
+    options = options or RunOptions()
     store = ResultsStore(out_dir)
-    if (resume or retry_failed) and store.exists():
+    if (options.resume or options.retry_failed) and store.exists():
         old = store.read_manifest()
         if old.get("sweep_sha256") != sweep.sha256():
-            changed = _changed_keys(old.get("resolved", {}), sweep.resolved())
+            changed = changed_keys(old.get("resolved", {}), sweep.resolved())
             raise ScenarioError(
                 f"cannot resume {store.path}: the sweep changed since it was created "
                 f"({old.get('created_utc')}, from {old.get('sweep_file')}); changed: "
                 f"{', '.join(changed) or 'content'}. Restore the sweep file (the original is "
                 f"in {store.manifest_path}, key sweep_text) or start a new --out"
             )
-    return run_tasks(
-        sweep.tasks(), out_dir, executor=executor, workers=workers, scheduler=scheduler,
-        resume=resume, retry_failed=retry_failed,
-        timeseries=sweep.spec.outputs.timeseries_every_days is not None, progress=progress,
-        manifest=sweep.manifest(), chunk_size=chunk_size, flush_every=flush_every,
-    )
-
-
-def _changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    out = []
-    old_spec, new_spec = old.get("spec", {}), new.get("spec", {})
-    for key in sorted(set(old_spec) | set(new_spec)):
-        if old_spec.get(key) != new_spec.get(key):
-            out.append(key)
-    if old.get("base") != new.get("base") and "base" not in out:
-        out.append("base scenario content")
-    if old.get("levers") != new.get("levers") and "levers" not in out:
-        out.append("design file content")
-    return out
+    return run_tasks(sweep.tasks(), out_dir, options,
+                     timeseries=sweep.spec.outputs.timeseries_every_days is not None,
+                     manifest=sweep.manifest())

@@ -57,13 +57,14 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import stats
 
-from sim.params.errors import ScenarioError
 from sim.core.rng import derive_seed
-from sim.params.scenario import PARAMETER_PATHS, Scenario, load_scenario, parameter_field
-from sim.params.yamlio import Location, read_yaml
+from sim.engine.options import RunOptions
+from sim.params.errors import ScenarioError
+from sim.params.located import Located, Strict, load_document
+from sim.params.scenario import Scenario, check_parameter_path, load_scenario
 
 EDGE_LIST = "network.background.edge_list"
 """The one scenario parameter that names a file (resolved relative to the validation file)."""
@@ -76,7 +77,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class ArmSpec(_Strict):
+class ArmSpec(Strict):
     """One arm: a scenario file and overrides."""
 
     label: str = Field("", description="arm name shown in tables and figures")
@@ -86,7 +87,7 @@ class ArmSpec(_Strict):
                                 description="overrides of this arm, by dotted path")
 
 
-class OfSpec(_Strict):
+class OfSpec(Strict):
     """Which arms an outcome is computed from (exactly one of the four forms)."""
 
     arm: str | None = Field(None, description="the value in one arm")
@@ -122,7 +123,7 @@ class OfSpec(_Strict):
         return " ".join(f"{w:+g} x {name(a)}" for a, w in (self.contrast or {}).items())
 
 
-class TimeseriesMetric(_Strict):
+class TimeseriesMetric(Strict):
     """A value read off each run's time series."""
 
     column: str = Field(description="time-series column, e.g. adherent_share")
@@ -143,7 +144,7 @@ class TimeseriesMetric(_Strict):
         return f"days until {self.column} >= {self.days_to_reach:g}"
 
 
-class OutcomeSpec(_Strict):
+class OutcomeSpec(Strict):
     """One published result and how the model is compared with it."""
 
     name: str = Field(description="outcome name (unique within the study)")
@@ -176,7 +177,7 @@ class OutcomeSpec(_Strict):
         return self.key if self.key else self.timeseries.describe()  # type: ignore[union-attr]
 
 
-class StudySpec(_Strict):
+class StudySpec(Strict):
     """A whole validation file."""
 
     study: str = Field(pattern=r"^[A-Za-z0-9_]+$", description="identifier (letters, digits, _)")
@@ -192,12 +193,6 @@ class StudySpec(_Strict):
     seed: int = Field(ge=0, le=2**63 - 1, description="root seed of the replication seeds")
     plot: str = Field("hba1c_mean", description="time-series column drawn per arm")
     outcomes: list[OutcomeSpec] = Field(min_length=1, description="published results")
-
-
-_MODELS: dict[str, type[BaseModel]] = {
-    "": StudySpec, "arms.*": ArmSpec, "outcomes.*": OutcomeSpec, "outcomes.*.of": OfSpec,
-    "outcomes.*.timeseries": TimeseriesMetric,
-}
 
 
 # --------------------------------------------------------------------------- loaded study
@@ -227,100 +222,6 @@ class Study:
         return [derive_seed(self.spec.seed, r) for r in range(n)]
 
 
-class Located:
-    """A file's key lines, turning problems into ScenarioErrors that name file and line."""
-
-    def __init__(self, label: str, lines: Mapping[tuple[str, ...], Location],
-                 models: Mapping[str, type[BaseModel]]) -> None:
-        self.label, self.lines, self.models = label, lines, models
-
-    def line(self, loc: Sequence[str]) -> int | None:
-        """Line of the deepest known key of ``loc``."""
-        loc = tuple(loc)
-        for n in range(len(loc), 0, -1):
-            found = self.lines.get(loc[:n])
-            if found:
-                return found[1]
-        return None
-
-    def error(self, message: str, loc: Sequence[str]) -> ScenarioError:
-        """A ScenarioError at ``loc`` (a key path)."""
-        where = dotted(loc)
-        text = message if not where or where in message else f"{where}: {message}"
-        return ScenarioError(text, file=self.label, line=self.line(loc), path=where or None)
-
-    def model_at(self, loc: Sequence[str]) -> type[BaseModel] | None:
-        """The schema section at ``loc`` (list indices and mapping keys read as ``*``)."""
-        pattern = ".".join("*" if (p.isdigit() or (i and loc[i - 1] in ("arms", "outcomes")))
-                           else p for i, p in enumerate(loc))
-        return self.models.get(pattern)
-
-    def pydantic(self, exc: ValidationError) -> ScenarioError:
-        """Translate the first problems of a pydantic error."""
-        found = [self._describe(e) for e in exc.errors()]
-        message, loc = found[0]
-        if len(found) > 1:
-            message += f" (and {len(found) - 1} more: " + "; ".join(
-                f"line {self.line(lc)}: {m}" for m, lc in found[1:4]) + ")"
-        return self.error(message, loc)
-
-    def _describe(self, err: Any) -> tuple[str, tuple[str, ...]]:
-        loc = tuple(str(p) for p in err["loc"])
-        kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
-        where = dotted(loc)
-        if kind == "extra_forbidden":
-            model = self.model_at(loc[:-1])
-            valid = list(model.model_fields) if model else []
-            close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            return (f"unknown key '{where}'{hint} Valid keys in "
-                    f"{dotted(loc[:-1]) or 'the top level'}: {', '.join(valid)}", loc)
-        if kind == "missing":
-            model = self.model_at(loc[:-1])
-            info = model.model_fields[loc[-1]].description if model and loc[-1] in \
-                model.model_fields else ""
-            return f"missing required key '{where}' ({info})", loc
-        if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
-            op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
-                  "less_than": "<"}[kind]
-            return f"{where} must be {op} {next(iter(ctx.values()))}, got {got!r}", loc
-        if kind == "literal_error":
-            return f"{where} must be one of {ctx.get('expected')}, got {got!r}", loc
-        if kind == "value_error":
-            return f"{where}: {ctx.get('error', err['msg'])}", loc
-        return f"{where}: {err['msg'].lower()}, got {_short(got)}", loc
-
-
-def dotted(loc: Sequence[str]) -> str:
-    """``('outcomes', '2', 'key')`` -> ``outcomes[2].key``."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if part.isdigit() else ("." if out else "") + part
-    return out
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def parameter_annotation(path: str) -> Any:
-    """The type of the scenario parameter at a dotted path, or None if there is none."""
-    info = parameter_field(path)
-    return None if info is None else info.annotation
-
-
-def check_parameter_path(path: str, where: Located, loc: Sequence[str]) -> Any:
-    """The annotation of a scenario parameter path, or a located error with a did-you-mean."""
-    annotation = parameter_annotation(path)
-    if annotation is None:
-        close = difflib.get_close_matches(path, PARAMETER_PATHS, n=1, cutoff=0.6)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise where.error(f"'{path}' is not a scenario parameter{hint} (see `peersupport "
-                          "params` for every path)", loc)
-    return annotation
-
-
 @cache
 def output_names() -> tuple[frozenset[str], frozenset[str]]:
     """Summary keys and time-series columns of a run (from a tiny run, computed once)."""
@@ -341,14 +242,9 @@ def load_study(source: str | Path, overrides: Mapping[str, Any] | None = None) -
         ScenarioError: naming file, line and key path of the first problem.
     """
     path = Path(source)
-    data, lines = read_yaml(path)
-    where = Located(str(path), lines, _MODELS)
-    try:
-        spec = StudySpec.model_validate(data)
-    except ValidationError as exc:
-        raise where.pydantic(exc) from None
+    spec, where, _ = load_document(path, StudySpec)
     for key in spec.set:
-        check_parameter_path(key, where, ("set", key))
+        check_parameter_path(where, key, ("set", key))
     summary_keys, ts_columns = output_names()
     if spec.plot not in ts_columns:
         raise where.error(_unknown("time-series column", spec.plot, ts_columns), ("plot",))
@@ -391,7 +287,7 @@ def _arm_scenario(path: Path, spec: StudySpec, arm: str, arm_spec: ArmSpec, wher
         raise where.error(f"scenario names a missing file: {file}",
                           (*loc, "scenario") if arm_spec.scenario else ("scenario",))
     for key in arm_spec.set:
-        check_parameter_path(key, where, (*loc, "set", key))
+        check_parameter_path(where, key, (*loc, "set", key))
     merged = {**spec.set, **arm_spec.set, **extra}
     if isinstance(merged.get(EDGE_LIST), str):
         merged[EDGE_LIST] = str((path.parent / merged[EDGE_LIST]).resolve())
@@ -584,27 +480,21 @@ class Validation:
 def run_validation(
     studies: Sequence[Study],
     out_dir: str | Path | None = None,
+    options: RunOptions | None = None,
     *,
-    workers: int | None = None,
-    executor: str = "local",
     replications: int | None = None,
     overrides: Mapping[str, Any] | None = None,
     outcomes: Mapping[str, Sequence[OutcomeSpec]] | None = None,
-    resume: bool = False,
-    progress: bool = False,
 ) -> Validation:
     """Run every arm x replication of the studies (one ``run_tasks`` call) and evaluate them.
 
     Args:
         studies: loaded validation files.
         out_dir: results store (default: a temporary directory, removed afterwards).
-        workers: worker processes (default: all cores).
-        executor: ``serial``, ``local`` or ``dask`` (see ``sim.engine.executors``).
+        options: how the runs are executed (see :class:`sim.engine.options.RunOptions`).
         replications: replications per arm instead of each study's own.
         overrides: overrides of every run (applied after the studies' own).
         outcomes: outcomes to evaluate per study name instead of the files' (calibration).
-        resume: continue an existing ``out_dir``.
-        progress: show a progress bar.
     """
     from sim.engine.store import load_results
     from sim.engine.tasks import run_tasks
@@ -618,8 +508,7 @@ def run_validation(
                                                      overrides=overrides)]
     with tempfile.TemporaryDirectory(prefix="peersupport-validate-") as tmp:
         store = Path(out_dir) if out_dir is not None else Path(tmp) / "runs"
-        report = run_tasks(tasks, store, workers=workers, executor=executor, resume=resume,
-                           timeseries=True, progress=progress,
+        report = run_tasks(tasks, store, options, timeseries=True,
                            manifest={"kind": "validation", "studies": names})
         loaded = load_results(store)
         runs, ts = loaded.runs, loaded.timeseries

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sim.cli.options import add_executor_arguments
+from sim.cli.options import add_executor_arguments, run_options
 from sim.params.errors import ScenarioError
 
 
@@ -86,17 +86,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print("PSA draws per parameter over the replications:")
             print(stats.to_string(float_format=lambda v: f"{v:.4g}"))
         return 0
-    executor = "dask" if args.scheduler else args.executor
-    print(f"running on {executor} ({args.workers or 'all'} workers); runs in {where}",
+    options = run_options(args)
+    print(f"running on {options.executor} ({args.workers or 'all'} workers); runs in {where}",
           file=sys.stderr)
     command = shlex.join(["peersupport", *sys.argv[1:]]) if sys.argv[1:2] == ["compare"] \
         else shlex.join(["peersupport", "compare", *map(str, args.files)])
     with tempfile.TemporaryDirectory(prefix="peersupport-compare-") as tmp:
         out = args.out or Path(tmp) / "runs"
         try:
-            report = run_comparison(comparison, out, executor=executor, workers=args.workers,
-                                    scheduler=args.scheduler, resume=args.resume,
-                                    progress=not args.no_progress)
+            report = run_comparison(comparison, out, options)
         except KeyboardInterrupt:
             keep = f"finished runs are saved in {args.out}; continue with --resume" \
                 if args.out else "rerun with --out DIR to keep finished runs"

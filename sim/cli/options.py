@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import importlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.engine.options import RunOptions
 
 
 class LazyChoices:
@@ -39,3 +43,18 @@ def add_executor_arguments(p: argparse.ArgumentParser, *, scheduler: bool = True
         p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="address of a running Dask scheduler, e.g. tcp://host:8786 "
                        "(implies --executor dask; default: a local Dask cluster)")
+
+
+def run_options(args: argparse.Namespace, *, progress: bool | None = None) -> RunOptions:
+    """The RunOptions a many-run command's arguments ask for (``--scheduler`` implies dask;
+    ``progress`` replaces ``not --no-progress``)."""
+    from sim.engine.options import RunOptions
+
+    scheduler = getattr(args, "scheduler", None)
+    return RunOptions(
+        executor="dask" if scheduler else args.executor, workers=args.workers,
+        scheduler=scheduler, resume=getattr(args, "resume", False),
+        retry_failed=getattr(args, "retry_failed", False),
+        progress=not args.no_progress if progress is None else progress,
+        chunk_size=getattr(args, "chunk_size", None),
+        flush_every=getattr(args, "flush_every", RunOptions.flush_every))

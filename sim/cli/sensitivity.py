@@ -9,7 +9,7 @@ import time
 import warnings
 from pathlib import Path
 
-from sim.cli.options import add_executor_arguments
+from sim.cli.options import add_executor_arguments, run_options
 from sim.cli.sweep import _sigterm_as_interrupt
 from sim.params.errors import ScenarioError
 
@@ -90,20 +90,15 @@ def _run(args: argparse.Namespace) -> int:
     plan = load_sensitivity(args.file)
     out = args.out or Path("results") / "sensitivity" / args.file.stem
     print(f"{args.file}: {plan.describe()}", file=sys.stderr)
-    executor = "dask" if args.scheduler else args.executor
+    options = run_options(args)
     if args.dry_run:
-        print(_budget(plan, executor, args.workers))
+        print(_budget(plan, options.executor, options.workers))
         print(plan.X.head(3).T.to_string())
         return 0
-    where = args.scheduler or (f"{args.workers or 'all'} workers" if executor != "serial"
-                               else "this process")
-    print(f"running on {executor} ({where}); results in {out}", file=sys.stderr)
+    print(f"running on {options.where}; results in {out}", file=sys.stderr)
     try:
         with _sigterm_as_interrupt():
-            report = run_sensitivity(plan, out, executor=executor, workers=args.workers,
-                                     scheduler=args.scheduler, resume=args.resume,
-                                     retry_failed=args.retry_failed,
-                                     progress=not args.no_progress)
+            report = run_sensitivity(plan, out, options)
     except KeyboardInterrupt:
         print(f"peersupport sensitivity: interrupted; finished runs are saved in {out}; "
               "continue with --resume", file=sys.stderr)

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from sim.cli.options import add_executor_arguments
+from sim.cli.options import add_executor_arguments, run_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,16 +50,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(sweep.points.head(10).to_string() if len(sweep.points.columns) else
               "no uncertain inputs")
         return 0
-    executor = "dask" if args.scheduler else args.executor
-    where = args.scheduler or (f"{args.workers or 'all'} workers" if executor != "serial"
-                               else "this process")
-    print(f"running on {executor} ({where}); results in {out}", file=sys.stderr)
+    options = run_options(args)
+    print(f"running on {options.where}; results in {out}", file=sys.stderr)
     try:
         with _sigterm_as_interrupt():
-            report = run_sweep(sweep, out, executor=executor, workers=args.workers,
-                               scheduler=args.scheduler, resume=args.resume,
-                               retry_failed=args.retry_failed, progress=not args.no_progress,
-                               chunk_size=args.chunk_size, flush_every=args.flush_every)
+            report = run_sweep(sweep, out, options)
     except KeyboardInterrupt:
         print(f"peersupport sweep: interrupted; finished runs are saved in {out}; continue "
               "with --resume", file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli.options import add_executor_arguments
+from sim.cli.options import add_executor_arguments, run_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -72,9 +72,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 0
     runs = sum(len(s.scenarios) * (args.replications or s.spec.replications) for s in studies)
     print(f"validate: {len(studies)} studies, {runs} runs", file=sys.stderr)
-    result = run_validation(studies, args.out, workers=args.workers, executor=args.executor,
-                            replications=args.replications, resume=args.resume,
-                            progress=not args.no_progress and sys.stderr.isatty())
+    options = run_options(args, progress=not args.no_progress and sys.stderr.isatty())
+    result = run_validation(studies, args.out, options, replications=args.replications)
     print(text_table(result.results))
     passed = sum(r.passed for r in result.results)
     print(f"\n{passed} of {len(result.results)} outcomes pass"

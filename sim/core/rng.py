@@ -16,11 +16,24 @@ import numpy as np
 STREAMS = ("population", "network", "program", "attendance", "messaging", "dosing", "warmup")
 
 
-def stream_key(name: str) -> int:
+def name_key(name: str) -> int:
     """A stable integer for a stream name (CRC32; independent of Python's hash seed)."""
+    return zlib.crc32(name.encode())
+
+
+def stream_key(name: str) -> int:
+    """The key of one of the model's own streams (:data:`STREAMS`)."""
     if name not in STREAMS:
         raise ValueError(f"unknown random stream '{name}'; streams are {', '.join(STREAMS)}")
-    return zlib.crc32(name.encode())
+    return name_key(name)
+
+
+def seed_sequence(root: int, *keys: int | str) -> np.random.SeedSequence:
+    """THE way to derive randomness from a root seed: the ``SeedSequence`` keyed by
+    ``keys`` (integers such as point and replication, or stream names such as
+    ``"sweep.lhs"``, keyed by :func:`name_key`). Distinct keys give independent streams."""
+    return np.random.SeedSequence(
+        root, spawn_key=tuple(name_key(k) if isinstance(k, str) else int(k) for k in keys))
 
 
 class Streams:
@@ -50,7 +63,7 @@ def derive_seed(root: int, *keys: int) -> int:
 
     Recorded with every run, so each run is reproducible from its scenario and this seed.
     """
-    words = np.random.SeedSequence(root, spawn_key=keys).generate_state(2, np.uint32)
+    words = seed_sequence(root, *keys).generate_state(2, np.uint32)
     return int((int(words[0]) << 31) ^ int(words[1])) & (2**63 - 1)
 
 

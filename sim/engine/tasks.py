@@ -3,12 +3,12 @@
 The generic layer under ``peersupport sweep``, for anything that needs many runs
 (sweeps, sensitivity analyses, design comparisons)::
 
-    from sim.engine.tasks import Task, run_tasks
+    from sim.engine.tasks import RunOptions, Task, run_tasks
     tasks = [Task(run_id=i, scenario="scenarios/designs/hybrid_kickoff.yaml",
                   overrides={"behaviour.support_effect_logit": x}, seed=s,
                   meta={"point": i, "behaviour.support_effect_logit": x})
              for i, (x, s) in enumerate(points)]
-    report = run_tasks(tasks, "results/my_analysis", workers=2, progress=True)
+    report = run_tasks(tasks, "results/my_analysis", RunOptions(workers=2, progress=True))
     results = sim.load_results("results/my_analysis")
 
 A task is one run: a base scenario (path, dict or Scenario), overrides by dotted path, a
@@ -46,6 +46,7 @@ from tqdm.auto import tqdm
 from sim import runner as _results
 from sim.params.errors import ScenarioError
 from sim.engine.executors import WorkerStopped, default_workers, open_executor
+from sim.engine.options import RunOptions
 from sim.engine.store import (
     FORMAT,
     RUN_COLUMNS,
@@ -203,37 +204,21 @@ def _error_text(exc: BaseException, limit: int = 4000) -> str:
 def run_tasks(
     tasks: Sequence[Task],
     out_dir: str | Path,
+    options: RunOptions | None = None,
     *,
-    executor: str = "local",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    resume: bool = False,
-    retry_failed: bool = False,
     timeseries: bool = False,
-    progress: bool = False,
     manifest: Mapping[str, Any] | None = None,
-    chunk_size: int | None = None,
-    flush_every: int = 200,
-    flush_seconds: float = 5.0,
 ) -> RunReport:
     """Run every task (or those not yet recorded) and stream the results to ``out_dir``.
 
     Args:
         tasks: the runs; their order is the order of submission.
         out_dir: results directory (see :mod:`sim.engine.store`).
-        executor: ``"serial"``, ``"local"`` (processes, default) or ``"dask"``.
-        workers: worker processes (default: all cores).
-        scheduler: Dask scheduler address (``executor="dask"``; default: a local cluster).
-        resume: continue a store: skip recorded runs (refused when the tasks changed).
-        retry_failed: like ``resume``, and also rerun runs recorded as failed.
+        options: executor, workers, resume, progress, ... (see :class:`RunOptions`;
+            default: local processes on every core).
         timeseries: also store each run's time series.
-        progress: show a tqdm bar (runs done, failures, ETA) on stderr.
         manifest: extra manifest entries (e.g. the sweep file); written when the store is
             created.
-        chunk_size: runs per task sent to a worker (default: about 1/8 of each worker's
-            share, at most 64).
-        flush_every: write a part at least every this many finished runs ...
-        flush_seconds: ... or this many seconds.
 
     Returns:
         A :class:`RunReport`.
@@ -242,6 +227,7 @@ def run_tasks(
         ScenarioError: a bad task list or base scenario, a store that exists (without
             ``resume``) or whose tasks differ, an unreachable scheduler.
     """
+    options = options or RunOptions()
     started = time.perf_counter()
     tasks = list(tasks)
     bases, payloads = _intern(tasks)
@@ -253,27 +239,28 @@ def run_tasks(
     report = RunReport(out_dir=store.path, total=len(tasks))
     with _writable(store), store.lock():
         created = not store.exists()
-        status, outputs, next_part = _open_store(store, fingerprint, manifest, resume,
-                                                 retry_failed, executor, workers, len(tasks))
-        if retry_failed:
+        status, outputs, next_part = _open_store(store, fingerprint, manifest, options,
+                                                 len(tasks))
+        if options.retry_failed:
             failed = {rid for rid, st in status.items() if st != "ok"}
             store.drop_runs(failed)
             for rid in failed:
                 del status[rid]
         todo = [i for i, t in enumerate(tasks) if t.run_id not in status]
         report.skipped = len(tasks) - len(todo)
-        n_workers = 1 if executor == "serial" else (workers or default_workers())
-        threads = (None if executor == "serial" or scheduler
-                   else max(1, default_workers() // n_workers))
-        size = chunk_size or (1 if executor == "serial" else
-                              max(1, min(64, len(todo) // (n_workers * 8))))
+        serial = options.executor == "serial"
+        n_workers = 1 if serial else (options.workers or default_workers())
+        threads = None if serial or options.scheduler else max(1, default_workers() // n_workers)
+        size = options.chunk_size or (1 if serial else
+                                      max(1, min(64, len(todo) // (n_workers * 8))))
         writer = _PartWriter(store, next_part, id_type, meta_types, outputs, tasks,
-                             flush_every, flush_seconds)
-        bar = tqdm(total=len(todo), unit="run", desc="sweep", disable=not progress,
+                             options.flush_every, options.flush_seconds)
+        bar = tqdm(total=len(todo), unit="run", desc="sweep", disable=not options.progress,
                    file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
         try:
             if todo:
-                with open_executor(executor, workers, scheduler=scheduler,
+                with open_executor(options.executor, options.workers,
+                                   scheduler=options.scheduler,
                                    initializer=register_bases,
                                    initargs=(bases, threads)) as pool:
                     _drive(pool, todo, size, payloads, timeseries, writer, bar, report,
@@ -370,10 +357,11 @@ def _crashed(run_id: Any, exc: BaseException) -> dict[str, Any]:
 
 
 def _open_store(store: ResultsStore, fingerprint: str, extra: Mapping[str, Any] | None,
-                resume: bool, retry_failed: bool, executor: str, workers: int | None,
-                n_tasks: int) -> tuple[dict[Any, str], list[str], int]:
-    session = {"started_utc": now_utc(), "executor": executor, "workers": workers,
-               "resume": resume, "retry_failed": retry_failed, "pid": os.getpid()}
+                options: RunOptions, n_tasks: int) -> tuple[dict[Any, str], list[str], int]:
+    resume, retry_failed = options.resume, options.retry_failed
+    session = {"started_utc": now_utc(), "executor": options.executor,
+               "workers": options.workers, "resume": resume, "retry_failed": retry_failed,
+               "pid": os.getpid()}
     if not store.exists():
         if store.parts():
             raise ScenarioError(f"{store.path} holds result parts but no manifest.json; "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import difflib
-import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +21,6 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -30,6 +29,7 @@ from pydantic import (
 from sim.params.catalogue import resolve
 from sim.params.edgelist import read_edge_list
 from sim.params.errors import ScenarioError
+from sim.params.located import Located, section_type
 from sim.params.yamlio import Location, read_yaml
 
 COST_LIMIT = 1e9
@@ -642,82 +642,7 @@ def validate(
     data: dict[str, Any], lines: dict[tuple[str, ...], Location], label: str
 ) -> Scenario:
     """Validate a resolved dict; translate pydantic errors into one clear ScenarioError."""
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        messages = [_describe(err, lines, label) for err in exc.errors()]
-        first = messages[0]
-        text = first[0]
-        if len(messages) > 1:
-            text += f" (and {len(messages) - 1} more: " + "; ".join(
-                f"{m[1]}, line {m[2]}: {m[0]}" if m[2] else m[0] for m in messages[1:4]
-            ) + ")"
-        raise ScenarioError(text, file=first[1], line=first[2], path=first[3]) from None
-
-
-def _describe(
-    err: Any, lines: dict[tuple[str, ...], Location], label: str
-) -> tuple[str, str, int | None, str]:
-    loc = tuple(str(p) for p in err["loc"])
-    dotted = ".".join(loc) or "(top level)"
-    file, line = label, None
-    for n in range(len(loc), 0, -1):
-        if loc[:n] in lines:
-            file, line = lines[loc[:n]]
-            break
-    kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
-    if kind == "extra_forbidden":
-        valid = field_names(loc[:-1])
-        close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        where = ".".join(loc[:-1]) or "the top level"
-        msg = (f"unknown key '{dotted}'{hint} Valid keys in {where}: "
-               f"{', '.join(valid)}")
-    elif kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
-        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
-              "less_than": "<"}[kind]
-        bound = next(iter(ctx.values()))
-        bound = f"{bound:g}" if isinstance(bound, float) else bound
-        msg = f"{dotted} must be {op} {bound}, got {got!r}"
-    elif kind == "finite_number":
-        msg = f"{dotted} must be a finite number, got {_short(got)}"
-    elif kind == "value_error":
-        msg = f"{dotted}: {ctx.get('error', err['msg'])}"
-    elif kind == "literal_error":
-        msg = f"{dotted} must be one of {ctx.get('expected')}, got {got!r}"
-    elif kind == "model_type":
-        msg = f"{dotted} must be a section (a mapping of keys), got {_short(got)}"
-    else:
-        msg = f"{dotted}: {err['msg'].lower()}, got {_short(got)}"
-    return msg, file, line, dotted
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def field_names(path: tuple[str, ...]) -> list[str]:
-    """Valid keys of the section at ``path`` (empty when ``path`` is not a section)."""
-    model: type[BaseModel] = Scenario
-    for key in path:
-        field = model.model_fields.get(key)
-        if field is None:
-            return []
-        sub = section_type(field.annotation)
-        if sub is None:
-            return []
-        model = sub
-    return list(model.model_fields)
-
-
-def section_type(annotation: Any) -> type[BaseModel] | None:
-    """The section model an annotation names (None for a plain value)."""
-    candidates = typing.get_args(annotation) or (annotation,)
-    for cand in candidates:
-        if isinstance(cand, type) and issubclass(cand, BaseModel):
-            return cand
-    return None
+    return Located(label, lines, Scenario).validate(Scenario, data)
 
 
 def parameter_field(dotted: str) -> Any:
@@ -765,6 +690,25 @@ def keyword_overrides(parameters: dict[str, Any]) -> dict[str, Any]:
                                 f"with '_' for '.', e.g. population_size{hint}", path=key)
         out[dotted] = value
     return out
+
+
+def check_parameter_path(where: Located, path: str, loc: Sequence[str], *,
+                         numeric_for: str | None = None) -> Any:
+    """The annotation of the scenario parameter at a dotted path; a located error with a
+    did-you-mean when there is none, or (``numeric_for`` given: what only numbers can do)
+    when it is not a number."""
+    info = parameter_field(path)
+    if info is None:
+        close = difflib.get_close_matches(path, PARAMETER_PATHS, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise where.error(f"'{path}' is not a scenario parameter{hint} (see `peersupport "
+                          "params` for every path)", loc)
+    annotation = info.annotation
+    if numeric_for and annotation not in (int, float):
+        name = getattr(annotation, "__name__", None) or str(annotation)
+        raise where.error(f"'{path}' is not a number ({name}); only numeric parameters "
+                          f"{numeric_for}", loc)
+    return annotation
 
 
 def _check_edge_list(scenario: Scenario, lines: dict[tuple[str, ...], Location]) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.rng import replication_seeds
+from sim.core.rng import replication_seeds, seed_sequence
 from sim.params.scenario import Scenario, load_scenario
 from sim.viz.classroom import ClassroomModel
 from sim.viz.measures import posters_share, tie_correlation, tie_pairs, top_share
@@ -101,7 +101,7 @@ def _random_ties(background: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """As many ties as ``background`` has, between patients drawn at random (a control)."""
     i, _ = tie_pairs(background)
     n = background.shape[0]
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x7A11,)))
+    rng = np.random.default_rng(seed_sequence(seed, "lessons.random_ties"))
     a, b = rng.integers(0, n, i.shape[0]), rng.integers(0, n, i.shape[0])
     keep = a != b
     return a[keep], b[keep]

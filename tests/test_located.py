@@ -1,0 +1,87 @@
+"""The one located-error translator: file, line, key path, expectation, did-you-mean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import pytest
+from pydantic import Field
+
+from sim.params.errors import ScenarioError
+from sim.params.located import Strict, dotted, load_document, model_at, short
+
+
+class Inner(Strict):
+    """A nested section."""
+
+    rate: float = Field(1.0, ge=0, le=1, description="a share")
+    shape: Literal["unif", "triang"] = Field("unif", description="the shape")
+
+
+class Doc(Strict):
+    """A document with a section, a mapping of sections and a list of sections."""
+
+    name: str = Field(description="the name")
+    count: int = Field(1, ge=1, description="how many")
+    inner: Inner = Field(default_factory=Inner, description="a section")
+    by_key: dict[str, Inner] = Field(default_factory=dict, description="sections by key")
+    rows: list[Inner] = Field(default_factory=list, description="sections in a list")
+
+
+def error(tmp_path: Path, text: str) -> ScenarioError:
+    path = tmp_path / "doc.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_document(path, Doc)
+    err = info.value
+    assert err.file == str(path), err
+    return err
+
+
+def test_unknown_key_names_line_and_suggests(tmp_path: Path) -> None:
+    err = error(tmp_path, "name: a\ninner:\n  rte: 0.5\n")
+    assert err.line == 3 and err.path == "inner.rte"
+    assert "unknown key 'inner.rte'; did you mean 'rate'?" in str(err)
+    assert "Valid keys in inner: rate, shape" in str(err)
+
+
+def test_unknown_key_inside_a_mapping_of_sections(tmp_path: Path) -> None:
+    err = error(tmp_path, "name: a\nby_key:\n  first:\n    rate: 0.1\n    shap: unif\n")
+    assert err.line == 5 and "did you mean 'shape'?" in str(err), err
+
+
+def test_wrong_type_names_line_and_value(tmp_path: Path) -> None:
+    err = error(tmp_path, "name: a\ncount: many\n")
+    assert err.line == 2 and err.path == "count"
+    assert "count: " in str(err) and "'many'" in str(err)
+
+
+def test_out_of_range_names_bound_and_value(tmp_path: Path) -> None:
+    err = error(tmp_path, "name: a\nrows:\n  - {rate: 0.5}\n  - {rate: 1.5}\n")
+    assert err.line == 4 and err.path == "rows[1].rate", err
+    assert "rows[1].rate must be <= 1, got 1.5" in str(err)
+
+
+def test_misspelt_choice_and_missing_key(tmp_path: Path) -> None:
+    err = error(tmp_path, "name: a\ninner: {shape: triangle}\n")
+    assert err.line == 2 and "did you mean 'triang'?" in str(err), err
+    err = error(tmp_path, "count: 2\n")
+    assert "missing required key 'name' (the name)" in str(err)
+
+
+def test_several_problems_are_summarised_with_lines(tmp_path: Path) -> None:
+    err = error(tmp_path, "name: a\ncount: 0\ninner:\n  rate: -1\n")
+    assert err.line == 2 and "(and 1 more: line 4: inner.rate must be >= 0" in str(err), err
+
+
+def test_section_given_as_a_value(tmp_path: Path) -> None:
+    err = error(tmp_path, "name: a\ninner: 3\n")
+    assert "inner must be a section (a mapping of keys), got 3" in str(err)
+
+
+def test_helpers() -> None:
+    assert dotted(("levers", "a.b", "2")) == "levers.a.b[2]"
+    assert model_at(Doc, ("by_key", "x")) is Inner and model_at(Doc, ("rows", "0")) is Inner
+    assert model_at(Doc, ("name",)) is None
+    assert short("x" * 100).endswith("...") and len(short("x" * 100)) == 60

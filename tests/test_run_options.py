@@ -1,0 +1,43 @@
+"""RunOptions: the one options object of every many-run analysis, validated on creation."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from sim.cli.options import add_executor_arguments, run_options
+from sim.engine.options import RunOptions
+from sim.params.errors import ScenarioError
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"executor": "threads"}, "executor must be one of serial, local, dask, got 'threads'"),
+    ({"workers": 0}, "workers must be >= 1, got 0"),
+    ({"chunk_size": 0}, "chunk_size must be >= 1, got 0"),
+    ({"flush_every": -1}, "flush_every must be >= 1, got -1"),
+    ({"flush_seconds": 0.0}, "flush_seconds must be > 0"),
+    ({"scheduler": "tcp://h:8786"}, "a scheduler address needs the dask executor"),
+])
+def test_bad_options_are_refused_clearly(kwargs: dict, message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        RunOptions(**kwargs)
+
+
+def test_defaults_and_description() -> None:
+    options = RunOptions()
+    assert (options.executor, options.workers, options.resume, options.flush_every) == (
+        "local", None, False, 200)
+    assert options.where == "local (all workers)"
+    assert RunOptions(executor="serial").where == "serial (this process)"
+    assert RunOptions(executor="dask", scheduler="tcp://h:1").where == "dask (tcp://h:1)"
+
+
+def test_cli_arguments_become_options() -> None:
+    parser = argparse.ArgumentParser()
+    add_executor_arguments(parser)
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(["--workers", "3", "--scheduler", "tcp://h:1", "--no-progress"])
+    options = run_options(args)
+    assert options == RunOptions(executor="dask", workers=3, scheduler="tcp://h:1")
+    assert run_options(args, progress=True).progress
