@@ -19,7 +19,7 @@ from markdown_it import MarkdownIt
 from sim.core import economics as econ
 
 __all__ = ["environment", "render", "fmt", "fmt_interval", "pct", "num", "money",
-           "interval", "md_escape", "markdown_html", "mpl_text"]
+           "interval", "sig", "md_escape", "markdown_html", "mpl_text"]
 
 
 def _finite(value: Any) -> bool:
@@ -54,6 +54,13 @@ def pct(p: Any) -> str:
     if 0.99 < p < 1:
         return "> 99%"
     return f"{100 * p:.0f}%"
+
+
+def sig(value: Any, digits: int = 4) -> str:
+    """A table cell: floats to ``digits`` significant figures (missing: empty), else text."""
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if math.isfinite(value) else ""
+    return str(value)
 
 
 def interval(low: Any, high: Any, places: int = 3) -> str:
@@ -123,16 +130,20 @@ def fmt_interval(kind: str, mean: Any, low: Any, high: Any, *, diff: bool = Fals
 
 # --------------------------------------------------------------------------- untrusted text
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&])")
+_MD_SPECIAL = re.compile(r"[\\`*\[\]<>#|~&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_MD_LINE_START = re.compile(r"^(\d*)([-+=.)])")
 
 
 def md_escape(text: Any) -> str:
-    """Untrusted text as one line of literal Markdown: specials backslash-escaped.
+    """Untrusted text as one line of literal Markdown: significant characters escaped.
 
-    Newlines become spaces, so a name can never start a heading, a list or an image line.
+    Newlines become spaces, so a name can never start a heading, a list or an image line;
+    brackets, angle brackets, emphasis marks and entities are backslash-escaped (an
+    underscore inside a word, as in ``usual_care``, is literal in CommonMark and stays).
     """
     flat = " ".join(str(text).split())
-    return _MD_SPECIAL.sub(r"\\\1", flat)
+    flat = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), flat)
+    return _MD_LINE_START.sub(r"\1\\\2", flat)
 
 
 @cache
@@ -162,8 +173,12 @@ def environment() -> jinja2.Environment:
         loader=jinja2.PackageLoader("sim.report", "templates"), autoescape=True,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True)
-    env.filters.update(num=num, money=money, pct=pct, interval=interval, fmt=fmt,
-                       fmt_interval=fmt_interval, fmt_range=fmt_range)
+    env.filters.update(
+        num=num, money=money, pct=pct, interval=interval, sig=sig,
+        outcome=lambda value, kind, **kw: fmt(kind, value, **kw),
+        outcome_interval=lambda mean, low, high, kind, **kw: fmt_interval(kind, mean, low, high,
+                                                                          **kw),
+        outcome_range=lambda low, high, kind, **kw: fmt_range(kind, low, high, **kw))
     return env
 
 
