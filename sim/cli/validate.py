@@ -45,14 +45,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Load, run, tabulate; see :func:`register` for the exit status."""
     from sim.params.errors import ScenarioError
     from sim.params.scenario import parse_set
-    from sim.analyses.validation import (
-        default_files,
-        html_report,
-        load_study,
-        markdown_table,
-        run_validation,
-        text_table,
-    )
+    from sim.analyses.validation import default_files, load_study, run_validation
+    from sim.report.validation_report import html_report, markdown_table, text_table
 
     files = args.files or default_files()
     if not files:
