@@ -81,3 +81,29 @@ def test_mpl_text_draws_dollars_literally(tmp_path: Path) -> None:
         FigureCanvasAgg(bad)
         bad.add_subplot().set_title("$\\foo$ design")
         bad.savefig(tmp_path / "bad.png")
+
+
+def test_compare_report_with_hostile_design_name(tmp_path: Path, capsys) -> None:
+    """A design named with mathtext, a script tag and an image renders as text everywhere."""
+    from sim.cli import main as cli
+
+    from .test_compare import DESIGNS
+
+    evil = "evil $\\foo$ <script>x</script> ![x](/etc/passwd)"
+    (tmp_path / "evil.yaml").write_text(
+        f"extends: {DESIGNS}/usual_care.yaml\nprogram:\n  name: '{evil}'\n")
+    (tmp_path / "compare.yaml").write_text(
+        f"name: hostile\ndesigns:\n  - {DESIGNS}/usual_care.yaml\n  - evil.yaml\n"
+        "comparator: usual_care\nreplications: 2\nseed: 1\nset: {population.size: 100}\n"
+        "horizon_days: 30\n")
+    report = tmp_path / "r.html"
+    code = cli.main(["compare", str(tmp_path / "compare.yaml"), "--report", str(report),
+                     "--executor", "serial", "--no-progress"])
+    capsys.readouterr()
+    assert code == 0
+    page = report.read_text()
+    assert "<script" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "<img" not in page and 'src="/etc' not in page
+    summary = (tmp_path / "r_data" / "summary.md").read_text()
+    rendered = MarkdownIt("commonmark").render(summary)
+    assert "<script" not in rendered and "<img" not in rendered
