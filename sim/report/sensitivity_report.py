@@ -127,44 +127,47 @@ def write_report(
             f"primary_output {primary_output!r} was not analysed; outputs are {', '.join(outputs)}"
         )
     out_dir = Path(out_dir)
-    fig_dir = out_dir / "figures"
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
+    paths = _write_tables(result, out_dir)
+    fig_paths = _write_figures(result, out_dir / "figures", primary_output)
+    paths.update(fig_paths)
+    figures = {role: path.relative_to(out_dir).as_posix() for role, path in fig_paths.items()}
+    text = summary_markdown(result, title=title, primary_output=primary_output, figures=figures)
+    paths["summary_md"] = out_dir / "summary.md"
+    paths["summary_md"].write_text(text, encoding="utf-8")
+    paths["summary_html"] = out_dir / "summary.html"
+    paths["summary_html"].write_text(
+        summary_html(result, title=title, primary_output=primary_output, figures=fig_paths),
+        encoding="utf-8",
+    )
+    return paths
 
-    paths["indices_csv"] = out_dir / "indices.csv"
+
+def _write_tables(result: SensitivityResult, out_dir: Path) -> dict[str, Path]:
+    """indices (CSV, Parquet), noise and convergence tables; their paths by role."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"indices_csv": out_dir / "indices.csv",
+             "indices_parquet": out_dir / "indices.parquet", "noise_csv": out_dir / "noise.csv"}
     result.indices.to_csv(paths["indices_csv"], index=False)
-    paths["indices_parquet"] = out_dir / "indices.parquet"
     result.indices.to_parquet(paths["indices_parquet"], index=False)
-    paths["noise_csv"] = out_dir / "noise.csv"
     result.noise.to_csv(paths["noise_csv"], index=False)
     if result.convergence is not None:
         paths["convergence_csv"] = out_dir / "convergence.csv"
         result.convergence.to_csv(paths["convergence_csv"], index=False)
+    return paths
 
-    order = _ranked(result.indices, result.method, primary_output)["input"].tolist()
-    paths["fig_indices"] = fig_dir / "indices.png"
+
+def _write_figures(result: SensitivityResult, fig_dir: Path, primary: str) -> dict[str, Path]:
+    """The PNG figures; their paths by role (``fig_...``)."""
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    order = _ranked(result.indices, result.method, primary)["input"].tolist()
+    paths = {"fig_indices": fig_dir / "indices.png"}
     _plot_indices(result, order, paths["fig_indices"])
     if result.method == "morris":
         paths["fig_morris"] = fig_dir / "morris_mu_star_sigma.png"
         _plot_morris(result, paths["fig_morris"])
     if result.convergence is not None:
         paths["fig_convergence"] = fig_dir / "convergence.png"
-        _plot_convergence(result, order, primary_output, paths["fig_convergence"])
-
-    figures = {
-        role: path.relative_to(out_dir).as_posix()
-        for role, path in paths.items()
-        if role.startswith("fig_")
-    }
-    text = summary_markdown(result, title=title, primary_output=primary_output, figures=figures)
-    paths["summary_md"] = out_dir / "summary.md"
-    paths["summary_md"].write_text(text, encoding="utf-8")
-    paths["summary_html"] = out_dir / "summary.html"
-    fig_paths = {role: path for role, path in paths.items() if role.startswith("fig_")}
-    paths["summary_html"].write_text(
-        summary_html(result, title=title, primary_output=primary_output, figures=fig_paths),
-        encoding="utf-8",
-    )
+        _plot_convergence(result, order, primary, paths["fig_convergence"])
     return paths
 
 
