@@ -37,7 +37,8 @@ study goes on, the trial count grows) and inspected (``optuna-dashboard sqlite:/
 Resuming is refused when the calibration or its studies changed (a fingerprint is stored).
 Outputs: ``best.yaml`` (the best parameters as a scenario overlay: ``extends`` it or pass
 its ``--set`` line), ``fit_report.md`` / ``fit_report.html`` (targets vs fitted with 95%
-intervals over ``report_replications`` replications) and ``trials.csv``.
+intervals over ``report_replications`` replications; written by
+``sim.report.calibration_report``) and ``trials.csv``.
 """
 
 from __future__ import annotations
