@@ -23,6 +23,7 @@ from sim.analyses.compare import (
     run_comparison,
 )
 from sim.engine.store import load_results
+from sim.report.compare_words import summary_lines
 from sim.uncertainty import Distribution, draw_parameters
 from sim.core.rng import derive_seed
 
@@ -252,7 +253,7 @@ def test_summary_words_name_the_best_design(tiny_result: CompareResult) -> None:
     best = tiny_result.headline["best_design"]
     nmb = tiny_result.icer.set_index("design")[nmb_key(20_000)]
     assert best == nmb.idxmax(), "the best design has the highest expected NMB"
-    text = " ".join(tiny_result.summary)
+    text = " ".join(summary_lines(tiny_result))
     assert best in text and "GBP 20,000" in text and "probability" in text
     assert "horizon is 60 days" in text
 

@@ -18,12 +18,11 @@ from sim.analyses.validation import (
     combine,
     default_files,
     evaluate,
-    html_report,
     load_study,
-    markdown_table,
     run_validation,
     summarise,
 )
+from sim.report.validation_report import html_report, markdown_table, model_text
 
 from .conftest import ROOT
 
@@ -203,7 +202,7 @@ def test_fast_reproductions_keep_their_directions():
     # spread the behaviour further than the random network of the same degree.
     spread = run_validation([centola], None, RunOptions(executor="serial"), replications=30)
     further = next(r for r in spread.results if r.outcome.name == "Clustered spreads further")
-    assert further.mean > 0, f"clustered should beat random: {further.model_text()}"
+    assert further.mean > 0, f"clustered should beat random: {model_text(further)}"
 
 
 def test_report_and_exit_status(tmp_path):

@@ -37,15 +37,13 @@ study goes on, the trial count grows) and inspected (``optuna-dashboard sqlite:/
 Resuming is refused when the calibration or its studies changed (a fingerprint is stored).
 Outputs: ``best.yaml`` (the best parameters as a scenario overlay: ``extends`` it or pass
 its ``--set`` line), ``fit_report.md`` / ``fit_report.html`` (targets vs fitted with 95%
-intervals over ``report_replications`` replications) and ``trials.csv``.
+intervals over ``report_replications`` replications; written by
+``sim.report.calibration_report``) and ``trials.csv``.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import html
-import io
 import json
 import math
 import multiprocessing
@@ -69,7 +67,6 @@ from sim.analyses.validation import (
     Study,
     Validation,
     evaluate,
-    html_report,
     load_study,
     output_names,
     run_validation,
@@ -603,93 +600,25 @@ def fit_check(cal: Calibration, params: Mapping[str, float], *, workers: int | N
                           overrides={**cal.spec.set, **params}, outcomes=outcomes)
 
 
-def fit_markdown(cal: Calibration, study: Any, params: Mapping[str, float],
-                 check: Validation) -> str:
-    """The fit report in Markdown: parameters, then targets vs fitted."""
-    best = study.best_trial
-    complete = [t for t in study.trials if t.value is not None]
-    lines = [
-        f"# Fit report: {cal.spec.name}", "",
-        f"Calibration file `{cal.path}`; Optuna study `{cal.spec.name}` in "
-        f"`{cal.out_dir / 'optuna.sqlite3'}`: {len(study.trials)} trials ({len(complete)} "
-        f"complete); best "
-        f"trial {best.number}, objective {best.value:.4g} (sum of squared z-scores and "
-        "binomial deviances, plus normal-prior penalties).", "",
-        f"While fitting: {cal.spec.replications} replications per arm (common seeds), "
-        f"overrides {dict(cal.spec.set) or 'none'}. Fitted values below are rechecked with "
-        f"{check.replications and max(check.replications.values())} replications.", "",
-        "## Parameters", "", "| parameter | range | prior | best |", "|---|---|---|---|",
-    ]
-    for name, p in cal.spec.parameters.items():
-        prior = p.prior if p.prior != "normal" else f"normal({p.mean:g}, {p.sd:g})"
-        lines.append(f"| {name} | [{p.low:g}, {p.high:g}] | {prior} | {params[name]:.4g} |")
-    lines += ["", "## Targets vs fitted", "",
-              "| study | target | published (95% interval) | fitted (95% interval) | misfit | "
-              "within |", "|---|---|---|---|---|---|"]
-    by_name = {t.name: t for t in cal.targets}
-    for r in check.results:
-        t = by_name[r.outcome.name]
-        misfit = t.spec.misfit(r.mean)
-        lines.append(f"| {r.study} | {r.outcome.name} | {r.published_text()} | "
-                     f"{r.model_text()} | {misfit:.2f} | {'yes' if r.passed else '**no**'} |")
-    return "\n".join(lines) + "\n"
+@dataclass
+class Fit:
+    """The outcome of a calibration: best parameters, their recheck and the files written."""
 
-
-def history_figure(cal: Calibration, study: Any) -> bytes:
-    """PNG: objective by trial (and best so far); objective against each parameter."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    done = [t for t in study.trials if t.value is not None]
-    k = len(cal.spec.parameters)
-    fig, axes = plt.subplots(1, k + 1, figsize=(3.3 * (k + 1), 3.0), squeeze=False)
-    ax = axes[0, 0]
-    if done:
-        x = [t.number for t in done]
-        y = np.array([t.value for t in done])
-        ax.plot(x, y, ".", color="grey", ms=4)
-        ax.plot(x, np.minimum.accumulate(y), color="#1b7837")
-        ax.set_yscale("log")
-    ax.set_xlabel("trial", fontsize=8)
-    ax.set_ylabel("objective", fontsize=8)
-    ax.set_title("optimisation history", fontsize=9)
-    for ax, (name, p) in zip(axes[0, 1:], cal.spec.parameters.items(), strict=True):
-        if done:
-            ax.scatter([t.params[name] for t in done], [t.value for t in done], s=6,
-                       color="grey")
-            ax.axvline(study.best_trial.params[name], color="#1b7837")
-            ax.set_yscale("log")
-            if p.prior == "log_uniform":
-                ax.set_xscale("log")
-        ax.set_xlabel(name, fontsize=7)
-        ax.tick_params(labelsize=7)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    params: dict[str, float]
+    check: Validation
+    paths: dict[str, Path]
 
 
 def write_outputs(cal: Calibration, study: Any, *, workers: int | None = None,
-                  progress: bool = False) -> dict[str, Path]:
-    """Write best.yaml, fit_report.md, fit_report.html and trials.csv; return their paths."""
+                  progress: bool = False) -> Fit:
+    """Write best.yaml and trials.csv and recheck the fit (the fit report: sim.report)."""
     params = best_parameters(cal, study)
     check = fit_check(cal, params, workers=workers, progress=progress)
     out = cal.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"overlay": out / "best.yaml", "report": out / "fit_report.md",
-             "html": out / "fit_report.html", "trials": out / "trials.csv"}
+    paths = {"overlay": out / "best.yaml", "trials": out / "trials.csv"}
     paths["overlay"].write_text(overlay_yaml(cal, study, params))
-    md = fit_markdown(cal, study, params, check)
-    paths["report"].write_text(md)
-    page = html_report(check, title=f"Fit report: {cal.spec.name}")
-    png = base64.b64encode(history_figure(cal, study)).decode()
-    extra = (f"<h2>Optimisation</h2><pre>{html.escape(md)}</pre>"
-             f"<img alt='history' src='data:image/png;base64,{png}'>")
-    paths["html"].write_text(page.replace("</body></html>", extra + "</body></html>"))
     frame = study.trials_dataframe(attrs=("number", "value", "state", "params",
                                           "datetime_start", "duration"))
     frame.to_csv(paths["trials"], index=False)
-    return paths
+    return Fit(params=params, check=check, paths=paths)

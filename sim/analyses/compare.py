@@ -575,8 +575,7 @@ class CompareResult:
         psa: the PSA distributions with their 95% ranges and the realised draws.
         assumptions: every parameter that differs from the defaults in some design.
         economics: the economic settings (unit costs, discount rates) per design.
-        headline: the key numbers of the summary.
-        summary: the plain-words summary, one paragraph or bullet per item.
+        headline: the key numbers of the summary (its words: ``sim.report.compare_words``).
         provenance: hashes, seeds, versions, command, timings.
     """
 
@@ -594,7 +593,6 @@ class CompareResult:
     assumptions: pd.DataFrame
     economics: pd.DataFrame
     headline: dict[str, Any]
-    summary: list[str]
     provenance: dict[str, Any]
     rows: list[OutcomeRow] = field(default_factory=list)
 
@@ -629,7 +627,6 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
     res = results if isinstance(results, Results) else load_results(results)
     names, comp = comparison.names, comparison.comparator
     runs, complete = _complete_runs(res, comparison)
-    dropped = comparison.spec.replications - len(complete)
     healthcare = bool((runs["healthcare_cost_per_patient"].abs() > 0).any())
     rows = outcome_rows(comparison.currency, comparison.spec.thresholds, healthcare)
     no_im = {d.name for d in comparison.designs if not has_im(d.scenario)}
@@ -642,14 +639,13 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
     subgroups = _subgroups(runs, names, comp)
     psa = _psa_table(comparison)
     assumptions, economics = _assumptions(comparison)
-    headline, summary = _words(comparison, outcomes, icer, ceac, ceaf, evpi, len(complete),
-                               dropped)
+    headline = _headline(comparison, outcomes, icer, ceac, ceaf, evpi, len(complete))
     provenance = _provenance(comparison, res, command, report, complete)
     return CompareResult(comparison=comparison, runs=runs, outcomes=outcomes, icer=icer,
                          ce_plane=ce_plane, ceac=ceac, ceaf=ceaf, evpi=evpi,
                          timecourse=timecourse, subgroups=subgroups, psa=psa,
                          assumptions=assumptions, economics=economics, headline=headline,
-                         summary=summary, provenance=provenance, rows=rows)
+                         provenance=provenance, rows=rows)
 
 
 def _complete_runs(res: Results, comparison: Comparison) -> tuple[pd.DataFrame, list[int]]:
@@ -889,76 +885,19 @@ def _assumptions(comparison: Comparison) -> tuple[pd.DataFrame, pd.DataFrame]:
     return assumptions, pd.DataFrame.from_records(econ_records, columns=econ_cols)
 
 
-# --------------------------------------------------------------------------- words
+# --------------------------------------------------------------------------- headline
 
 
-def fmt(kind: str, value: float, *, diff: bool = False, currency: str = "GBP",
-        unit: bool = True, decimals: int | None = None) -> str:
-    """Format a value of an outcome kind (share, hba1c, utility, money, qaly, plain).
-
-    Values that round to zero print as 0 (never "-0.0"); differences carry a sign.
-    """
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    scale, places = {"share": (100.0, 1), "hba1c": (1.0, 2), "utility": (1.0, 4),
-                     "qaly": (1.0, 4)}.get(kind, (1.0, 3))
-    if kind == "money":
-        scale, places = 1.0, (0 if abs(value) >= 100 else 2) if decimals is None else decimals
-    v = value * scale
-    if round(v, places) == 0:
-        v = 0.0
-    sign = "+" if diff and v > 0 else ""
-    if kind == "money":
-        text = econ.format_money(v, currency, places) if unit else f"{v:,.{places}f}"
-        return f"+{text}" if sign else text
-    text = f"{sign}{v:.{places}f}"
-    if kind == "share" and unit:
-        text += " pp" if diff else "%"
-    return text
-
-
-def fmt_interval(kind: str, mean: float, low: float, high: float, *, diff: bool = False,
-                 currency: str = "GBP", decimals: int | None = None) -> str:
-    """``mean (low to high)``, the interval without units (money: one number of decimals)."""
-    if not np.isfinite(mean):
-        return "n/a"
-    if kind == "money" and decimals is None:
-        big = max(abs(v) for v in (mean, low, high) if np.isfinite(v))
-        decimals = 0 if big >= 100 else 2
-    head = fmt(kind, mean, diff=diff, currency=currency, decimals=decimals)
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return head
-    lo = fmt(kind, low, currency=currency, unit=False, decimals=decimals)
-    hi = fmt(kind, high, currency=currency, unit=False, decimals=decimals)
-    return f"{head} ({lo} to {hi})"
-
-
-def _pct(p: float) -> str:
-    if not np.isfinite(p):
-        return "n/a"
-    if 0 < p < 0.01:
-        return "< 1%"
-    if 0.99 < p < 1:
-        return "> 99%"
-    return f"{100 * p:.0f}%"
-
-
-def _words(comparison: Comparison, outcomes: pd.DataFrame, icer: pd.DataFrame,
-           ceac: pd.DataFrame, ceaf: pd.DataFrame, evpi: pd.DataFrame, n_complete: int,
-           dropped: int) -> tuple[dict[str, Any], list[str]]:
+def _headline(comparison: Comparison, outcomes: pd.DataFrame, icer: pd.DataFrame,
+              ceac: pd.DataFrame, ceaf: pd.DataFrame, evpi: pd.DataFrame,
+              n_complete: int) -> dict[str, Any]:
+    """The key numbers of the summary: best design, probabilities, EVPI, best's increments."""
     spec, cur, comp = comparison.spec, comparison.currency, comparison.comparator
     t1 = spec.thresholds[0]
-    money = lambda x: econ.format_money(x, cur)  # noqa: E731
-    out = outcomes.set_index(["outcome", "design"])
-
-    def o(key: str, design: str, col: str) -> float:
-        return float(out.loc[(key, design), col])
-
     best_rows = ceaf[ceaf["threshold"].isin(spec.thresholds)].set_index("threshold")
     best = str(best_rows.loc[t1, "design"])
     probs = {t: ceac[(ceac["threshold"] == t)].set_index("design")["probability"]
              for t in spec.thresholds}
-    ic = icer.set_index("design")
     headline: dict[str, Any] = {
         "comparator": comp, "currency": cur, "thresholds": list(spec.thresholds),
         "best_design": best, "best_by_threshold": {f"{t:g}": str(best_rows.loc[t, "design"])
@@ -969,91 +908,13 @@ def _words(comparison: Comparison, outcomes: pd.DataFrame, icer: pd.DataFrame,
         "evpi_per_patient": {f"{t:g}": float(evpi.loc[evpi["threshold"] == t, "evpi"].iloc[0])
                              for t in spec.thresholds},
     }
-    lines: list[str] = []
-    thr_words = " and ".join(f"{money(t)}" for t in spec.thresholds)
-    if best == comp:
-        lines.append(
-            f"At {money(t1)} per QALY no design beats {comp}: none adds enough health for "
-            f"its extra cost (the highest expected net monetary benefit is {comp}'s).")
-    else:
-        dc, dq = o("cost_per_patient_discounted", best, "diff_mean"), \
-            o("qalys_per_patient", best, "diff_mean")
-        verdict = str(ic.loc[best, "verdict_vs_comparator"])
-        cost_iv = fmt_interval("money", dc, o("cost_per_patient_discounted", best, "diff_low"),
-                               o("cost_per_patient_discounted", best, "diff_high"), diff=True,
-                               currency=cur).replace("(", "(95% interval ", 1)
-        qaly_iv = fmt_interval("qaly", dq, o("qalys_per_patient", best, "diff_low"),
-                               o("qalys_per_patient", best, "diff_high"), diff=True)
-        lines.append(
-            f"**{best}** gives the most health for the money at {money(t1)} per QALY. "
-            f"Against {comp} it costs {cost_iv} per patient and gains {qaly_iv} QALYs per "
-            f"patient: {_verdict_text(verdict)}.")
-        headline.update(best_inc_cost=dc, best_inc_qalys=dq, best_verdict=verdict)
-    sure = " and ".join(f"{_pct(probs[t].get(best, np.nan))} at {money(t)}/QALY"
-                        for t in spec.thresholds)
-    varies = (f"the {len(spec.psa)} uncertain parameters and " if spec.psa else "")
-    lines.append(
-        f"How sure: the probability that {best} is the most cost-effective choice is {sure} "
-        f"(the share of the {n_complete} uncertainty draws in which it has the highest net "
-        f"monetary benefit; each draw varies {varies}the simulation's randomness).")
-    for t in spec.thresholds[1:]:
-        other = str(best_rows.loc[t, "design"])
-        if other != best:
-            lines.append(f"At {money(t)} per QALY the best choice changes to **{other}** "
-                         f"(probability {_pct(probs[t].get(other, np.nan))}).")
-    # every design in words
-    for name in comparison.names:
-        if name == comp:
-            continue
-        status, note = str(ic.loc[name, "status"]), str(ic.loc[name, "note"])
-        verdict = str(ic.loc[name, "verdict_vs_comparator"])
-        hb = o("hba1c_change", name, "diff_mean")
-        q = o("utility_change", name, "diff_mean")
-        frontier = ""
-        if status in ("dominated", "extendedly dominated"):
-            frontier = f"; {note} (not worth choosing at any threshold)"
-        dc_name = fmt("money", o("cost_per_patient_discounted", name, "diff_mean"), diff=True,
-                      currency=cur)
-        lines.append(
-            f"- {name}: {dc_name}"
-            f" and {fmt('qaly', o('qalys_per_patient', name, 'diff_mean'), diff=True)} QALYs per "
-            f"patient vs {comp}, {_verdict_text(verdict)}{frontier}. HbA1c "
-            f"{fmt('hba1c', hb, diff=True)} %-points, QoL {fmt('utility', q, diff=True)}; "
-            f"best choice in {_pct(probs[t1].get(name, np.nan))} of draws at {money(t1)}/QALY.")
-    ev = headline["evpi_per_patient"][f"{t1:g}"]
-    lines.append(
-        f"Value of more research: resolving all uncertainty would be worth up to "
-        f"{econ.format_money(ev, cur, 2)} per patient at {money(t1)}/QALY (expected value of "
-        "perfect information; multiply by the patients the decision affects).")
-    s = comparison.first
-    health = s["economics"]["healthcare_cost_per_year"] or \
-        s["economics"]["healthcare_cost_per_hba1c_pct_year"]
-    caveat = (f"Read with care: the horizon is {s['run']['days']} days of "
-              f"{s['population']['size']:,} simulated patients, costs and QALYs discounted at "
-              f"{100 * s['economics']['discount_rate_costs']:.1f}% / "
-              f"{100 * s['economics']['discount_rate_effects']:.1f}% a year "
-              f"({cur}, {s['economics']['price_year']} prices); the model has no "
-              "complications or deaths, so longer-term gains from lower HbA1c are not "
-              "counted")
-    caveat += (". Healthcare costs outside the program are counted as the scenario sets "
-               "them." if health else
-               ", nor are healthcare costs outside the program (economics.healthcare_cost_* "
-               "are 0; see docs/planners.md to add them).")
-    if dropped:
-        caveat += f" {dropped} replication(s) had a failed run and were left out."
-    lines.append(caveat)
-    headline["thresholds_words"] = thr_words
-    return headline, lines
-
-
-def _verdict_text(verdict: str) -> str:
-    if verdict == "dominant":
-        return "dominant (cheaper and more effective)"
-    if verdict == "dominated":
-        return "dominated (dearer and less effective)"
-    if verdict.startswith("ICER"):
-        return verdict.replace("ICER", "an ICER of") + " gained"
-    return verdict
+    if best != comp:
+        out = outcomes.set_index(["outcome", "design"])
+        headline.update(
+            best_inc_cost=float(out.loc[("cost_per_patient_discounted", best), "diff_mean"]),
+            best_inc_qalys=float(out.loc[("qalys_per_patient", best), "diff_mean"]),
+            best_verdict=str(icer.set_index("design").loc[best, "verdict_vs_comparator"]))
+    return headline
 
 
 def _provenance(comparison: Comparison, res: Results, command: str | None,
@@ -1084,51 +945,3 @@ def _provenance(comparison: Comparison, res: Results, command: str | None,
                     seconds_per_run=round(report.seconds_per_run, 3)
                     if math.isfinite(report.seconds_per_run) else None)
     return prov
-
-
-# --------------------------------------------------------------------------- text tables
-
-
-def format_tables(result: CompareResult, width: int = 26) -> str:
-    """The side-by-side table, the incremental analysis and the words, as plain text."""
-    comp, names = result.comparison.comparator, result.comparison.names
-    cur = result.comparison.currency
-    out = result.outcomes.set_index(["outcome", "design"])
-    n = int(result.outcomes["n"].max())
-    label_w = 34
-    head = f"{'mean (95% interval), ' + str(n) + ' replications':<{label_w}}" + "".join(
-        f"{name[:width - 1]:>{width}}" for name in names)
-    lines = [head, "-" * len(head)]
-    for row in result.rows:
-        part = result.outcomes[result.outcomes["outcome"] == row.key]
-        big = np.nanmax(np.abs(part[["mean", "low", "high"]].to_numpy(dtype=float)))
-        dec = (0 if big >= 100 else 2) if row.kind == "money" else None
-        cells = [fmt_interval(row.kind, out.loc[(row.key, d), "mean"],
-                              out.loc[(row.key, d), "low"], out.loc[(row.key, d), "high"],
-                              currency=cur, decimals=dec) for d in names]
-        lines.append(f"{row.label[:label_w - 1]:<{label_w}}" +
-                     "".join(f"{c:>{width}}" for c in cells))
-        diffs = ["" if d == comp else fmt_interval(
-            row.kind, out.loc[(row.key, d), "diff_mean"], out.loc[(row.key, d), "diff_low"],
-            out.loc[(row.key, d), "diff_high"], diff=True, currency=cur, decimals=dec)
-            for d in names]
-        lines.append(f"{'  vs ' + comp:<{label_w}}" + "".join(f"{c:>{width}}" for c in diffs))
-    text = ["Side by side (paired differences vs " + comp + " below each row)", "",
-            *lines, ""]
-    text += ["Incremental analysis (mean discounted cost and QALYs per patient)", ""]
-    ic = result.icer
-    thr = result.comparison.spec.thresholds
-    hdr = (f"{'design':<20}{'cost':>12}{'QALYs':>9}{'vs ' + comp:>46}  {'frontier':<22}"
-           + "".join(f"{'NMB@' + format(t / 1000, 'g') + 'k':>12}{'P(best)':>9}" for t in thr))
-    text += [hdr, "-" * len(hdr)]
-    for _, r in ic.iterrows():
-        frontier = r["status"] + (f" ({econ.format_money(r['icer'], cur)}/QALY)"
-                                  if r["status"] == "ICER" else "")
-        text.append(
-            f"{r['design'][:19]:<20}{econ.format_money(r['cost'], cur):>12}"
-            f"{r['qalys']:>9.4f}{str(r['verdict_vs_comparator'])[:45]:>46}  {frontier[:22]:<22}"
-            + "".join(f"{econ.format_money(r[nmb_key(t)], cur):>12}"
-                      f"{_pct(r[f'p_cost_effective_at_{t:g}']):>9}" for t in thr))
-    text += ["", "Summary", ""]
-    text += [line.replace("**", "") for line in result.summary]
-    return "\n".join(text)

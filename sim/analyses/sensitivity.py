@@ -1526,3 +1526,30 @@ def analyze_replications(
             "noise_floor": floors,
         },
     )
+
+
+@dataclass(frozen=True)
+class ConvergenceSummary:
+    """The convergence numbers a report quotes, computed once from a result.
+
+    Attributes:
+        table: :func:`convergence_table` at the result's tolerance.
+        recommended_n: the N that would settle every output (:func:`recommend_n`).
+        recommended_n_by_output: the N that would settle each output.
+    """
+
+    table: pd.DataFrame
+    recommended_n: int
+    recommended_n_by_output: dict[str, int]
+
+
+def convergence_summary(result: SensitivityResult) -> ConvergenceSummary | None:
+    """The convergence table and recommended N of a result (None when not checked)."""
+    if result.convergence is None:
+        return None
+    table = convergence_table(result.convergence, result.tol)
+    by_output = {str(out): recommend_n(result.convergence, result.tol, output=out)
+                 for out in dict.fromkeys(table["output"])}
+    return ConvergenceSummary(table=table,
+                              recommended_n=recommend_n(result.convergence, result.tol),
+                              recommended_n_by_output=by_output)

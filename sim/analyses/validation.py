@@ -42,15 +42,11 @@ paths, arm names, summary keys and every arm's scenario; errors name file, line 
 
 from __future__ import annotations
 
-import base64
 import difflib
-import html
-import io
 import math
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -341,24 +337,6 @@ class OutcomeResult:
         """Replications that entered the model value."""
         return int(np.isfinite(self.samples).sum())
 
-    def published_text(self) -> str:
-        """E.g. ``-0.74 [-0.94, -0.54]`` or ``+0.16 (> 0)``."""
-        o = self.outcome
-        text = f"{o.published:+.3g}"
-        if o.interval is not None:
-            text += f" [{o.interval[0]:+.3g}, {o.interval[1]:+.3g}]"
-        if o.compare != "within":
-            text += f" (needs {'>' if o.compare == 'greater' else '<'} {o.threshold:g})"
-        return text
-
-    def model_text(self) -> str:
-        """E.g. ``-0.71 [-0.74, -0.68]`` (mean and 95% interval over replications)."""
-        if not math.isfinite(self.mean):
-            return "n/a"
-        if not math.isfinite(self.ci_low):
-            return f"{self.mean:+.3g}"
-        return f"{self.mean:+.3g} [{self.ci_low:+.3g}, {self.ci_high:+.3g}]"
-
 
 def per_run_metric(outcome: OutcomeSpec, runs: pd.DataFrame,
                    timeseries: pd.DataFrame | None) -> pd.Series:
@@ -523,159 +501,6 @@ def run_validation(
                                     for s in studies},
                       failed_runs=report.failed_total + report.missing,
                       wall_time_s=report.wall_time_s)
-
-
-# --------------------------------------------------------------------------- reporting
-
-COLUMNS = ("study", "outcome", "published (interval)", "model (95% interval)", "result")
-
-
-def table_rows(results: Sequence[OutcomeResult]) -> list[tuple[str, ...]]:
-    """The validation table as rows of text."""
-    return [(r.study, r.outcome.name, r.published_text(), r.model_text(),
-             "pass" if r.passed else "FAIL") for r in results]
-
-
-def markdown_table(results: Sequence[OutcomeResult]) -> str:
-    """The validation table in Markdown."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    for row in table_rows(results):
-        lines.append("| " + " | ".join(c.replace("|", "/") for c in row[:-1]) +
-                     f" | {'pass' if row[-1] == 'pass' else '**FAIL**'} |")
-    return "\n".join(lines)
-
-
-def text_table(results: Sequence[OutcomeResult]) -> str:
-    """The validation table as aligned plain text."""
-    rows = [COLUMNS, *table_rows(results)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
-    out = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    out.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(out)
-
-
-def study_figure(study: Study, results: Sequence[OutcomeResult],
-                 timeseries: pd.DataFrame | None, runs: pd.DataFrame) -> bytes:
-    """PNG: one panel per outcome (published vs model) and the arms' time courses."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    mine = [r for r in results if r.study == study.name]
-    panels = len(mine) + (timeseries is not None)
-    cols = min(4, panels)
-    rows = math.ceil(panels / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.0 * rows), squeeze=False)
-    flat = list(axes.ravel())
-    for ax, res in zip(flat, mine, strict=False):
-        o = res.outcome
-        if o.interval is not None:
-            ax.errorbar([0], [o.published], yerr=[[o.published - o.interval[0]],
-                                                  [o.interval[1] - o.published]],
-                        fmt="D", color="black", capsize=6, label="published")
-        else:
-            ax.plot([0], [o.published], "D", color="black", label="published")
-        color = "#1b7837" if res.passed else "#c51b7d"
-        if math.isfinite(res.mean):
-            err = ([[res.mean - res.ci_low], [res.ci_high - res.mean]]
-                   if math.isfinite(res.ci_low) else None)
-            ax.errorbar([1], [res.mean], yerr=err, fmt="o", color=color, capsize=6,
-                        label="model")
-        if o.compare != "within":
-            ax.axhline(o.threshold, color="grey", lw=0.8, ls="--")
-        ax.set_xticks([0, 1], ["published", "model"])
-        ax.set_xlim(-0.6, 1.6)
-        ax.set_title(_wrap(o.name, 34) + ("" if res.passed else "  [FAIL]"), fontsize=8.5)
-        ax.set_ylabel(_wrap(f"{o.metric()}: {res.of}", 40), fontsize=7.5)
-        ax.tick_params(labelsize=7.5)
-    if timeseries is not None:
-        ax = flat[len(mine)]
-        ids = runs[(runs["study"] == study.name) & (runs["status"] == "ok")]
-        for arm, label in study.labels.items():
-            run_ids = ids.loc[ids["arm"] == arm, "run_id"]
-            ts = timeseries[timeseries["run_id"].isin(run_ids)]
-            if ts.empty or study.spec.plot not in ts:
-                continue
-            g = ts.groupby("day")[study.spec.plot]
-            mean, lo, hi = g.mean(), g.min(), g.max()
-            line, = ax.plot(mean.index, mean.values, lw=1.4, label=label)
-            ax.fill_between(mean.index, lo.values, hi.values, alpha=0.15,
-                            color=line.get_color())
-        ax.set_xlabel("day", fontsize=8)
-        ax.set_ylabel(study.spec.plot, fontsize=8)
-        ax.set_title("arms (mean; band: range over replications)", fontsize=8.5)
-        ax.legend(fontsize=7)
-        ax.tick_params(labelsize=7.5)
-    for ax in flat[panels:]:
-        ax.set_visible(False)
-    fig.suptitle(f"{study.name}: {study.spec.title}", fontsize=10)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def _wrap(text: str, width: int) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, width)) or text
-
-
-def html_report(validation: Validation, title: str = "peersupport validation") -> str:
-    """A self-contained HTML page: the table, then per study its setting and figure."""
-    res = validation.results
-    passed = sum(r.passed for r in res)
-    e = html.escape
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{e(title)}</title><style>body{{font-family:sans-serif;max-width:1200px;"
-        "margin:2em auto;color:#222}} table{{border-collapse:collapse;font-size:0.9em}} "
-        "td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}} "
-        ".pass{{color:#1b7837;font-weight:bold}} .fail{{color:#c51b7d;font-weight:bold}} "
-        "img{{max-width:100%}} .small{{color:#555;font-size:0.85em}}</style></head><body>",
-        f"<h1>{e(title)}</h1>",
-        f"<p>{passed} of {len(res)} outcomes pass; {validation.failed_runs} runs failed or "
-        f"missing. Generated {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; "
-        f"{validation.wall_time_s:,.0f} s of runs.</p>",
-        "<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in COLUMNS) + "</tr>",
-    ]
-    for row in table_rows(res):
-        cls = "pass" if row[-1] == "pass" else "fail"
-        parts.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row[:-1]) +
-                     f"<td class='{cls}'>{e(row[-1])}</td></tr>")
-    parts.append("</table><p class='small'>Model: mean over replications with its 95% "
-                 "t-interval; arms of a study share seeds (paired), differences and ratios are "
-                 "taken replication by replication. <i>within</i>: the model mean must lie in "
-                 "the published interval; <i>&gt;</i>/<i>&lt;</i>: a direction check.</p>")
-    for study in validation.studies:
-        mine = [r for r in res if r.study == study.name]
-        if not mine:
-            continue
-        s = study.spec
-        parts += [f"<h2>{e(s.study)}: {e(s.title)}</h2>",
-                  f"<p class='small'>{e(s.citation)}"
-                  + (f" &middot; {e(s.evidence)}" if s.evidence else "") + "</p>",
-                  f"<p>{e(s.setting)}</p>" if s.setting else "",
-                  f"<p class='small'>{validation.replications.get(s.study, '?')} replications "
-                  f"per arm, root seed {s.seed}; arms: "
-                  + ", ".join(f"<b>{e(lbl)}</b> ({e(a)})" for a, lbl in study.labels.items())
-                  + "</p><ul>"]
-        for r in mine:
-            src = f" Interval: {e(r.outcome.interval_source)}." if r.outcome.interval_source \
-                else ""
-            note = f" {e(r.outcome.note)}" if r.outcome.note else ""
-            parts.append(f"<li><b>{e(r.outcome.name)}</b> ({e(r.outcome.metric())}, "
-                         f"{e(r.of)}): published {e(r.published_text())}, model "
-                         f"{e(r.model_text())}: <span class='{'pass' if r.passed else 'fail'}'>"
-                         f"{'pass' if r.passed else 'FAIL'}</span>.{src}{note}</li>")
-        parts.append("</ul>")
-        png = study_figure(study, res, validation.timeseries, validation.runs)
-        parts.append(f"<img alt='{e(s.study)}' src='data:image/png;base64,"
-                     f"{base64.b64encode(png).decode()}'>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
 
 
 def default_files(root: str | Path = ".") -> list[Path]:

@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Load, optimise, write outputs; see :func:`register`."""
     from sim.analyses.calibration import load_calibration, optimise, write_outputs
+    from sim.report.calibration_report import write_fit_report
 
     cal = load_calibration(args.calibration)
     spec = cal.spec
@@ -51,7 +52,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     best = study.best_trial
     print(f"{len(study.trials)} trials in study '{spec.name}'; best: trial {best.number}, "
           f"objective {best.value:.4g}")
-    paths = write_outputs(cal, study, workers=args.workers, progress=progress)
+    fit = write_outputs(cal, study, workers=args.workers, progress=progress)
+    report = write_fit_report(cal, study, fit)
+    paths = {"overlay": fit.paths["overlay"], **report, "trials": fit.paths["trials"]}
     print(paths["report"].read_text())
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0

@@ -75,7 +75,8 @@ def _load(args: argparse.Namespace):  # noqa: ANN202 (Comparison, imported lazil
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Validate, run, analyse, print and report; see :func:`register` for the exit status."""
-    from sim.analyses.compare import analyse, format_tables, run_comparison
+    from sim.analyses.compare import analyse, run_comparison
+    from sim.report.compare_words import format_tables
 
     comparison = _load(args)
     where = args.out or "a temporary results store"

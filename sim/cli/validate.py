@@ -44,17 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Load, run, tabulate; see :func:`register` for the exit status."""
-    from sim.analyses.validation import (
-        default_files,
-        html_report,
-        load_study,
-        markdown_table,
-        run_validation,
-        text_table,
-    )
+    from sim.analyses.validation import default_files, load_study, run_validation
     from sim.params.catalogue import data_root, resolve
     from sim.params.errors import ScenarioError
     from sim.params.scenario import parse_set
+    from sim.report.validation_report import html_report, markdown_table, text_table
 
     files = [resolve(f, "experiments/validation") for f in args.files] or default_files(
         data_root())

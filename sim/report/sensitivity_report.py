@@ -12,9 +12,7 @@ so writing a report never changes the caller's Matplotlib state.
 from __future__ import annotations
 
 import base64
-import html
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +20,11 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from sim.analyses.sensitivity import RANKING_INDEX, SensitivityResult, convergence_summary
 from sim.params.errors import ScenarioError
-from sim.analyses.sensitivity import (
-    RANKING_INDEX,
-    SensitivityResult,
-    convergence_table,
-    recommend_n,
-)
+from sim.report.render import markdown_html, md_escape, mpl_text, render
 
-__all__ = ["summary_markdown", "write_report", "markdown_to_html"]
+__all__ = ["summary_markdown", "summary_html", "write_report"]
 
 SHOWN_INDICES = {
     "sobol": ("S1", "ST"),
@@ -133,42 +127,47 @@ def write_report(
             f"primary_output {primary_output!r} was not analysed; outputs are {', '.join(outputs)}"
         )
     out_dir = Path(out_dir)
-    fig_dir = out_dir / "figures"
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
+    paths = _write_tables(result, out_dir)
+    fig_paths = _write_figures(result, out_dir / "figures", primary_output)
+    paths.update(fig_paths)
+    figures = {role: path.relative_to(out_dir).as_posix() for role, path in fig_paths.items()}
+    text = summary_markdown(result, title=title, primary_output=primary_output, figures=figures)
+    paths["summary_md"] = out_dir / "summary.md"
+    paths["summary_md"].write_text(text, encoding="utf-8")
+    paths["summary_html"] = out_dir / "summary.html"
+    paths["summary_html"].write_text(
+        summary_html(result, title=title, primary_output=primary_output, figures=fig_paths),
+        encoding="utf-8",
+    )
+    return paths
 
-    paths["indices_csv"] = out_dir / "indices.csv"
+
+def _write_tables(result: SensitivityResult, out_dir: Path) -> dict[str, Path]:
+    """indices (CSV, Parquet), noise and convergence tables; their paths by role."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"indices_csv": out_dir / "indices.csv",
+             "indices_parquet": out_dir / "indices.parquet", "noise_csv": out_dir / "noise.csv"}
     result.indices.to_csv(paths["indices_csv"], index=False)
-    paths["indices_parquet"] = out_dir / "indices.parquet"
     result.indices.to_parquet(paths["indices_parquet"], index=False)
-    paths["noise_csv"] = out_dir / "noise.csv"
     result.noise.to_csv(paths["noise_csv"], index=False)
     if result.convergence is not None:
         paths["convergence_csv"] = out_dir / "convergence.csv"
         result.convergence.to_csv(paths["convergence_csv"], index=False)
+    return paths
 
-    order = _ranked(result.indices, result.method, primary_output)["input"].tolist()
-    paths["fig_indices"] = fig_dir / "indices.png"
+
+def _write_figures(result: SensitivityResult, fig_dir: Path, primary: str) -> dict[str, Path]:
+    """The PNG figures; their paths by role (``fig_...``)."""
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    order = _ranked(result.indices, result.method, primary)["input"].tolist()
+    paths = {"fig_indices": fig_dir / "indices.png"}
     _plot_indices(result, order, paths["fig_indices"])
     if result.method == "morris":
         paths["fig_morris"] = fig_dir / "morris_mu_star_sigma.png"
         _plot_morris(result, paths["fig_morris"])
     if result.convergence is not None:
         paths["fig_convergence"] = fig_dir / "convergence.png"
-        _plot_convergence(result, order, primary_output, paths["fig_convergence"])
-
-    figures = {
-        role: path.relative_to(out_dir).as_posix()
-        for role, path in paths.items()
-        if role.startswith("fig_")
-    }
-    text = summary_markdown(result, title=title, primary_output=primary_output, figures=figures)
-    paths["summary_md"] = out_dir / "summary.md"
-    paths["summary_md"].write_text(text, encoding="utf-8")
-    paths["summary_html"] = out_dir / "summary.html"
-    paths["summary_html"].write_text(
-        markdown_to_html(text, title=title, base_dir=out_dir), encoding="utf-8"
-    )
+        _plot_convergence(result, order, primary, paths["fig_convergence"])
     return paths
 
 
@@ -227,29 +226,24 @@ def _why_flagged(row: pd.Series, method: str) -> str:
     return f"it is at or below {floor} ({_fmt(row['noise_threshold'])})"
 
 
-def summary_markdown(
-    result: SensitivityResult,
-    *,
-    title: str,
-    primary_output: str,
-    figures: dict[str, str] | None = None,
-) -> str:
-    """The plain-words summary as Markdown (see :func:`write_report`)."""
-    figures = figures or {}
-    idx = result.indices
-    method = result.method
-    key = RANKING_INDEX[method]
-    key_label = INDEX_LABEL[key]
-    level = f"{round(100 * result.conf_level)}% interval"
-    outputs = list(dict.fromkeys(idx["output"]))
-    lines: list[str] = [f"# {title}", ""]
+def _code(name: object) -> str:
+    """A name from the analysis as inline code (untrusted: no backtick or line break)."""
+    text = " ".join(str(name).split())
+    return f"`{text}`" if "`" not in text else md_escape(text)
 
+
+def _level(result: SensitivityResult) -> str:
+    return f"{round(100 * result.conf_level)}% interval"
+
+
+def _header_lines(result: SensitivityResult) -> list[str]:
+    method = result.method
     runs = result.meta.get("model_runs", len(result.Y_reps))
     wall = result.meta.get("wall_time_s")
-    lines += [
+    return [
         f"**Method:** {METHOD_NAME[method]}; N = {result.n} {N_MEANING[method]}, "
         f"{len(result.X):,} sample points x {result.replications} replication(s) = "
-        f"{runs:,} model runs; seed {result.seed}; {level}s from "
+        f"{runs:,} model runs; seed {result.seed}; {_level(result)}s from "
         f"{result.meta.get('num_resamples', 'SALib')} bootstrap resamples"
         + (f"; wall time {wall:.1f} s." if isinstance(wall, int | float) else "."),
         "",
@@ -257,136 +251,128 @@ def summary_markdown(
         "",
     ]
 
-    # -- what drives the primary output
-    ranked = _ranked(idx, method, primary_output)
-    lines += [f"## What drives `{primary_output}`", ""]
+
+def _driver_lines(result: SensitivityResult, primary: str, ranked: pd.DataFrame) -> list[str]:
+    idx, method, level = result.indices, result.method, _level(result)
+    key = RANKING_INDEX[method]
+    lines = [f"## What drives {_code(primary)}", ""]
     drivers = ranked[~ranked["flagged_inert"]]
     if drivers.empty:
-        lines += [
-            f"No input's {key_label} is clear of zero and of the noise threshold for "
-            f"`{primary_output}`: at this sample size the analysis cannot say which inputs "
-            "drive it (see convergence and replication noise below).",
-            "",
-        ]
-    else:
-        parts = []
-        for _, r in drivers.head(3).iterrows():
-            extra = ""
-            if method in ("sobol", "fast", "delta"):
-                other = "S1" if key != "S1" else "ST"
-                other_row = _row(idx, primary_output, r["input"], other)
-                extra = f" and {other} = {_with_interval(other_row, level)}"
-            parts.append(f"`{r['input']}`, with {key_label} = {_with_interval(r, level)}{extra}")
-        lead = f"The input that drives `{primary_output}` most is {parts[0]}."
-        if len(parts) > 1:
-            lead += " Next come " + "; then ".join(parts[1:]) + "."
-        lines += [lead, ""]
+        return [*lines,
+                f"No input's {INDEX_LABEL[key]} is clear of zero and of the noise threshold for "
+                f"{_code(primary)}: at this sample size the analysis cannot say which inputs "
+                "drive it (see convergence and replication noise below).", ""]
+    parts = []
+    for _, r in drivers.head(3).iterrows():
+        extra = ""
+        if method in ("sobol", "fast", "delta"):
+            other = "S1" if key != "S1" else "ST"
+            other_row = _row(idx, primary, r["input"], other)
+            extra = f" and {other} = {_with_interval(other_row, level)}"
+        parts.append(f"{_code(r['input'])}, with {INDEX_LABEL[key]} = "
+                     f"{_with_interval(r, level)}{extra}")
+    lead = f"The input that drives {_code(primary)} most is {parts[0]}."
+    if len(parts) > 1:
+        lead += " Next come " + "; then ".join(parts[1:]) + "."
+    return [*lines, lead, ""]
 
+
+def _ranking_table_lines(result: SensitivityResult, primary: str,
+                         ranked: pd.DataFrame) -> list[str]:
+    idx, method = result.indices, result.method
     shown = SHOWN_INDICES[method]
-    header = ["Rank", "Input"] + [f"{INDEX_LABEL[i]} ({level})" for i in shown]
+    header = ["Rank", "Input"] + [f"{INDEX_LABEL[i]} ({_level(result)})" for i in shown]
     if method == "morris":
         header += ["sigma", "sigma/mu*"]
     header += ["Verdict"]
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for rank, r in ranked.iterrows():
         inp = r["input"]
-        cells = [str(rank + 1), f"`{inp}`"]
-        cells += [_with_interval(_row(idx, primary_output, inp, i)) for i in shown]
+        cells = [str(rank + 1), _code(inp).replace("|", "\\|")]
+        cells += [_with_interval(_row(idx, primary, inp, i)) for i in shown]
         if method == "morris":
-            sigma = _row(idx, primary_output, inp, "sigma")
+            sigma = _row(idx, primary, inp, "sigma")
             s_val = float(sigma["value"]) if sigma is not None else math.nan
-            ratio = s_val / r["value"] if r["value"] else math.nan
-            cells += [_fmt(s_val), _fmt(ratio)]
-        cells.append(_verdict(idx, method, primary_output, r))
+            cells += [_fmt(s_val), _fmt(s_val / r["value"] if r["value"] else math.nan)]
+        cells.append(_verdict(idx, method, primary, r))
         lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
+    return [*lines, ""]
 
-    # -- indistinguishable from zero
-    lines += ["## Inputs that cannot be told apart from zero", ""]
+
+def _zero_lines(result: SensitivityResult, primary: str, ranked: pd.DataFrame) -> list[str]:
+    idx, method, level = result.indices, result.method, _level(result)
+    key_label = INDEX_LABEL[RANKING_INDEX[method]]
+    lines = ["## Inputs that cannot be told apart from zero", ""]
     flagged = ranked[ranked["flagged_inert"]]
     if flagged.empty:
-        lines += [
-            f"For `{primary_output}`, every input's {key_label} interval is clear of zero and "
-            "of the noise threshold.",
-            "",
-        ]
+        lines += [f"For {_code(primary)}, every input's {key_label} interval is clear of zero "
+                  "and of the noise threshold.", ""]
     else:
-        lines += [
-            f"For `{primary_output}` these inputs' {key_label} cannot be told apart from zero: "
-            "fixing them anywhere in their range would not detectably change the result.",
-            "",
-        ]
-        for _, r in flagged.iterrows():
-            lines.append(
-                f"- `{r['input']}`: {key_label} = {_with_interval(r, level)}; "
-                f"{_why_flagged(r, method)}."
-            )
+        lines += [f"For {_code(primary)} these inputs' {key_label} cannot be told apart from "
+                  "zero: fixing them anywhere in their range would not detectably change the "
+                  "result.", ""]
+        lines += [f"- {_code(r['input'])}: {key_label} = {_with_interval(r, level)}; "
+                  f"{_why_flagged(r, method)}." for _, r in flagged.iterrows()]
         lines.append("")
     if method in ("sobol", "fast"):
-        interacting = [
-            r["input"]
-            for _, r in ranked[~ranked["flagged_inert"]].iterrows()
-            if (s1 := _row(idx, primary_output, r["input"], "S1")) is not None
-            and bool(s1["flagged_inert"])
-        ]
+        interacting = [r["input"] for _, r in ranked[~ranked["flagged_inert"]].iterrows()
+                       if (s1 := _row(idx, primary, r["input"], "S1")) is not None
+                       and bool(s1["flagged_inert"])]
         if interacting:
-            names = ", ".join(f"`{i}`" for i in interacting)
-            lines += [
-                f"{names}: S1 cannot be told apart from zero but ST can, so the input acts "
-                "only through interactions with other inputs.",
-                "",
-            ]
-    others = [o for o in outputs if o != primary_output]
+            lines += [f"{', '.join(map(_code, interacting))}: S1 cannot be told apart from zero "
+                      "but ST can, so the input acts only through interactions with other "
+                      "inputs.", ""]
+    others = [o for o in dict.fromkeys(idx["output"]) if o != primary]
     if others:
         lines += ["Other outputs, inputs flagged the same way:", ""]
         for out in others:
             other = _ranked(idx, method, out)
-            names = ", ".join(f"`{i}`" for i in other.loc[other["flagged_inert"], "input"])
-            lines.append(f"- `{out}`: {names or 'none'}.")
+            names = ", ".join(map(_code, other.loc[other["flagged_inert"], "input"]))
+            lines.append(f"- {_code(out)}: {names or 'none'}.")
         lines.append("")
+    return lines
 
-    # -- negative indices
-    lines += ["## What a negative index means", ""]
+
+def _negative_lines(result: SensitivityResult) -> list[str]:
+    idx = result.indices
     shares = idx[idx["index"].isin(["S1", "ST", "S2", "delta", "pawn_median"])]
     negative = shares[shares["value"] < 0]
-    lines.append(
+    lines = [
+        "## What a negative index means", "",
         "A share of variance cannot be below zero. A negative estimate is sampling error "
         'around an index that is zero or very small: read it as "no detectable effect", never '
         "as an input that reduces the output's variance; its interval shows how far the "
-        "estimate wanders at this sample size."
-    )
+        "estimate wanders at this sample size."]
     if negative.empty:
-        lines += ["", "No index in this analysis came out negative.", ""]
-    else:
-        lines += ["", "Negative estimates here:", ""]
-        for _, r in negative.iterrows():
-            lines.append(
-                f"- `{r['output']}`, `{r['input']}` {INDEX_LABEL.get(r['index'], r['index'])} = "
-                f"{_with_interval(r, level)}"
-                + (" (interval includes zero)." if r["includes_zero"] else ".")
-            )
-        lines.append("")
+        return [*lines, "", "No index in this analysis came out negative.", ""]
+    lines += ["", "Negative estimates here:", ""]
+    lines += [f"- {_code(r['output'])}, {_code(r['input'])} "
+              f"{INDEX_LABEL.get(r['index'], r['index'])} = {_with_interval(r, _level(result))}"
+              + (" (interval includes zero)." if r["includes_zero"] else ".")
+              for _, r in negative.iterrows()]
+    return [*lines, ""]
 
-    # -- replication noise
-    lines += ["## Replication noise", ""]
-    lines += _noise_lines(result, primary_output, outputs)
 
-    # -- convergence
-    lines += ["## Have the indices converged?", ""]
-    lines += _convergence_lines(result, primary_output)
+FIGURE_CAPTIONS = {
+    "fig_indices": "Indices with {level}s, per output; dashed line: noise threshold.",
+    "fig_morris": "Morris mu*-sigma plane; lines sigma/mu* = 0.1, 0.5, 1.",
+    "fig_convergence": "Indices against the number of samples N.",
+}
+"""Caption of each figure (``{level}``: the interval level)."""
 
-    # -- figures
-    if figures:
-        lines += ["## Figures", ""]
-        captions = {
-            "fig_indices": f"Indices with {level}s, per output; dashed line: noise threshold.",
-            "fig_morris": "Morris mu*-sigma plane; lines sigma/mu* = 0.1, 0.5, 1.",
-            "fig_convergence": "Indices against the number of samples N.",
-        }
-        for role, rel in figures.items():
-            lines += [f"![{role.removeprefix('fig_')}]({rel})", "", captions.get(role, ""), ""]
 
-    lines += [
+def _figure_lines(result: SensitivityResult, figures: dict[str, str]) -> list[str]:
+    if not figures:
+        return []
+    lines = ["## Figures", ""]
+    for role, rel in figures.items():
+        caption = FIGURE_CAPTIONS.get(role, "").format(level=_level(result))
+        lines += [f"![{role.removeprefix('fig_')}]({rel})", "", caption, ""]
+    return lines
+
+
+def _file_lines(result: SensitivityResult) -> list[str]:
+    lines = [
         "## Files",
         "",
         "- `indices.csv`, `indices.parquet`: every index, one row per output, input and index, "
@@ -395,9 +381,35 @@ def summary_markdown(
     ]
     if result.convergence is not None:
         lines.append(
-            "- `convergence.csv`: indices recomputed on the first quarter, half and all samples."
-        )
-    lines.append("")
+            "- `convergence.csv`: indices recomputed on the first quarter, half and all samples.")
+    return [*lines, ""]
+
+
+def _body_lines(result: SensitivityResult, primary: str) -> list[str]:
+    """The summary between the title and the figures."""
+    ranked = _ranked(result.indices, result.method, primary)
+    outputs = list(dict.fromkeys(result.indices["output"]))
+    return [*_header_lines(result), *_driver_lines(result, primary, ranked),
+            *_ranking_table_lines(result, primary, ranked),
+            *_zero_lines(result, primary, ranked), *_negative_lines(result),
+            "## Replication noise", "", *_noise_lines(result, primary, outputs),
+            "## Have the indices converged?", "", *_convergence_lines(result, primary)]
+
+
+def summary_markdown(
+    result: SensitivityResult,
+    *,
+    title: str,
+    primary_output: str,
+    figures: dict[str, str] | None = None,
+) -> str:
+    """The plain-words summary as Markdown (see :func:`write_report`).
+
+    ``title`` and every name are untrusted text: escaped, they can never add a heading, a
+    link, an image or raw HTML.
+    """
+    lines = [f"# {md_escape(title)}", "", *_body_lines(result, primary_output),
+             *_figure_lines(result, figures or {}), *_file_lines(result)]
     return "\n".join(lines)
 
 
@@ -478,7 +490,8 @@ def _pct(x: float) -> str:
 
 
 def _convergence_lines(result: SensitivityResult, primary: str) -> list[str]:
-    if result.convergence is None:
+    summary = convergence_summary(result)
+    if summary is None:
         if result.method == "fast":
             return [
                 "Not checked: eFAST search curves cannot be cut into smaller designs. Re-run with "
@@ -486,8 +499,7 @@ def _convergence_lines(result: SensitivityResult, primary: str) -> list[str]:
                 "",
             ]
         return ["Not checked for this analysis.", ""]
-    tol = result.tol
-    table = convergence_table(result.convergence, tol)
+    tol, table = result.tol, summary.table
     prim = table[table["output"] == primary]
     n_half, n_full = int(prim["n_half"].iloc[0]), int(prim["n_full"].iloc[0])
     scale = " (relative to the largest mu*)" if result.method == "morris" else ""
@@ -500,28 +512,28 @@ def _convergence_lines(result: SensitivityResult, primary: str) -> list[str]:
     moved = prim[~prim["converged"]]
     if moved.empty:
         lines.append(
-            f"For `{primary}` every index moved by at most {_fmt(tol)} between N/2 and N "
+            f"For {_code(primary)} every index moved by at most {_fmt(tol)} between N/2 and N "
             f"(largest change {_fmt(prim['change'].max())}): the indices have converged at N = "
             f"{n_full}."
         )
     else:
         items = "; ".join(
-            f"`{r['input']}` {INDEX_LABEL.get(r['index'], r['index'])} "
+            f"{_code(r['input'])} {INDEX_LABEL.get(r['index'], r['index'])} "
             f"{_fmt(r['value_half'])} -> {_fmt(r['value_full'])}"
             for _, r in moved.sort_values("change", ascending=False).iterrows()
         )
-        rec = recommend_n(result.convergence, tol, output=primary)
         lines.append(
-            f"For `{primary}` the indices have **not converged**: these moved by more than "
-            f"{_fmt(tol)} between N/2 and N: {items}. Recommended: re-run with N = {rec} "
-            f"{N_MEANING[result.method]} (the change shrinks roughly as 1/sqrt(N))."
+            f"For {_code(primary)} the indices have **not converged**: these moved by more than "
+            f"{_fmt(tol)} between N/2 and N: {items}. Recommended: re-run with N = "
+            f"{summary.recommended_n_by_output[primary]} {N_MEANING[result.method]} (the "
+            "change shrinks roughly as 1/sqrt(N))."
         )
     others = table[(table["output"] != primary) & ~table["converged"]]
     if not others.empty:
-        outs = ", ".join(f"`{o}`" for o in dict.fromkeys(others["output"]))
+        outs = ", ".join(map(_code, dict.fromkeys(others["output"])))
         lines.append(
             f"\nNot converged for other outputs: {outs}; the N that would settle all outputs is "
-            f"{recommend_n(result.convergence, tol)}."
+            f"{summary.recommended_n}."
         )
     return [*lines, ""]
 
@@ -571,9 +583,9 @@ def _plot_indices(result: SensitivityResult, order: list[str], path: Path) -> No
         if not key_rows.empty and key_rows["noise_threshold"].notna().any():
             ax.axhline(float(key_rows["noise_threshold"].max()), ls="--", lw=1, color="grey")
         ax.axhline(0, lw=0.8, color="black")
-        ax.set_title(out, fontsize=10)
+        ax.set_title(mpl_text(out), fontsize=10)
         ax.set_xticks(x)
-        ax.set_xticklabels(order, rotation=30, ha="right", fontsize=8)
+        ax.set_xticklabels([mpl_text(o) for o in order], rotation=30, ha="right", fontsize=8)
         ax.legend(fontsize=8, loc="upper right")
     fig.suptitle("Sensitivity indices (faded: cannot be told apart from zero)", fontsize=10)
     fig.tight_layout()
@@ -593,7 +605,8 @@ def _plot_morris(result: SensitivityResult, path: Path) -> None:
         ax.scatter(mu, sigma, color="#3b6ea5", zorder=3)
         for name, m, s in zip(sub.index, mu, sigma, strict=True):
             if math.isfinite(m) and math.isfinite(s):
-                ax.annotate(name, (m, s), fontsize=7, xytext=(3, 3), textcoords="offset points")
+                ax.annotate(mpl_text(name), (m, s), fontsize=7, xytext=(3, 3),
+                            textcoords="offset points")
         top = np.nanmax(np.concatenate([mu, sigma, [1e-12]])) * 1.1
         line = np.array([0.0, top])
         for ratio, style in ((1.0, "-"), (0.5, "--"), (0.1, ":")):
@@ -602,7 +615,7 @@ def _plot_morris(result: SensitivityResult, path: Path) -> None:
         ax.set_ylim(0, top)
         ax.set_xlabel("mu*")
         ax.set_ylabel("sigma")
-        ax.set_title(out, fontsize=10)
+        ax.set_title(mpl_text(out), fontsize=10)
     axes[0].legend(fontsize=7, loc="upper left")
     for ax in axes[len(outputs) :]:
         ax.set_visible(False)
@@ -637,10 +650,11 @@ def _plot_convergence(
                         ]
                     )
                 )
-                ax.errorbar(rows["n"], vals, yerr=err, marker="o", ms=3, capsize=2, label=name)
+                ax.errorbar(rows["n"], vals, yerr=err, marker="o", ms=3, capsize=2,
+                            label=mpl_text(name))
             ax.set_xscale("log", base=2)
             ax.axhline(0, lw=0.8, color="black")
-            ax.set_title(f"{out}: {INDEX_LABEL[index]}", fontsize=10)
+            ax.set_title(mpl_text(f"{out}: {INDEX_LABEL[index]}"), fontsize=10)
             ax.set_xlabel(f"N ({N_MEANING[result.method]})")
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
@@ -648,85 +662,25 @@ def _plot_convergence(
 
 
 # --------------------------------------------------------------------------------------------
-# Markdown -> self-contained HTML
+# HTML page
 # --------------------------------------------------------------------------------------------
 
-_IMAGE = re.compile(r"^!\[(?P<alt>[^\]]*)\]\((?P<src>[^)]+)\)$")
 
+def summary_html(result: SensitivityResult, *, title: str, primary_output: str,
+                 figures: dict[str, Path]) -> str:
+    """The summary as one self-contained page through the shared report template.
 
-def _inline(text: str) -> str:
-    text = html.escape(text, quote=False)
-    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
-    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
-
-
-def markdown_to_html(text: str, *, title: str, base_dir: Path | None = None) -> str:
-    """Render the summary's Markdown subset into one self-contained HTML page.
-
-    Handles headings, paragraphs, ``-`` lists, pipe tables, inline code, bold and images;
-    images under ``base_dir`` are embedded as base64 PNG so the page travels alone.
+    The words go through markdown-it-py with raw HTML shown as text and images off; the
+    figures are the files this report wrote (``figures``), embedded by the template, never
+    a path found in text.
     """
-    body: list[str] = []
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if not line.strip():
-            i += 1
-            continue
-        if m := re.match(r"^(#{1,6}) (.*)$", line):
-            level = len(m.group(1))
-            body.append(f"<h{level}>{_inline(m.group(2))}</h{level}>")
-            i += 1
-        elif m := _IMAGE.match(line.strip()):
-            src = m.group("src")
-            path = (base_dir / src) if base_dir is not None else Path(src)
-            if path.is_file():
-                data = base64.b64encode(path.read_bytes()).decode("ascii")
-                src = f"data:image/png;base64,{data}"
-            body.append(
-                f'<p><img src="{html.escape(src)}" alt="{html.escape(m.group("alt"))}"></p>'
-            )
-            i += 1
-        elif line.startswith("|"):
-            rows = []
-            while i < len(lines) and lines[i].startswith("|"):
-                rows.append(lines[i])
-                i += 1
-            cells = [[c.strip() for c in r.strip().strip("|").split("|")] for r in rows]
-            head, rest = (
-                cells[0],
-                [c for c in cells[1:] if not all(set(x) <= {"-", ":"} for x in c)],
-            )
-            table = ["<table>", "<tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) + "</tr>"]
-            table += ["<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in rest]
-            body.append("\n".join([*table, "</table>"]))
-        elif line.startswith("- "):
-            items = []
-            while i < len(lines) and lines[i].startswith("- "):
-                items.append(f"<li>{_inline(lines[i][2:])}</li>")
-                i += 1
-            body.append("<ul>\n" + "\n".join(items) + "\n</ul>")
-        else:
-            para = []
-            while (
-                i < len(lines)
-                and lines[i].strip()
-                and not lines[i].startswith(("#", "|", "- "))
-                and not _IMAGE.match(lines[i].strip())
-            ):
-                para.append(lines[i].strip())
-                i += 1
-            body.append(f"<p>{_inline(' '.join(para))}</p>")
-    style = (
-        "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
-        "line-height:1.5;color:#222}table{border-collapse:collapse;margin:1rem 0}"
-        "th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;font-size:.9rem}"
-        "th{background:#f3f3f3}code{background:#f3f3f3;padding:0 .2rem}img{max-width:100%}"
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{style}</style>\n</head>\n<body>\n"
-        + "\n".join(body)
-        + "\n</body>\n</html>\n"
-    )
+    embedded = [{"src": "data:image/png;base64," + base64.b64encode(path.read_bytes())
+                 .decode("ascii"), "alt": role.removeprefix("fig_"),
+                 "caption": FIGURE_CAPTIONS.get(role, "").format(level=_level(result))}
+                for role, path in figures.items()]
+    body = "\n".join(_body_lines(result, primary_output))
+    return render("sensitivity.html.j2", generator="peersupport sensitivity",
+                  eyebrow="sensitivity analysis", title=title,
+                  meta=f"{METHOD_NAME[result.method]} · primary output {primary_output}",
+                  toc=(), body_html=markdown_html(body), figures=embedded,
+                  files_html=markdown_html("\n".join(_file_lines(result))))
