@@ -37,26 +37,26 @@ class BaselinePatient(mesa.Agent):
 
     def __init__(self, model: BaselineModel, i: int, ref: PeerSupportModel) -> None:
         super().__init__(model)
-        p = ref.patients
+        p, st = ref.patients, ref.state
         self.i = i
         self.leader = bool(ref.network.leader[i])
         self.group = int(ref.network.group_id[i])
-        self.offered = bool(ref.group_offered[i])
-        self.base_logit = float(ref.base_logit[i])
-        self.adherence0 = float(ref.adherence0[i])
+        self.offered = bool(st.group_offered[i])
+        self.base_logit = float(st.base_logit[i])
+        self.adherence0 = float(st.adherence0[i])
         self.hba1c0 = float(p.hba1c0_pct[i])
-        self.multiplier = float(ref.multiplier[i])
+        self.multiplier = float(st.multiplier[i])
         self.utility0 = float(p.utility0[i])
         self.distress0 = float(p.distress0[i])
         self.knowledge0 = float(p.knowledge0[i])
         self.literacy = float(p.digital_literacy[i])
         self.attend_prob = float(p.attendance_prob[i])
-        self.rate = float(ref.rate[i])
-        self.resting = float(ref.engagement_resting[i])
-        self.engagement = float(ref.engagement[i])
-        self.window = [int(x) for x in ref.dose_window[:, i]]
-        self.pdc_count = int(ref.pdc_count[i])
-        self.adherent = bool(ref.adherent[i])
+        self.rate = float(st.rate[i])
+        self.resting = float(st.engagement_resting[i])
+        self.engagement = float(st.engagement[i])
+        self.window = [int(x) for x in st.dose_window[:, i]]
+        self.pdc_count = int(st.pdc_count[i])
+        self.adherent = bool(st.adherent[i])
         self.adherence = self.adherence0
         self.hba1c = self.hba1c0
         self.utility = self.utility0
@@ -68,7 +68,7 @@ class BaselinePatient(mesa.Agent):
         self.posts = 0
         self.received = 0.0
         self.norm = 0.0
-        self.baseline_norm = float(ref.baseline_norm[i])
+        self.baseline_norm = float(st.baseline_norm[i])
         g = ref.network.group
         self.group_ties = {int(j): float(g.data[k])
                            for k, j in enumerate(g.indices[g.indptr[i]:g.indptr[i + 1]],

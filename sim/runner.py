@@ -64,8 +64,8 @@ class RunResult:
 def summarize(model: PeerSupportModel) -> dict[str, float]:
     """The summary outcomes of a finished (or running) model; see ``sim.core.outcomes``."""
     base, end = model.baseline, model.population_means()
-    p, led, n = model.patients, model.ledger, model.n
-    posts = model.posts_total[~model.network.leader]  # members' own posts, leaders aside
+    p, led, n, st = model.patients, model.ledger, model.n, model.state
+    posts = st.posts_total[~st.leader]  # members' own posts, leaders aside
     top = np.sort(posts)[::-1][: max(posts.shape[0] // 100, 1)]
     im_weeks = float(model.plan.im_active[: model.day].sum()) / 7.0
     out: dict[str, float] = {
@@ -82,8 +82,8 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     out["im_days"] = im_weeks * 7.0
     out["engagement_end"] = end["engagement_mean"]
     out["attended_any_share"] = end["attended_any_share"]
-    out["sessions_attended_mean"] = float(model.sessions_attended.mean())
-    out["education_hours_mean"] = float(model.education_hours.mean())
+    out["sessions_attended_mean"] = float(st.sessions_attended.mean())
+    out["education_hours_mean"] = float(st.education_hours.mean())
     out["posts_per_member_week"] = (float(posts.sum()) / max(posts.shape[0], 1) / im_weeks
                                     if im_weeks else 0.0)
     out["posters_share"] = float((posts > 0).mean()) if posts.size else 0.0
@@ -93,13 +93,13 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     out["healthcare_cost_per_patient"] = led.healthcare / n
     out["cost_per_patient"] = (led.program + led.medication + led.healthcare) / n
     shared = led.shared_discounted / n
-    out["cost_per_patient_discounted"] = float(model.cost.mean()) + shared
-    out["qalys_per_patient"] = float(model.qalys.mean())
-    out["qalys_per_patient_undiscounted"] = float(model.qalys_undiscounted.mean())
+    out["cost_per_patient_discounted"] = float(st.cost.mean()) + shared
+    out["qalys_per_patient"] = float(st.qalys.mean())
+    out["qalys_per_patient_undiscounted"] = float(st.qalys_undiscounted.mean())
     wtp = model.spec.economics.wtp_per_qaly
     out["nmb_per_patient"] = wtp * out["qalys_per_patient"] - out["cost_per_patient_discounted"]
-    hba1c_change = model.hba1c - p.hba1c0_pct
-    utility_change = model.utility - p.utility0
+    hba1c_change = st.hba1c - p.hba1c0_pct
+    utility_change = st.utility - p.utility0
     for name, select in SUBGROUPS.items():
         mask = select(p)
         share = float(mask.mean())
@@ -108,9 +108,9 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
         out[f"utility_change_{name}"] = (float(utility_change[mask].mean()) if share
                                          else float("nan"))
         out[f"pdc_end_{name}"] = float(model.pdc[mask].mean()) if share else float("nan")
-        out[f"qalys_per_patient_{name}"] = (float(model.qalys[mask].mean()) if share
+        out[f"qalys_per_patient_{name}"] = (float(st.qalys[mask].mean()) if share
                                             else float("nan"))
-        out[f"cost_per_patient_discounted_{name}"] = (float(model.cost[mask].mean()) + shared
+        out[f"cost_per_patient_discounted_{name}"] = (float(st.cost[mask].mean()) + shared
                                                       if share else float("nan"))
     return out
 
