@@ -20,7 +20,7 @@ import time
 import mesa
 
 from sim.core import dynamics
-from sim.core.economics import DAYS_PER_YEAR
+from sim.core.economics import DAYS_PER_YEAR, discount_factor
 from sim.core.model import PeerSupportModel
 from sim.params.scenario import Scenario, load_scenario
 
@@ -30,6 +30,7 @@ poisson_inverse, dose_logit = dynamics.poisson_inverse.py_func, dynamics.dose_lo
 simple_norm, complex_norm = dynamics.simple_norm.py_func, dynamics.complex_norm.py_func
 hba1c_target, practice_target = dynamics.hba1c_target.py_func, dynamics.practice_target.py_func
 knowledge_gain, utility = dynamics.knowledge_gain.py_func, dynamics.utility.py_func
+adherent = dynamics.adherent.py_func
 
 
 class BaselinePatient(mesa.Agent):
@@ -161,7 +162,7 @@ class BaselinePatient(mesa.Agent):
         slot = m.day % p.pdc_window
         self.pdc_count += int(took) - self.window[slot]
         self.window[slot] = int(took)
-        self.adherent = self.pdc_count >= 0.8 * p.pdc_window - 1e-9
+        self.adherent = adherent(self.pdc_count, p.pdc_window)
         target = hba1c_target(self.hba1c0, self.adherence, self.adherence0, self.practice,
                               self.multiplier, p.adherence_slope, p.lifestyle_effect, p.drift)
         self.hba1c = relax(self.hba1c, target, p.hba1c_rate)
@@ -209,8 +210,7 @@ class BaselineModel(mesa.Model):
         self.moderator = [poisson_inverse(math.log(self.rng.random()), lam)
                           if self.im_active else 0 for _ in range(self.n_groups)]
         self.agents.do("read_ties")
-        rate = s.economics.discount_rate_effects
-        self.qaly_weight = (1.0 + rate) ** (-d / DAYS_PER_YEAR) / DAYS_PER_YEAR
+        self.qaly_weight = discount_factor(d, s.economics.discount_rate_effects) / DAYS_PER_YEAR
         self.agents.do("act")
         self.day += 1
 

@@ -138,8 +138,8 @@ def sweep_throughput(workers: int, runs: int) -> float:
     """Runs per second of 2,000 patients x 365 days through the sweep engine."""
     import tempfile
 
-    from sim.engine.tasks import Task, run_tasks
     from sim.core.rng import derive_seed
+    from sim.engine.tasks import Task, run_tasks
 
     base = str(ROOT / "scenarios/designs/hybrid_kickoff.yaml")
     tasks = [Task(run_id=i, scenario=base, seed=derive_seed(1, i)) for i in range(runs)]

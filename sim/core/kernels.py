@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core import dynamics as dyn
+from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT
 from sim.core.state import PatientState, Ties
 from sim.params.scenario import Scenario
 
@@ -83,6 +84,8 @@ class DayParams(NamedTuple):
     per_knowledge: float
     per_support: float
     per_distress: float
+    days_per_year: float
+    hba1c_cost_threshold_pct: float
 
 
 def day_params(s: Scenario) -> DayParams:
@@ -110,7 +113,8 @@ def day_params(s: Scenario) -> DayParams:
         drift=c.trial_drift_hba1c_pct, hba1c_rate=dyn.relax_rate(c.hba1c_time_constant_days),
         distress_relief=c.distress_relief_per_support, per_hba1c=c.utility_per_hba1c_pct,
         per_knowledge=c.utility_per_knowledge, per_support=c.utility_per_support,
-        per_distress=c.utility_per_distress,
+        per_distress=c.utility_per_distress, days_per_year=DAYS_PER_YEAR,
+        hba1c_cost_threshold_pct=HBA1C_COST_THRESHOLD_PCT,
     )
 
 
@@ -122,10 +126,11 @@ class Today(NamedTuple):
     im_active: bool  # the IM groups are open
     digital_contact: bool  # digital curriculum delivered today
     cost_discount: float  # discount factor of costs incurred today
-    qaly_weight: float  # QALY per unit of utility today, discounted (factor / 365.25)
+    qaly_weight: float  # QALY per unit of utility today, discounted (factor / DAYS_PER_YEAR)
     dose_cost: float  # currency per dose taken, discounted
     care_cost: float  # currency per patient-day of healthcare, discounted
-    care_cost_per_pct: float  # currency per patient-day per HbA1c %-point above 7, discounted
+    care_cost_per_pct: float  # currency per patient-day per HbA1c %-point above the
+    #                           cost threshold (HBA1C_COST_THRESHOLD_PCT), discounted
 
 
 # Each kernel first names the arrays it uses, one per line: numba's parallel loops drop
@@ -226,7 +231,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     the dose logit exceeds z, i.e. with probability sigmoid(logit). ``moderator`` holds
     each group's moderator posts today. ``st.cost`` accrues each patient's medication and
     healthcare cost, already discounted (``t.dose_cost`` per dose, ``t.care_cost`` per
-    day plus ``t.care_cost_per_pct`` per HbA1c %-point above 7).
+    day plus ``t.care_cost_per_pct`` per HbA1c %-point above ``HBA1C_COST_THRESHOLD_PCT``).
     """
     group_id = st.group_id
     leader = st.leader
@@ -290,7 +295,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
         adherence[i] = dyn.relax(adherence[i], 1.0 if took else 0.0, p.adherence_rate)
         pdc_count[i] += took - window[slot, i]
         window[slot, i] = took
-        adherent[i] = pdc_count[i] >= 0.8 * p.pdc_window - 1e-9
+        adherent[i] = dyn.adherent(pdc_count[i], p.pdc_window)
         target = dyn.hba1c_target(hba1c0[i], adherence[i], adherence0[i], practice[i],
                                   multiplier[i], p.adherence_slope, p.lifestyle_effect, p.drift)
         h = dyn.relax(hba1c[i], target, p.hba1c_rate)
@@ -302,8 +307,9 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
                         p.per_distress)
         util[i] = u
         qalys[i] += u * t.qaly_weight
-        qalys_undiscounted[i] += u / 365.25
-        cost[i] += took * t.dose_cost + t.care_cost + t.care_cost_per_pct * max(h - 7.0, 0.0)
+        qalys_undiscounted[i] += u / p.days_per_year
+        excess = max(h - p.hba1c_cost_threshold_pct, 0.0)
+        cost[i] += took * t.dose_cost + t.care_cost + t.care_cost_per_pct * excess
     return taken
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from sim.core import kernels
-from sim.core.economics import DAYS_PER_YEAR
+from sim.core import dynamics, kernels
+from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT, discount_factor
 from sim.core.network import PeerNetwork, build_network
 from sim.core.population import Patients, draw_patients
 from sim.core.program import ContactPlan, contact_plan
@@ -159,7 +159,7 @@ class PeerSupportModel(mesa.Model):
             posts=np.zeros(n, dtype=np.int32), posts_total=np.zeros(n, dtype=np.int64),
             received=np.zeros(n), norm=np.zeros(n), support=np.zeros(n), contact=np.zeros(n),
             practice=np.zeros(n), adherence=adherence0.copy(), dose_window=dose_window,
-            pdc_count=pdc_count, adherent=pdc_count >= 0.8 * b.pdc_window_days - 1e-9,
+            pdc_count=pdc_count, adherent=dynamics.adherent(pdc_count, b.pdc_window_days),
             hba1c=p.hba1c0_pct.copy(), distress=p.distress0.copy(), utility=p.utility0.copy(),
             qalys=np.zeros(n), qalys_undiscounted=np.zeros(n), cost=np.zeros(n))
         g, bg = net.group, net.background
@@ -232,8 +232,8 @@ class PeerSupportModel(mesa.Model):
     def _today(self, d: int, gathering: bool) -> kernels.Today:
         """Phase 1: which channels act today, and today's discounted unit values."""
         s, e = self.spec, self.spec.economics
-        df_qaly = (1.0 + e.discount_rate_effects) ** (-d / DAYS_PER_YEAR)
-        df_cost = (1.0 + e.discount_rate_costs) ** (-d / DAYS_PER_YEAR)
+        df_qaly = discount_factor(d, e.discount_rate_effects)
+        df_cost = discount_factor(d, e.discount_rate_costs)
         return kernels.Today(
             day=d, gathering=gathering, im_active=bool(self.plan.im_active[d]),
             digital_contact=bool(self.plan.education_hours[d] > 0
@@ -299,7 +299,7 @@ class PeerSupportModel(mesa.Model):
         led.medication += taken * e.medication_cost_per_dose
         healthcare = n * e.healthcare_cost_per_year / DAYS_PER_YEAR
         if e.healthcare_cost_per_hba1c_pct_year:
-            excess = float(np.maximum(st.hba1c - 7.0, 0.0).sum())
+            excess = float(np.maximum(st.hba1c - HBA1C_COST_THRESHOLD_PCT, 0.0).sum())
             healthcare += e.healthcare_cost_per_hba1c_pct_year * excess / DAYS_PER_YEAR
         led.healthcare += healthcare
         led.posts += posts
