@@ -79,7 +79,7 @@ class BaselinePatient(mesa.Agent):
                                 for k in range(bg.indptr[i], bg.indptr[i + 1])}
 
     def gather(self) -> None:
-        """Phase 2: attend today's gathering, gain self-efficacy and engagement."""
+        """Phases 1 and 3: attend today's gathering, gain self-efficacy and engagement."""
         m = self.model
         self.self_efficacy_gain *= m.p.self_efficacy_keep
         u = m.rng.random()
@@ -96,13 +96,13 @@ class BaselinePatient(mesa.Agent):
             self.engagement = toward_one(self.engagement, m.p.engagement_boost)
 
     def post(self) -> None:
-        """Phase 3a: today's messages."""
+        """Phase 3: today's messages."""
         m = self.model
         lam = self.rate * (1.0 if self.leader else self.engagement)
         self.posts = poisson_inverse(math.log(m.rng.random()), lam) if m.im_active else 0
 
     def read_ties(self) -> None:
-        """Phases 2-3b, 5, 9: rapport, messages read, peer norm, decay, tie by tie."""
+        """Phase 4: rapport, messages read, peer norm, decay, tie by tie."""
         m, p = self.model, self.model.p
         agents = m.by_index
         recv = weight = ties = 0.0
@@ -130,7 +130,7 @@ class BaselinePatient(mesa.Agent):
                      if p.complex_contagion else simple_norm(weight, ties, p.norm_effect))
 
     def act(self) -> None:
-        """Phases 3c-8: support, practice, dosing, adherence, HbA1c, QoL, QALYs."""
+        """Phase 5: support, practice, dosing, adherence, HbA1c, QoL, QALYs."""
         m, p = self.model, self.model.p
         support_today = 0.0
         if m.im_active:

@@ -1,4 +1,7 @@
-"""RunResult (time series + summary + provenance) and the single-run driver."""
+"""The single-run driver: run a scenario, summarize the model, record provenance.
+
+``RunResult`` lives in ``sim.core.results`` and is re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import functools
 import hashlib
 import json
 import platform
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -18,7 +20,10 @@ from tqdm.auto import tqdm
 
 from sim.core.model import PeerSupportModel
 from sim.core.outcomes import SUBGROUPS
+from sim.core.results import RunResult
 from sim.params.scenario import Scenario, load_scenario
+
+__all__ = ["RunResult", "package_versions", "run", "scenario_hash", "summarize"]
 
 PACKAGES = ("peersupport", "mesa", "numpy", "scipy", "networkx", "pydantic", "pandas")
 
@@ -39,26 +44,6 @@ def scenario_hash(scenario: Scenario) -> str:
     """SHA-256 of the resolved scenario (canonical JSON)."""
     text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-@dataclass
-class RunResult:
-    """One run: ``summary`` (flat dict), ``timeseries`` (DataFrame), ``provenance``."""
-
-    summary: dict[str, float]
-    timeseries: pd.DataFrame
-    provenance: dict[str, Any] = field(default_factory=dict)
-
-    def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write summary.json, timeseries.parquet and provenance.json into ``out_dir``."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {"summary": out / "summary.json", "timeseries": out / "timeseries.parquet",
-                 "provenance": out / "provenance.json"}
-        paths["summary"].write_text(json.dumps(self.summary, indent=2))
-        self.timeseries.to_parquet(paths["timeseries"], index=False)
-        paths["provenance"].write_text(json.dumps(self.provenance, indent=2, default=str))
-        return paths
 
 
 def summarize(model: PeerSupportModel) -> dict[str, float]:

@@ -1,8 +1,9 @@
 """Fused daily kernels: one pass over patients and one over ties per day.
 
-They only wire the science in ``sim.core.dynamics`` (compiled with numba); the order of
-operations is that of ``PeerSupportModel.step``. One pass over each array per day keeps
-the bytes touched per agent-day, which bound the speed, near the minimum.
+They take the declared state (``sim.core.state``) whole and only wire the science in
+``sim.core.dynamics`` (compiled with numba), in the phases of ``PeerSupportModel.step``.
+One pass over each array per day keeps the bytes touched per agent-day, which bound the
+speed, near the minimum.
 """
 
 from __future__ import annotations
@@ -140,9 +141,12 @@ class Today(NamedTuple):
 
 
 def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndarray) -> int:
-    """Phases 2-3a per patient: session effects, then today's posts; returns posts made.
+    """Step phase 3 per patient; returns the posts made.
 
-    ``log_u_msg`` holds log(u) of one uniform per patient (the messaging stream).
+    Self-efficacy gained at sessions decays; attending today raises it (saturating) and
+    raises IM engagement; then each member posts a Poisson count at rate x engagement
+    (leaders at their full rate). ``log_u_msg`` holds log(u) of one uniform per patient
+    (the messaging stream).
     """
     attended = st.attended
     engagement = st.engagement
@@ -171,7 +175,7 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndar
 
 
 def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool) -> None:
-    """Phases 2-3b, 5 and 9 per tie, in one pass over the group ties.
+    """Step phase 4 per tie, in one pass over the group ties.
 
     For tie i-j: rapport from attending the same session; message j -> i read with
     weight = rapport (support received); rapport from reading; the tie's weight in
@@ -225,7 +229,13 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
 
 def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
                  moderator: np.ndarray) -> int:
-    """Phases 3c-8 per patient; returns the number of doses taken.
+    """Step phase 5 per patient; returns the number of doses taken.
+
+    In order: support received today (messages read and the moderator's, weighted by
+    engagement) and engagement fading toward rest; support memory; recent contact;
+    self-care practice; today's dose against the peer norm and the other dose-logit terms;
+    recent adherence (EWMA), PDC and adherent status; HbA1c toward its target; distress;
+    QoL (EQ-5D utility); QALYs and costs, discounted.
 
     ``z_dose`` are standard logistic variates log(u / (1 - u)): the dose is taken when
     the dose logit exceeds z, i.e. with probability sigmoid(logit). ``moderator`` holds

@@ -189,48 +189,33 @@ class PeerSupportModel(mesa.Model):
         return self.state.pdc_count / self.state.dose_window.shape[0]
 
     def step(self) -> None:
-        """Advance one day. Phases, in order:
+        """Advance one day, in these phases (the kernels' docstrings give each one's science):
 
-        1. read today's contact plan (which channels act);
-        2. in-person gatherings: attendance, education, self-efficacy, engagement, and
-           rapport between co-attendees;
-        3. IM messaging: heavy-tailed posting, reading weighted by tie strength
-           (support received), rapport from reading, engagement fading without messages;
-        4. support memory, recent contact and self-care practice;
-        5. peer norms (simple or complex contagion) from yesterday's adherent status;
-        6. dose taking; recent adherence (EWMA) and PDC;
-        7. HbA1c relaxes toward its adherence- and practice-dependent target;
-        8. distress and QoL (EQ-5D utility); QALYs and costs, discounted;
-        9. rapport decays without contact;
-        10. record the population means every ``record_every_days``.
-
-        Phases 2-3 and 5 and 9 run as one pass over the ties, phases 3-8 as one pass
-        over the patients (``sim.core.kernels``).
+        1. gatherings: who attends a session or education; hours and knowledge gained;
+        2. today: which channels act; the day's discount factors and unit costs;
+        3. posts: session effects on self-efficacy and engagement; members' and moderators' posts;
+        4. ties: rapport, support received, peer norms (yesterday's adherence), rapport decay;
+        5. patients: support, contact, practice, doses, PDC, HbA1c, distress, QoL, QALYs, costs;
+        6. accounting: programme costs and the day's totals;
+        7. record: population means every ``record_every_days`` and on the last day.
         """
         d = self.day
         plan, s, st = self.plan, self.spec, self.state
         if d >= plan.days:
             raise RuntimeError(f"the scenario runs {plan.days} days; day {d} is past it")
-        today = self._today(d, self._gatherings(d))
-        draws = self.n + self.network.n_groups  # one per patient, one per group's moderator
-        log_u_msg = np.log(self.streams.day("messaging", d).random(draws)) \
-            if today.im_active else np.zeros(draws)
-        posts = self.kernels.gather_and_post(self.params, today, st, log_u_msg)
-        moderator = kernels.poisson_counts(log_u_msg[self.n:],
-                                           s.program.im.moderator_posts_per_week / 7.0)
-        self.kernels.tie_pass(self.params, today, self.ties, st, True)
-        taken = self.kernels.patient_pass(self.params, today, st,
-                                          self._logistic(self.streams.day("dosing", d)),
-                                          moderator)
-        if today.im_active:
-            posts += int(moderator.sum())
-        self._accounting(d, posts, taken, today.cost_discount)
-        self.day = d + 1
+        gathering = self._gatherings(d)  # 1
+        today = self._today(d, gathering)  # 2
+        posts, moderator = self._posts(today)  # 3
+        self.kernels.tie_pass(self.params, today, self.ties, st, True)  # 4
+        taken = self.kernels.patient_pass(self.params, today, st, self._dose_variates(d),
+                                          moderator)  # 5
+        self._accounting(d, posts, taken, today.cost_discount)  # 6
+        self.day = d + 1  # 7
         if self.day % s.run.record_every_days == 0 or self.day == plan.days:
             self.record()
 
     def _today(self, d: int, gathering: bool) -> kernels.Today:
-        """Phase 1: which channels act today, and today's discounted unit values."""
+        """Phase 2: which channels act today, and today's discounted unit values."""
         s, e = self.spec, self.spec.economics
         df_qaly = discount_factor(d, e.discount_rate_effects)
         df_cost = discount_factor(d, e.discount_rate_costs)
@@ -243,15 +228,27 @@ class PeerSupportModel(mesa.Model):
             care_cost=e.healthcare_cost_per_year * df_cost / DAYS_PER_YEAR,
             care_cost_per_pct=e.healthcare_cost_per_hba1c_pct_year * df_cost / DAYS_PER_YEAR)
 
-    def _logistic(self, rng: np.random.Generator) -> np.ndarray:
-        """Standard logistic variates log(u / (1 - u)) of one uniform per patient."""
-        u = rng.random(self.n)
+    def _posts(self, t: kernels.Today) -> tuple[int, np.ndarray]:
+        """Phase 3 (draws: messaging): all posts made today, and each group's moderator posts."""
+        draws = self.n + self.network.n_groups  # one per patient, one per group's moderator
+        log_u = np.log(self.streams.day("messaging", t.day).random(draws)) if t.im_active \
+            else np.zeros(draws)
+        posts = self.kernels.gather_and_post(self.params, t, self.state, log_u)
+        moderator = kernels.poisson_counts(log_u[self.n:],
+                                           self.spec.program.im.moderator_posts_per_week / 7.0)
+        if t.im_active:
+            posts += int(moderator.sum())
+        return posts, moderator
+
+    def _dose_variates(self, d: int) -> np.ndarray:
+        """Phase 5 (draws: dosing): standard logistic variates log(u / (1 - u)), one per patient."""
+        u = self.streams.day("dosing", d).random(self.n)
         z = np.log(u)
         z -= np.log1p(-u)
         return z
 
     def _gatherings(self, d: int) -> bool:
-        """Phase 2 (draws): who attends a session or in-person education today."""
+        """Phase 1 (draws: attendance): who attends a session or education today."""
         plan, s, st = self.plan, self.spec, self.state
         hours = plan.education_hours[d]
         in_person_ed = s.program.education.mode == "in_person" and hours > 0
@@ -270,7 +267,8 @@ class PeerSupportModel(mesa.Model):
         return bool(st.attended.any())
 
     def _accounting(self, d: int, posts: int, taken: int, df_cost: float) -> None:
-        """Phase 8 (program costs; medication, healthcare and QALYs accrue per patient)."""
+        """Phase 6: programme costs and the day's totals (``Ledger``); the costs each patient
+        causes accrue, discounted, in ``state.cost`` (attendance here, the rest in phase 5)."""
         e, plan, n, st = self.spec.economics, self.plan, self.n, self.state
         shared = 0.0
         if plan.im_active[d]:
