@@ -20,7 +20,7 @@ import time
 import mesa
 
 from sim.core import dynamics
-from sim.core.economics import DAYS_PER_YEAR
+from sim.core.economics import DAYS_PER_YEAR, discount_factor
 from sim.core.model import PeerSupportModel
 from sim.params.scenario import Scenario, load_scenario
 
@@ -30,6 +30,7 @@ poisson_inverse, dose_logit = dynamics.poisson_inverse.py_func, dynamics.dose_lo
 simple_norm, complex_norm = dynamics.simple_norm.py_func, dynamics.complex_norm.py_func
 hba1c_target, practice_target = dynamics.hba1c_target.py_func, dynamics.practice_target.py_func
 knowledge_gain, utility = dynamics.knowledge_gain.py_func, dynamics.utility.py_func
+adherent = dynamics.adherent.py_func
 
 
 class BaselinePatient(mesa.Agent):
@@ -37,26 +38,26 @@ class BaselinePatient(mesa.Agent):
 
     def __init__(self, model: BaselineModel, i: int, ref: PeerSupportModel) -> None:
         super().__init__(model)
-        p = ref.patients
+        p, st = ref.patients, ref.state
         self.i = i
         self.leader = bool(ref.network.leader[i])
         self.group = int(ref.network.group_id[i])
-        self.offered = bool(ref.group_offered[i])
-        self.base_logit = float(ref.base_logit[i])
-        self.adherence0 = float(ref.adherence0[i])
+        self.offered = bool(st.group_offered[i])
+        self.base_logit = float(st.base_logit[i])
+        self.adherence0 = float(st.adherence0[i])
         self.hba1c0 = float(p.hba1c0_pct[i])
-        self.multiplier = float(ref.multiplier[i])
+        self.multiplier = float(st.multiplier[i])
         self.utility0 = float(p.utility0[i])
         self.distress0 = float(p.distress0[i])
         self.knowledge0 = float(p.knowledge0[i])
         self.literacy = float(p.digital_literacy[i])
         self.attend_prob = float(p.attendance_prob[i])
-        self.rate = float(ref.rate[i])
-        self.resting = float(ref.engagement_resting[i])
-        self.engagement = float(ref.engagement[i])
-        self.window = [int(x) for x in ref.dose_window[:, i]]
-        self.pdc_count = int(ref.pdc_count[i])
-        self.adherent = bool(ref.adherent[i])
+        self.rate = float(st.rate[i])
+        self.resting = float(st.engagement_resting[i])
+        self.engagement = float(st.engagement[i])
+        self.window = [int(x) for x in st.dose_window[:, i]]
+        self.pdc_count = int(st.pdc_count[i])
+        self.adherent = bool(st.adherent[i])
         self.adherence = self.adherence0
         self.hba1c = self.hba1c0
         self.utility = self.utility0
@@ -68,7 +69,7 @@ class BaselinePatient(mesa.Agent):
         self.posts = 0
         self.received = 0.0
         self.norm = 0.0
-        self.baseline_norm = float(ref.baseline_norm[i])
+        self.baseline_norm = float(st.baseline_norm[i])
         g = ref.network.group
         self.group_ties = {int(j): float(g.data[k])
                            for k, j in enumerate(g.indices[g.indptr[i]:g.indptr[i + 1]],
@@ -78,7 +79,7 @@ class BaselinePatient(mesa.Agent):
                                 for k in range(bg.indptr[i], bg.indptr[i + 1])}
 
     def gather(self) -> None:
-        """Phase 2: attend today's gathering, gain self-efficacy and engagement."""
+        """Phases 1 and 3: attend today's gathering, gain self-efficacy and engagement."""
         m = self.model
         self.self_efficacy_gain *= m.p.self_efficacy_keep
         u = m.rng.random()
@@ -95,13 +96,13 @@ class BaselinePatient(mesa.Agent):
             self.engagement = toward_one(self.engagement, m.p.engagement_boost)
 
     def post(self) -> None:
-        """Phase 3a: today's messages."""
+        """Phase 3: today's messages."""
         m = self.model
         lam = self.rate * (1.0 if self.leader else self.engagement)
         self.posts = poisson_inverse(math.log(m.rng.random()), lam) if m.im_active else 0
 
     def read_ties(self) -> None:
-        """Phases 2-3b, 5, 9: rapport, messages read, peer norm, decay, tie by tie."""
+        """Phase 4: rapport, messages read, peer norm, decay, tie by tie."""
         m, p = self.model, self.model.p
         agents = m.by_index
         recv = weight = ties = 0.0
@@ -129,7 +130,7 @@ class BaselinePatient(mesa.Agent):
                      if p.complex_contagion else simple_norm(weight, ties, p.norm_effect))
 
     def act(self) -> None:
-        """Phases 3c-8: support, practice, dosing, adherence, HbA1c, QoL, QALYs."""
+        """Phase 5: support, practice, dosing, adherence, HbA1c, QoL, QALYs."""
         m, p = self.model, self.model.p
         support_today = 0.0
         if m.im_active:
@@ -161,7 +162,7 @@ class BaselinePatient(mesa.Agent):
         slot = m.day % p.pdc_window
         self.pdc_count += int(took) - self.window[slot]
         self.window[slot] = int(took)
-        self.adherent = self.pdc_count >= 0.8 * p.pdc_window - 1e-9
+        self.adherent = adherent(self.pdc_count, p.pdc_window)
         target = hba1c_target(self.hba1c0, self.adherence, self.adherence0, self.practice,
                               self.multiplier, p.adherence_slope, p.lifestyle_effect, p.drift)
         self.hba1c = relax(self.hba1c, target, p.hba1c_rate)
@@ -209,8 +210,7 @@ class BaselineModel(mesa.Model):
         self.moderator = [poisson_inverse(math.log(self.rng.random()), lam)
                           if self.im_active else 0 for _ in range(self.n_groups)]
         self.agents.do("read_ties")
-        rate = s.economics.discount_rate_effects
-        self.qaly_weight = (1.0 + rate) ** (-d / DAYS_PER_YEAR) / DAYS_PER_YEAR
+        self.qaly_weight = discount_factor(d, s.economics.discount_rate_effects) / DAYS_PER_YEAR
         self.agents.do("act")
         self.day += 1
 

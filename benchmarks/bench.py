@@ -83,18 +83,19 @@ def bytes_per_agent_day() -> tuple[float, str]:
 
     m = PeerSupportModel(load_scenario(SCENARIO, {"population.size": 10_000}), 1,
                          agent_views=False)
+    st = m.state
     per_patient = {  # arrays each pass reads (r) or reads and writes (rw)
-        "r": [m.attended, m.received, m.network.group_id, m.network.leader, m.norm,
-              m.baseline_norm, m.base_logit, m.adherence0, m.patients.hba1c0_pct, m.multiplier,
-              m.patients.utility0, m.patients.distress0, m.patients.digital_literacy,
-              m.engagement_resting, m.knowledge_gain, m.rate, m.posts,
+        "r": [st.attended, st.received, st.group_id, st.leader, st.norm, st.baseline_norm,
+              st.base_logit, st.adherence0, st.hba1c0_pct, st.multiplier, st.utility0,
+              st.distress0, st.digital_literacy, st.engagement_resting, st.knowledge_gain,
+              st.rate, st.posts,
               np.empty(m.n), np.empty(m.n)],  # + the day's messaging and dosing variates
-        "rw": [m.self_efficacy_gain, m.engagement, m.support, m.contact, m.practice,
-               m.adherence, m.pdc_count, m.adherent, m.hba1c, m.distress, m.utility,
-               m.qalys, m.qalys_undiscounted, m.cost, m.posts_total, m.received, m.norm],
+        "rw": [st.self_efficacy_gain, st.engagement, st.support, st.contact, st.practice,
+               st.adherence, st.pdc_count, st.adherent, st.hba1c, st.distress, st.utility,
+               st.qalys, st.qalys_undiscounted, st.cost, st.posts_total, st.received, st.norm],
     }
     patient = sum(a.itemsize for a in per_patient["r"]) + 2 * sum(
-        a.itemsize for a in per_patient["rw"]) + 2 * m.dose_window.itemsize
+        a.itemsize for a in per_patient["rw"]) + 2 * st.dose_window.itemsize
     g, bg = m.network.group, m.network.background
     ties = (g.nnz * (2 * g.data.itemsize + g.indices.itemsize)
             + bg.nnz * (bg.data.itemsize + bg.indices.itemsize)) / m.n
@@ -137,8 +138,9 @@ def sweep_throughput(workers: int, runs: int) -> float:
     """Runs per second of 2,000 patients x 365 days through the sweep engine."""
     import tempfile
 
-    from sim.engine.tasks import RunOptions, Task, run_tasks
     from sim.core.rng import derive_seed
+    from sim.engine.options import RunOptions
+    from sim.engine.tasks import Task, run_tasks
 
     base = str(ROOT / "scenarios/designs/hybrid_kickoff.yaml")
     tasks = [Task(run_id=i, scenario=base, seed=derive_seed(1, i)) for i in range(runs)]

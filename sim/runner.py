@@ -1,4 +1,7 @@
-"""RunResult (time series + summary + provenance) and the single-run driver."""
+"""The single-run driver: run a scenario, summarize the model, record provenance.
+
+``RunResult`` lives in ``sim.core.results`` and is re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import functools
 import hashlib
 import json
 import platform
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -19,7 +21,10 @@ from tqdm.auto import tqdm
 from sim.core.economics import net_monetary_benefit
 from sim.core.model import PeerSupportModel
 from sim.core.outcomes import SUBGROUPS
+from sim.core.results import RunResult
 from sim.params.scenario import Scenario, load_scenario
+
+__all__ = ["RunResult", "package_versions", "run", "scenario_hash", "summarize"]
 
 PACKAGES = ("peersupport", "mesa", "numpy", "scipy", "networkx", "pydantic", "pandas")
 
@@ -42,31 +47,11 @@ def scenario_hash(scenario: Scenario) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass
-class RunResult:
-    """One run: ``summary`` (flat dict), ``timeseries`` (DataFrame), ``provenance``."""
-
-    summary: dict[str, float]
-    timeseries: pd.DataFrame
-    provenance: dict[str, Any] = field(default_factory=dict)
-
-    def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write summary.json, timeseries.parquet and provenance.json into ``out_dir``."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {"summary": out / "summary.json", "timeseries": out / "timeseries.parquet",
-                 "provenance": out / "provenance.json"}
-        paths["summary"].write_text(json.dumps(self.summary, indent=2))
-        self.timeseries.to_parquet(paths["timeseries"], index=False)
-        paths["provenance"].write_text(json.dumps(self.provenance, indent=2, default=str))
-        return paths
-
-
 def summarize(model: PeerSupportModel) -> dict[str, float]:
     """The summary outcomes of a finished (or running) model; see ``sim.core.outcomes``."""
     base, end = model.baseline, model.population_means()
-    p, led, n = model.patients, model.ledger, model.n
-    posts = model.posts_total[~model.network.leader]  # members' own posts, leaders aside
+    p, led, n, st = model.patients, model.ledger, model.n, model.state
+    posts = st.posts_total[~st.leader]  # members' own posts, leaders aside
     top = np.sort(posts)[::-1][: max(posts.shape[0] // 100, 1)]
     im_weeks = float(model.plan.im_active[: model.day].sum()) / 7.0
     out: dict[str, float] = {
@@ -83,8 +68,8 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     out["im_days"] = im_weeks * 7.0
     out["engagement_end"] = end["engagement_mean"]
     out["attended_any_share"] = end["attended_any_share"]
-    out["sessions_attended_mean"] = float(model.sessions_attended.mean())
-    out["education_hours_mean"] = float(model.education_hours.mean())
+    out["sessions_attended_mean"] = float(st.sessions_attended.mean())
+    out["education_hours_mean"] = float(st.education_hours.mean())
     out["posts_per_member_week"] = (float(posts.sum()) / max(posts.shape[0], 1) / im_weeks
                                     if im_weeks else 0.0)
     out["posters_share"] = float((posts > 0).mean()) if posts.size else 0.0
@@ -94,14 +79,14 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     out["healthcare_cost_per_patient"] = led.healthcare / n
     out["cost_per_patient"] = (led.program + led.medication + led.healthcare) / n
     shared = led.shared_discounted / n
-    out["cost_per_patient_discounted"] = float(model.cost.mean()) + shared
-    out["qalys_per_patient"] = float(model.qalys.mean())
-    out["qalys_per_patient_undiscounted"] = float(model.qalys_undiscounted.mean())
+    out["cost_per_patient_discounted"] = float(st.cost.mean()) + shared
+    out["qalys_per_patient"] = float(st.qalys.mean())
+    out["qalys_per_patient_undiscounted"] = float(st.qalys_undiscounted.mean())
     wtp = model.spec.economics.wtp_per_qaly
     out["nmb_per_patient"] = float(net_monetary_benefit(
         out["cost_per_patient_discounted"], out["qalys_per_patient"], wtp))
-    hba1c_change = model.hba1c - p.hba1c0_pct
-    utility_change = model.utility - p.utility0
+    hba1c_change = st.hba1c - p.hba1c0_pct
+    utility_change = st.utility - p.utility0
     for name, select in SUBGROUPS.items():
         mask = select(p)
         share = float(mask.mean())
@@ -110,9 +95,9 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
         out[f"utility_change_{name}"] = (float(utility_change[mask].mean()) if share
                                          else float("nan"))
         out[f"pdc_end_{name}"] = float(model.pdc[mask].mean()) if share else float("nan")
-        out[f"qalys_per_patient_{name}"] = (float(model.qalys[mask].mean()) if share
+        out[f"qalys_per_patient_{name}"] = (float(st.qalys[mask].mean()) if share
                                             else float("nan"))
-        out[f"cost_per_patient_discounted_{name}"] = (float(model.cost[mask].mean()) + shared
+        out[f"cost_per_patient_discounted_{name}"] = (float(st.cost[mask].mean()) + shared
                                                       if share else float("nan"))
     return out
 

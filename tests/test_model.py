@@ -128,10 +128,10 @@ def test_complex_contagion_needs_two_adherent_neighbours(tmp_path):
         m = PeerSupportModel(_pairs_scenario(tmp_path, contagion), seed=1)
         for _ in range(60):
             m.step()
-        champion = m.base_logit > 0
+        champion = m.state.base_logit > 0
         partner = m.network.background @ champion.astype(float) > 0
         followers = ~champion & partner
-        share = m.adherent[followers].mean()
+        share = m.state.adherent[followers].mean()
         assert followers.sum() > 30
         if should_spread:
             assert share > 0.9, f"simple contagion should spread from one neighbour: {share:.2f}"

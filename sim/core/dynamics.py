@@ -10,8 +10,12 @@ numbers).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from numba import njit
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def relax_rate(time_constant_days: float) -> float:
@@ -56,6 +60,21 @@ def poisson_inverse(log_u: float, lam: float) -> int:
         p *= lam / k
         cdf += p
     return k
+
+
+PDC_ADHERENT = 0.8
+"""Proportion of days covered at or above which a patient counts as adherent (the PDC
+convention; Piragine 2023, Rozenfeld 2008)."""
+
+
+@njit(cache=True)
+def adherent(days_covered: int | np.ndarray, window_days: int) -> bool | np.ndarray:
+    """Whether PDC = days covered / window days reaches ``PDC_ADHERENT`` (per patient).
+
+    The 1e-9 guards against 0.8 x W rounding up past a whole number of days in floating
+    point, which would ask for one covered day more.
+    """
+    return days_covered >= PDC_ADHERENT * window_days - 1e-9
 
 
 @njit(cache=True)

@@ -11,12 +11,18 @@ after the start and is discounted by ``(1 + r) ** (-d / 365.25)``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sim.params.errors import ScenarioError
 
 DAYS_PER_YEAR = 365.25
 """Days in a model year (Julian year), used for discounting and QALYs."""
+
+HBA1C_COST_THRESHOLD_PCT = 7.0
+"""HbA1c (%) above which each %-point adds ``economics.healthcare_cost_per_hba1c_pct_year``
+to a patient's healthcare cost: the usual glycaemic target (ADA Standards of Care, < 7%)."""
 
 NICE_DISCOUNT_RATE = 0.035
 """Annual discount rate for costs and effects, per year (NICE methods guide)."""
@@ -30,7 +36,7 @@ NICE_THRESHOLDS_GBP_PER_QALY = (20_000.0, 30_000.0)
 
 def _check_rate(rate_per_year: float) -> float:
     rate = float(rate_per_year)
-    if not np.isfinite(rate) or rate < 0:
+    if not math.isfinite(rate) or rate < 0:
         raise ScenarioError(f"rate_per_year must be a finite number >= 0, got {rate_per_year!r}")
     if rate > 1:
         raise ScenarioError(
@@ -62,13 +68,15 @@ def discount_factor(day: np.ndarray | float, rate_per_year: float) -> np.ndarray
         NICE methods guide (3.5% per year for costs and effects).
     """
     rate = _check_rate(rate_per_year)
-    days = np.asarray(day, dtype=float)
-    if not np.all(np.isfinite(days)) or np.any(days < 0):
+    if isinstance(day, (int, float)) or np.ndim(day) == 0:  # scalars: Python floats (fast)
+        days: float | np.ndarray = float(day)
+        valid = math.isfinite(days) and days >= 0
+    else:
+        days = np.asarray(day, dtype=float)
+        valid = bool(np.all(np.isfinite(days)) and not np.any(days < 0))
+    if not valid:
         raise ScenarioError("day must be finite and >= 0 (days since the analysis start)")
-    factor = (1.0 + rate) ** (-days / DAYS_PER_YEAR)
-    if np.ndim(day) == 0:
-        return float(factor)
-    return factor
+    return (1.0 + rate) ** (-days / DAYS_PER_YEAR)
 
 
 def discounted_sum(

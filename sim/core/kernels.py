@@ -1,8 +1,9 @@
 """Fused daily kernels: one pass over patients and one over ties per day.
 
-They only wire the science in ``sim.core.dynamics`` (compiled with numba); the order of
-operations is that of ``PeerSupportModel.step``. One pass over each array per day keeps
-the bytes touched per agent-day, which bound the speed, near the minimum.
+They take the declared state (``sim.core.state``) whole and only wire the science in
+``sim.core.dynamics`` (compiled with numba), in the phases of ``PeerSupportModel.step``.
+One pass over each array per day keeps the bytes touched per agent-day, which bound the
+speed, near the minimum.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core import dynamics as dyn
+from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT
+from sim.core.state import PatientState, Ties
 from sim.params.scenario import Scenario
 
 
@@ -82,6 +85,8 @@ class DayParams(NamedTuple):
     per_knowledge: float
     per_support: float
     per_distress: float
+    days_per_year: float
+    hba1c_cost_threshold_pct: float
 
 
 def day_params(s: Scenario) -> DayParams:
@@ -109,23 +114,56 @@ def day_params(s: Scenario) -> DayParams:
         drift=c.trial_drift_hba1c_pct, hba1c_rate=dyn.relax_rate(c.hba1c_time_constant_days),
         distress_relief=c.distress_relief_per_support, per_hba1c=c.utility_per_hba1c_pct,
         per_knowledge=c.utility_per_knowledge, per_support=c.utility_per_support,
-        per_distress=c.utility_per_distress,
+        per_distress=c.utility_per_distress, days_per_year=DAYS_PER_YEAR,
+        hba1c_cost_threshold_pct=HBA1C_COST_THRESHOLD_PCT,
     )
 
 
-def gather_and_post(p: DayParams, attended: np.ndarray, engagement: np.ndarray,
-                    self_efficacy_gain: np.ndarray, sessions: np.ndarray, leader: np.ndarray,
-                    log_u_msg: np.ndarray, rate: np.ndarray, posts: np.ndarray,
-                    posts_total: np.ndarray, gathering: bool, im_active: bool) -> int:
-    """Phases 2-3a per patient: session effects, then today's posts; returns posts made."""
+class Today(NamedTuple):
+    """Today's scalars: which channels act, and the day's discounted unit values."""
+
+    day: int  # model day (0 = the first simulated day)
+    gathering: bool  # someone attends a session or in-person education today
+    im_active: bool  # the IM groups are open
+    digital_contact: bool  # digital curriculum delivered today
+    cost_discount: float  # discount factor of costs incurred today
+    qaly_weight: float  # QALY per unit of utility today, discounted (factor / DAYS_PER_YEAR)
+    dose_cost: float  # currency per dose taken, discounted
+    care_cost: float  # currency per patient-day of healthcare, discounted
+    care_cost_per_pct: float  # currency per patient-day per HbA1c %-point above the
+    #                           cost threshold (HBA1C_COST_THRESHOLD_PCT), discounted
+
+
+# Each kernel first names the arrays it uses, one per line: numba's parallel loops drop
+# writes to an array reached through a tuple inside the loop or by unpacking several at
+# once (numba issues #5872, #7135, #10338). tests/test_core_kernels.py checks that the
+# parallel kernels give the serial kernels' results bit for bit.
+
+
+def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndarray) -> int:
+    """Step phase 3 per patient; returns the posts made.
+
+    Self-efficacy gained at sessions decays; attending today raises it (saturating) and
+    raises IM engagement; then each member posts a Poisson count at rate x engagement
+    (leaders at their full rate). ``log_u_msg`` holds log(u) of one uniform per patient
+    (the messaging stream).
+    """
+    attended = st.attended
+    engagement = st.engagement
+    self_efficacy = st.self_efficacy_gain
+    sessions = st.sessions_attended
+    leader = st.leader
+    rate = st.rate
+    posts = st.posts
+    posts_total = st.posts_total
     made = 0
     for i in prange(attended.shape[0]):
-        self_efficacy_gain[i] *= p.self_efficacy_keep
-        if gathering and attended[i]:
-            self_efficacy_gain[i] += p.self_efficacy_gain * (1.0 - self_efficacy_gain[i] / 2.0)
+        self_efficacy[i] *= p.self_efficacy_keep
+        if t.gathering and attended[i]:
+            self_efficacy[i] += p.self_efficacy_gain * (1.0 - self_efficacy[i] / 2.0)
             engagement[i] = dyn.toward_one(engagement[i], p.engagement_boost)
             sessions[i] += 1
-        if im_active:
+        if t.im_active:
             k = dyn.poisson_inverse(log_u_msg[i],
                                     rate[i] * (1.0 if leader[i] else engagement[i]))
             posts[i] = k
@@ -136,34 +174,42 @@ def gather_and_post(p: DayParams, attended: np.ndarray, engagement: np.ndarray,
     return made
 
 
-def tie_pass(p: DayParams, indptr: np.ndarray, indices: np.ndarray, strength: np.ndarray,
-             bg_indptr: np.ndarray, bg_indices: np.ndarray, bg_strength: np.ndarray,
-             attended: np.ndarray, engagement: np.ndarray, posts: np.ndarray,
-             adherent: np.ndarray, received: np.ndarray, norm: np.ndarray,
-             gathering: bool, im_active: bool, evolve: bool) -> None:
-    """Phases 2-3b, 5 and 9 per tie, in one pass over the group ties.
+def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool) -> None:
+    """Step phase 4 per tie, in one pass over the group ties.
 
     For tie i-j: rapport from attending the same session; message j -> i read with
     weight = rapport (support received); rapport from reading; the tie's weight in
     i's peer norm (from yesterday's adherent status); decay toward the floor. With
     ``evolve`` False, strengths are left unchanged (used for the baseline norm).
     """
+    indptr = ties.indptr
+    indices = ties.indices
+    strength = ties.strength
+    bg_indptr = ties.bg_indptr
+    bg_indices = ties.bg_indices
+    bg_strength = ties.bg_strength
+    attended = st.attended
+    engagement = st.engagement
+    posts = st.posts
+    adherent = st.adherent
+    received = st.received
+    norm = st.norm
     for i in prange(indptr.shape[0] - 1):
         recv = 0.0
         weight = 0.0
-        ties = 0.0
+        total = 0.0
         for k in range(indptr[i], indptr[i + 1]):
             j = indices[k]
             s = strength[k]
-            if gathering and attended[i] and attended[j]:
+            if t.gathering and attended[i] and attended[j]:
                 s = dyn.toward_one(s, p.in_person_gain)
-            if im_active and posts[j] > 0:
+            if t.im_active and posts[j] > 0:
                 recv += s * posts[j]
                 s = dyn.toward_one(s, p.im_gain * engagement[i] * posts[j])
             if p.complex_contagion:
                 weight += (s > 0.0) * adherent[j]
             else:
-                ties += s
+                total += s
                 weight += s * adherent[j]
             if evolve:
                 strength[k] = s * p.tie_keep + (1.0 - p.tie_keep) * p.strength_floor
@@ -172,61 +218,86 @@ def tie_pass(p: DayParams, indptr: np.ndarray, indices: np.ndarray, strength: np
             if p.complex_contagion:
                 weight += (s > 0.0) * adherent[bg_indices[k]]
             else:
-                ties += s
+                total += s
                 weight += s * adherent[bg_indices[k]]
         received[i] = recv
         if p.complex_contagion:
             norm[i] = dyn.complex_norm(weight, p.complex_threshold, p.norm_effect)
         else:
-            norm[i] = dyn.simple_norm(weight, ties, p.norm_effect)
+            norm[i] = dyn.simple_norm(weight, total, p.norm_effect)
 
 
-def patient_pass(p: DayParams, day: int, im_active: bool, digital_contact: bool,
-                 attended: np.ndarray, received: np.ndarray, moderator: np.ndarray,
-                 group_id: np.ndarray, leader: np.ndarray, norm: np.ndarray,
-                 baseline_norm: np.ndarray, z_dose: np.ndarray, base_logit: np.ndarray,
-                 adherence0: np.ndarray, hba1c0: np.ndarray, multiplier: np.ndarray,
-                 utility0: np.ndarray, distress0: np.ndarray, digital_literacy: np.ndarray,
-                 engagement_resting: np.ndarray, knowledge_gain: np.ndarray,
-                 self_efficacy_gain: np.ndarray, engagement: np.ndarray, support: np.ndarray,
-                 contact: np.ndarray, practice: np.ndarray, adherence: np.ndarray,
-                 window: np.ndarray, pdc_count: np.ndarray, adherent: np.ndarray,
-                 hba1c: np.ndarray, distress: np.ndarray, util: np.ndarray,
-                 qalys: np.ndarray, qalys_undiscounted: np.ndarray, qaly_weight: float,
-                 cost: np.ndarray, dose_cost: float, care_cost: float,
-                 care_cost_per_pct: float) -> int:
-    """Phases 3c-8 per patient; returns the number of doses taken.
+def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
+                 moderator: np.ndarray) -> int:
+    """Step phase 5 per patient; returns the number of doses taken.
+
+    In order: support received today (messages read and the moderator's, weighted by
+    engagement) and engagement fading toward rest; support memory; recent contact;
+    self-care practice; today's dose against the peer norm and the other dose-logit terms;
+    recent adherence (EWMA), PDC and adherent status; HbA1c toward its target; distress;
+    QoL (EQ-5D utility); QALYs and costs, discounted.
 
     ``z_dose`` are standard logistic variates log(u / (1 - u)): the dose is taken when
-    the dose logit exceeds z, i.e. with probability sigmoid(logit). ``cost`` accrues each
-    patient's medication and healthcare cost, already discounted (``dose_cost`` per dose,
-    ``care_cost`` per day plus ``care_cost_per_pct`` per HbA1c %-point above 7).
+    the dose logit exceeds z, i.e. with probability sigmoid(logit). ``moderator`` holds
+    each group's moderator posts today. ``st.cost`` accrues each patient's medication and
+    healthcare cost, already discounted (``t.dose_cost`` per dose, ``t.care_cost`` per
+    day plus ``t.care_cost_per_pct`` per HbA1c %-point above ``HBA1C_COST_THRESHOLD_PCT``).
     """
-    slot = day % p.pdc_window
+    group_id = st.group_id
+    leader = st.leader
+    hba1c0 = st.hba1c0_pct
+    utility0 = st.utility0
+    distress0 = st.distress0
+    literacy = st.digital_literacy
+    base_logit = st.base_logit
+    adherence0 = st.adherence0
+    multiplier = st.multiplier
+    resting = st.engagement_resting
+    baseline_norm = st.baseline_norm
+    attended = st.attended
+    received = st.received
+    norm = st.norm
+    knowledge_gain = st.knowledge_gain
+    self_efficacy = st.self_efficacy_gain
+    engagement = st.engagement
+    support = st.support
+    contact = st.contact
+    practice = st.practice
+    adherence = st.adherence
+    window = st.dose_window
+    pdc_count = st.pdc_count
+    adherent = st.adherent
+    hba1c = st.hba1c
+    distress = st.distress
+    util = st.utility
+    qalys = st.qalys
+    cost = st.cost
+    qalys_undiscounted = st.qalys_undiscounted
+    slot = t.day % p.pdc_window
     taken = 0
     for i in prange(z_dose.shape[0]):
         support_today = 0.0
-        if im_active:
+        if t.im_active:
             support_today = engagement[i] * (received[i]
                                              + p.moderator_strength * moderator[group_id[i]])
             if leader[i]:
                 engagement[i] = 1.0
             else:
-                e = dyn.relax(engagement[i], engagement_resting[i], p.engagement_rate)
+                e = dyn.relax(engagement[i], resting[i], p.engagement_rate)
                 engagement[i] = dyn.toward_one(
                     e, p.engagement_reinforcement * min(support_today, 1.0))
         support[i] = dyn.relax(support[i], support_today, p.support_rate)
         c = max(contact[i] * p.contact_keep, 1.0 if attended[i] else 0.0)
-        if im_active:
+        if t.im_active:
             c = max(c, min(support_today, 1.0))
-        if digital_contact:
-            c = max(c, digital_literacy[i])
+        if t.digital_contact:
+            c = max(c, literacy[i])
         contact[i] = c
         target = dyn.practice_target(knowledge_gain[i], c, support[i], p.retention,
                                      p.support_practice)
         practice[i] = dyn.relax(practice[i], target, p.practice_rate)
         logit = dyn.dose_logit(base_logit[i], support[i], norm[i] - baseline_norm[i],
-                               self_efficacy_gain[i], knowledge_gain[i],
+                               self_efficacy[i], knowledge_gain[i],
                                distress[i] - distress0[i], p.support_effect,
                                p.self_efficacy_effect, p.knowledge_effect, p.distress_barrier)
         took = logit > z_dose[i]
@@ -234,7 +305,7 @@ def patient_pass(p: DayParams, day: int, im_active: bool, digital_contact: bool,
         adherence[i] = dyn.relax(adherence[i], 1.0 if took else 0.0, p.adherence_rate)
         pdc_count[i] += took - window[slot, i]
         window[slot, i] = took
-        adherent[i] = pdc_count[i] >= 0.8 * p.pdc_window - 1e-9
+        adherent[i] = dyn.adherent(pdc_count[i], p.pdc_window)
         target = dyn.hba1c_target(hba1c0[i], adherence[i], adherence0[i], practice[i],
                                   multiplier[i], p.adherence_slope, p.lifestyle_effect, p.drift)
         h = dyn.relax(hba1c[i], target, p.hba1c_rate)
@@ -245,9 +316,10 @@ def patient_pass(p: DayParams, day: int, im_active: bool, digital_contact: bool,
                         d - distress0[i], p.per_hba1c, p.per_knowledge, p.per_support,
                         p.per_distress)
         util[i] = u
-        qalys[i] += u * qaly_weight
-        qalys_undiscounted[i] += u / 365.25
-        cost[i] += took * dose_cost + care_cost + care_cost_per_pct * max(h - 7.0, 0.0)
+        qalys[i] += u * t.qaly_weight
+        qalys_undiscounted[i] += u / p.days_per_year
+        excess = max(h - p.hba1c_cost_threshold_pct, 0.0)
+        cost[i] += took * t.dose_cost + t.care_cost + t.care_cost_per_pct * excess
     return taken
 
 

@@ -16,12 +16,13 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.core import kernels
-from sim.core.economics import DAYS_PER_YEAR
+from sim.core import dynamics, kernels
+from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT, discount_factor
 from sim.core.network import PeerNetwork, build_network
 from sim.core.population import Patients, draw_patients
 from sim.core.program import ContactPlan, contact_plan
 from sim.core.rng import Streams
+from sim.core.state import PatientState, Ties
 from sim.params.errors import ScenarioError
 from sim.params.scenario import Scenario, keyword_overrides, load_scenario
 
@@ -173,43 +174,53 @@ class PeerSupportModel(mesa.Model):
     # ------------------------------------------------------------------ set-up
 
     def _init_state(self, program_rng: np.random.Generator) -> None:
-        s, p, n = self.spec, self.patients, self.n
+        """Build ``self.state`` and ``self.ties`` at baseline (draws: champions, PDC warm-up)."""
+        s, p, n, net = self.spec, self.patients, self.n, self.network
         b, c = s.behaviour, s.clinical
-        self.base_logit = p.adherence_logit - b.complex_regimen_barrier_logit * p.complex_regimen
-        self.adherence0, self.multiplier = kernels.baseline_arrays(
-            self.base_logit, p.hba1c0_pct, c.effect_floor_hba1c_pct,
+        base_logit = p.adherence_logit - b.complex_regimen_barrier_logit * p.complex_regimen
+        adherence0, multiplier = kernels.baseline_arrays(
+            base_logit, p.hba1c0_pct, c.effect_floor_hba1c_pct,
             c.effect_reference_hba1c_pct, c.effect_multiplier_cap)
         champions = np.argsort(program_rng.random(n), kind="stable")
-        self.base_logit[champions[: int(round(s.program.champions_share * n))]] += \
+        base_logit[champions[: int(round(s.program.champions_share * n))]] += \
             b.champion_boost_logit
         # PDC window warm-up: the W days before day 0, drawn at baseline propensity.
         warm = self.streams.day("warmup", -1)
-        self.dose_window = np.empty((b.pdc_window_days, n), dtype=np.uint8)
-        for row in self.dose_window:  # row by row: no W x N temporary of floats
-            np.less(warm.random(n), self.adherence0, out=row, casting="unsafe")
-        self.pdc_count = self.dose_window.sum(axis=0, dtype=np.int32)
-        self.adherence = self.adherence0.copy()
-        self.adherent = self.pdc_count >= 0.8 * b.pdc_window_days - 1e-9
-        self.hba1c = p.hba1c0_pct.copy()
-        self.utility = p.utility0.copy()
-        self.distress = p.distress0.copy()
-        self.engagement = p.digital_literacy.copy()
-        self.engagement[self.network.leader] = 1.0
-        self.engagement_resting = b.engagement_resting * p.digital_literacy
-        self.rate = s.program.im.posts_per_week / 7.0 * p.posting_activity
-        self.rate[self.network.leader] = s.program.im.leader_posts_per_week / 7.0
-        for name in ("support", "contact", "practice", "self_efficacy_gain", "education_hours",
-                     "knowledge_gain", "qalys", "qalys_undiscounted", "received", "norm",
-                     "cost"):
-            setattr(self, name, np.zeros(n))
-        self.sessions_attended = np.zeros(n, dtype=np.int32)
-        self.posts = np.zeros(n, dtype=np.int32)
-        self.posts_total = np.zeros(n, dtype=np.int64)
-        self.attended = np.zeros(n, dtype=bool)
-        self.group_offered = self.plan.offered[self.network.group_id]
-        self.baseline_norm = np.zeros(n)
-        self._ties(gathering=False, im_active=False, evolve=False)
-        self.baseline_norm = self.norm.copy()
+        dose_window = np.empty((b.pdc_window_days, n), dtype=np.uint8)
+        for row in dose_window:  # row by row: no W x N temporary of floats
+            np.less(warm.random(n), adherence0, out=row, casting="unsafe")
+        pdc_count = dose_window.sum(axis=0, dtype=np.int32)
+        engagement = p.digital_literacy.copy()
+        engagement[net.leader] = 1.0
+        rate = s.program.im.posts_per_week / 7.0 * p.posting_activity
+        rate[net.leader] = s.program.im.leader_posts_per_week / 7.0
+        self.state = PatientState(
+            group_id=net.group_id, leader=net.leader,
+            group_offered=self.plan.offered[net.group_id], hba1c0_pct=p.hba1c0_pct,
+            utility0=p.utility0, distress0=p.distress0, digital_literacy=p.digital_literacy,
+            base_logit=base_logit, adherence0=adherence0, multiplier=multiplier,
+            engagement_resting=b.engagement_resting * p.digital_literacy, rate=rate,
+            baseline_norm=np.zeros(n), attended=np.zeros(n, dtype=bool),
+            sessions_attended=np.zeros(n, dtype=np.int32), education_hours=np.zeros(n),
+            knowledge_gain=np.zeros(n), self_efficacy_gain=np.zeros(n), engagement=engagement,
+            posts=np.zeros(n, dtype=np.int32), posts_total=np.zeros(n, dtype=np.int64),
+            received=np.zeros(n), norm=np.zeros(n), support=np.zeros(n), contact=np.zeros(n),
+            practice=np.zeros(n), adherence=adherence0.copy(), dose_window=dose_window,
+            pdc_count=pdc_count, adherent=dynamics.adherent(pdc_count, b.pdc_window_days),
+            hba1c=p.hba1c0_pct.copy(), distress=p.distress0.copy(), utility=p.utility0.copy(),
+            qalys=np.zeros(n), qalys_undiscounted=np.zeros(n), cost=np.zeros(n))
+        g, bg = net.group, net.background
+        self.ties = Ties(g.indptr, g.indices, g.data, bg.indptr, bg.indices, bg.data)
+        quiet = self._today(0, gathering=False)._replace(im_active=False)  # no contact
+        self.kernels.tie_pass(self.params, quiet, self.ties, self.state, False)
+        self.state.baseline_norm[:] = self.state.norm
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        """The patient arrays of ``self.state`` read as attributes (``model.hba1c``)."""
+        state = self.__dict__.get("state")
+        if state is not None and name in PatientState._fields:
+            return getattr(state, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def create_agent_views(self) -> None:
         """Create one ``Patient`` agent per patient (idempotent)."""
@@ -222,104 +233,92 @@ class PeerSupportModel(mesa.Model):
     @property
     def pdc(self) -> np.ndarray:
         """Proportion of days covered over the PDC window, per patient."""
-        return self.pdc_count / self.dose_window.shape[0]
+        return self.state.pdc_count / self.state.dose_window.shape[0]
 
     def step(self) -> None:
-        """Advance one day. Phases, in order:
+        """Advance one day, in these phases (the kernels' docstrings give each one's science):
 
-        1. read today's contact plan (which channels act);
-        2. in-person gatherings: attendance, education, self-efficacy, engagement, and
-           rapport between co-attendees;
-        3. IM messaging: heavy-tailed posting, reading weighted by tie strength
-           (support received), rapport from reading, engagement fading without messages;
-        4. support memory, recent contact and self-care practice;
-        5. peer norms (simple or complex contagion) from yesterday's adherent status;
-        6. dose taking; recent adherence (EWMA) and PDC;
-        7. HbA1c relaxes toward its adherence- and practice-dependent target;
-        8. distress and QoL (EQ-5D utility); QALYs and costs, discounted;
-        9. rapport decays without contact;
-        10. record the population means every ``record_every_days``.
-
-        Phases 2-3 and 5 and 9 run as one pass over the ties, phases 3-8 as one pass
-        over the patients (``sim.core.kernels``).
+        1. gatherings: who attends a session or education; hours and knowledge gained;
+        2. today: which channels act; the day's discount factors and unit costs;
+        3. posts: session effects on self-efficacy and engagement; members' and moderators' posts;
+        4. ties: rapport, support received, peer norms (yesterday's adherence), rapport decay;
+        5. patients: support, contact, practice, doses, PDC, HbA1c, distress, QoL, QALYs, costs;
+        6. accounting: programme costs and the day's totals;
+        7. record: population means every ``record_every_days`` and on the last day.
         """
         d = self.day
-        plan, s = self.plan, self.spec
+        plan, s, st = self.plan, self.spec, self.state
         if d >= plan.days:  # past the horizon (Mesa's run_model stops on running = False)
             self.running = False
             return
-        gathering = self._gatherings(d)
-        im_active = bool(plan.im_active[d])
-        draws = self.n + self.network.n_groups  # one per patient, one per group's moderator
-        log_u_msg = np.log(self.streams.day("messaging", d).random(draws)) if im_active \
-            else np.zeros(draws)
-        posts = self.kernels.gather_and_post(
-            self.params, self.attended, self.engagement, self.self_efficacy_gain,
-            self.sessions_attended, self.network.leader, log_u_msg, self.rate, self.posts,
-            self.posts_total, gathering, im_active)
-        moderator = kernels.poisson_counts(log_u_msg[self.n:],
-                                           s.program.im.moderator_posts_per_week / 7.0)
-        self._ties(gathering, im_active, evolve=True)
-        e = s.economics
-        df_qaly = (1.0 + e.discount_rate_effects) ** (-d / DAYS_PER_YEAR)
-        df_cost = (1.0 + e.discount_rate_costs) ** (-d / DAYS_PER_YEAR)
-        digital = plan.education_hours[d] > 0 and s.program.education.mode == "digital"
-        p = self.patients
-        taken = self.kernels.patient_pass(
-            self.params, d, im_active, digital, self.attended, self.received, moderator,
-            self.network.group_id, self.network.leader, self.norm, self.baseline_norm,
-            self._logistic(self.streams.day("dosing", d)), self.base_logit, self.adherence0,
-            p.hba1c0_pct, self.multiplier, p.utility0, p.distress0, p.digital_literacy,
-            self.engagement_resting, self.knowledge_gain, self.self_efficacy_gain,
-            self.engagement, self.support, self.contact, self.practice, self.adherence,
-            self.dose_window, self.pdc_count, self.adherent, self.hba1c, self.distress,
-            self.utility, self.qalys, self.qalys_undiscounted, df_qaly / DAYS_PER_YEAR,
-            self.cost, e.medication_cost_per_dose * df_cost,
-            e.healthcare_cost_per_year * df_cost / DAYS_PER_YEAR,
-            e.healthcare_cost_per_hba1c_pct_year * df_cost / DAYS_PER_YEAR)
-        if im_active:
-            posts += int(moderator.sum())
-        self._accounting(d, posts, taken, df_cost)
-        self.day = d + 1
+        gathering = self._gatherings(d)  # 1
+        today = self._today(d, gathering)  # 2
+        posts, moderator = self._posts(today)  # 3
+        self.kernels.tie_pass(self.params, today, self.ties, st, True)  # 4
+        taken = self.kernels.patient_pass(self.params, today, st, self._dose_variates(d),
+                                          moderator)  # 5
+        self._accounting(d, posts, taken, today.cost_discount)  # 6
+        self.day = d + 1  # 7
         if self.day % s.run.record_every_days == 0 or self.day == plan.days:
             self.record()
         self.running = self.day < plan.days
 
-    def _logistic(self, rng: np.random.Generator) -> np.ndarray:
-        """Standard logistic variates log(u / (1 - u)) of one uniform per patient."""
-        u = rng.random(self.n)
+    def _today(self, d: int, gathering: bool) -> kernels.Today:
+        """Phase 2: which channels act today, and today's discounted unit values."""
+        s, e = self.spec, self.spec.economics
+        df_qaly = discount_factor(d, e.discount_rate_effects)
+        df_cost = discount_factor(d, e.discount_rate_costs)
+        return kernels.Today(
+            day=d, gathering=gathering, im_active=bool(self.plan.im_active[d]),
+            digital_contact=bool(self.plan.education_hours[d] > 0
+                                 and s.program.education.mode == "digital"),
+            cost_discount=df_cost, qaly_weight=df_qaly / DAYS_PER_YEAR,
+            dose_cost=e.medication_cost_per_dose * df_cost,
+            care_cost=e.healthcare_cost_per_year * df_cost / DAYS_PER_YEAR,
+            care_cost_per_pct=e.healthcare_cost_per_hba1c_pct_year * df_cost / DAYS_PER_YEAR)
+
+    def _posts(self, t: kernels.Today) -> tuple[int, np.ndarray]:
+        """Phase 3 (draws: messaging): all posts made today, and each group's moderator posts."""
+        draws = self.n + self.network.n_groups  # one per patient, one per group's moderator
+        log_u = np.log(self.streams.day("messaging", t.day).random(draws)) if t.im_active \
+            else np.zeros(draws)
+        posts = self.kernels.gather_and_post(self.params, t, self.state, log_u)
+        moderator = kernels.poisson_counts(log_u[self.n:],
+                                           self.spec.program.im.moderator_posts_per_week / 7.0)
+        if t.im_active:
+            posts += int(moderator.sum())
+        return posts, moderator
+
+    def _dose_variates(self, d: int) -> np.ndarray:
+        """Phase 5 (draws: dosing): standard logistic variates log(u / (1 - u)), one per patient."""
+        u = self.streams.day("dosing", d).random(self.n)
         z = np.log(u)
         z -= np.log1p(-u)
         return z
 
-    def _ties(self, gathering: bool, im_active: bool, evolve: bool) -> None:
-        g, bg = self.network.group, self.network.background
-        self.kernels.tie_pass(self.params, g.indptr, g.indices, g.data, bg.indptr, bg.indices,
-                         bg.data, self.attended, self.engagement, self.posts, self.adherent,
-                         self.received, self.norm, gathering, im_active, evolve)
-
     def _gatherings(self, d: int) -> bool:
-        """Phase 2 (draws): who attends a session or in-person education today."""
-        plan, s = self.plan, self.spec
+        """Phase 1 (draws: attendance): who attends a session or education today."""
+        plan, s, st = self.plan, self.spec, self.state
         hours = plan.education_hours[d]
         in_person_ed = s.program.education.mode == "in_person" and hours > 0
         if not (plan.session[d] or hours > 0):
-            if self.attended.any():
-                self.attended[:] = False
+            if st.attended.any():
+                st.attended[:] = False
             return False
         u = self.streams.day("attendance", d).random(self.n)
-        invited = self.group_offered if plan.session[d] and not in_person_ed else in_person_ed
-        np.logical_and(invited, u < self.patients.attendance_prob, out=self.attended)
+        invited = st.group_offered if plan.session[d] and not in_person_ed else in_person_ed
+        np.logical_and(invited, u < self.patients.attendance_prob, out=st.attended)
         if hours > 0:
-            reached = self.attended if in_person_ed else u < self.patients.digital_literacy
-            self.education_hours += hours * reached
-            kernels.knowledge_gains(self.patients.knowledge0, self.education_hours,
-                                    s.behaviour.knowledge_hours_scale, self.knowledge_gain)
-        return bool(self.attended.any())
+            reached = st.attended if in_person_ed else u < self.patients.digital_literacy
+            np.add(st.education_hours, hours * reached, out=st.education_hours)
+            kernels.knowledge_gains(self.patients.knowledge0, st.education_hours,
+                                    s.behaviour.knowledge_hours_scale, st.knowledge_gain)
+        return bool(st.attended.any())
 
     def _accounting(self, d: int, posts: int, taken: int, df_cost: float) -> None:
-        """Phase 8 (program costs; medication, healthcare and QALYs accrue per patient)."""
-        e, plan, n = self.spec.economics, self.plan, self.n
+        """Phase 6: programme costs and the day's totals (``Ledger``); the costs each patient
+        causes accrue, discounted, in ``state.cost`` (attendance here, the rest in phase 5)."""
+        e, plan, n, st = self.spec.economics, self.plan, self.n, self.state
         shared = 0.0
         if plan.im_active[d]:
             shared += e.platform_cost_per_patient_month * 12.0 * n / DAYS_PER_YEAR
@@ -331,23 +330,23 @@ class PeerSupportModel(mesa.Model):
                 * e.session_cost_per_group_hour
         hours_ed = plan.education_hours[d]
         caused = 0.0
-        if self.attended.any() or hours_ed > 0:
+        if st.attended.any() or hours_ed > 0:
             per_patient = np.zeros(n)
             if plan.session[d]:
-                per_patient += (self.attended & self.group_offered) * e.session_cost_per_attendee
+                per_patient += (st.attended & st.group_offered) * e.session_cost_per_attendee
             if hours_ed > 0 and self.spec.program.education.mode == "in_person":
-                per_patient += self.attended * (hours_ed * e.education_cost_per_patient_hour)
+                per_patient += st.attended * (hours_ed * e.education_cost_per_patient_hour)
             elif hours_ed > 0:
                 shared += n * hours_ed * e.digital_education_cost_per_patient_hour
             caused = float(per_patient.sum())
-            self.cost += per_patient * df_cost
+            np.add(st.cost, per_patient * df_cost, out=st.cost)
         led = self.ledger
         led.program += shared + caused
         led.shared_discounted += shared * df_cost
         led.medication += taken * e.medication_cost_per_dose
         healthcare = n * e.healthcare_cost_per_year / DAYS_PER_YEAR
         if e.healthcare_cost_per_hba1c_pct_year:
-            excess = float(np.maximum(self.hba1c - 7.0, 0.0).sum())
+            excess = float(np.maximum(st.hba1c - HBA1C_COST_THRESHOLD_PCT, 0.0).sum())
             healthcare += e.healthcare_cost_per_hba1c_pct_year * excess / DAYS_PER_YEAR
         led.healthcare += healthcare
         led.posts += posts
@@ -356,24 +355,24 @@ class PeerSupportModel(mesa.Model):
 
     def population_means(self) -> dict[str, float]:
         """Population means of the state (what the time series records)."""
-        led, n = self.ledger, self.n
+        led, n, st = self.ledger, self.n, self.state
         return {
             "day": float(self.day),
             "pdc_mean": float(self.pdc.mean()),
-            "adherent_share": float(self.adherent.mean()),
-            "adherence_mean": float(self.adherence.mean()),
-            "hba1c_mean": float(self.hba1c.mean()),
-            "utility_mean": float(self.utility.mean()),
-            "engagement_mean": float(self.engagement.mean()),
-            "support_mean": float(self.support.mean()),
-            "practice_mean": float(self.practice.mean()),
-            "knowledge_gain_mean": float(self.knowledge_gain.mean()),
-            "self_efficacy_gain_mean": float(self.self_efficacy_gain.mean()),
+            "adherent_share": float(st.adherent.mean()),
+            "adherence_mean": float(st.adherence.mean()),
+            "hba1c_mean": float(st.hba1c.mean()),
+            "utility_mean": float(st.utility.mean()),
+            "engagement_mean": float(st.engagement.mean()),
+            "support_mean": float(st.support.mean()),
+            "practice_mean": float(st.practice.mean()),
+            "knowledge_gain_mean": float(st.knowledge_gain.mean()),
+            "self_efficacy_gain_mean": float(st.self_efficacy_gain.mean()),
             "tie_strength_mean": float(self.network.group.data.mean())
             if self.network.group.nnz else 0.0,
-            "attended_any_share": float((self.sessions_attended > 0).mean()),
+            "attended_any_share": float((st.sessions_attended > 0).mean()),
             "cost_per_patient": (led.program + led.medication + led.healthcare) / n,
-            "qalys_per_patient": float(self.qalys.mean()),
+            "qalys_per_patient": float(st.qalys.mean()),
         }
 
     def record(self) -> None:

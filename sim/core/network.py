@@ -19,7 +19,6 @@ from sim.params.errors import ScenarioError
 from sim.params.scenario import Network
 
 
-
 @dataclass
 class PeerNetwork:
     """Group ties (dynamic strength) and background ties (fixed strength).

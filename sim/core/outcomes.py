@@ -8,6 +8,7 @@ from typing import Literal
 
 import numpy as np
 
+from sim.core.dynamics import PDC_ADHERENT
 from sim.core.population import Patients
 
 
@@ -22,7 +23,8 @@ class Outcome:
 
 OUTCOMES: dict[str, Outcome] = {
     "pdc_mean": Outcome("Mean PDC", "proportion of days covered", "higher"),
-    "adherent_share": Outcome("Adherent (PDC >= 0.8)", "share of patients", "higher"),
+    "adherent_share": Outcome(f"Adherent (PDC >= {PDC_ADHERENT})", "share of patients",
+                              "higher"),
     "hba1c_mean": Outcome("HbA1c", "%", "lower"),
     "utility_mean": Outcome("QoL (EQ-5D utility)", "utility", "higher"),
     "hba1c_change": Outcome("HbA1c change", "%-points", "lower"),

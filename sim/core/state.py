@@ -1,0 +1,75 @@
+"""The declared state the daily kernels read and write: one array per patient quantity.
+
+``PatientState`` and ``Ties`` are named tuples of numpy arrays: numba compiles them as
+structs, so the kernels take them whole (no positional argument lists) at the speed of
+separate arrays. The tuples are immutable (no field can be rebound to another array);
+the arrays are updated in place, so every holder of the state sees the same numbers.
+A per-patient array is indexed by patient (length N) unless its comment says otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class PatientState(NamedTuple):
+    """Every patient's state; built once by ``PeerSupportModel``, changed in place daily.
+
+    The first block is fixed for the run (some are the very arrays of ``Patients`` and
+    ``PeerNetwork``, not copies); the second evolves day by day.
+    """
+
+    # -- fixed for the run
+    group_id: np.ndarray  # int, program group (cohort and IM group); PeerNetwork.group_id
+    leader: np.ndarray  # bool, the group's peer leader; PeerNetwork.leader
+    group_offered: np.ndarray  # bool, the patient's group is offered in-person sessions
+    hba1c0_pct: np.ndarray  # %, baseline HbA1c; Patients.hba1c0_pct
+    utility0: np.ndarray  # EQ-5D utility at baseline; Patients.utility0
+    distress0: np.ndarray  # 0-1, diabetes distress at baseline; Patients.distress0
+    digital_literacy: np.ndarray  # 0-1; Patients.digital_literacy
+    base_logit: np.ndarray  # logit, baseline dose propensity (regimen barrier, champions)
+    adherence0: np.ndarray  # probability, expected baseline adherence (before champions)
+    multiplier: np.ndarray  # dimensionless, how strongly behaviour moves HbA1c
+    engagement_resting: np.ndarray  # 0-1, IM engagement without messages
+    rate: np.ndarray  # posts/day at full engagement
+    baseline_norm: np.ndarray  # logit, peer norm at baseline (set after the first tie pass)
+    # -- evolving
+    attended: np.ndarray  # bool, attended a gathering today
+    sessions_attended: np.ndarray  # int32, sessions attended so far
+    education_hours: np.ndarray  # hours of curriculum received so far
+    knowledge_gain: np.ndarray  # 0-1, knowledge gained from education
+    self_efficacy_gain: np.ndarray  # SD, self-efficacy gained from sessions
+    engagement: np.ndarray  # 0-1, IM engagement
+    posts: np.ndarray  # int32, IM posts made today
+    posts_total: np.ndarray  # int64, IM posts made so far
+    received: np.ndarray  # messages read today, weighted by rapport
+    norm: np.ndarray  # logit, peer norm from neighbours' adherent status
+    support: np.ndarray  # support memory (EWMA of support received per day)
+    contact: np.ndarray  # 0-1, recent programme contact
+    practice: np.ndarray  # 0-1, self-care practice
+    adherence: np.ndarray  # proportion, recent adherence (EWMA of doses taken)
+    dose_window: np.ndarray  # uint8, (PDC window days x N): 1 = dose taken that day
+    pdc_count: np.ndarray  # int32, days covered within the PDC window
+    adherent: np.ndarray  # bool, PDC >= the adherence threshold (dynamics.PDC_ADHERENT)
+    hba1c: np.ndarray  # %, HbA1c
+    distress: np.ndarray  # 0-1, diabetes distress
+    utility: np.ndarray  # EQ-5D utility today
+    qalys: np.ndarray  # QALY, accrued so far, discounted
+    qalys_undiscounted: np.ndarray  # QALY, accrued so far
+    cost: np.ndarray  # currency, medication, healthcare and attendance costs, discounted
+
+
+class Ties(NamedTuple):
+    """The peer network as CSR arrays (row i: patient i's ties), shared with ``PeerNetwork``.
+
+    ``strength`` (rapport, 0-1) changes in place day by day; background strengths are fixed.
+    """
+
+    indptr: np.ndarray  # group ties: row pointers (N + 1)
+    indices: np.ndarray  # group ties: the other member of each tie
+    strength: np.ndarray  # 0-1, rapport of each group tie
+    bg_indptr: np.ndarray  # background ties: row pointers (N + 1)
+    bg_indices: np.ndarray  # background ties: the other patient of each tie
+    bg_strength: np.ndarray  # 0-1, fixed strength of each background tie

@@ -1,0 +1,101 @@
+"""Known answers of the science in sim.core.dynamics (scalar calls, no model)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.core import dynamics as dyn
+from sim.core.economics import DAYS_PER_YEAR, discount_factor
+
+EXACT = 1e-12  # same arithmetic in a different order: rounding only
+
+
+def test_first_order_kinetics_close_one_minus_one_over_e_per_time_constant():
+    tau, x, target = 90, 9.0, 7.0
+    rate = dyn.relax_rate(tau)
+    for _ in range(tau):
+        x = dyn.relax(x, target, rate)
+    closed = (9.0 - x) / (9.0 - 7.0)
+    assert closed == pytest.approx(1 - 1 / math.e, rel=EXACT), \
+        f"after tau days the gap must close by 1 - 1/e, closed {closed:.6f}"
+
+
+def test_logistic_dosing_probabilities_at_known_logits():
+    assert dyn.sigmoid(0.0) == pytest.approx(0.5, abs=EXACT), "logit 0 is probability 1/2"
+    assert dyn.sigmoid(math.log(3.0)) == pytest.approx(0.75, rel=EXACT), "odds 3 is 3/4"
+    assert dyn.sigmoid(-math.log(3.0)) == pytest.approx(0.25, rel=EXACT), "odds 1/3 is 1/4"
+    # base 1 + 0.5 x support 2 + norm 0.3 + 0.4 x SE 1 + 0.6 x knowledge 0.5 - 0.8 x distress 0.5
+    logit = dyn.dose_logit(1.0, 2.0, 0.3, 1.0, 0.5, 0.5, 0.5, 0.4, 0.6, 0.8)
+    assert logit == pytest.approx(1.0 + 1.0 + 0.3 + 0.4 + 0.3 - 0.4, rel=EXACT), logit
+
+
+def test_logistic_variates_take_doses_with_the_sigmoid_probability():
+    """The kernels take a dose when logit > log(u / (1 - u)): P = sigmoid(logit)."""
+    u = np.random.default_rng(1).random(400_000)
+    z = np.log(u) - np.log1p(-u)
+    for logit in (-1.0, 0.0, 1.5):
+        share = float((logit > z).mean())
+        # 5 binomial standard errors of a proportion over 400,000 draws (<= 0.004)
+        assert share == pytest.approx(dyn.sigmoid(logit), abs=0.004), (logit, share)
+
+
+def test_utility_equation_at_known_inputs_and_its_bounds():
+    # 0.8 - 0.02 x (-1 %-point) + 0.05 x 0.4 + 0.03 x 1 - 0.1 x 0.2
+    u = dyn.utility(0.8, -1.0, 0.4, 1.0, 0.2, -0.02, 0.05, 0.03, -0.1)
+    assert u == pytest.approx(0.8 + 0.02 + 0.02 + 0.03 - 0.02, rel=EXACT), u
+    assert dyn.utility(0.99, -5.0, 1.0, 1.0, 0.0, -0.02, 0.05, 0.03, -0.1) == 1.0, \
+        "utility is capped at full health"
+    assert dyn.utility(-0.5, 10.0, 0.0, 0.0, 0.0, -0.02, 0.0, 0.0, 0.0) == -0.594, \
+        "utility is floored at the EQ-5D-3L minimum"
+
+
+def test_hba1c_target_and_effect_multiplier():
+    # h0 8 - m 1.5 x (slope 1 x (0.9 - 0.7) + lifestyle 0.5 x practice 0.4) - drift 0.1
+    target = dyn.hba1c_target(8.0, 0.9, 0.7, 0.4, 1.5, 1.0, 0.5, 0.1)
+    assert target == pytest.approx(8.0 - 1.5 * (0.2 + 0.2) - 0.1, rel=EXACT), target
+    assert dyn.hba1c_target(4.5, 1.0, 0.0, 1.0, 3.0, 1.0, 1.0, 0.0) == dyn.HBA1C_RANGE_PCT[0]
+    assert dyn.effect_multiplier(8.0, 6.0, 8.0, 2.5) == 1.0, "1 at the reference HbA1c"
+    assert dyn.effect_multiplier(5.0, 6.0, 8.0, 2.5) == 0.0, "0 below the floor"
+    assert dyn.effect_multiplier(13.0, 6.0, 8.0, 2.5) == 2.5, "capped"
+
+
+def test_adherent_is_pdc_at_or_above_the_threshold():
+    assert dyn.PDC_ADHERENT == 0.8
+    assert dyn.adherent(72, 90) and not dyn.adherent(71, 90), "72/90 = 0.8 exactly is adherent"
+    counts = np.array([23, 24, 30], dtype=np.int32)
+    assert dyn.adherent(counts, 30).tolist() == [False, True, True], "per patient, W = 30"
+
+
+def test_poisson_inverse_has_the_poisson_mean_and_zero_share():
+    lam = 1.7
+    log_u = np.log(np.random.default_rng(2).random(200_000))
+    k = np.array([dyn.poisson_inverse(x, lam) for x in log_u])
+    # 5 standard errors: sqrt(lam / n) = 0.003 for the mean, sqrt(p(1-p)/n) = 0.001 for zeros
+    assert k.mean() == pytest.approx(lam, abs=0.015), k.mean()
+    assert (k == 0).mean() == pytest.approx(math.exp(-lam), abs=0.005)
+
+
+def test_norms_simple_and_complex():
+    assert dyn.simple_norm(1.5, 3.0, 0.4) == pytest.approx(0.2, rel=EXACT), "0.4 x half adherent"
+    assert dyn.simple_norm(0.0, 0.0, 0.4) == 0.0, "no ties, no norm"
+    assert dyn.complex_norm(1.0, 2.0, 0.4) == 0.0, "one adherent neighbour is below threshold 2"
+    assert dyn.complex_norm(2.0, 2.0, 0.4) == 0.4
+
+
+def test_knowledge_and_practice_saturate():
+    assert dyn.knowledge_gain(0.4, 0.0, 10.0) == 0.0
+    gain = dyn.knowledge_gain(0.4, 10.0, 10.0)
+    assert gain == pytest.approx(0.6 * (1 - math.exp(-1)), rel=EXACT), "gap x (1 - e^-h/scale)"
+    assert dyn.practice_target(1.0, 1.0, 5.0, 0.3, 0.5) == 1.0, "practice is capped at 1"
+    assert dyn.practice_target(0.5, 0.0, 0.0, 0.3, 0.5) == pytest.approx(0.15, rel=EXACT), \
+        "without contact only the retained share of knowledge-driven practice remains"
+
+
+def test_discount_factor_the_model_uses_matches_annual_compounding():
+    d, r = 100, 0.035
+    assert discount_factor(d, r) == (1.0 + r) ** (-d / DAYS_PER_YEAR), \
+        "the model's daily factor must equal the formula bit for bit"
+    assert discount_factor(DAYS_PER_YEAR, r) == pytest.approx(1 / 1.035, rel=EXACT)
