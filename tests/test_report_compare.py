@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import metadata
+
 import re
 from pathlib import Path
 
@@ -51,7 +53,8 @@ def test_report_sections_in_order(report: Path, tiny_result: CompareResult) -> N
         "the summary says how sure at both NICE thresholds")
     for band in ("&lt; 7.5%", "7.5-8.5%", "&gt;= 8.5%", "Digital literacy"):
         assert band in text, f"subgroup {band} missing"
-    for words in ("gamma(mean 45, sd 9)", "SHA-256", "derive_seed", "peersupport 0.1.0"):
+    version = f"peersupport {metadata.version('peersupport')}"
+    for words in ("gamma(mean 45, sd 9)", "SHA-256", "derive_seed", version):
         assert words in text, f"{words!r} missing from the assumptions or provenance"
     for design in tiny_result.comparison.designs:
         assert design.sha256 in text, f"scenario hash of {design.name} missing"
