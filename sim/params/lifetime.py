@@ -121,7 +121,7 @@ class RiskFactorPopulation(LifetimeSection):
     )
     bmi_kg_m2: LogNormalDist = param(
         LogNormalDist(mean=31.5, sd=6.9, min=15.0, max=70.0), "kg/m2",
-        "CPRD England 2007-2018 (Zhang 2022)", "body-mass index (log-normal: right skew)",
+        "CPRD England, 2007-2018 (Zhang 2022)", "body-mass index (log-normal: right skew)",
     )
     egfr_ml_min: NormalDist = param(
         NormalDist(mean=70.0, sd=18.0, min=5.0, max=150.0), "mL/min/1.73m2 (MDRD)",

@@ -1,6 +1,6 @@
 """UKPDS 82 risk equations: annual probabilities of complications and death, per patient.
 
-Implemented from the published coefficient tables of Hayes et al. 2013 (ESM Tables 4-6, as
+Implemented from the published coefficient tables of Hayes 2013 (ESM Tables 4-6, as
 transcribed in LONGTERM.md section 1.3 by two independent public transcriptions that agree on
 every coefficient but one, flagged below). No third-party code is used. This module is the
 equations only; it is not the licensed UKPDS Outcomes Model software.
