@@ -81,6 +81,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                        (args.report, lambda: html_report(result))):
         if path:
             try:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text())
             except OSError as exc:  # after the runs: the table above is the result
                 kept = f"; the runs are kept in {args.out}" if args.out else ""

@@ -588,7 +588,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ScenarioError(f"--set expects key.path=value, got '{item}'")
+            raise ScenarioError("expected key.path=value", file=f"--set {item}")
         out[key.strip()] = parse_value(raw, f"--set {key.strip()}") if raw.strip() else None
     return out
 
@@ -696,10 +696,7 @@ def _absolutise_paths(data: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     bg = data.get("network", {})
     bg = bg.get("background") if isinstance(bg, dict) else None
     if isinstance(bg, dict) and isinstance(bg.get("edge_list"), str):
-        try:
-            bg["edge_list"] = str((base_dir / bg["edge_list"]).resolve())
-        except (OSError, RuntimeError, ValueError):  # RuntimeError: a symlink loop (3.12)
-            pass  # left as written: reading it reports the problem with its line
+        bg["edge_list"] = str(_real(base_dir / bg["edge_list"]))
     return data
 
 
