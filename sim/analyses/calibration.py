@@ -34,7 +34,8 @@ deterministic, smooth-ish function of the parameters (common random numbers).
 The Optuna study lives in ``OUT/optuna.sqlite3`` (``OUT``: ``--out``, default
 ``results/calibration/<out or name>`` under the working directory; never a path the file
 names, so a calibration file cannot write elsewhere), so a calibration can be resumed
-(``--resume``: the same study goes on, the trial count grows) and inspected (``optuna-dashboard sqlite:///...``).
+(``--resume``: the same study goes on, the trial count grows) and inspected
+(``optuna-dashboard sqlite:///...``).
 Resuming is refused when the calibration or its studies changed (a fingerprint is stored).
 Outputs: ``best.yaml`` (the best parameters as a scenario overlay: ``extends`` it or pass
 its ``--set`` line), ``fit_report.md`` / ``fit_report.html`` (targets vs fitted with 95%
@@ -557,8 +558,8 @@ def optimise(cal: Calibration, *, trials: int | None = None, workers: int = 1,
     threads = max(1, default_workers() // workers)
     shares = [n // workers + (i < n % workers) for i in range(workers)]
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(str(cal.path), str(cal.out_dir), k, threads), daemon=True)
-             for k in shares if k]
+    procs = [ctx.Process(target=_worker, args=(str(cal.path), str(cal.out_dir), k, threads),
+                         daemon=True) for k in shares if k]
     for p in procs:
         p.start()
     bar = tqdm(total=n, unit="trial", desc=cal.spec.name, disable=not progress,

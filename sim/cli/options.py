@@ -79,9 +79,10 @@ def add_executor_arguments(p: argparse.ArgumentParser, *, scheduler: bool = True
                        "(implies --executor dask; default: a local Dask cluster)")
 
 
-def check_memory(args: argparse.Namespace, scenario: Any, what: str) -> None:
+def check_memory(args: argparse.Namespace, scenario: Any, what: str) -> str:
     """Refuse runs of ``scenario`` (a Scenario or its dict) whose memory, times the runs at
-    once (``--workers``), exceeds what the machine has, unless ``--force``."""
+    once (``--workers``), exceeds what the machine has, unless ``--force``; return the
+    estimate for ``--dry-run`` (``about 40 MiB per run``)."""
     from sim.engine import budget
     from sim.engine.executors import default_workers
     from sim.params.scenario import load_scenario
@@ -89,8 +90,10 @@ def check_memory(args: argparse.Namespace, scenario: Any, what: str) -> None:
     serial = getattr(args, "executor", "local") == "serial"
     concurrent = 1 if serial or getattr(args, "scheduler", None) else (
         getattr(args, "workers", None) or default_workers())
-    budget.check_memory(load_scenario(scenario), what, concurrent=concurrent,
+    scenario = load_scenario(scenario)
+    budget.check_memory(scenario, what, concurrent=concurrent,
                         force=getattr(args, "force", False))
+    return f"about {budget.run_memory(scenario) / 2**20:,.0f} MiB per run"
 
 
 def run_options(args: argparse.Namespace, *, progress: bool | None = None) -> RunOptions:

@@ -92,10 +92,10 @@ def _run(args: argparse.Namespace) -> int:
     out = args.out or Path("results") / "sensitivity" / args.file.stem
     check_output(out, "--out", folder=True)
     print(f"{args.file}: {plan.describe()}", file=sys.stderr)
-    check_memory(args, plan.base, str(args.file))
+    memory = check_memory(args, plan.base, str(args.file))
     options = run_options(args)
     if args.dry_run:
-        print(_budget(plan, options.executor, options.workers))
+        print(_budget(plan, options.executor, options.workers) + f"; {memory} (estimated)")
         print(plan.X.head(3).T.to_string())
         return 0
     print(f"running on {options.where}; results in {out}", file=sys.stderr)

@@ -48,8 +48,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = args.out or Path("results") / args.sweep.stem
     check_output(out, "--out", folder=True)
     print(f"{args.sweep}: {sweep.describe()}", file=sys.stderr)
-    check_memory(args, sweep.base, str(args.sweep))
+    memory = check_memory(args, sweep.base, str(args.sweep))
     if args.dry_run:
+        print(f"{sweep.n_runs:,} runs, {memory} (estimated)")
         print(sweep.points.head(10).to_string() if len(sweep.points.columns) else
               "no uncertain inputs")
         return 0
