@@ -181,6 +181,7 @@ def test_a_file_given_as_output_folder_is_refused(tmp_path: Path) -> None:
     ["sweep", str(SCENARIOS / "sweeps" / "hybrid_lhs.yaml"), "--out", "{tmp}/afile"],
     ["sensitivity", str(SCENARIOS / "sensitivity" / "qol_morris.yaml"), "--out",
      "{tmp}/afile"],
+    ["sensitivity", "--analyze", "nowhere", "--out", "{tmp}/afile"],
     ["calibrate", str(CALIBRATION), "--out", "{tmp}/afile"],
 ])
 def test_every_command_checks_its_output_paths_before_running(

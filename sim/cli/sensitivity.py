@@ -76,6 +76,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         if run_flags:
             raise ScenarioError(f"{', '.join(run_flags)} only apply to running a file, not "
                                 "to --analyze")
+        if args.out is not None:
+            check_output(args.out, "--out", folder=True)
         return _analyze(args, args.analyze, args.out)
     extra = [f for f, on in (("--method", args.method), ("--inputs", args.inputs),
                              ("--select", args.select)) if on]
