@@ -850,5 +850,5 @@ def parse_select(items: Sequence[str]) -> dict[str, Any]:
     try:
         return parse_set(list(items))
     except ScenarioError as exc:
-        raise ScenarioError(exc.message.replace("--set", "--select")) from None
+        raise ScenarioError(str(exc).replace("--set", "--select", 1)) from None
 
