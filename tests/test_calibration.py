@@ -90,7 +90,7 @@ def test_synthetic_targets_recover_generating_parameters(synthetic):
     control arm alone, the lifestyle effect by the DSMES arm given the drift, and at the
     truth the objective is exactly 0 (same seeds), so the error left is the search's.
     """
-    cal = load_calibration(synthetic)
+    cal = load_calibration(synthetic, synthetic.parent / "out")
     study = optimise(cal, trials=30)
     best = best_parameters(cal, study)
     drift, life = best["clinical.trial_drift_hba1c_pct"], best["clinical.lifestyle_effect_pct"]
@@ -100,12 +100,12 @@ def test_synthetic_targets_recover_generating_parameters(synthetic):
 
 
 def test_resume_continues_the_same_study(synthetic, tmp_path):
-    cal = load_calibration(synthetic)
+    cal = load_calibration(synthetic, synthetic.parent / "out")
     first = optimise(cal, trials=3)
     assert len(first.trials) == 3
     with pytest.raises(ScenarioError, match="already exists.*--resume"):
         optimise(cal, trials=1)
-    again = optimise(load_calibration(synthetic), trials=2, resume=True)
+    again = optimise(load_calibration(synthetic, synthetic.parent / "out"), trials=2, resume=True)
     assert again.study_name == first.study_name == "synthetic"
     assert len(again.trials) == 5, "resuming adds trials to the same stored study"
     assert (cal.out_dir / "optuna.sqlite3").is_file()
@@ -114,11 +114,11 @@ def test_resume_continues_the_same_study(synthetic, tmp_path):
                                             "se: 0.02}\n  - {study: synthetic, outcome: DSMES")
     synthetic.write_text(changed)
     with pytest.raises(ScenarioError, match="cannot resume"):
-        open_study(load_calibration(synthetic), resume=True)
+        open_study(load_calibration(synthetic, synthetic.parent / "out"), resume=True)
 
 
 def test_overlay_is_a_scenario_with_the_best_values(synthetic, tmp_path):
-    cal = load_calibration(synthetic)
+    cal = load_calibration(synthetic, synthetic.parent / "out")
     study = optimise(cal, trials=2)
     params = best_parameters(cal, study)
     path = tmp_path / "best.yaml"

@@ -31,14 +31,17 @@ The model value of a target is its mean over ``replications`` runs per arm. Ever
 the same seeds (``derive_seed(seed, r)``, shared by all arms: paired), so the objective is a
 deterministic, smooth-ish function of the parameters (common random numbers).
 
-The Optuna study lives in ``OUT/optuna.sqlite3`` (``OUT`` defaults to a folder named after
-the calibration, beside its file), so a calibration can be resumed (``--resume``: the same
-study goes on, the trial count grows) and inspected (``optuna-dashboard sqlite:///...``).
+The Optuna study lives in ``OUT/optuna.sqlite3`` (``OUT``: ``--out``, default
+``results/calibration/<out or name>`` under the working directory; never a path the file
+names, so a calibration file cannot write elsewhere), so a calibration can be resumed
+(``--resume``: the same study goes on, the trial count grows) and inspected
+(``optuna-dashboard sqlite:///...``).
 Resuming is refused when the calibration or its studies changed (a fingerprint is stored).
 Outputs: ``best.yaml`` (the best parameters as a scenario overlay: ``extends`` it or pass
 its ``--set`` line), ``fit_report.md`` / ``fit_report.html`` (targets vs fitted with 95%
 intervals over ``report_replications`` replications; written by
-``sim.report.calibration_report``) and ``trials.csv``.
+``sim.report.calibration_report``) and ``trials.csv``. An output folder holding files this
+command did not create (no ``MARKER`` file) is refused unless ``force``.
 """
 
 from __future__ import annotations
@@ -180,10 +183,20 @@ class SamplerSpec(Strict):
     startup_trials: int = Field(12, ge=1, description="tpe: random trials before modelling")
 
 
+_PLAIN_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+"""A name that is a single path component and not ``.`` or ``..``: it names folders."""
+
+MARKER = ".peersupport-calibration"
+"""The file marking an output folder as made by ``peersupport calibrate``."""
+
+RESULTS_ROOT = Path("results") / "calibration"
+"""Default parent of calibration output folders (relative to the working directory)."""
+
+
 class CalibrationSpec(Strict):
     """A whole calibration file."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Optuna study name")
+    name: str = Field(pattern=_PLAIN_NAME, description="Optuna study name")
     description: str = Field("", description="free text")
     studies: list[str] = Field(min_length=1, description="validation files, relative to this "
                                "file")
@@ -198,8 +211,9 @@ class CalibrationSpec(Strict):
     trials: int = Field(50, ge=1, description="trials per call (default of --trials)")
     report_replications: int = Field(10, ge=2, le=10_000,
                                      description="replications of the fit report")
-    out: str | None = Field(None, description="output folder, relative to this file "
-                            "(default: a folder named after the calibration beside it)")
+    out: str | None = Field(None, pattern=_PLAIN_NAME, description="output folder name "
+                            "under results/calibration/ (default: the name); a plain name, "
+                            "not a path")
 
 
 # --------------------------------------------------------------------------- loading
@@ -227,11 +241,8 @@ class Calibration:
     spec: CalibrationSpec
     studies: dict[str, Study]
     targets: list[Target]
-
-    @property
-    def out_dir(self) -> Path:
-        """Where the study database and outputs go."""
-        return self.path.parent / (self.spec.out or self.spec.name)
+    out_dir: Path
+    """Where the study database and outputs go (see :func:`claim_out_dir`)."""
 
     @property
     def storage_url(self) -> str:
@@ -269,8 +280,10 @@ class Calibration:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-def load_calibration(source: str | Path) -> Calibration:
+def load_calibration(source: str | Path, out: str | Path | None = None) -> Calibration:
     """Read and validate a calibration file and the validation files it names.
+
+    ``out`` is the output folder (default ``results/calibration/<out or name>``).
 
     Raises:
         ScenarioError: naming file, line and key path of the first problem.
@@ -326,7 +339,24 @@ def load_calibration(source: str | Path) -> Calibration:
         if names.index(n) != i:
             raise where.error(f"target name '{n}' appears twice; give one a 'name'",
                               ("targets", str(i)))
-    return Calibration(path=path, spec=spec, studies=studies, targets=targets)
+    out_dir = Path(out) if out is not None else RESULTS_ROOT / (spec.out or spec.name)
+    return Calibration(path=path, spec=spec, studies=studies, targets=targets,
+                       out_dir=out_dir)
+
+
+def claim_out_dir(cal: Calibration, *, force: bool = False) -> None:
+    """Create the output folder and mark it as ours; refuse one with files we did not make.
+
+    Raises:
+        ScenarioError: the folder is not empty and has no ``MARKER`` (unless ``force``).
+    """
+    out = cal.out_dir
+    if out.is_dir() and not (out / MARKER).is_file() and any(out.iterdir()) and not force:
+        raise ScenarioError(f"{out} holds files that peersupport calibrate did not create; "
+                            "choose another --out, or pass --force to write there anyway")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text(json.dumps({"calibration": str(cal.path),
+                                          "name": cal.spec.name}) + "\n")
 
 
 # --------------------------------------------------------------------------- objective
@@ -444,16 +474,17 @@ def _sampler(cal: Calibration) -> Any:
                                       multivariate=True)
 
 
-def open_study(cal: Calibration, *, resume: bool) -> Any:
+def open_study(cal: Calibration, *, resume: bool, force: bool = False) -> Any:
     """Create the Optuna study, or load it to continue (checking it is the same problem).
 
     Raises:
         ScenarioError: the study exists and ``resume`` is false, or it was made by a
-            different calibration (fingerprint mismatch).
+            different calibration (fingerprint mismatch), or the output folder holds files
+            this command did not create (unless ``force``).
     """
     optuna = _optuna()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    cal.out_dir.mkdir(parents=True, exist_ok=True)
+    claim_out_dir(cal, force=force)
     storage = _storage(cal)
     names = {s.study_name for s in optuna.study.get_all_study_summaries(storage)}
     fingerprint = cal.fingerprint()
@@ -482,7 +513,7 @@ def open_study(cal: Calibration, *, resume: bool) -> Any:
     return study
 
 
-def _worker(path: str, n_trials: int, threads: int | None) -> None:
+def _worker(path: str, out: str, n_trials: int, threads: int | None) -> None:
     """A worker process: load the calibration and run ``n_trials`` trials of its study."""
     if threads:
         import numba
@@ -490,15 +521,16 @@ def _worker(path: str, n_trials: int, threads: int | None) -> None:
         numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     optuna = _optuna()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    cal = load_calibration(path)
+    cal = load_calibration(path, out)
     study = optuna.load_study(study_name=cal.spec.name, storage=_storage(cal),
                               sampler=_sampler(cal))
     study.optimize(lambda t: objective(t, cal), n_trials=n_trials, catch=(ScenarioError,))
 
 
 def optimise(cal: Calibration, *, trials: int | None = None, workers: int = 1,
-             resume: bool = False, progress: bool = False) -> Any:
-    """Run ``trials`` more trials (default: the file's ``trials``) on ``workers`` processes.
+             resume: bool = False, progress: bool = False, force: bool = False) -> Any:
+    """Run ``trials`` more trials (default: the file's ``trials``) on ``workers`` processes
+    (``force``: write into an output folder this command did not create).
 
     Returns:
         The Optuna study (stored in SQLite; reload it with ``optuna.load_study``).
@@ -508,7 +540,7 @@ def optimise(cal: Calibration, *, trials: int | None = None, workers: int = 1,
         raise ScenarioError(f"--trials must be >= 0, got {n}")
     if workers < 1:
         raise ScenarioError(f"--workers must be >= 1, got {workers}")
-    study = open_study(cal, resume=resume)
+    study = open_study(cal, resume=resume, force=force)
     if n == 0:
         return study
     from tqdm.auto import tqdm
@@ -526,8 +558,8 @@ def optimise(cal: Calibration, *, trials: int | None = None, workers: int = 1,
     threads = max(1, default_workers() // workers)
     shares = [n // workers + (i < n % workers) for i in range(workers)]
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(str(cal.path), k, threads), daemon=True)
-             for k in shares if k]
+    procs = [ctx.Process(target=_worker, args=(str(cal.path), str(cal.out_dir), k, threads),
+                         daemon=True) for k in shares if k]
     for p in procs:
         p.start()
     bar = tqdm(total=n, unit="trial", desc=cal.spec.name, disable=not progress,

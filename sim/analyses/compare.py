@@ -423,7 +423,7 @@ def _resolve(spec: CompareSpec, files: list[tuple[Path, tuple[str, ...]]], where
             scenario = load_scenario(file, overrides)
         except ScenarioError as exc:
             if exc.file and exc.file.startswith("--set "):
-                key = exc.file.removeprefix("--set ")
+                key = exc.file.removeprefix("--set ").split("=", 1)[0]
                 raise where.error(f"{exc.message} (applied to {file.name})",
                                   ("set", key) if key in spec.set else ("horizon_days",)) \
                     from None

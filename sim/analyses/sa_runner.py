@@ -68,6 +68,7 @@ from sim.analyses.sensitivity import (
     sample,
 )
 from sim.core.rng import derive_seed
+from sim.engine.budget import check_runs
 from sim.engine.options import RunOptions
 from sim.engine.store import ResultsStore, load_results
 from sim.engine.tasks import RunReport, Task, run_tasks
@@ -113,6 +114,9 @@ _SETTINGS_FOR = {
     "pawn": {"n", "slices"},
 }
 """Which ``settings`` keys each method uses."""
+
+MAX_RESAMPLES = 100_000
+"""Most bootstrap resamples (each holds a copy of the indices: 10^9 would need ~30 GiB)."""
 
 
 # --------------------------------------------------------------------------- the file
@@ -161,7 +165,7 @@ class OutputsSpec(Strict):
 class AnalysisSpec(Strict):
     """Bootstrap and convergence settings."""
 
-    num_resamples: int = Field(1000, ge=2, le=100_000, description="bootstrap resamples")
+    num_resamples: int = Field(1000, ge=2, le=MAX_RESAMPLES, description="bootstrap resamples")
     conf_level: float = Field(0.95, gt=0, lt=1, description="interval level")
     tolerance: float = Field(0.05, gt=0, le=1, description="largest change of an index "
                              "between N/2 and N that counts as converged")
@@ -319,8 +323,9 @@ class SensitivityPlan:
                 f"{sc['run']['days']} days")
 
 
-def load_sensitivity(source: str | Path) -> SensitivityPlan:
-    """Read and validate a sensitivity file; draw its sample points.
+def load_sensitivity(source: str | Path, *, max_runs: int | None = None) -> SensitivityPlan:
+    """Read and validate a sensitivity file; draw its sample points (refused before drawing
+    when they would be over ``max_runs`` runs, default ``sim.engine.budget.MAX_RUNS``).
 
     Raises:
         ScenarioError: naming file, line and key path of the first problem.
@@ -332,6 +337,7 @@ def load_sensitivity(source: str | Path) -> SensitivityPlan:
     inputs, integer = _inputs(spec, base_scenario, ctx)
     _check_settings(spec, ctx)
     _check_outputs(spec, ctx)
+    check_runs(_planned_runs(spec), str(path), max_runs)
     X = _sample(spec, inputs, ctx)
     _check_points(X, inputs, integer, base_scenario, ctx)
     return SensitivityPlan(path=path, text=text, spec=spec,
@@ -407,6 +413,15 @@ def _check_outputs(spec: SensitivitySpec, ctx: Located) -> None:
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise ctx.error(f"'{name}' is not a summary output of a run{hint} (outputs: "
                             f"{', '.join(DEFAULT_OUTPUTS)}, ...; see sim/runner.py)", loc)
+
+
+def _planned_runs(spec: SensitivitySpec) -> int:
+    """Runs the file asks for, from its settings alone (before any point is drawn)."""
+    s, d = spec.settings, len(spec.inputs)
+    rows = {"sobol": s.n * (2 * d + 2 if s.second_order else d + 2),
+            "morris": (s.optimal_trajectories or s.n) * (d + 1),
+            "fast": s.n * d}.get(spec.method, s.n)
+    return rows * spec.replications
 
 
 def _sample(spec: SensitivitySpec, inputs: list[Input], ctx: Located) -> pd.DataFrame:
@@ -577,6 +592,9 @@ def analyze_store(
         ScenarioError: runs failed or missing, a method the store's design cannot support,
             unknown inputs, outputs or columns (with a did-you-mean).
     """
+    if num_resamples is not None and not 2 <= num_resamples <= MAX_RESAMPLES:
+        raise ScenarioError(f"num_resamples must be between 2 and {MAX_RESAMPLES:,}, got "
+                            f"{num_resamples:,}")  # 0 is an error, not "the default"
     results = load_results(path)
     manifest = results.manifest
     if manifest.get("kind") == "sensitivity":
@@ -606,7 +624,7 @@ def _analyze_sensitivity_store(results: Any, stored: dict[str, Any],
     fractions = (0.25, 0.5, 1.0) if n_base >= MIN_CONVERGENCE_N.get(method, math.inf) else None
     result = analyze_replications(
         inputs, method, X, Y_reps, seed=int(stored["seed"]),
-        num_resamples=int(num_resamples or stored["num_resamples"]),
+        num_resamples=int(stored["num_resamples"] if num_resamples is None else num_resamples),
         conf_level=float(stored["conf_level"]), fractions=fractions,
         tol=float(stored["tolerance"]),
         common_random_numbers=stored["streams"] == "common", **stored["options"],
@@ -675,7 +693,8 @@ def _analyze_given_data(results: Any, method: str | None, inputs: Sequence[str] 
         crn = kind == "sensitivity" and manifest["analysis"].get("streams") == "common"
         result = analyze_replications(
             input_list, method, X, Y_reps, seed=seed,
-            num_resamples=int(num_resamples or stored_resamples), fractions=fractions,
+            num_resamples=int(stored_resamples if num_resamples is None
+                              else num_resamples), fractions=fractions,
             common_random_numbers=crn, **opts)
     except (ValueError, ZeroDivisionError, IndexError) as exc:  # SALib on too few points
         if isinstance(exc, ScenarioError):
@@ -831,5 +850,5 @@ def parse_select(items: Sequence[str]) -> dict[str, Any]:
     try:
         return parse_set(list(items))
     except ScenarioError as exc:
-        raise ScenarioError(exc.message.replace("--set", "--select")) from None
+        raise ScenarioError(str(exc).replace("--set", "--select", 1)) from None
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +46,7 @@ from sim.analyses import designs
 from sim.analyses.basefile import changed_keys, check_value, load_base
 from sim.analyses.sensitivity import Input
 from sim.core.rng import derive_seed
+from sim.engine.budget import check_runs
 from sim.engine.options import RunOptions
 from sim.engine.store import ResultsStore
 from sim.engine.tasks import RunReport, Task, run_tasks
@@ -221,8 +223,9 @@ def _plain(value: Any) -> Any:
 # --------------------------------------------------------------------------- loading
 
 
-def load_sweep(source: str | Path) -> Sweep:
-    """Read and validate a sweep file; resolve its base, levers and design points.
+def load_sweep(source: str | Path, *, max_runs: int | None = None) -> Sweep:
+    """Read and validate a sweep file; resolve its base, levers and design points (refused
+    before building them when over ``max_runs`` runs, default ``sim.engine.budget.MAX_RUNS``).
 
     Raises:
         ScenarioError: naming file, line and key path of the first problem.
@@ -233,6 +236,7 @@ def load_sweep(source: str | Path) -> Sweep:
              if spec.outputs.timeseries_every_days else None)
     base_scenario = load_base(path.parent, spec.base, spec.set, ctx, extra)
     base = base_scenario.model_dump(mode="json")
+    check_runs(_planned_runs(spec), str(path), max_runs)
 
     levers = _levers(spec, base_scenario, ctx)
     points, integer = _points(spec, ctx)
@@ -247,6 +251,26 @@ def load_sweep(source: str | Path) -> Sweep:
                         "keep it in one of them", ("uncertain",))
     _check_combinations(levers, points, spec, ctx)
     return Sweep(path=path, text=text, spec=spec, base=base, levers=levers, points=points)
+
+
+def _planned_runs(spec: SweepSpec) -> int:
+    """Runs the file asks for, from its spec alone (before levers or points are built)."""
+    raw, design = spec.levers, spec.design
+    levers = (math.prod(len(v) if isinstance(v, list) else 1 for v in raw.values())
+              if isinstance(raw, dict) else len(raw))
+    if design is None:
+        points = 1
+    elif design.method == "list":
+        points = len(design.rows or ())
+    elif design.method == "grid":
+        points = math.prod(len(u.values) if u.values is not None else u.levels or 1
+                           for u in spec.uncertain.values())
+    else:
+        points = designs.expected_rows(design.method, len(spec.uncertain), design.n or 1,
+                                       second_order=design.second_order)
+    levers, points = max(levers, 1), max(points, 1)
+    combos = max(levers, points) if spec.combine == "paired" else levers * points
+    return combos * spec.replications
 
 
 # --------------------------------------------------------------------------- levers

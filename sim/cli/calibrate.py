@@ -6,6 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from sim.cli.options import int_in, max_workers
+from sim.cli.paths import check_output
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``calibrate`` subcommand."""
@@ -14,15 +17,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Fit the parameters of CALIB (ranges, priors) to its targets (means with "
         "standard errors, or proportions with counts) by minimising the sum of squared "
         "z-scores and binomial deviances over replications with fixed common seeds. The "
-        "Optuna study is stored in OUT/optuna.sqlite3; rerun with --resume to continue it. "
+        "Optuna study is stored in OUT/optuna.sqlite3 (OUT: --out, default "
+        "results/calibration/NAME); rerun with --resume to continue it. "
         "Writes OUT/best.yaml (scenario overlay), OUT/fit_report.md and .html (targets vs "
         "fitted) and OUT/trials.csv. Exit status: 0 done, 2 bad input, 130 interrupted.",
     )
     p.add_argument("calibration", type=Path, help="calibration YAML file")
     p.add_argument("--trials", type=int, default=None, metavar="N",
                    help="trials to run in this call (default: the file's 'trials')")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
+    p.add_argument("--workers", type=int_in(1, max_workers), default=1, metavar="N",
                    help="worker processes sharing the study (default: 1)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="output folder (default: results/calibration/NAME)")
+    p.add_argument("--force", action="store_true",
+                   help="write into an output folder holding files calibrate did not create")
     p.add_argument("--resume", action="store_true",
                    help="continue the stored study (refused if the calibration changed)")
     p.add_argument("--report-only", action="store_true",
@@ -38,17 +46,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.analyses.calibration import load_calibration, optimise, write_outputs
     from sim.report.calibration_report import write_fit_report
 
-    cal = load_calibration(args.calibration)
+    cal = load_calibration(args.calibration, args.out)
+    check_output(cal.out_dir, "--out", folder=True)
     spec = cal.spec
     runs = sum(len(a) for a in cal.arms().values()) * spec.replications
     print(f"calibrate {spec.name}: {len(spec.parameters)} parameters, {len(cal.targets)} "
-          f"targets, {runs} runs per trial; study in {cal.storage_url}", file=sys.stderr)
+          f"targets, {runs} runs per trial; outputs in {cal.out_dir}", file=sys.stderr)
     if args.check:
         return 0
     progress = not args.no_progress and sys.stderr.isatty()
     trials = 0 if args.report_only else args.trials
     study = optimise(cal, trials=trials, workers=args.workers,
-                     resume=args.resume or args.report_only, progress=progress)
+                     resume=args.resume or args.report_only, progress=progress,
+                     force=args.force)
     best = study.best_trial
     print(f"{len(study.trials)} trials in study '{spec.name}'; best: trial {best.number}, "
           f"objective {best.value:.4g}")

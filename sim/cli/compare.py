@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from sim.cli.options import add_executor_arguments, run_options
+from sim.cli.options import (
+    MAX_REPLICATIONS,
+    MAX_SEED,
+    add_executor_arguments,
+    check_memory,
+    int_in,
+    run_options,
+)
+from sim.cli.paths import check_output, write_advice
 from sim.params.errors import ScenarioError
 
 
@@ -29,9 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--comparator", default=None, metavar="NAME",
                    help="program.name of the comparator design (default: the compare "
                    "file's, else usual_care)")
-    p.add_argument("--replications", type=int, default=None, metavar="N",
+    p.add_argument("--replications", type=int_in(2, MAX_REPLICATIONS), default=None, metavar="N",
                    help="replications per design (default: the compare file's, else 20)")
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=None,
                    help="root seed (default: the compare file's, else 1)")
     p.add_argument("--report", type=Path, default=None, metavar="HTML",
                    help="write the HTML report here (and its data beside it, in "
@@ -52,12 +61,12 @@ def _load(args: argparse.Namespace):  # noqa: ANN202 (Comparison, imported lazil
     from sim.analyses.compare import comparison_from_designs, load_comparison
     from sim.params.yamlio import read_yaml
 
-    for value, name in ((args.replications, "--replications"), (args.workers, "--workers")):
-        if value is not None and value < (2 if name == "--replications" else 1):
-            raise ScenarioError(f"{name} must be >= {2 if name == '--replications' else 1}, "
-                                f"got {value}")
     if args.resume and args.out is None:
         raise ScenarioError("--resume needs --out DIR (the results store to continue)")
+    if args.out is not None:
+        check_output(args.out, "--out", folder=True)
+    if args.report is not None:
+        check_output(args.report, "--report")
     kinds = []
     for file in args.files:
         data, _ = read_yaml(file)
@@ -76,9 +85,12 @@ def _load(args: argparse.Namespace):  # noqa: ANN202 (Comparison, imported lazil
 def cmd_compare(args: argparse.Namespace) -> int:
     """Validate, run, analyse, print and report; see :func:`register` for the exit status."""
     from sim.analyses.compare import analyse, run_comparison
+    from sim.engine.budget import check_runs
     from sim.report.compare_words import format_tables
 
     comparison = _load(args)
+    check_runs(comparison.n_runs, "compare", args.max_runs)
+    check_memory(args, comparison.first, "compare")
     where = args.out or "a temporary results store"
     print(f"compare: {comparison.describe()}", file=sys.stderr)
     if args.dry_run:
@@ -113,6 +125,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if args.report:
             from sim.report.compare_report import write_report
 
-            paths = write_report(result, args.report)
+            try:
+                paths = write_report(result, args.report)
+            except OSError as exc:  # after the runs: keep them, say where
+                kept = args.out or _keep(out)
+                print(f"peersupport compare: cannot write the report {args.report} "
+                      f"({exc.strerror or exc}): {write_advice(exc)}; the runs are kept in "
+                      f"{kept}", file=sys.stderr)
+                return 1
             print(f"\nreport: {paths['report']}\ndata:   {paths['data']}/ (CSV and Parquet)")
     return 1 if report.failed_total or report.missing else 0
+
+
+def _keep(runs: Path) -> Path:
+    """Move a temporary results store out of its temporary folder (which is deleted)."""
+    kept = Path(tempfile.mkdtemp(prefix="peersupport-compare-runs-"))
+    shutil.move(runs, kept / "runs")
+    return kept / "runs"

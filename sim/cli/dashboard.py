@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from sim.cli.options import LazyChoices
+from sim.cli.options import MAX_SEED, LazyChoices, int_in
 from sim.params.errors import ScenarioError
 from sim.viz.serve import CULL_TIMEOUT, MAX_SESSIONS
 
@@ -45,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compare", choices=LazyChoices("sim.viz.arms", "COMPARISONS"), default=None,
                    metavar="CONTRAST", help="what differs between arm A and arm B: "
                    "%(choices)s (default: the lesson's contrast, else kickoff)")
-    p.add_argument("--seed", type=int, default=None, help="seed to open with (default: run.seed)")
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=None,
+                   help="seed to open with (default: run.seed)")
     p.add_argument("--patients", type=int, default=None,
                    help="patients per arm to open with (default: the scenario's size, or "
                         "300 when it has more than 1,000)")

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sim.cli.options import MAX_REPLICATIONS, MAX_SEED, int_in
 from sim.params.errors import ScenarioError
 
 
@@ -19,8 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "tests/test_lessons.py does.")
     p.add_argument("scenario", type=Path, nargs="?", default=None,
                    help="a lesson's name or scenario file")
-    p.add_argument("--seeds", type=int, default=20, help="replications (default 20)")
-    p.add_argument("--seed", type=int, default=2024,
+    p.add_argument("--seeds", type=int_in(1, MAX_REPLICATIONS), default=20,
+                   help="replications (default 20)")
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=2024,
                    help="root seed of the replications (default 2024)")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="KEY.PATH=VALUE", help="override a parameter (repeatable)")

@@ -71,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"peersupport {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a write failing after the path checks (disk full, a race)
+        from sim.cli.paths import write_advice
+
+        print(f"peersupport {args.command}: error: cannot write {exc.filename or 'a file'} "
+              f"({exc.strerror or exc}): {write_advice(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ import time
 import warnings
 from pathlib import Path
 
-from sim.cli.options import add_executor_arguments, run_options
+from sim.cli.options import add_executor_arguments, check_memory, int_in, run_options
+from sim.cli.paths import check_output
 from sim.cli.sweep import _sigterm_as_interrupt
 from sim.params.errors import ScenarioError
 
@@ -57,8 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--select", action="append", default=[], metavar="COLUMN=VALUE",
                    help="keep runs with this value, e.g. design=hybrid_kickoff (repeatable; "
                    "a sweep with several lever settings is analysed one setting at a time)")
-    g.add_argument("--num-resamples", type=int, default=None, metavar="B",
-                   help="bootstrap resamples (default: the store's own, else 1000)")
+    g.add_argument("--num-resamples", type=int_in(2), default=None, metavar="B",
+                   help="bootstrap resamples, 2 to 100,000 (default: the store's own, else 1000)")
     p.set_defaults(func=cmd_sensitivity)
 
 
@@ -75,6 +76,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         if run_flags:
             raise ScenarioError(f"{', '.join(run_flags)} only apply to running a file, not "
                                 "to --analyze")
+        if args.out is not None:
+            check_output(args.out, "--out", folder=True)
         return _analyze(args, args.analyze, args.out)
     extra = [f for f, on in (("--method", args.method), ("--inputs", args.inputs),
                              ("--select", args.select)) if on]
@@ -87,12 +90,14 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from sim.analyses.sa_runner import load_sensitivity, run_sensitivity
 
-    plan = load_sensitivity(args.file)
+    plan = load_sensitivity(args.file, max_runs=args.max_runs)
     out = args.out or Path("results") / "sensitivity" / args.file.stem
+    check_output(out, "--out", folder=True)
     print(f"{args.file}: {plan.describe()}", file=sys.stderr)
+    memory = check_memory(args, plan.base, str(args.file))
     options = run_options(args)
     if args.dry_run:
-        print(_budget(plan, options.executor, options.workers))
+        print(_budget(plan, options.executor, options.workers) + f"; {memory} (estimated)")
         print(plan.X.head(3).T.to_string())
         return 0
     print(f"running on {options.where}; results in {out}", file=sys.stderr)

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sim.cli.options import MAX_SEED, int_in
+from sim.cli.paths import check_output
 from sim.params.errors import ScenarioError
 
 if TYPE_CHECKING:
@@ -18,12 +20,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add run, check, schema and params."""
     p = sub.add_parser("run", help="run one scenario and print its summary")
     p.add_argument("scenario", type=Path, help="scenario YAML file")
-    p.add_argument("--seed", type=int, default=None, help="root seed (default: run.seed)")
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=None,
+                   help="root seed (default: run.seed)")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="KEY.PATH=VALUE", help="override a parameter (repeatable)")
     p.add_argument("--out", type=Path, default=None,
                    help="write summary.json, timeseries.parquet, provenance.json here")
     p.add_argument("--json", action="store_true", help="print the full summary as JSON")
+    p.add_argument("--force", action="store_true",
+                   help="run even if the run's estimated memory exceeds what is available")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_run)
 
@@ -40,10 +45,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario, print its summary table, optionally save its outputs."""
+    from sim.engine.budget import check_memory
     from sim.params.scenario import load_scenario, parse_set
     from sim.runner import run
 
     scenario = load_scenario(args.scenario, parse_set(args.overrides))
+    if args.out:
+        check_output(args.out, "--out", folder=True)
+    check_memory(scenario, str(args.scenario), force=args.force)
     result = run(scenario, args.seed, progress=not args.no_progress and sys.stderr.isatty())
     if args.json:
         print(json.dumps(result.summary, indent=2))

@@ -9,7 +9,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from sim.cli.options import add_executor_arguments, run_options
+from sim.cli.options import add_executor_arguments, check_memory, int_in, run_options
+from sim.cli.paths import check_output
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="validate the sweep and print its plan without running")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--chunk-size", type=int, default=None, metavar="RUNS",
+    p.add_argument("--chunk-size", type=int_in(1), default=None, metavar="RUNS",
                    help="runs sent to a worker at once (default: automatic)")
     p.add_argument("--flush-every", type=int, default=200, metavar="RUNS",
                    help="write a results part at least every RUNS runs (and every 5 s)")
@@ -43,10 +44,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """Validate, run and summarise a sweep; see :func:`register` for the exit status."""
     from sim.analyses.sweep import load_sweep, run_sweep
 
-    sweep = load_sweep(args.sweep)
+    sweep = load_sweep(args.sweep, max_runs=args.max_runs)
     out = args.out or Path("results") / args.sweep.stem
+    check_output(out, "--out", folder=True)
     print(f"{args.sweep}: {sweep.describe()}", file=sys.stderr)
+    memory = check_memory(args, sweep.base, str(args.sweep))
     if args.dry_run:
+        print(f"{sweep.n_runs:,} runs, {memory} (estimated)")
         print(sweep.points.head(10).to_string() if len(sweep.points.columns) else
               "no uncertain inputs")
         return 0

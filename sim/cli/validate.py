@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli.options import add_executor_arguments, run_options
+from sim.cli.options import MAX_REPLICATIONS, add_executor_arguments, int_in, run_options
+from sim.cli.paths import check_output, write_advice
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="validation files or names, e.g. centola2010 (default: every "
                    "study in experiments/validation/)")
     add_executor_arguments(p, scheduler=False)
-    p.add_argument("--replications", type=int, default=None, metavar="N",
+    p.add_argument("--replications", type=int_in(1, MAX_REPLICATIONS), default=None, metavar="N",
                    help="replications per arm instead of each file's own")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="KEY.PATH=VALUE",
@@ -45,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Load, run, tabulate; see :func:`register` for the exit status."""
     from sim.analyses.validation import default_files, load_study, run_validation
+    from sim.engine.budget import check_runs
     from sim.params.catalogue import data_root, resolve
     from sim.params.errors import ScenarioError
     from sim.params.scenario import parse_set
@@ -55,8 +57,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not files:
         raise ScenarioError("no validation files given and none shipped in "
                             f"{data_root() / 'experiments' / 'validation'}")
-    if args.replications is not None and args.replications < 1:
-        raise ScenarioError(f"--replications must be >= 1, got {args.replications}")
+    for path, option, folder in ((args.out, "--out", True), (args.report, "--report", False),
+                                 (args.markdown, "--markdown", False)):
+        if path is not None:
+            check_output(path, option, folder=folder)
     overrides = parse_set(args.overrides)
     studies = [load_study(f, overrides) for f in files]
     if args.check:
@@ -65,6 +69,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                   f"outcomes, {s.spec.replications} replications)")
         return 0
     runs = sum(len(s.scenarios) * (args.replications or s.spec.replications) for s in studies)
+    check_runs(runs, "validate", args.max_runs)
     print(f"validate: {len(studies)} studies, {runs} runs", file=sys.stderr)
     options = run_options(args, progress=not args.no_progress and sys.stderr.isatty())
     result = run_validation(studies, args.out, options, replications=args.replications)
@@ -72,10 +77,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     passed = sum(r.passed for r in result.results)
     print(f"\n{passed} of {len(result.results)} outcomes pass"
           + (f"; {result.failed_runs} runs failed or missing" if result.failed_runs else ""))
-    if args.markdown:
-        args.markdown.write_text(markdown_table(result.results) + "\n")
-        print(f"wrote {args.markdown}")
-    if args.report:
-        args.report.write_text(html_report(result))
-        print(f"wrote {args.report}")
+    for path, text in ((args.markdown, lambda: markdown_table(result.results) + "\n"),
+                       (args.report, lambda: html_report(result))):
+        if path:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text())
+            except OSError as exc:  # after the runs: the table above is the result
+                kept = f"; the runs are kept in {args.out}" if args.out else ""
+                print(f"peersupport validate: cannot write {path} ({exc.strerror or exc}): "
+                      f"{write_advice(exc)}{kept}", file=sys.stderr)
+                return 1
+            print(f"wrote {path}")
     return 0 if result.passed else 1

@@ -39,8 +39,9 @@ def resolve(ref: str | Path, folder: str = "scenarios") -> Path:
         ScenarioError: neither a file nor a name, with the closest names.
     """
     path = Path(ref)
-    if path.is_file() or path.is_absolute():
-        return path
+    if path.is_file() or path.is_absolute() or (
+            (path.is_symlink() or path.exists()) and not path.is_dir()):
+        return path  # a FIFO or a symlink loop is then refused by name, not "not found"
     root = data_root()
     for base in (root / folder, root):
         for candidate in (base / path, base / path.with_name(path.name + ".yaml")):

@@ -197,15 +197,15 @@ class Located:
             expected = ctx.get("expected", "")
             hint = _did_you_mean(str(got), re.findall(r"'([^']*)'", str(expected)))
             return f"{where} must be one of {expected}, got {got!r}{hint}", loc
-        if kind == "value_error":
-            return f"{where}: {ctx.get('error', err['msg'])}", loc
+        if kind == "value_error":  # a whole-document check has no key path
+            return f"{where + ': ' if where else ''}{ctx.get('error', err['msg'])}", loc
         if kind == "finite_number":
             return f"{where} must be a finite number, got {short(got)}", loc
         if kind in {"too_short", "too_long"}:
-            return f"{where}: {err['msg'].lower()}", loc
+            return f"{where}: {_lower_first(err['msg'])}", loc
         if kind in {"model_type", "dict_type"}:
             return f"{where} must be {self._mapping(loc)}, got {short(got)}", loc
-        return f"{where}: {err['msg'].lower()}, got {short(got)}", loc
+        return f"{where}: {_lower_first(err['msg'])}, got {short(got)}", loc
 
     def _mapping(self, loc: tuple[str, ...]) -> str:
         example = self.examples.get(model_at(self.root, loc)) if self.root else None
@@ -242,3 +242,8 @@ def load_document(path: Path, root: type[BaseModel],
     where = Located(str(path), lines, root, examples)
     spec = where.validate(root, data)
     return spec, where, path.read_text(encoding="utf-8-sig")
+
+
+def _lower_first(text: str) -> str:
+    """Pydantic's message with its first letter lowered; the rest (a pattern) kept as is."""
+    return text[:1].lower() + text[1:]

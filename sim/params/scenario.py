@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -29,8 +28,12 @@ from pydantic import (
 from sim.params.catalogue import resolve
 from sim.params.edgelist import read_edge_list
 from sim.params.errors import ScenarioError
+from sim.params.files import regular_file
 from sim.params.located import Located, section_type
-from sim.params.yamlio import Location, read_yaml
+from sim.params.yamlio import MAX_DOCUMENT_BYTES, Location, parse_value, read_yaml
+
+MAX_TIES = 2**31 - 1
+"""Most network entries (ties counted from both ends): the network indexes them in int32."""
 
 COST_LIMIT = 1e9
 """Upper bound of every unit cost and of the WTP threshold (currency units): far above any
@@ -58,6 +61,16 @@ class Section(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
                               allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """``size: true`` is a typo, not 1 patient: booleans are refused where a number is
+        expected (pydantic would read them as 1 and 0)."""
+        if isinstance(value, bool) and cls.model_fields[info.field_name or ""].annotation in (
+                int, float, int | None, float | None):
+            raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
+        return value
 
 
 class Normal(Section):
@@ -201,6 +214,13 @@ class Network(Section):
         0.39, "0-1", "Sartori 2020 [calibrated]",
         "weight of moderator messages (staff, not peers)", ge=0, le=1,
     )
+
+    @property
+    def ties_per_patient(self) -> int:
+        """Network entries per patient: group mates plus generated background ties (an
+        edge list's size is bounded by its file)."""
+        generated = self.background.kind not in ("none", "edge_list")
+        return self.group_size - 1 + (self.background.mean_degree if generated else 0)
 
 
 class InstantMessaging(Section):
@@ -491,6 +511,20 @@ class Scenario(Section):
 
     _source: str | None = PrivateAttr(default=None)
 
+    @model_validator(mode="after")
+    def _network_fits(self) -> Scenario:
+        """The network's CSR arrays use 32-bit indices: refuse more than 2^31 - 1 entries
+        rather than overflow silently (20M patients in groups of 200 with 200 background
+        ties each would need 8 billion)."""
+        ties = self.population.size * self.network.ties_per_patient
+        if ties > MAX_TIES:
+            raise ValueError(
+                f"the network would have about {ties:,} ties ({self.population.size:,} "
+                f"patients x {self.network.ties_per_patient} each), over the {MAX_TIES:,} the "
+                "model can index; reduce population.size, network.group_size or "
+                "network.background.mean_degree")
+        return self
+
     @property
     def source(self) -> str | None:
         """The file this scenario was loaded from, if any."""
@@ -537,7 +571,10 @@ def load_scenario(
         label = str(path)
     for dotted, value in (overrides or {}).items():
         set_path(data, dotted, value)
-        lines[tuple(dotted.split("."))] = ("--set " + dotted, None)
+        keys, where = tuple(dotted.split(".")), (f"--set {dotted}={_shown(value)}", None)
+        for end in range(1, len(keys)):  # sections this option created are its own
+            lines.setdefault(keys[:end], where)
+        lines[keys] = where
     scenario = validate(data, lines, label=label)
     scenario._source = str(path) if path else None
     if scenario.network.background.kind == "edge_list":
@@ -551,12 +588,15 @@ def parse_set(items: list[str]) -> dict[str, Any]:
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ScenarioError(f"--set expects key.path=value, got '{item}'")
-        try:
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            out[key.strip()] = raw
+            raise ScenarioError("expected key.path=value", file=f"--set {item}")
+        out[key.strip()] = parse_value(raw, f"--set {key.strip()}") if raw.strip() else None
     return out
+
+
+def _shown(value: Any) -> str:
+    """A ``--set`` value as the user typed it (shortened), for error locations."""
+    text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -576,11 +616,47 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
+MAX_EXTENDS_DEPTH = 20
+"""Longest ``extends`` chain (files), far above any real layering of scenarios."""
+
+_SCENARIO_KEYS = frozenset(Scenario.model_fields) | {"extends"}
+
+
 def _resolve_file(
-    path: Path, chain: tuple[Path, ...]
+    path: Path, chain: tuple[Path, ...], used: int = 0
 ) -> tuple[dict[str, Any], dict[tuple[str, ...], Location]]:
+    """Read ``path`` and its ``extends`` parents; ``used`` bytes were read by the children.
+
+    The size limit holds for the whole chain, so one large file linked many times over is
+    refused after the first read, not after reading each copy.
+    """
+    used += regular_file(path)
+    if used > MAX_DOCUMENT_BYTES:
+        raise ScenarioError(f"the 'extends' chain is over {MAX_DOCUMENT_BYTES:,} bytes in "
+                            f"total, the limit for scenario files: {_chain_text(chain)}",
+                            file=str(path))
     data, lines = read_yaml(path)
-    return _resolve_dict(data, str(path), path.parent, chain=(*chain, path.resolve()), lines=lines)
+    if data and not any(key in _SCENARIO_KEYS or difflib.get_close_matches(
+            key, _SCENARIO_KEYS, n=1, cutoff=0.6) for key in data):
+        # its keys are its content (/etc/shadow read as YAML): never echo them
+        raise ScenarioError("not a scenario file: none of its top-level keys is a scenario "
+                            f"section ({', '.join(sorted(_SCENARIO_KEYS))})", file=str(path))
+    return _resolve_dict(data, str(path), path.parent, chain=(*chain, _real(path)),
+                         lines=lines, used=used)
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop (RuntimeError in 3.12)
+        return path.absolute()
+
+
+def _chain_text(chain: Sequence[Path]) -> str:
+    names = [str(p) for p in chain]
+    if len(names) > 6:
+        names = [*names[:3], f"... ({len(names) - 5} more)", *names[-2:]]
+    return " -> ".join(names)
 
 
 def _resolve_dict(
@@ -589,6 +665,7 @@ def _resolve_dict(
     base_dir: Path,
     chain: tuple[Path, ...],
     lines: dict[tuple[str, ...], Location] | None = None,
+    used: int = 0,
 ) -> tuple[dict[str, Any], dict[tuple[str, ...], Location]]:
     lines = dict(lines or {})
     parent_ref = data.pop("extends", None)
@@ -598,19 +675,17 @@ def _resolve_dict(
     if not isinstance(parent_ref, str):
         raise ScenarioError("'extends' must be a file path", file=label, line=line,
                             path="extends")
-    parent_path = (base_dir / parent_ref)
-    try:
-        resolved, is_file = parent_path.resolve(), parent_path.is_file()
-    except (OSError, ValueError) as exc:  # a name too long, a NUL byte, ...
-        raise ScenarioError(f"'extends' names an unusable path: {exc}", file=label, line=line,
-                            path="extends") from None
+    parent_path = base_dir / parent_ref
+    regular_file(parent_path, named_by="'extends'", file=label, line=line, key="extends")
+    resolved = _real(parent_path)
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in (*chain, resolved))
         raise ScenarioError(f"'extends' cycle: {cycle}", file=label, line=line, path="extends")
-    if not is_file:
-        raise ScenarioError(f"'extends' names a missing file: {parent_path}", file=label,
-                            line=line, path="extends")
-    parent, parent_lines = _resolve_file(parent_path, chain)
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise ScenarioError(f"extends chain too deep (over {MAX_EXTENDS_DEPTH} files): "
+                            f"{_chain_text((*chain, resolved))}", file=label, line=line,
+                            path="extends")
+    parent, parent_lines = _resolve_file(parent_path, chain, used)
     merged = _deep_merge(parent, _absolutise_paths(data, base_dir))
     parent_lines.update(lines)
     return merged, parent_lines
@@ -621,10 +696,7 @@ def _absolutise_paths(data: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     bg = data.get("network", {})
     bg = bg.get("background") if isinstance(bg, dict) else None
     if isinstance(bg, dict) and isinstance(bg.get("edge_list"), str):
-        try:
-            bg["edge_list"] = str((base_dir / bg["edge_list"]).resolve())
-        except (OSError, ValueError):
-            pass  # left as written: reading it reports the problem with its line
+        bg["edge_list"] = str(_real(base_dir / bg["edge_list"]))
     return data
 
 

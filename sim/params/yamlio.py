@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from sim.params.errors import ScenarioError
+from sim.params.files import regular_file
 
 MAX_DOCUMENT_BYTES = 2_000_000
 MAX_NODES = 200_000
@@ -43,11 +44,10 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], Locatio
         ScenarioError: unreadable, oversized, malformed or non-mapping documents.
     """
     label = str(path)
+    regular_file(path)  # a FIFO, directory or symlink loop is refused before opening
     try:
         with path.open("rb") as fh:
-            raw = fh.read(MAX_DOCUMENT_BYTES + 1)  # bounded: /dev/zero or a huge file
-    except FileNotFoundError:
-        raise ScenarioError(f"file not found: {label}") from None
+            raw = fh.read(MAX_DOCUMENT_BYTES + 1)  # bounded: a file growing meanwhile
     except OSError as exc:
         raise ScenarioError(f"cannot read {label}: {exc.strerror or exc}") from None
     if len(raw) > MAX_DOCUMENT_BYTES:
@@ -263,3 +263,35 @@ class _Converter:
         if not isinstance(key, str | int | float | bool) or key is None:
             raise self.error("mapping keys must be plain names", key_node, path)
         return str(key)
+
+
+MAX_VALUE_CHARS = 100_000
+"""Longest ``--set`` value (a command-line value is a scalar or a short list)."""
+
+
+def parse_value(text: str, label: str) -> Any:
+    """One YAML value from the command line (``--set key=value``), under the same limits as
+    files: bounded length, events, depth and alias expansion; plain tags only.
+
+    Text that is not valid YAML is kept as a string (``--set name=a: b``).
+
+    Raises:
+        ScenarioError: too long, too large once expanded, too deep, or a non-plain tag.
+    """
+    if len(text) > MAX_VALUE_CHARS:
+        raise ScenarioError(f"value is over {MAX_VALUE_CHARS:,} characters", file=label)
+    try:
+        _scan(text, label)
+        node = yaml.compose(text, Loader=_LOADER)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.message, file=label) from None
+    except (yaml.YAMLError, UnicodeError, RecursionError):
+        return text
+    if node is None:
+        return None
+    converter = _Converter(label, {})
+    try:
+        converter.measure(node, 0)
+        return converter.convert(node, (), depth=0)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.message, file=label) from None
