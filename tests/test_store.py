@@ -256,3 +256,15 @@ def test_store_compact_command(tmp_path: Path, capsys) -> None:
     assert f"{parts} runs parts -> 1" in capsys.readouterr().out
     assert len(load_results(out).runs) == 3
     assert main(["store", "compact", str(tmp_path / "missing")]) == 2
+
+
+def test_column_dictionary_is_current_and_complete() -> None:
+    from sim.report.columns_table import UNDECLARED, column_table, summary_keys
+
+    table = column_table()
+    assert table in DOCS.read_text(), ("docs/results.md is stale: run "
+                                       "python -m sim.report.columns_table")
+    assert UNDECLARED not in table, "declare every summary key in sim/core/outcomes.py"
+    keys = summary_keys()
+    assert len(table.splitlines()) == len(keys) + 2 and "`share_hba1c_lt7_5`" in table
+    assert UNDECLARED in column_table(["a_new_key"]), "a key without declaration is flagged"
