@@ -371,13 +371,18 @@ def load_results(path: str | Path) -> Results:
         runs, outputs = pd.DataFrame(columns=[*RUN_COLUMNS, "_part"]), []
     else:
         runs, outputs = parts.table.to_pandas(), parts.outputs
-    runs["_ok"] = runs["status"] == "ok"
-    runs = runs.sort_values(["run_id", "_ok", "_part"], kind="stable")
-    runs = runs.drop_duplicates("run_id", keep="last")
+    runs = _kept(runs)
     winners = runs[["run_id", "_part"]].reset_index(drop=True)
-    runs = runs.drop(columns=["_ok", "_part"]).reset_index(drop=True)
+    runs = runs.drop(columns="_part").reset_index(drop=True)
     return Results(path=Path(path), manifest=manifest, runs=runs, output_columns=outputs,
                    _winners=winners)
+
+
+def _kept(runs: pd.DataFrame) -> pd.DataFrame:
+    """The record kept for each run (last ok one, else last one; by ``_part``), by run_id."""
+    ok = runs["status"] == "ok"
+    order = runs.assign(_ok=ok).sort_values(["run_id", "_ok", "_part"], kind="stable")
+    return order.drop_duplicates("run_id", keep="last").drop(columns="_ok")
 
 
 @dataclass
@@ -481,20 +486,18 @@ def compact(path: str | Path, rows_per_part: int = 500_000) -> tuple[int, int]:
         keys = read_parts(old, need=_KEY_COLUMNS, columns=_KEY_COLUMNS)
         if keys is None:
             return len(old), 0
-        frame = keys.table.to_pandas()
-        frame["_ok"] = frame["status"] == "ok"
-        frame = frame.sort_values(["run_id", "_ok", "_part"], kind="stable")
-        winners = frame.drop_duplicates("run_id", keep="last")
-        keep = {int(n): pa.array(g["run_id"].tolist()) for n, g in winners.groupby("_part")}
+        winners = _kept(keys.table.to_pandas())
+        keep = pd.MultiIndex.from_frame(winners[["run_id", "_part"]])
+        per_part = winners["_part"].value_counts().to_dict()
         written, group, rows = 0, [], 0
         for index, (number, part) in enumerate(old):
-            group.append(part)
-            rows += len(keep.get(number, []))
+            group.append((number, part))
+            rows += per_part.get(number, 0)
             if rows >= rows_per_part or index == len(old) - 1:
-                numbered = [(n, p) for n, p in old if p in group]
-                if _write_compacted(store, next_part + written, numbered, keep):
+                holding = [(n, p) for n, p in group if n in per_part]
+                if _write_compacted(store, next_part + written, holding, keep):
                     written += 1
-                for done in group:
+                for _, done in group:
                     done.unlink()
                     (store.ts_dir / done.name).unlink(missing_ok=True)
                 group, rows = [], 0
@@ -502,10 +505,10 @@ def compact(path: str | Path, rows_per_part: int = 500_000) -> tuple[int, int]:
 
 
 def _write_compacted(store: ResultsStore, number: int, group: list[tuple[int, Path]],
-                     keep: dict[int, pa.Array]) -> bool:
-    """Write part ``number`` from a group of old parts, keeping each run's winning record;
-    False when the group holds no such record."""
-    runs = read_parts([(n, p) for n, p in group if n in keep], need=_KEY_COLUMNS)
+                     keep: pd.MultiIndex) -> bool:
+    """Write part ``number`` from a group of old parts (those holding a kept record),
+    keeping each run's kept record (``keep``: run_id, part); False when there is none."""
+    runs = read_parts(group, need=_KEY_COLUMNS)
     if runs is None:
         return False
     mask = _winning(runs.table, keep)
@@ -513,8 +516,7 @@ def _write_compacted(store: ResultsStore, number: int, group: list[tuple[int, Pa
     table = table.replace_schema_metadata(
         {b"peersupport.outputs": json.dumps(runs.outputs).encode()})
     series = read_parts([(n, store.ts_dir / p.name) for n, p in group
-                         if n in keep and (store.ts_dir / p.name).exists()],
-                        need=("run_id",))
+                         if (store.ts_dir / p.name).exists()], need=("run_id",))
     ts = None
     if series is not None:
         ts = series.table.filter(_winning(series.table, keep)).drop_columns("_part")
@@ -522,16 +524,11 @@ def _write_compacted(store: ResultsStore, number: int, group: list[tuple[int, Pa
     return True
 
 
-def _winning(table: pa.Table, keep: dict[int, pa.Array]) -> pa.Array:
+def _winning(table: pa.Table, keep: pd.MultiIndex) -> pa.Array:
     """Mask of the rows of ``table`` (with ``_part``) that are their run's kept record."""
-    parts = table.column("_part").to_numpy()
-    mask = pa.array([False] * table.num_rows)
-    for number, run_ids in keep.items():
-        in_part = pa.array(parts == number)
-        mask = pc.or_(mask, pc.and_(in_part, pc.is_in(table.column("run_id"),
-                                                      value_set=run_ids)))
-    return mask
-
+    rows = pd.MultiIndex.from_arrays([table.column("run_id").to_pandas(),
+                                      table.column("_part").to_pandas()])
+    return pa.array(rows.isin(keep))
 
 
 # --------------------------------------------------------------------------- tables
