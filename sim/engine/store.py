@@ -265,8 +265,7 @@ def _check_part(path: Path, schema: pa.Schema, need: Sequence[str] = _KEY_COLUMN
     if missing:
         raise ScenarioError(
             f"{path} is not a results part of this store (no {' or '.join(missing)} "
-            f"column; it has {', '.join(schema.names[:8]) or 'no columns'}); move it out "
-            "of the results directory")
+            "column); move it out of the results directory")
 
 
 def _integer_day(table: pa.Table) -> pa.Table:
