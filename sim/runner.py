@@ -9,6 +9,7 @@ import functools
 import hashlib
 import json
 import platform
+import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -24,9 +25,15 @@ from sim.core.outcomes import SUBGROUPS
 from sim.core.results import RunResult
 from sim.params.scenario import Scenario, load_scenario
 
-__all__ = ["RunResult", "package_versions", "run", "scenario_hash", "summarize"]
+__all__ = ["RunResult", "code_identity", "package_versions", "run", "scenario_hash",
+           "summarize"]
 
-PACKAGES = ("peersupport", "mesa", "numpy", "scipy", "networkx", "pydantic", "pandas")
+PACKAGES = ("peersupport", "mesa", "numpy", "scipy", "numba", "llvmlite", "pyarrow", "pandas",
+            "SALib", "networkx", "pydantic")
+"""Packages whose version can change the numbers a run or an analysis gives."""
+
+_SOURCE_ROOT = Path(__file__).resolve().parent
+"""The ``sim`` package folder whose source is hashed into :func:`code_identity`."""
 
 
 @functools.cache
@@ -39,6 +46,39 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+@functools.cache
+def code_identity() -> dict[str, Any]:
+    """Which model code produced a result (computed once per process, a few milliseconds).
+
+    ``source_sha256`` hashes every ``.py`` file of the ``sim`` package (path and content),
+    so it identifies the code whether it runs from a checkout or an installed wheel; from a
+    git checkout ``git_commit`` and ``git_dirty`` (uncommitted changes under ``sim/``) say
+    where to find it. Resume compares ``source_sha256``.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(_SOURCE_ROOT.rglob("*.py")):
+        digest.update(path.relative_to(_SOURCE_ROOT).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    out: dict[str, Any] = {"source_sha256": digest.hexdigest()}
+    out.update(_git_state(_SOURCE_ROOT))
+    return out
+
+
+def _git_state(folder: Path) -> dict[str, Any]:
+    """``git_commit`` and ``git_dirty`` of the checkout holding ``folder`` (empty if none)."""
+    if not (folder.parent / ".git").exists():
+        return {}
+    try:
+        commit = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"],
+                                capture_output=True, text=True, timeout=10, check=True)
+        dirty = subprocess.run(["git", "-C", str(folder), "status", "--porcelain",
+                                "--untracked-files=no", "--", "."],
+                               capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"git_commit": commit.stdout.strip(), "git_dirty": bool(dirty.stdout.strip())}
 
 
 def scenario_hash(scenario: Scenario) -> str:
@@ -125,6 +165,7 @@ def run(scenario: Scenario | str | Path | dict[str, Any], seed: int | None = Non
         "scenario_sha256": scenario_hash(sc),
         "seed": model.seed_used,
         "versions": dict(package_versions()),
+        "code": dict(code_identity()),
         "started_utc": started.isoformat(),
         "scenario": sc.model_dump(mode="json"),
     }

@@ -284,6 +284,18 @@ def _stream(seed: int, name: str) -> np.random.SeedSequence:
     return seed_sequence(int(seed), name)
 
 
+BOOTSTRAP_STREAM = "sensitivity.analyze"
+"""The named stream of the bootstrap (confidence intervals) under the root seed (the
+analysers below spell it out)."""
+
+
+def bootstrap_seeds(seed: int) -> dict[str, Any]:
+    """How the bootstrap of an analysis under root ``seed`` is seeded (for manifests):
+    the stream name and the 32-bit seed SALib's analysers get from it."""
+    return {"root_seed": int(seed), "stream": BOOTSTRAP_STREAM,
+            "salib_seed": _int_seed(seed, BOOTSTRAP_STREAM)}
+
+
 def _int_seed(seed: int, name: str) -> int:
     """A non-zero 32-bit integer seed for SALib analysers (SALib ignores a seed of 0)."""
     value = int(_stream(seed, name).generate_state(1, np.uint32)[0])

@@ -24,6 +24,7 @@ COMMANDS = (
     "sim.cli.validate",  # validate
     "sim.cli.calibrate",  # calibrate
     "sim.cli.compare",  # compare
+    "sim.cli.store",  # store compact
 )
 
 

@@ -18,6 +18,8 @@ class RunOptions:
         scheduler: Dask scheduler address (``executor="dask"``; default: a local cluster).
         resume: continue a store: skip recorded runs (refused when the tasks changed).
         retry_failed: like ``resume``, and also rerun runs recorded as failed.
+        force_resume: resume even a store made by other code or number-changing package
+            versions (refused otherwise, naming what differs).
         progress: show a tqdm bar (runs done, failures, ETA) on stderr.
         chunk_size: runs per task sent to a worker (default: about 1/8 of each worker's
             share, at most 64).
@@ -30,6 +32,7 @@ class RunOptions:
     scheduler: str | None = None
     resume: bool = False
     retry_failed: bool = False
+    force_resume: bool = False
     progress: bool = False
     chunk_size: int | None = None
     flush_every: int = 200

@@ -2,13 +2,22 @@
 
 Layout of ``DIR/``::
 
-    manifest.json              what was run: sweep file as given and resolved, hashes,
-                               package versions, root seed, creation time, sessions
+    manifest.json              what was run: sweep file as given and resolved, hashes of
+                               the tasks and input files, code identity, package versions,
+                               root seed, creation time, sessions
     runs/part-000001.parquet   one row per run (written as runs finish)
     timeseries/part-000001.parquet
                                optional: run_id + time-series columns, same part number
     corrupt/                   unreadable parts moved aside on resume (their runs are redone)
     .lock                      held (flock) while a sweep writes here
+
+Runs and time series are two datasets with different columns: query ``DIR/runs/*.parquet``
+or ``DIR/timeseries/*.parquet``, never ``DIR/**/*.parquet`` (docs/results.md gives the
+DuckDB, polars and pandas reads). Column names in the files are SQL-safe
+(:func:`sql_name`: ``network.in_person_gain`` is stored as ``network__in_person_gain``,
+``share_hba1c_lt7.5`` as ``share_hba1c_lt7_5``); :func:`load_results` gives them back
+under their model names (the mapping is in each part's schema metadata), and ``day`` is
+an integer.
 
 Every part is written to a temporary file, flushed to disk and renamed into place
 (``os.replace``), the time-series part before its runs part: a runs part is the commit
@@ -16,11 +25,7 @@ record of its runs, so a crash loses at most the runs not yet written. Rows for 
 never appear twice: resume skips recorded runs and ``--retry-failed`` removes the failed
 rows (rewriting those parts atomically) before running them again. :func:`load_results`
 still deduplicates defensively: for each run the last successful record wins, else its
-last record.
-
-The files are plain Parquet: ``pandas.read_parquet("DIR/runs")``,
-``polars.read_parquet("DIR/runs/*.parquet")`` and DuckDB's
-``SELECT * FROM 'DIR/runs/*.parquet'`` all read them.
+last record. :func:`compact` rewrites many small parts into few.
 """
 
 from __future__ import annotations
@@ -39,17 +44,49 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from sim.params.errors import ScenarioError
 
-FORMAT = "peersupport-results/1"
-"""Store format written into the manifest."""
+FORMAT = "peersupport-results/2"
+"""Store format written into the manifest (``/1``: model names in the files; still read)."""
+
+_FORMATS = ("peersupport-results/1", FORMAT)
 
 RUN_COLUMNS = ("run_id", "seed", "status", "error", "wall_time_s")
 """Columns every runs part has; task metadata and summary outputs sit between them."""
 
 _PART = re.compile(r"^part-(\d{6,})\.parquet$")
+_NAMES_KEY = b"peersupport.names"
+"""Schema metadata of a part: JSON ``{stored column name: model name}`` of renamed columns."""
+
+
+def sql_name(name: str) -> str:
+    """The SQL-safe column name a model name is stored under (the one place of the rule).
+
+    A dot between digits becomes ``_`` (``share_hba1c_lt7.5`` -> ``share_hba1c_lt7_5``), a
+    dot between path parts ``__`` (``network.in_person_gain`` ->
+    ``network__in_person_gain``), any other character outside ``[A-Za-z0-9_]`` ``_``.
+    """
+    name = re.sub(r"(?<=\d)\.(?=\d)", "_", name)
+    return re.sub(r"[^A-Za-z0-9_]", "_", name.replace(".", "__"))
+
+
+def _stored(table: pa.Table) -> pa.Table:
+    """``table`` with SQL-safe column names, the renames kept in its schema metadata."""
+    names = [sql_name(n) for n in table.column_names]
+    renamed = {new: old for new, old in zip(names, table.column_names, strict=True)
+               if new != old}
+    if len(set(names)) != len(names):
+        clash = sorted({n for n in names if names.count(n) > 1})
+        raise ScenarioError(f"columns {', '.join(clash)} would be stored under one name; "
+                            "rename the task metadata")
+    meta = dict(table.schema.metadata or {})
+    if renamed:
+        meta[_NAMES_KEY] = json.dumps(renamed).encode()
+    return table.rename_columns(names).replace_schema_metadata(meta)
 
 
 class ResultsStore:
@@ -68,13 +105,25 @@ class ResultsStore:
         return self.manifest_path.is_file()
 
     def read_manifest(self) -> dict[str, Any]:
-        """The manifest as a dict."""
+        """The manifest as a dict (checked to be a peersupport results manifest)."""
         try:
-            return json.loads(self.manifest_path.read_text())
+            manifest = json.loads(self.manifest_path.read_text())
         except FileNotFoundError:
             raise ScenarioError(f"{self.path} holds no sweep results (no manifest.json)") from None
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ScenarioError(f"{self.manifest_path} is not valid JSON: {exc}") from None
+        if not isinstance(manifest, dict):
+            raise ScenarioError(f"{self.manifest_path} is not a results manifest: expected a "
+                                f"JSON object, got a {type(manifest).__name__}")
+        if manifest.get("format") not in _FORMATS:
+            raise ScenarioError(
+                f"{self.manifest_path} is not a peersupport results manifest: 'format' is "
+                f"{manifest.get('format')!r}, expected one of {', '.join(_FORMATS)}")
+        if manifest.get("kind") == "sensitivity" and not isinstance(
+                manifest.get("analysis"), dict):
+            raise ScenarioError(f"{self.manifest_path} says kind 'sensitivity' but has no "
+                                "'analysis' object; it was not written by peersupport")
+        return manifest
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Write the manifest atomically."""
@@ -117,11 +166,16 @@ class ResultsStore:
         return _parts(self.runs_dir)
 
     def scan(self) -> tuple[dict[Any, str], list[str], int]:
-        """Recorded runs, for resuming: checks every part, moves unreadable ones aside.
+        """Recorded runs, for resuming: reads only run_id and status of every part; moves
+        unreadable parts aside.
 
         Returns:
             ``({run_id: status}, output columns, next part number)``; for a run recorded
             more than once the record :func:`load_results` would keep decides its status.
+
+        Raises:
+            ScenarioError: a part that is valid Parquet but not a runs part (no run_id or
+                status column), named.
         """
         for tmp in (*self.runs_dir.glob(".*.tmp"), *self.ts_dir.glob(".*.tmp")):
             tmp.unlink(missing_ok=True)  # a write interrupted by a crash
@@ -132,13 +186,15 @@ class ResultsStore:
             highest = max(highest, number)
             ts_path = self.ts_dir / path.name
             try:
-                table = pq.read_table(path)
+                schema = pq.read_schema(path)
+                _check_part(path, schema)
+                table = pq.read_table(path, columns=list(_KEY_COLUMNS))
                 if ts_path.exists():
-                    pq.read_table(ts_path)
+                    pq.read_metadata(ts_path)
             except (pa.ArrowException, OSError) as exc:
                 self._quarantine(path, ts_path, exc)
                 continue
-            _extend(outputs, part_outputs(table.schema))
+            _extend(outputs, part_outputs(schema))
             for run_id, st in zip(table.column("run_id").to_pylist(),
                                   table.column("status").to_pylist(), strict=True):
                 if status.get(run_id) != "ok":
@@ -163,11 +219,13 @@ class ResultsStore:
         """Write part ``number`` atomically: the time series first, then the runs."""
         name = f"part-{number:06d}.parquet"
         if timeseries is not None and timeseries.num_rows:
+            series = _stored(_integer_day(timeseries))
             self.ts_dir.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.ts_dir / name, lambda f: pq.write_table(timeseries, f))
+            _atomic_write(self.ts_dir / name, lambda f: pq.write_table(series, f))
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         path = self.runs_dir / name
-        _atomic_write(path, lambda f: pq.write_table(runs, f))
+        stored = _stored(runs)
+        _atomic_write(path, lambda f: pq.write_table(stored, f))
         return path
 
     def drop_runs(self, run_ids: set[Any]) -> int:
@@ -191,10 +249,31 @@ class ResultsStore:
         return removed
 
 
+_KEY_COLUMNS = ("run_id", "status")
+"""Columns every runs part has; without them a Parquet file is not a runs part."""
+
+
 def part_outputs(schema: pa.Schema) -> list[str]:
-    """The summary output columns of a part (recorded in its schema metadata)."""
+    """The summary output columns of a part, by model name (kept in its schema metadata)."""
     meta = schema.metadata or {}
     return list(json.loads(meta.get(b"peersupport.outputs", b"[]")))
+
+
+def _check_part(path: Path, schema: pa.Schema, need: Sequence[str] = _KEY_COLUMNS) -> None:
+    """Refuse a Parquet file that is not a part of this store (e.g. one made by hand)."""
+    missing = [name for name in need if name not in schema.names]
+    if missing:
+        raise ScenarioError(
+            f"{path} is not a results part of this store (no {' or '.join(missing)} "
+            "column); move it out of the results directory")
+
+
+def _integer_day(table: pa.Table) -> pa.Table:
+    """``table`` with an integer ``day`` column (the model records whole days)."""
+    if "day" not in table.column_names or pa.types.is_integer(table.schema.field("day").type):
+        return table
+    index = table.column_names.index("day")
+    return table.set_column(index, "day", pc.cast(table.column("day"), pa.int64()))
 
 
 def _extend(names: list[str], more: Sequence[str]) -> None:
@@ -248,17 +327,12 @@ class Results:
     @cached_property
     def timeseries(self) -> pd.DataFrame | None:
         """Time series of the runs kept in :attr:`runs` (None when none were recorded)."""
-        frames = []
-        for number, path in _parts(self.path / "timeseries"):
-            table = _read(path)
-            if table is None:
-                continue
-            frame = table.to_pandas()
-            frame["_part"] = number
-            frames.append(frame)
-        if not frames:
+        series = read_parts(_parts(self.path / "timeseries"), need=("run_id", "day"))
+        if series is None:
             return None
-        ts = pd.concat(frames, ignore_index=True)
+        ts = series.table.to_pandas()
+        if ts["day"].dtype.kind == "f":  # stores written before days were integers
+            ts["day"] = ts["day"].astype("int64")
         ts = ts.merge(self._winners, on=["run_id", "_part"], how="inner")
         ts = ts.drop(columns="_part").sort_values(["run_id", "day"], kind="stable")
         return ts.reset_index(drop=True)
@@ -277,8 +351,10 @@ class Results:
 def load_results(path: str | Path) -> Results:
     """Load a results directory written by ``peersupport sweep`` / ``run_tasks``.
 
-    Unreadable parts are skipped with a warning. A run recorded more than once keeps its
-    last successful record, else its last record.
+    Reads every part in one ``pyarrow.dataset`` scan. Unreadable parts and Parquet files
+    that are not runs parts are skipped with a warning. A run recorded more than once keeps
+    its last successful record, else its last record. Columns carry their model names
+    (``network.in_person_gain``), whatever name the files store them under.
 
     Args:
         path: the directory given to ``--out``.
@@ -289,36 +365,169 @@ def load_results(path: str | Path) -> Results:
     """
     store = ResultsStore(path)
     manifest = store.read_manifest()
-    frames, outputs = [], []
-    for number, part in store.parts():
-        table = _read(part)
-        if table is None:
-            continue
-        _extend(outputs, part_outputs(table.schema))
-        frame = table.to_pandas()
-        frame["_part"] = number
-        frames.append(frame)
-    if frames:
-        runs = pd.concat(frames, ignore_index=True)
+    parts = read_parts(store.parts(), need=_KEY_COLUMNS)
+    if parts is None:
+        runs, outputs = pd.DataFrame(columns=[*RUN_COLUMNS, "_part"]), []
     else:
-        runs = pd.DataFrame(columns=[*RUN_COLUMNS, "_part"])
-    runs["_ok"] = runs["status"] == "ok"
-    runs = runs.sort_values(["run_id", "_ok", "_part"], kind="stable")
-    runs = runs.drop_duplicates("run_id", keep="last")
+        runs, outputs = parts.table.to_pandas(), parts.outputs
+    runs = _kept(runs)
     winners = runs[["run_id", "_part"]].reset_index(drop=True)
-    runs = runs.drop(columns=["_ok", "_part"]).reset_index(drop=True)
+    runs = runs.drop(columns="_part").reset_index(drop=True)
     return Results(path=Path(path), manifest=manifest, runs=runs, output_columns=outputs,
                    _winners=winners)
 
 
-def _read(path: Path) -> pa.Table | None:
-    try:
-        return pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
-        warnings.warn(f"skipping unreadable results part {path} ({type(exc).__name__}: {exc}); "
-                      "its runs are missing (rerun the sweep with --resume to redo them)",
-                      RuntimeWarning, stacklevel=3)
+def _kept(runs: pd.DataFrame) -> pd.DataFrame:
+    """The record kept for each run (last ok one, else last one; by ``_part``), by run_id."""
+    ok = runs["status"] == "ok"
+    order = runs.assign(_ok=ok).sort_values(["run_id", "_ok", "_part"], kind="stable")
+    return order.drop_duplicates("run_id", keep="last").drop(columns="_ok")
+
+
+@dataclass
+class Parts:
+    """Parts read as one Arrow table: model column names, a ``_part`` column (the part
+    number of each row), and the summary outputs of the parts in order."""
+
+    table: pa.Table
+    outputs: list[str]
+
+
+def read_parts(parts: Sequence[tuple[int, Path]], need: Sequence[str],
+               columns: Sequence[str] | None = None) -> Parts | None:
+    """Every readable part in one ``pyarrow.dataset`` scan; None when there is none.
+
+    Parts whose footer is unreadable or that lack a ``need`` column are skipped with a
+    warning; schemas are unified (a later part may add outputs).
+
+    Args:
+        parts: ``(part number, path)`` in order.
+        need: columns a part must have to be one of this store's.
+        columns: stored columns to read (default: all).
+    """
+    paths, schemas, numbers = [], [], {}
+    for number, path in parts:
+        try:
+            schema = pq.read_schema(path)
+            _check_part(path, schema, need)
+        except (pa.ArrowException, OSError, ScenarioError) as exc:
+            _skip_warning(path, exc)
+            continue
+        paths.append(str(path))
+        schemas.append(schema)
+        numbers[str(path)] = number
+    if not paths:
         return None
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
+    if columns is not None:
+        schema = pa.schema([schema.field(name) for name in columns])
+    tagged = schema.append(pa.field("_part", pa.int64()))
+    try:
+        scanner = ds.dataset(paths, schema=schema, format="parquet").scanner()
+        table = pa.Table.from_batches(
+            [_tag(b.record_batch, numbers[b.fragment.path]) for b in scanner.scan_batches()],
+            schema=tagged)
+    except (pa.ArrowException, OSError):  # a part damaged past its footer: read one by one
+        tables = []
+        for path in paths:
+            try:
+                tables.append(_tag(pq.read_table(path, schema=schema), numbers[path]))
+            except (pa.ArrowException, OSError) as exc:
+                _skip_warning(Path(path), exc)
+        if not tables:
+            return None
+        table = pa.concat_tables(tables)
+    names: dict[str, str] = {}
+    outputs: list[str] = []
+    for part_schema in schemas:
+        names.update(json.loads((part_schema.metadata or {}).get(_NAMES_KEY, b"{}")))
+        _extend(outputs, part_outputs(part_schema))
+    table = table.rename_columns([names.get(n, n) for n in table.column_names])
+    return Parts(table=table.replace_schema_metadata(None), outputs=outputs)
+
+
+def _tag(batch: Any, number: int) -> Any:
+    """A record batch or table with a ``_part`` column holding ``number``."""
+    return batch.append_column("_part", pa.array([number] * batch.num_rows, pa.int64()))
+
+
+def _skip_warning(path: Path, exc: BaseException) -> None:
+    if isinstance(exc, ScenarioError):  # a foreign file: not ours to redo
+        text = f"skipping {exc}"
+    else:
+        text = (f"skipping unreadable results part {path} ({type(exc).__name__}: {exc}); "
+                "its runs are missing (rerun the sweep with --resume to redo them)")
+    warnings.warn(text, RuntimeWarning, stacklevel=4)
+
+
+def compact(path: str | Path, rows_per_part: int = 500_000) -> tuple[int, int]:
+    """Rewrite a store's runs (and time-series) parts into few large ones.
+
+    Keeps exactly the records :func:`load_results` keeps (one per run), in part order,
+    holding the store's lock. Each new part is written (atomically) before the old parts it
+    replaces are removed, so an interrupted compaction leaves duplicates that loading
+    resolves, never a lost run.
+
+    Args:
+        path: the results directory.
+        rows_per_part: runs per new part (at least 1).
+
+    Returns:
+        ``(parts before, parts after)``.
+    """
+    if rows_per_part < 1:
+        raise ScenarioError(f"rows_per_part must be >= 1, got {rows_per_part}")
+    store = ResultsStore(path)
+    store.read_manifest()
+    with store.lock():
+        _, _, next_part = store.scan()
+        old = store.parts()
+        keys = read_parts(old, need=_KEY_COLUMNS, columns=_KEY_COLUMNS)
+        if keys is None:
+            return len(old), 0
+        winners = _kept(keys.table.to_pandas())
+        keep = pd.MultiIndex.from_frame(winners[["run_id", "_part"]])
+        per_part = winners["_part"].value_counts().to_dict()
+        written, group, rows = 0, [], 0
+        for index, (number, part) in enumerate(old):
+            group.append((number, part))
+            rows += per_part.get(number, 0)
+            if rows >= rows_per_part or index == len(old) - 1:
+                holding = [(n, p) for n, p in group if n in per_part]
+                if _write_compacted(store, next_part + written, holding, keep):
+                    written += 1
+                for _, done in group:
+                    done.unlink()
+                    (store.ts_dir / done.name).unlink(missing_ok=True)
+                group, rows = [], 0
+    return len(old), written
+
+
+def _write_compacted(store: ResultsStore, number: int, group: list[tuple[int, Path]],
+                     keep: pd.MultiIndex) -> bool:
+    """Write part ``number`` from a group of old parts (those holding a kept record),
+    keeping each run's kept record (``keep``: run_id, part); False when there is none."""
+    runs = read_parts(group, need=_KEY_COLUMNS)
+    if runs is None:
+        return False
+    mask = _winning(runs.table, keep)
+    table = runs.table.filter(mask).drop_columns("_part")
+    table = table.replace_schema_metadata(
+        {b"peersupport.outputs": json.dumps(runs.outputs).encode()})
+    series = read_parts([(n, store.ts_dir / p.name) for n, p in group
+                         if (store.ts_dir / p.name).exists()], need=("run_id",))
+    ts = None
+    if series is not None:
+        ts = series.table.filter(_winning(series.table, keep)).drop_columns("_part")
+    store.write_part(number, table, ts)
+    return True
+
+
+def _winning(table: pa.Table, keep: pd.MultiIndex) -> pa.Array:
+    """Mask of the rows of ``table`` (with ``_part``) that are their run's kept record."""
+    rows = pd.MultiIndex.from_arrays([table.column("run_id").to_pandas(),
+                                      table.column("_part").to_pandas()])
+    return pa.array(rows.isin(keep))
 
 
 # --------------------------------------------------------------------------- tables

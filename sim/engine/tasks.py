@@ -233,14 +233,15 @@ def run_tasks(
     bases, payloads = _intern(tasks)
     id_type = column_type("run_id", [t.run_id for t in tasks])
     meta_types = _meta_types(tasks)
-    fingerprint = _fingerprint(bases, payloads, tasks)
+    inputs = input_files(bases, payloads)
+    fingerprint = _fingerprint(bases, payloads, tasks, inputs)
 
     store = ResultsStore(out_dir)
     report = RunReport(out_dir=store.path, total=len(tasks))
     with _writable(store), store.lock():
         created = not store.exists()
-        status, outputs, next_part = _open_store(store, fingerprint, manifest, options,
-                                                 len(tasks))
+        status, outputs, next_part = _open_store(store, fingerprint, inputs, manifest,
+                                                 options, len(tasks))
         if options.retry_failed:
             failed = {rid for rid, st in status.items() if st != "ok"}
             store.drop_runs(failed)
@@ -356,18 +357,21 @@ def _crashed(run_id: Any, exc: BaseException) -> dict[str, Any]:
                      f"({type(exc).__name__}: {exc}); out of memory?"}
 
 
-def _open_store(store: ResultsStore, fingerprint: str, extra: Mapping[str, Any] | None,
-                options: RunOptions, n_tasks: int) -> tuple[dict[Any, str], list[str], int]:
+def _open_store(store: ResultsStore, fingerprint: str, inputs: dict[str, str],
+                extra: Mapping[str, Any] | None, options: RunOptions,
+                n_tasks: int) -> tuple[dict[Any, str], list[str], int]:
     resume, retry_failed = options.resume, options.retry_failed
     session = {"started_utc": now_utc(), "executor": options.executor,
                "workers": options.workers, "resume": resume, "retry_failed": retry_failed,
-               "pid": os.getpid()}
+               "pid": os.getpid(), "code": _results.code_identity(),
+               "versions": _results.package_versions()}
     if not store.exists():
         if store.parts():
             raise ScenarioError(f"{store.path} holds result parts but no manifest.json; "
                                 "choose another --out")
         manifest = {"format": FORMAT, "created_utc": session["started_utc"],
                     **(extra or {}), "tasks_sha256": fingerprint, "n_runs": n_tasks,
+                    "inputs": inputs, "code": _results.code_identity(),
                     "versions": _results.package_versions(), "sessions": [session]}
         store.write_manifest(manifest)
         return {}, [], 1
@@ -378,21 +382,70 @@ def _open_store(store: ResultsStore, fingerprint: str, extra: Mapping[str, Any] 
             "continue them with --resume, rerun their failures with --retry-failed, or "
             "choose another --out"
         )
+    changed = changed_inputs(manifest.get("inputs", {}), inputs)
+    if changed:
+        raise ScenarioError(
+            f"cannot resume {store.path}: input files changed since it was created: "
+            f"{'; '.join(changed)}. Restore them or start a new --out")
     if manifest.get("tasks_sha256") != fingerprint:
         raise ScenarioError(
             f"cannot resume {store.path}: its runs differ from the ones asked for now (task "
-            f"hash {str(manifest.get('tasks_sha256'))[:12]} vs {fingerprint[:12]}). The "
-            "sweep, its base scenario or the package versions changed since it was created "
-            f"(then: {manifest.get('versions')}). Start a new --out, or restore what changed"
+            f"hash {str(manifest.get('tasks_sha256'))[:12]} vs {fingerprint[:12]}): the "
+            "sweep or its base scenario changed since it was created. Start a new --out, "
+            "or restore what changed"
         )
-    versions = _results.package_versions()
-    if manifest.get("versions") != versions:
-        warnings.warn(f"resuming {store.path} with other package versions than it was created "
-                      f"with ({manifest.get('versions')} -> {versions}); runs from the two "
-                      "sessions may not be comparable", RuntimeWarning, stacklevel=3)
+    differences = provenance_differences(manifest)
+    if differences:
+        text = (f"{store.path} was created by other code or package versions than this "
+                f"session's ({'; '.join(differences)}), so its runs and new ones may not be "
+                "comparable")
+        if not (options.force_resume or os.environ.get(FORCE_RESUME_ENV) == "1"):
+            raise ScenarioError(
+                f"cannot resume: {text}. Start a new --out, run the code and versions that "
+                f"made it, or resume anyway with {FORCE_RESUME_ENV}=1 (Python: "
+                "RunOptions(force_resume=True))")
+        warnings.warn(f"resuming anyway: {text}", RuntimeWarning, stacklevel=3)
     manifest.setdefault("sessions", []).append(session)
     store.write_manifest(manifest)
     return store.scan()
+
+
+FORCE_RESUME_ENV = "PEERSUPPORT_FORCE_RESUME"
+"""Environment variable: ``1`` resumes a store made by other code or package versions."""
+
+
+def provenance_differences(manifest: Mapping[str, Any]) -> list[str]:
+    """What differs between the code and number-changing versions that made a store and
+    this process's (``name: then -> now``); empty when they match."""
+    out = []
+    then_code = manifest.get("code")
+    now_code = _results.code_identity()
+    if not isinstance(then_code, dict) or "source_sha256" not in then_code:
+        out.append("code identity: not recorded (an older store)")
+    elif then_code["source_sha256"] != now_code["source_sha256"]:
+        where = (f" (made at git commit {then_code['git_commit'][:12]}"
+                 f"{' with local changes' if then_code.get('git_dirty') else ''})"
+                 if then_code.get("git_commit") else "")
+        out.append(f"model code: source hash {then_code['source_sha256'][:12]} -> "
+                   f"{now_code['source_sha256'][:12]}{where}")
+    then_versions = manifest.get("versions")
+    then_versions = then_versions if isinstance(then_versions, dict) else {}
+    for name, version in _results.package_versions().items():
+        if name != "peersupport" and then_versions.get(name) != version:
+            out.append(f"{name}: {then_versions.get(name, 'not recorded')} -> {version}")
+    return out
+
+
+def changed_inputs(then: Any, now: Mapping[str, str]) -> list[str]:
+    """Input files whose content hash differs between a store's manifest and now."""
+    then = then if isinstance(then, dict) else {}
+    out = []
+    for path in sorted(set(then) | set(now)):
+        if then.get(path) != now.get(path):
+            state = ("new" if path not in then else "no longer used" if path not in now
+                     else "content changed")
+            out.append(f"{path} ({state})")
+    return out
 
 
 class _PartWriter:
@@ -503,10 +556,42 @@ def _meta_types(tasks: list[Task]) -> dict[str, pa.DataType]:
     return {n: column_type(n, [t.meta.get(n) for t in tasks]) for n in names}
 
 
+def input_files(bases: Mapping[str, dict[str, Any]], payloads: Sequence[tuple]
+                ) -> dict[str, str]:
+    """SHA-256 of the content of every file the runs read, by path.
+
+    The files a scenario refers to (the background network's edge list), in the base
+    scenarios and in the tasks' overrides: editing one changes the runs, so it is part of
+    the task identity and resume names it.
+    """
+    paths: set[str] = set()
+    for data in bases.values():
+        background = data.get("network", {}).get("background", {})
+        if background.get("kind") == "edge_list" and background.get("edge_list"):
+            paths.add(str(background["edge_list"]))
+    for payload in payloads:
+        value = payload[2].get(_EDGE_LIST)
+        if isinstance(value, str | Path):
+            paths.add(str(value))
+    out = {}
+    for path in sorted(paths):
+        try:
+            out[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError as exc:
+            raise ScenarioError(f"cannot read {path} ({exc.strerror or exc}), the "
+                                f"{_EDGE_LIST} file of a run") from None
+    return out
+
+
+_EDGE_LIST = "network.background.edge_list"
+
+
 def _fingerprint(bases: dict[str, dict[str, Any]], payloads: list[tuple],
-                 tasks: list[Task]) -> str:
+                 tasks: list[Task], inputs: Mapping[str, str]) -> str:
     """SHA-256 of everything that decides what the runs compute and record."""
     digest = hashlib.sha256()
+    if inputs:  # absent from stores without input files, so their hash stays as it was
+        digest.update(json.dumps(dict(inputs), sort_keys=True).encode())
     for payload, task in zip(payloads, tasks, strict=True):
         digest.update(json.dumps([payload, dict(task.meta)], sort_keys=True,
                                  default=str).encode())
