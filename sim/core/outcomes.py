@@ -42,6 +42,20 @@ OUTCOMES: dict[str, Outcome] = {
     "nmb_per_patient": Outcome("Net monetary benefit", "currency per patient", "higher"),
 }
 
+def top_share(posts: np.ndarray, percent: int = 1) -> float:
+    """Share of all posts written by the most active ``percent``% of ``posts``' writers.
+
+    The top ``percent``% is ``n * percent // 100`` writers, at least one (so for 150-199
+    members the top 1% is one member). References: van Mierlo T. J Med Internet Res
+    2014;16:e33 (the 1% rule in digital health social networks).
+    """
+    total = float(posts.sum())
+    if total <= 0:
+        return 0.0
+    k = max(posts.shape[0] * percent // 100, 1)
+    return float(np.sort(posts)[::-1][:k].sum() / total)
+
+
 SUBGROUPS: dict[str, Callable[[Patients], np.ndarray]] = {
     "hba1c_lt7.5": lambda p: p.hba1c0_pct < 7.5,
     "hba1c_7.5to8.5": lambda p: (p.hba1c0_pct >= 7.5) & (p.hba1c0_pct < 8.5),
