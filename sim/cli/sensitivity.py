@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 import warnings
@@ -85,14 +84,14 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sim.analyses.sa_runner import load_sensitivity, run_sensitivity
+    from sim.analyses.sa_runner import estimate_budget, load_sensitivity, run_sensitivity
 
     plan = load_sensitivity(args.file)
     out = args.out or Path("results") / "sensitivity" / args.file.stem
     print(f"{args.file}: {plan.describe()}", file=sys.stderr)
     options = run_options(args)
     if args.dry_run:
-        print(_budget(plan, options.executor, options.workers))
+        print(estimate_budget(plan, options).describe())
         print(plan.X.head(3).T.to_string())
         return 0
     print(f"running on {options.where}; results in {out}", file=sys.stderr)
@@ -117,8 +116,7 @@ def _analyze(args: argparse.Namespace, store: Path, report_dir: Path | None) -> 
 
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
-        # SALib's delta warns per input and resample about its bins (and resets the warning
-        # filters to do so): collect its notices and report the bias ones once, below.
+        # collect warnings (delta's bias notice once per output and resample) to show once
         result = analyze_store(
             store,
             method=args.method,
@@ -139,9 +137,11 @@ def _analyze(args: argparse.Namespace, store: Path, report_dir: Path | None) -> 
 
 
 def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
-    """Show collected warnings once each; SALib's delta bin notices only as a count."""
-    bias = sorted({m.group(1) for w in caught
-                   if (m := re.match(r"\[([^\]]+)\] Potential Bias Notice", str(w.message)))})
+    """Show collected warnings once each; delta's bias warnings as one note."""
+    from sim.analyses.sensitivity import DeltaBiasWarning
+
+    bias = sorted({name for w in caught if isinstance(w.message, DeltaBiasWarning)
+                   for name in w.message.inputs})
     if bias:
         print(f"note: SALib's delta found its raw and bin-balanced estimates differ for "
               f"{', '.join(bias)} (possible bias from uneven sampling): read their delta with "
@@ -149,7 +149,7 @@ def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
     shown: set[str] = set()
     for w in caught:
         text = str(w.message)
-        if "Bin Merge Notice" in text or "Potential Bias Notice" in text or text in shown:
+        if isinstance(w.message, DeltaBiasWarning) or text in shown:
             continue
         shown.add(text)
         print(f"warning: {text}", file=sys.stderr)
@@ -162,21 +162,3 @@ def _names(text: str | None) -> list[str] | None:
     if not names:
         raise ScenarioError(f"expected comma-separated names, got {text!r}")
     return names
-
-
-def _budget(plan, executor: str, workers: int | None) -> str:  # noqa: ANN001 - lazy import
-    """Time two runs at the first sample points and extrapolate to the whole analysis."""
-    from sim import runner as results
-    from sim.engine.executors import default_workers
-
-    tasks = plan.tasks()[:: plan.spec.replications][:2]
-    times = []
-    for task in tasks:
-        started = time.perf_counter()
-        results.run(plan.base, task.seed, overrides=dict(task.overrides))
-        times.append(time.perf_counter() - started)
-    per_run = sum(times) / len(times)
-    n_workers = 1 if executor == "serial" else (workers or default_workers())
-    total = plan.n_runs * per_run / n_workers
-    return (f"one run takes about {per_run:.2f} s here; {plan.n_runs:,} runs on {n_workers} "
-            f"worker(s): about {total / 60:.1f} min (more on a busy machine)")

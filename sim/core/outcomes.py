@@ -64,3 +64,42 @@ SUBGROUPS: dict[str, Callable[[Patients], np.ndarray]] = {
     "literacy_high": lambda p: p.digital_literacy >= 0.5,
 }
 """Subgroups reported separately: baseline HbA1c bands (Qi 2015) and digital literacy."""
+
+
+# ------------------------------------------------------------------ every key a run reports
+# The runner's summary (sim.runner.summarize) and time series (PeerSupportModel.population_means)
+# hold exactly these names; tests/test_core_outcomes.py checks them against a real run.
+
+MEASURED_AT_BASELINE_AND_END = ("pdc_mean", "adherent_share", "hba1c_mean", "utility_mean")
+"""Population means reported as ``<key>_baseline`` and ``<key>_end``."""
+
+RUN_TOTALS = (
+    "hba1c_change", "utility_change", "pdc_change", "adherent_share_change", "im_days",
+    "engagement_end", "attended_any_share", "sessions_attended_mean", "education_hours_mean",
+    "posts_per_member_week", "posters_share", "top1pct_post_share",
+    "program_cost_per_patient", "medication_cost_per_patient", "healthcare_cost_per_patient",
+    "cost_per_patient", "cost_per_patient_discounted", "qalys_per_patient",
+    "qalys_per_patient_undiscounted", "nmb_per_patient",
+)
+"""Changes, engagement, costs and QALYs of the whole run, in the summary's order."""
+
+SUBGROUP_MEASURES = ("share", "hba1c_change", "utility_change", "pdc_end",
+                     "qalys_per_patient", "cost_per_patient_discounted")
+"""Reported per subgroup as ``<measure>_<subgroup>`` (``share``: the subgroup's share)."""
+
+TIMESERIES_COLUMNS = (
+    "day", "pdc_mean", "adherent_share", "adherence_mean", "hba1c_mean", "utility_mean",
+    "engagement_mean", "support_mean", "practice_mean", "knowledge_gain_mean",
+    "self_efficacy_gain_mean", "tie_strength_mean", "attended_any_share",
+    "cost_per_patient", "qalys_per_patient",
+)
+"""Columns of a run's time series (population means on each recorded day)."""
+
+
+def summary_keys() -> tuple[str, ...]:
+    """Every key of a run's summary, in the order the runner writes them."""
+    keys = ["days", "patients"]
+    keys += [f"{k}_{when}" for k in MEASURED_AT_BASELINE_AND_END for when in ("baseline", "end")]
+    keys += RUN_TOTALS
+    keys += [f"{m}_{g}" for g in SUBGROUPS for m in SUBGROUP_MEASURES]
+    return tuple(keys)
