@@ -8,7 +8,14 @@ import time
 import warnings
 from pathlib import Path
 
-from sim.cli.options import add_executor_arguments, run_options
+from sim.cli.options import (
+    add_executor_arguments,
+    add_output_arguments,
+    note,
+    print_json,
+    run_options,
+    say,
+)
 from sim.cli.sweep import _sigterm_as_interrupt
 from sim.params.errors import ScenarioError
 
@@ -42,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="continue DIR and rerun the runs that failed")
     p.add_argument("--dry-run", action="store_true",
                    help="validate the file, time two runs and print the plan and budget")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_output_arguments(p, progress=True)
     g = p.add_argument_group("--analyze options")
     g.add_argument("--method", choices=("sobol", "morris", "fast", "delta", "pawn"),
                    default=None, help="analysis method (default: the store's own; delta or "
@@ -88,13 +95,18 @@ def _run(args: argparse.Namespace) -> int:
 
     plan = load_sensitivity(args.file)
     out = args.out or Path("results") / "sensitivity" / args.file.stem
-    print(f"{args.file}: {plan.describe()}", file=sys.stderr)
+    note(args, f"{args.file}: {plan.describe()}")
     options = run_options(args)
     if args.dry_run:
-        print(estimate_budget(plan, options).describe())
-        print(plan.X.head(3).T.to_string())
+        budget = estimate_budget(plan, options)
+        say(args, budget.describe())
+        say(args, plan.X.head(3).T.to_string())
+        if args.json:
+            print_json({"plan": plan.describe(), "runs": plan.n_runs,
+                        "seconds_per_run": budget.seconds_per_run, "workers": budget.workers,
+                        "total_seconds": budget.total_seconds})
         return 0
-    print(f"running on {options.where}; results in {out}", file=sys.stderr)
+    note(args, f"running on {options.where}; results in {out}")
     try:
         with _sigterm_as_interrupt():
             report = run_sensitivity(plan, out, options)
@@ -102,7 +114,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"peersupport sensitivity: interrupted; finished runs are saved in {out}; "
               "continue with --resume", file=sys.stderr)
         return 130
-    print(report.describe())
+    say(args, report.describe())
     if report.failed_total or report.missing:
         print("not analysed: every sample point needs all its runs (the design breaks if "
               "points are dropped)", file=sys.stderr)
@@ -130,9 +142,12 @@ def _analyze(args: argparse.Namespace, store: Path, report_dir: Path | None) -> 
     out = report_dir or (store / f"sensitivity_{result.method}" if given_data else store)
     primary = result.meta["primary_output"]
     paths = write_report(result, out, title=result.meta["title"], primary_output=primary)
-    print(describe_result(result, primary))
-    print(f"analysed in {time.perf_counter() - started:.1f} s; report: {paths['summary_md']} "
-          f"(and summary.html, indices.csv, figures/)")
+    say(args, describe_result(result, primary))
+    note(args, f"analysed in {time.perf_counter() - started:.1f} s; report: "
+         f"{paths['summary_md']} (and summary.html, indices.csv, figures/)")
+    if args.json:
+        print_json({"method": result.method, "primary_output": primary,
+                    "indices": result.indices, "report": paths})
     return 0
 
 

@@ -9,7 +9,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from sim.cli.options import add_executor_arguments, run_options
+from sim.cli.options import (
+    add_executor_arguments,
+    add_output_arguments,
+    note,
+    print_json,
+    run_options,
+    say,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,11 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="continue DIR and rerun the runs that failed")
     p.add_argument("--dry-run", action="store_true",
                    help="validate the sweep and print its plan without running")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--chunk-size", type=int, default=None, metavar="RUNS",
                    help="runs sent to a worker at once (default: automatic)")
     p.add_argument("--flush-every", type=int, default=200, metavar="RUNS",
                    help="write a results part at least every RUNS runs (and every 5 s)")
+    add_output_arguments(p, progress=True)
     p.set_defaults(func=cmd_sweep)
 
 
@@ -45,13 +52,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     sweep = load_sweep(args.sweep)
     out = args.out or Path("results") / args.sweep.stem
-    print(f"{args.sweep}: {sweep.describe()}", file=sys.stderr)
+    note(args, f"{args.sweep}: {sweep.describe()}")
     if args.dry_run:
-        print(sweep.points.head(10).to_string() if len(sweep.points.columns) else
-              "no uncertain inputs")
+        if args.json:
+            print_json({"plan": sweep.describe(), "runs": sweep.n_runs,
+                        "points": sweep.points.reset_index()})
+        else:
+            print(sweep.points.head(10).to_string() if len(sweep.points.columns) else
+                  "no uncertain inputs")
         return 0
     options = run_options(args)
-    print(f"running on {options.where}; results in {out}", file=sys.stderr)
+    note(args, f"running on {options.where}; results in {out}")
     try:
         with _sigterm_as_interrupt():
             report = run_sweep(sweep, out, options)
@@ -59,7 +70,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"peersupport sweep: interrupted; finished runs are saved in {out}; continue "
               "with --resume", file=sys.stderr)
         return 130
-    print(report.describe())
+    say(args, report.describe())
+    if args.json:
+        print_json(report)
     return 1 if report.failed_total or report.missing else 0
 
 
