@@ -20,8 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "tests/test_lessons.py does.")
     p.add_argument("scenario", type=Path, nargs="?", default=None,
                    help="a lesson's name or scenario file")
-    p.add_argument("--replications", "--seeds", dest="replications", type=int, default=20,
-                   metavar="N", help="replications, one seed each (default 20)")
+    p.add_argument("--replications", type=int, default=20, metavar="N",
+                   help="replications, one seed each (default 20)")
+    p.add_argument("--seeds", dest="replications", type=int, help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, default=2024,
                    help="root seed of the replications (default 2024)")
     p.add_argument("--set", dest="overrides", action="append", default=[],
