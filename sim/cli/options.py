@@ -125,17 +125,16 @@ def set_errors_named(overrides: Mapping[str, Any]) -> Iterator[None]:
         raise ScenarioError(err.message, file=f"--set {key}", path=err.path) from None
 
 
-def add_executor_arguments(p: argparse.ArgumentParser, *, scheduler: bool = True) -> None:
-    """The --workers, --executor (and --scheduler) options shared by every many-run command."""
+def add_executor_arguments(p: argparse.ArgumentParser) -> None:
+    """The --workers, --executor and --scheduler options shared by every many-run command."""
     p.add_argument("--workers", type=int, default=None,
                    help="worker processes (default: all cores)")
     p.add_argument("--executor", choices=LazyChoices("sim.engine.executors", "EXECUTORS"),
                    default="local", metavar="KIND",
                    help="one of %(choices)s (default: local processes)")
-    if scheduler:
-        p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="address of a running Dask scheduler, e.g. tcp://host:8786 "
-                       "(implies --executor dask; default: a local Dask cluster)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="address of a running Dask scheduler, e.g. tcp://host:8786 "
+                   "(implies --executor dask; default: a local Dask cluster)")
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
