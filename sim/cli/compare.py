@@ -89,11 +89,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     where = args.out or "a temporary results store"
     note(args, f"compare: {comparison.describe()}")
     if args.dry_run:
-        stats = comparison.draws.describe().T[["mean", "min", "max"]]
+        stats = (comparison.draws.describe().T[["mean", "min", "max"]]
+                 if len(comparison.draws.columns) else None)
         if args.json:
-            print_json({"plan": comparison.describe(),
-                        "psa_draws": stats.rename_axis("parameter").reset_index()})
-        elif len(comparison.draws.columns):
+            print_json({"plan": comparison.describe(), "psa_draws": [] if stats is None
+                        else stats.rename_axis("parameter").reset_index()})
+        elif stats is not None:
             print("PSA draws per parameter over the replications:")
             print(stats.to_string(float_format=lambda v: f"{v:.4g}"))
         return 0
