@@ -15,13 +15,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from sim.core.economics import net_monetary_benefit
 from sim.core.model import PeerSupportModel
-from sim.core.outcomes import SUBGROUPS
+from sim.core.outcomes import SUBGROUPS, top_share
 from sim.core.results import RunResult
 from sim.params.scenario import Scenario, load_scenario
 
@@ -92,7 +91,6 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     base, end = model.baseline, model.population_means()
     p, led, n, st = model.patients, model.ledger, model.n, model.state
     posts = st.posts_total[~st.leader]  # members' own posts, leaders aside
-    top = np.sort(posts)[::-1][: max(posts.shape[0] // 100, 1)]
     im_weeks = float(model.plan.im_active[: model.day].sum()) / 7.0
     out: dict[str, float] = {
         "days": float(model.day),
@@ -113,7 +111,7 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     out["posts_per_member_week"] = (float(posts.sum()) / max(posts.shape[0], 1) / im_weeks
                                     if im_weeks else 0.0)
     out["posters_share"] = float((posts > 0).mean()) if posts.size else 0.0
-    out["top1pct_post_share"] = float(top.sum() / posts.sum()) if posts.sum() else 0.0
+    out["top1pct_post_share"] = top_share(posts)
     out["program_cost_per_patient"] = led.program / n
     out["medication_cost_per_patient"] = led.medication / n
     out["healthcare_cost_per_patient"] = led.healthcare / n

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DESIGNS = ROOT / "scenarios" / "designs"
+SCENARIOS = ROOT / "scenarios"
+DESIGNS = SCENARIOS / "designs"
 SMALL = {"population.size": 300, "run.days": 90}
 
 
@@ -22,3 +23,29 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def sweep_yaml(name: str, *, size: int, days: int, n: int, replications: int, seed: int,
+               designs: tuple[str, ...] = ("usual_care", "hybrid_kickoff"),
+               uncertain: dict[str, tuple[float, float]] | None = None,
+               timeseries_every_days: int | None = None) -> str:
+    """A small Latin-hypercube sweep file over shipped designs (the tests' common fixture).
+
+    ``uncertain`` maps dotted parameters to (low, high); by default the in-person gain
+    varies over 0.2-0.6.
+    """
+    uncertain = uncertain or {"network.in_person_gain": (0.2, 0.6)}
+    lines = [f"name: {name}", f"base: {SCENARIOS}/base.yaml", "set:",
+             f"  population.size: {size}", f"  run.days: {days}", "levers:", "  design:",
+             *(f"    - {DESIGNS}/{d}.yaml" for d in designs), "uncertain:",
+             *(f"  {k}: {{low: {lo}, high: {hi}}}" for k, (lo, hi) in uncertain.items()),
+             f"design: {{method: lhs, n: {n}}}", f"replications: {replications}",
+             f"seed: {seed}"]
+    if timeseries_every_days is not None:
+        lines.append(f"outputs: {{timeseries_every_days: {timeseries_every_days}}}")
+    return "\n".join(lines) + "\n"
+
+
+def write_sweep(folder: Path, text: str, name: str = "sweep.yaml") -> Path:
+    """Write a sweep file into ``folder`` and return its path."""
+    return write(folder / name, text)

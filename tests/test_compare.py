@@ -266,11 +266,12 @@ def test_cli_compare_writes_table_report_and_data(tmp_path: Path, capsys) -> Non
     report = tmp_path / "out" / "report.html"
     code = cli.main(["compare", str(path), "--report", str(report), "--executor", "serial",
                      "--no-progress"])
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert code == 0, out
     for words in ("Side by side", "vs usual_care", "Incremental analysis", "NMB@20k",
-                  "same cost and effect", "report:"):
+                  "same cost and effect"):
         assert words in out, f"{words!r} missing from the printed tables"
+    assert "report:" in err, "where the report went is a note on stderr"
     data = tmp_path / "out" / "report_data"
     for name in ("outcomes", "incremental_analysis", "ce_plane", "ceac", "evpi", "timecourse",
                  "subgroups", "assumptions", "psa_distributions", "runs"):

@@ -10,12 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from sim import load_scenario
@@ -25,6 +30,7 @@ from sim.viz.layout import group_layout, ring_quality, spectral_ring_order
 from sim.viz.page import page_html
 
 from .conftest import ROOT
+from .test_sweep_crash_resume import report_figures
 
 solara = pytest.importorskip("solara")
 v = pytest.importorskip("ipyvuetify")
@@ -454,3 +460,123 @@ def test_asset_list_comes_from_the_installed_solara():
     pkgs = required_packages()
     assert any(p.startswith("@widgetti/solara-vuetify") for p in pkgs)
     assert any(p.startswith("requirejs@") for p in pkgs)
+
+
+# --------------------------------------------------- exposure: local only, named file only
+
+
+def test_dashboard_listens_on_localhost_only_by_default() -> None:
+    pytest.importorskip("solara")
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli.main", "dashboard", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"serving on http://([\d.]+):(\d+)", line)
+        assert match, (line, proc.poll())
+        port = int(match.group(2))
+        deadline = time.monotonic() + 60
+        listening = []
+        while not listening and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            listening = [c.laddr for c in psutil.Process(proc.pid).net_connections("inet")
+                         if c.status == psutil.CONN_LISTEN]
+            time.sleep(0.1)
+        assert listening, "the server never listened"
+        assert {(a.ip, a.port) for a in listening} == {("127.0.0.1", port)}, listening
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+    report_figures("dashboard_bind", listening=[f"{a.ip}:{a.port}" for a in listening])
+
+
+PROBE = """\
+# Start `peersupport dashboard FILE` with an audit hook installed first (so files read at
+# import time count too); instead of serving, build the page as a request would.
+import json, os, sys
+opened = []
+sys.addaudithook(lambda event, args: opened.append((os.fsdecode(args[0]), str(args[1])))
+                 if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)) else None)
+import uvicorn
+
+def serve(self):
+    import solara
+    from sim.viz import app
+    box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    main, = [h for h in rc.find(solara.widgets.HTML)
+             if h.widget.attributes.get("id") == "ps-main"]
+    print("HOST", self.config.host)
+    print("HTML", "Lesson" in main.widget.unsafe_innerHTML)
+
+uvicorn.Server.run = serve
+from sim.cli import main as cli
+code = cli.main(["dashboard", sys.argv[1], "--port", "0"])
+with open(sys.argv[2], "w") as handle:
+    json.dump(opened, handle)
+sys.exit(code)
+"""
+
+
+def test_dashboard_reads_only_the_named_file(tmp_path: Path) -> None:
+    """Start the dashboard on a named scenario and build its page, in a fresh process with
+    an audit hook recording every file opened. Decoys it must not touch: a .env file, a
+    scenario and Jupyter/Solara/IPython/matplotlib settings in the working and home
+    directories; nothing may be created in the home directory."""
+    pytest.importorskip("solara")
+    named = tmp_path / "lesson.yaml"
+    named.write_text((ROOT / "scenarios/classroom/lurkers.yaml").read_text())
+    home, work = tmp_path / "home", tmp_path / "work"
+    decoys = [work / ".env", work / "scenario.yaml", work / "solara.yaml",
+              home / ".jupyter" / "jupyter_config.json", home / ".solara" / "settings.json",
+              home / ".ipython" / "profile_default" / "ipython_config.py",
+              home / ".config" / "matplotlib" / "matplotlibrc"]
+    for decoy in decoys:
+        decoy.parent.mkdir(parents=True, exist_ok=True)
+        decoy.write_text("# decoy\n")
+    before = sorted(home.rglob("*"))
+    probe, log = tmp_path / "probe.py", tmp_path / "opened.json"
+    probe.write_text(PROBE)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("IPYTHONDIR", "MPLCONFIGDIR", "SOLARA_HOME", "PEERSUPPORT_DASHBOARD",
+                        "SOLARA_APP", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "JUPYTER_CONFIG_DIR")}
+    env.update(HOME=str(home), PYTHONPATH=str(ROOT))
+    numba_cache = Path(env["NUMBA_CACHE_DIR"])  # compiled kernels: set on importing sim.core
+    proc = subprocess.run([sys.executable, str(probe), str(named), str(log)], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "HOST 127.0.0.1" in proc.stdout and "HTML True" in proc.stdout, proc.stdout
+    opened = json.loads(log.read_text())
+
+    # The package's and its libraries' own files (code, metadata, numba's kernel cache),
+    # system files, and the dashboard's own empty private directory.
+    allowed = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                           ROOT / "sim", *ROOT.glob("*.egg-info"),
+                                           numba_cache}]
+    system = ("/proc/", "/sys/", "/dev/", "/etc/", "/usr/share/", "/usr/lib/")
+    private = Path(tempfile.gettempdir()).resolve()
+    outside = []
+    for raw, mode in opened:
+        if "__editable__" in raw and raw.endswith("__path_hook__"):
+            continue  # the import system probing the editable install's path hook
+        resolved = (Path(raw) if os.path.isabs(raw) else work / raw).resolve()
+        if resolved == named.resolve() or str(resolved).startswith(system):
+            continue
+        if any(resolved.is_relative_to(a) for a in allowed):
+            continue
+        inner = resolved.relative_to(private).parts if resolved.is_relative_to(private) else ()
+        if len(inner) > 1 and inner[0].startswith("peersupport-dashboard-"):
+            continue
+        if len(inner) == 1 and re.fullmatch(r"[a-z0-9_]{8}", inner[0]):
+            continue  # tempfile checking that the temporary directory is writable
+        if resolved in (probe, log):
+            continue  # this test's own probe
+        outside.append(f"{resolved} ({mode})")
+    assert named.resolve() in {Path(p).resolve() for p, _ in opened if os.path.isabs(p)}
+    assert not outside, f"opened files the user did not name: {sorted(set(outside))}"
+    assert sorted(home.rglob("*")) == before, "nothing is written to the home directory"
+    assert sorted(p.name for p in work.iterdir()) == sorted(d.name for d in decoys[:3])
+    report_figures("dashboard_files", opened=len(opened), named_read=True,
+                   other_user_files_read=0)

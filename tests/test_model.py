@@ -71,7 +71,7 @@ def test_yaml_dict_and_cli_give_identical_results(tmp_path):
         [sys.executable, "-m", "sim.cli.main", "run", str(path), "--seed", "2", "--json",
          "--set", "population.size=300", "--set", "run.days=90", "--out", str(tmp_path)],
         capture_output=True, text=True, cwd=ROOT, check=True)
-    from_cli = json.loads(proc.stdout[: proc.stdout.rindex("}") + 1])
+    from_cli = json.loads(proc.stdout)  # stdout holds only the JSON, even with --out
     assert from_yaml == from_dict == from_cli
     saved = json.loads((tmp_path / "provenance.json").read_text())
     assert saved["seed"] == 2 and saved["scenario"]["population"]["size"] == 300

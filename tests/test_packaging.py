@@ -89,7 +89,7 @@ def test_wheel_works_outside_the_checkout(tmp_path):
     out = {}
     for args in (["run", "designs/hybrid_kickoff", "--set", "population.size=200",
                   "--set", "run.days=30"],
-                 ["lesson", "kickoff_rapport", "--seeds", "2"],
+                 ["lesson", "kickoff_rapport", "--replications", "2"],
                  ["lesson"],
                  ["validate", "--check"],
                  ["--version"]):

@@ -35,11 +35,11 @@ def test_calibrate_writes_fit_report_through_the_template(tmp_path: Path, capsys
     path.write_text(calibration_text("fit_report_check", {"control change": 0.1,
                                                           "DSMES change": -0.3}, trials=2))
     assert cli.main(["calibrate", str(path), "--no-progress"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "# Fit report: fit_report_check" in out and "## Targets vs fitted" in out
-    written = {Path(p).name for p in out.split("wrote ")[-1].strip().split(", ")}
+    written = {Path(p).name for p in err.split("wrote ")[-1].strip().split(", ")}
     assert written == {"best.yaml", "fit_report.md", "fit_report.html", "trials.csv"}
-    html = next(Path(p) for p in out.split("wrote ")[-1].strip().split(", ")
+    html = next(Path(p) for p in err.split("wrote ")[-1].strip().split(", ")
                 if p.endswith(".html")).read_text()
     assert 'class="top"' in html and 'id="optimisation"' in html
     assert html.count("data:image/png;base64,") == 2, "study figure and history"

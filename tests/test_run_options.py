@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import pytest
 
-from sim.cli.options import add_executor_arguments, run_options
+from sim.cli.options import add_executor_arguments, add_output_arguments, run_options, show_progress
 from sim.engine.options import RunOptions
 from sim.params.errors import ScenarioError
 
@@ -40,4 +41,15 @@ def test_cli_arguments_become_options() -> None:
     args = parser.parse_args(["--workers", "3", "--scheduler", "tcp://h:1", "--no-progress"])
     options = run_options(args)
     assert options == RunOptions(executor="dask", workers=3, scheduler="tcp://h:1")
-    assert run_options(args, progress=True).progress
+    assert not options.progress
+
+
+def test_progress_bars_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    parser = argparse.ArgumentParser()
+    add_output_arguments(parser, progress=True)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert show_progress(parser.parse_args([]))
+    assert not show_progress(parser.parse_args(["--no-progress"]))
+    assert not show_progress(parser.parse_args(["--quiet"]))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert not show_progress(parser.parse_args([])), "redirected logs get no bars"

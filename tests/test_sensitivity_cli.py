@@ -20,10 +20,10 @@ from sim.analyses import sa_runner
 from sim.analyses.sa_runner import analyze_store, load_sensitivity
 from sim.engine.store import load_results
 from sim.analyses.sweep import run_sweep
+from sim.core.outcomes import summary_keys
 from sim.core.rng import derive_seed
+from tests.conftest import SCENARIOS, sweep_yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ROOT / "scenarios"
 
 TINY_SOBOL = f"""\
 name: tiny_sobol
@@ -279,20 +279,11 @@ def test_failed_runs_stop_the_analysis(tmp_path: Path, monkeypatch, capsys) -> N
 
 # --------------------------------------------------------------------------- given data
 
-LHS_SWEEP = f"""\
-name: lhs_tiny
-base: {SCENARIOS}/base.yaml
-set: {{population.size: 60, run.days: 30}}
-levers:
-  design: [{SCENARIOS}/designs/hybrid_kickoff.yaml, {SCENARIOS}/designs/usual_care.yaml]
-uncertain:
-  clinical.trial_drift_hba1c_pct: {{low: 0.0, high: 0.3}}
-  behaviour.support_effect_logit: {{low: 0.5, high: 3.0}}
-  clinical.utility_per_knowledge: {{low: 0.0, high: 0.1}}
-design: {{method: lhs, n: 80}}
-replications: 1
-seed: 3
-"""
+LHS_SWEEP = sweep_yaml("lhs_tiny", size=60, days=30, n=80, replications=1, seed=3,
+                       designs=("hybrid_kickoff", "usual_care"),
+                       uncertain={"clinical.trial_drift_hba1c_pct": (0.0, 0.3),
+                                  "behaviour.support_effect_logit": (0.5, 3.0),
+                                  "clinical.utility_per_knowledge": (0.0, 0.1)})
 """2 designs x 80 Latin-hypercube points = 160 runs of 60 patients x 30 days (80 points: too
 few to check convergence, which keeps the slow delta bootstrap to one pass)."""
 
@@ -357,7 +348,18 @@ def test_common_random_numbers_noise_is_the_interaction() -> None:
         "single runs are mostly noise, and a share is at most 1"
 
 
-def test_summary_outputs_lists_the_primary_outputs() -> None:
-    names = sa_runner.summary_outputs()
+def test_summary_keys_list_the_primary_outputs() -> None:
+    names = summary_keys()
     missing = [o for o in sa_runner.DEFAULT_OUTPUTS if o not in names]
     assert not missing, f"a run's summary should include {missing}"
+
+
+def test_budget_times_runs_and_extrapolates_to_the_plan(tmp_path: Path) -> None:
+    plan = load_sensitivity(write(tmp_path, TINY_SOBOL))
+    budget = sa_runner.estimate_budget(plan, RunOptions(executor="serial"), timed_runs=1)
+    assert budget.runs == plan.n_runs and budget.workers == 1
+    assert budget.seconds_per_run > 0
+    assert budget.total_seconds == pytest.approx(plan.n_runs * budget.seconds_per_run)
+    assert f"{plan.n_runs:,} runs on 1 worker(s)" in budget.describe()
+    two = sa_runner.estimate_budget(plan, RunOptions(executor="local", workers=2), timed_runs=1)
+    assert two.workers == 2

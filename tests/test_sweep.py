@@ -23,9 +23,8 @@ from sim.engine.store import ResultsStore, load_results
 from sim.analyses.sweep import load_sweep, run_sweep
 from sim.engine.tasks import Task, run_tasks
 from sim.core.rng import derive_seed
+from .conftest import SCENARIOS, write_sweep
 
-ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ROOT / "scenarios"
 
 TINY = f"""\
 name: tiny
@@ -48,13 +47,6 @@ outputs:
   timeseries_every_days: 20
 """
 """2 designs x 3 LHS points x 2 replications = 12 runs of 150 patients x 60 days."""
-
-
-def write_sweep(folder: Path, text: str = TINY, name: str = "sweep.yaml") -> Path:
-    """Write a sweep file and return its path."""
-    path = folder / name
-    path.write_text(text)
-    return path
 
 
 def sweep_error(tmp_path: Path, text: str) -> ScenarioError:
@@ -181,7 +173,7 @@ def test_sweep_designs_give_expected_runs(tmp_path: Path, design: str, uncertain
 
 
 def test_seeds_are_shared_across_levers_and_recorded(tmp_path: Path) -> None:
-    sweep = load_sweep(write_sweep(tmp_path))
+    sweep = load_sweep(write_sweep(tmp_path, TINY))
     tasks = sweep.tasks()
     by_key: dict[tuple[int, int], set[int]] = {}
     for t in tasks:
@@ -197,7 +189,7 @@ def test_seeds_are_shared_across_levers_and_recorded(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def tiny_results(tmp_path_factory: pytest.TempPathFactory) -> sim.engine.store.Results:
     folder = tmp_path_factory.mktemp("tiny")
-    report = run_sweep(write_sweep(folder), folder / "out", RunOptions(executor="serial"))
+    report = run_sweep(write_sweep(folder, TINY), folder / "out", RunOptions(executor="serial"))
     assert report.ran == 12 and report.failed == 0, report.describe()
     return load_results(folder / "out")
 
@@ -248,7 +240,7 @@ def test_run_reproduces_a_single_run(tiny_results: sim.engine.store.Results) -> 
 
 
 def test_failing_run_recorded_then_retried(tmp_path: Path, monkeypatch) -> None:
-    path = write_sweep(tmp_path)
+    path = write_sweep(tmp_path, TINY)
     out = tmp_path / "out"
     target = derive_seed(11, 1, 0)
     original = sim.runner.run
@@ -299,7 +291,7 @@ def test_existing_store_needs_resume_and_unchanged_sweep(tmp_path: Path) -> None
 
 
 def test_corrupt_part_is_detected_and_redone(tmp_path: Path) -> None:
-    path = write_sweep(tmp_path)
+    path = write_sweep(tmp_path, TINY)
     ref, out = tmp_path / "ref", tmp_path / "out"
     run_sweep(path, ref, RunOptions(executor="serial"))
     run_sweep(path, out, RunOptions(executor="serial", flush_every=3))

@@ -19,31 +19,17 @@ from sim.params.errors import ScenarioError
 from sim.engine.executors import open_executor
 from sim.engine.store import ResultsStore, load_results
 from sim.analyses.sweep import run_sweep
-from tests.test_sweep import SCENARIOS, assert_same_runs, write_sweep
+from tests.conftest import sweep_yaml, write_sweep
+from tests.test_sweep import TINY, assert_same_runs
 
-CRASH = f"""\
-name: crash
-base: {SCENARIOS}/base.yaml
-set:
-  population.size: 300
-  run.days: 90
-levers:
-  design:
-    - {SCENARIOS}/designs/usual_care.yaml
-    - {SCENARIOS}/designs/hybrid_kickoff.yaml
-    - {SCENARIOS}/designs/hybrid_monthly.yaml
-uncertain:
-  network.in_person_gain: {{low: 0.2, high: 0.6}}
-design: {{method: lhs, n: 4}}
-replications: 5
-seed: 99
-outputs: {{timeseries_every_days: 30}}
-"""
+CRASH = sweep_yaml("crash", size=300, days=90, n=4, replications=5, seed=99,
+                   designs=("usual_care", "hybrid_kickoff", "hybrid_monthly"),
+                   timeseries_every_days=30)
 """3 designs x 4 points x 5 replications = 60 runs, slow enough to be killed mid-way."""
 
 
 def test_identical_on_serial_local_and_dask(tmp_path: Path) -> None:
-    path = write_sweep(tmp_path)
+    path = write_sweep(tmp_path, TINY)
     runs = {}
     for executor in ("serial", "local", "dask"):
         report = run_sweep(path, tmp_path / executor, RunOptions(executor=executor, workers=2))
@@ -164,7 +150,7 @@ def test_interrupt_saves_buffered_runs(tmp_path: Path, monkeypatch) -> None:
         return original(*args, **kwargs)
 
     monkeypatch.setattr(sim.runner, "run", interrupted)
-    path = write_sweep(tmp_path)
+    path = write_sweep(tmp_path, TINY)
     with pytest.raises(KeyboardInterrupt):
         run_sweep(path, tmp_path / "out", RunOptions(executor="serial", flush_every=1000))
     assert len(load_results(tmp_path / "out").runs) == 4, "runs finished before Ctrl-C are kept"

@@ -71,9 +71,9 @@ from sim.analyses.validation import (
     Validation,
     evaluate,
     load_study,
-    output_names,
     run_validation,
 )
+from sim.core.outcomes import summary_keys
 from sim.core.rng import derive_seed
 from sim.params.errors import ScenarioError
 from sim.engine.options import RunOptions
@@ -305,7 +305,7 @@ def load_calibration(source: str | Path, out: str | Path | None = None) -> Calib
         if study.name in studies:
             raise where.error(f"study '{study.name}' is named twice", ("studies", str(i)))
         studies[study.name] = study
-    summary_keys, _ = output_names()
+    keys = summary_keys()
     targets = []
     for i, t in enumerate(spec.targets):
         loc = ("targets", str(i))
@@ -325,7 +325,7 @@ def load_calibration(source: str | Path, out: str | Path | None = None) -> Calib
             for arm in of.arms():  # type: ignore[union-attr]
                 if arm not in study.spec.arms:
                     raise where.error(f"study '{t.study}' has no arm '{arm}'", (*loc, "of"))
-            if key not in summary_keys:
+            if key not in keys:
                 raise where.error(f"unknown summary key '{key}'", (*loc, "key"))
         lo, hi = t.interval()
         kind = (f"target +/- 1.96 SE (SE {t.se:g})" if t.mean is not None else

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
 import hashlib
 import json
 import math
@@ -68,6 +67,7 @@ from sim.analyses.sensitivity import (
     recommend_n,
     sample,
 )
+from sim.core.outcomes import summary_keys
 from sim.core.rng import derive_seed
 from sim.engine.budget import check_runs
 from sim.engine.options import RunOptions
@@ -79,13 +79,14 @@ from sim.params.scenario import Scenario, check_parameter_path, parse_set
 
 __all__ = [
     "DEFAULT_OUTPUTS",
+    "Budget",
     "SensitivityPlan",
     "SensitivitySpec",
     "analyze_store",
     "describe_result",
+    "estimate_budget",
     "load_sensitivity",
     "run_sensitivity",
-    "summary_outputs",
 ]
 
 PRIMARY_OUTPUT = "utility_change"
@@ -193,16 +194,6 @@ class SensitivitySpec(Strict):
         "independent per point")
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec,
                                    description="bootstrap and convergence settings")
-
-
-@functools.cache
-def summary_outputs() -> tuple[str, ...]:
-    """Names of a run's summary outputs (from a one-day run of 24 patients: the summary is
-    built at run time, so this is the list a run really produces)."""
-    from sim import runner as results
-
-    run = results.run(Scenario(), 0, overrides={"population.size": 24, "run.days": 1})
-    return tuple(run.summary)
 
 
 @dataclass(frozen=True)
@@ -325,6 +316,40 @@ class SensitivityPlan:
                 f"{sc['run']['days']} days")
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How long a sensitivity analysis will take, from timing a few of its runs here."""
+
+    seconds_per_run: float
+    runs: int
+    workers: int
+
+    @property
+    def total_seconds(self) -> float:
+        """Wall time of every run, spread evenly over the workers."""
+        return self.runs * self.seconds_per_run / self.workers
+
+    def describe(self) -> str:
+        """One line: time per run, runs, workers, total."""
+        return (f"one run takes about {self.seconds_per_run:.2f} s here; {self.runs:,} runs on "
+                f"{self.workers} worker(s): about {self.total_seconds / 60:.1f} min (more on a "
+                "busy machine)")
+
+
+def estimate_budget(plan: SensitivityPlan, options: RunOptions, timed_runs: int = 2) -> Budget:
+    """Time ``timed_runs`` runs at the first sample points and extrapolate to the plan."""
+    from sim.engine.executors import default_workers
+    from sim.runner import run
+
+    tasks = plan.tasks()[:: plan.spec.replications][:timed_runs]
+    started = time.perf_counter()
+    for task in tasks:
+        run(plan.base, task.seed, overrides=dict(task.overrides))
+    per_run = (time.perf_counter() - started) / len(tasks)
+    workers = 1 if options.executor == "serial" else (options.workers or default_workers())
+    return Budget(per_run, plan.n_runs, workers)
+
+
 def load_sensitivity(source: str | Path, *, max_runs: int | None = None) -> SensitivityPlan:
     """Read and validate a sensitivity file; draw its sample points (refused before drawing
     when they would be over ``max_runs`` runs, default ``sim.engine.budget.MAX_RUNS``).
@@ -406,7 +431,7 @@ def _check_settings(spec: SensitivitySpec, ctx: Located) -> None:
 
 
 def _check_outputs(spec: SensitivitySpec, ctx: Located) -> None:
-    known = summary_outputs()
+    known = summary_keys()
     names = [(spec.outputs.primary, ("outputs", "primary"))]
     names += [(o, ("outputs", "also", str(i))) for i, o in enumerate(spec.outputs.also)]
     for name, loc in names:

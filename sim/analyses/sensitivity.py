@@ -59,7 +59,9 @@ from sim.params.errors import ScenarioError
 
 __all__ = [
     "ANALYSIS_METHODS",
+    "DELTA_BIAS_THRESHOLD",
     "DISTS",
+    "DeltaBiasWarning",
     "MIN_CONVERGENCE_N",
     "RANKING_INDEX",
     "SAMPLING_METHODS",
@@ -79,6 +81,25 @@ __all__ = [
     "run_function",
     "sample",
 ]
+
+DELTA_BIAS_THRESHOLD = 0.1
+"""Raw and bin-balanced delta differing by more than this hint at uneven sampling (the
+threshold of SALib's own "Potential Bias Notice", ``delta_warn_threshold``)."""
+
+
+class DeltaBiasWarning(UserWarning):
+    """Delta's raw and bin-balanced estimates differ for some inputs (read them with care).
+
+    Attributes:
+        inputs: the inputs whose estimates differ by more than :data:`DELTA_BIAS_THRESHOLD`.
+    """
+
+    def __init__(self, inputs: Sequence[str]) -> None:
+        self.inputs = tuple(inputs)
+        super().__init__(f"delta's raw and bin-balanced estimates differ by more than "
+                         f"{DELTA_BIAS_THRESHOLD} for {', '.join(self.inputs)} (possible bias "
+                         "from uneven sampling)")
+
 
 SAMPLING_METHODS = ("sobol", "morris", "fast", "lhs")
 """Samplers: Saltelli/Sobol' sequence, Morris trajectories, eFAST search curves, Latin hypercube."""
@@ -773,7 +794,9 @@ def _analyze_delta(inputs, X, y, *, seed, num_resamples, conf_level):
     problem = make_problem(all_inputs)
     problem.set_samples(Xd)
     problem.set_results(y)
-    with _isolated_legacy_rng():
+    with _isolated_legacy_rng(), warnings.catch_warnings(record=True):
+        # SALib's delta warns per input and resample (bin merges, bias); its bias check is
+        # recomputed below from the estimates, the rest are informational notes.
         problem.analyze_delta(
             num_resamples=num_resamples,
             conf_level=conf_level,
@@ -782,6 +805,10 @@ def _analyze_delta(inputs, X, y, *, seed, num_resamples, conf_level):
         )
     S = problem.analysis
     names = [i.name for i in inputs]
+    gap = np.abs(np.asarray(S["delta_balanced"][:-1]) - np.asarray(S["delta_raw"][:-1]))
+    if (gap > DELTA_BIAS_THRESHOLD).any():
+        warnings.warn(DeltaBiasWarning([n for n, g in zip(names, gap, strict=True)
+                                        if g > DELTA_BIAS_THRESHOLD]), stacklevel=2)
     frames = []
     for index, key in (("delta", "delta_raw"), ("S1", "S1")):
         rows = _half_width_rows(names, index, S[key][:-1], S[f"{key}_conf"][:-1])

@@ -47,7 +47,6 @@ import math
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,6 +55,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import stats
 
+from sim.core.outcomes import TIMESERIES_COLUMNS, summary_keys
 from sim.core.rng import derive_seed
 from sim.engine.options import RunOptions
 from sim.params.errors import ScenarioError
@@ -218,15 +218,6 @@ class Study:
         return [derive_seed(self.spec.seed, r) for r in range(n)]
 
 
-@cache
-def output_names() -> tuple[frozenset[str], frozenset[str]]:
-    """Summary keys and time-series columns of a run (from a tiny run, computed once)."""
-    from sim.runner import run
-
-    result = run(load_scenario({}, {"population.size": 24, "run.days": 2}), seed=0)
-    return frozenset(result.summary), frozenset(result.timeseries.columns)
-
-
 def load_study(source: str | Path, overrides: Mapping[str, Any] | None = None) -> Study:
     """Read and validate a validation file; resolve the scenario of every arm.
 
@@ -241,7 +232,7 @@ def load_study(source: str | Path, overrides: Mapping[str, Any] | None = None) -
     spec, where, _ = load_document(path, StudySpec)
     for key in spec.set:
         check_parameter_path(where, key, ("set", key))
-    summary_keys, ts_columns = output_names()
+    keys, ts_columns = summary_keys(), TIMESERIES_COLUMNS
     if spec.plot not in ts_columns:
         raise where.error(_unknown("time-series column", spec.plot, ts_columns), ("plot",))
     for i, out in enumerate(spec.outcomes):
@@ -249,8 +240,8 @@ def load_study(source: str | Path, overrides: Mapping[str, Any] | None = None) -
         for arm in out.of.arms():
             if arm not in spec.arms:
                 raise where.error(_unknown("arm", arm, spec.arms), (*loc, "of"))
-        if out.key is not None and out.key not in summary_keys:
-            raise where.error(_unknown("summary key", out.key, summary_keys), (*loc, "key"))
+        if out.key is not None and out.key not in keys:
+            raise where.error(_unknown("summary key", out.key, keys), (*loc, "key"))
         if out.timeseries is not None and out.timeseries.column not in ts_columns:
             raise where.error(_unknown("time-series column", out.timeseries.column, ts_columns),
                               (*loc, "timeseries", "column"))

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from sim.cli.options import int_in, max_workers
+from sim.cli.options import (
+    add_output_arguments,
+    int_in,
+    max_workers,
+    note,
+    print_json,
+    say,
+    show_progress,
+)
 from sim.cli.paths import check_output
 
 
@@ -37,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run no trials; write the overlay and fit report from the stored study")
     p.add_argument("--check", action="store_true",
                    help="only validate the calibration file and its studies")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_output_arguments(p, progress=True)
     p.set_defaults(func=cmd_calibrate)
 
 
@@ -50,21 +57,28 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     check_output(cal.out_dir, "--out", folder=True)
     spec = cal.spec
     runs = sum(len(a) for a in cal.arms().values()) * spec.replications
-    print(f"calibrate {spec.name}: {len(spec.parameters)} parameters, {len(cal.targets)} "
-          f"targets, {runs} runs per trial; outputs in {cal.out_dir}", file=sys.stderr)
+    note(args, f"calibrate {spec.name}: {len(spec.parameters)} parameters, "
+         f"{len(cal.targets)} targets, {runs} runs per trial; outputs in {cal.out_dir}")
     if args.check:
+        if args.json:
+            print_json({"name": spec.name, "parameters": len(spec.parameters),
+                        "targets": len(cal.targets), "runs_per_trial": runs})
         return 0
-    progress = not args.no_progress and sys.stderr.isatty()
+    progress = show_progress(args)
     trials = 0 if args.report_only else args.trials
     study = optimise(cal, trials=trials, workers=args.workers,
                      resume=args.resume or args.report_only, progress=progress,
                      force=args.force)
     best = study.best_trial
-    print(f"{len(study.trials)} trials in study '{spec.name}'; best: trial {best.number}, "
-          f"objective {best.value:.4g}")
+    say(args, f"{len(study.trials)} trials in study '{spec.name}'; best: trial "
+        f"{best.number}, objective {best.value:.4g}")
     fit = write_outputs(cal, study, workers=args.workers, progress=progress)
     report = write_fit_report(cal, study, fit)
     paths = {"overlay": fit.paths["overlay"], **report, "trials": fit.paths["trials"]}
-    print(paths["report"].read_text())
-    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    say(args, paths["report"].read_text())
+    note(args, "wrote " + ", ".join(str(p) for p in paths.values()))
+    if args.json:
+        print_json({"name": spec.name, "trials": len(study.trials),
+                    "best": {"trial": best.number, "objective": best.value,
+                             "parameters": best.params}, "paths": paths})
     return 0

@@ -13,9 +13,13 @@ from sim.cli.options import (
     MAX_REPLICATIONS,
     MAX_SEED,
     add_executor_arguments,
+    add_output_arguments,
     check_memory,
     int_in,
+    note,
+    print_json,
     run_options,
+    say,
 )
 from sim.cli.paths import check_output, write_advice
 from sim.params.errors import ScenarioError
@@ -53,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_executor_arguments(p)
     p.add_argument("--dry-run", action="store_true",
                    help="validate and print the plan (and the PSA draws) without running")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_output_arguments(p, progress=True)
     p.set_defaults(func=cmd_compare)
 
 
@@ -92,16 +96,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_runs(comparison.n_runs, "compare", args.max_runs)
     check_memory(args, comparison.first, "compare")
     where = args.out or "a temporary results store"
-    print(f"compare: {comparison.describe()}", file=sys.stderr)
+    note(args, f"compare: {comparison.describe()}")
     if args.dry_run:
-        if len(comparison.draws.columns):
-            stats = comparison.draws.describe().T[["mean", "min", "max"]]
+        stats = (comparison.draws.describe().T[["mean", "min", "max"]]
+                 if len(comparison.draws.columns) else None)
+        if args.json:
+            print_json({"plan": comparison.describe(), "psa_draws": [] if stats is None
+                        else stats.rename_axis("parameter").reset_index()})
+        elif stats is not None:
             print("PSA draws per parameter over the replications:")
             print(stats.to_string(float_format=lambda v: f"{v:.4g}"))
         return 0
     options = run_options(args)
-    print(f"running on {options.executor} ({args.workers or 'all'} workers); runs in {where}",
-          file=sys.stderr)
+    note(args, f"running on {options.executor} ({args.workers or 'all'} workers); runs in "
+         f"{where}")
     command = shlex.join(["peersupport", *sys.argv[1:]]) if sys.argv[1:2] == ["compare"] \
         else shlex.join(["peersupport", "compare", *map(str, args.files)])
     with tempfile.TemporaryDirectory(prefix="peersupport-compare-") as tmp:
@@ -113,7 +121,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 if args.out else "rerun with --out DIR to keep finished runs"
             print(f"peersupport compare: interrupted; {keep}", file=sys.stderr)
             return 130
-        print(report.describe().replace(f". Results: {out}", ""), file=sys.stderr)
+        note(args, report.describe().replace(f". Results: {out}", ""))
         try:
             result = analyse(out, comparison, command=command, report=report)
         except ScenarioError as exc:  # too many failed runs: not bad input
@@ -121,7 +129,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             return 1
         if args.out is None:
             result.provenance["results_store"] = "not kept (pass --out DIR to keep the runs)"
-        print(format_tables(result))
+        say(args, format_tables(result))
+        paths = {}
         if args.report:
             from sim.report.compare_report import write_report
 
@@ -133,7 +142,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
                       f"({exc.strerror or exc}): {write_advice(exc)}; the runs are kept in "
                       f"{kept}", file=sys.stderr)
                 return 1
-            print(f"\nreport: {paths['report']}\ndata:   {paths['data']}/ (CSV and Parquet)")
+            note(args, f"report: {paths['report']}\ndata:   {paths['data']}/ (CSV and Parquet)")
+        if args.json:
+            print_json({"headline": result.headline, "outcomes": result.outcomes,
+                        "incremental_analysis": result.icer, "evpi": result.evpi,
+                        "failed_runs": report.failed_total, "missing_runs": report.missing,
+                        "report": paths})
     return 1 if report.failed_total or report.missing else 0
 
 

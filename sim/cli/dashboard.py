@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from sim.cli.options import MAX_SEED, LazyChoices, int_in
+from sim.cli.options import MAX_SEED, LazyChoices, add_output_arguments, int_in
 from sim.params.errors import ScenarioError
 from sim.viz.serve import CULL_TIMEOUT, MAX_SESSIONS
 
@@ -55,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fetch-assets", action="store_true",
                    help="first install the page's JavaScript and CSS from the npm registry "
                         "(with npm) for use without internet, then serve")
+    add_output_arguments(p, json_output=False)
     p.set_defaults(func=cmd_dashboard)
 
 

@@ -13,6 +13,7 @@ import argparse
 import importlib
 import sys
 
+from sim.cli.options import configure_logging
 from sim.params.errors import ScenarioError
 
 COMMANDS = (
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    configure_logging(args)
     try:
         return int(args.func(args) or 0)
     except ScenarioError as exc:

@@ -1,11 +1,26 @@
-"""Options shared by the many-run commands (sweep, sensitivity, compare, validate)."""
+"""Options shared by the commands: output conventions (--json, --quiet/--verbose, progress
+only on a terminal) and the many-run options (sweep, sensitivity, compare, validate).
+
+Output conventions: results go to stdout (with ``--json``, stdout holds only the JSON and the
+readable results go to stderr); notes (plans, "wrote ...") go to stderr and ``--quiet`` hides
+them and the progress bars; ``--verbose`` also shows the libraries' log messages.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import importlib
-from collections.abc import Callable, Iterator
+import json
+import logging
+import math
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sim.params.errors import ScenarioError
 
 if TYPE_CHECKING:
     from sim.engine.options import RunOptions
@@ -62,8 +77,87 @@ def int_in(lo: int, hi: int | Callable[[], int] | None = None) -> Callable[[str]
     return parse
 
 
-def add_executor_arguments(p: argparse.ArgumentParser, *, scheduler: bool = True) -> None:
-    """The --workers, --executor (and --scheduler) options shared by every many-run command."""
+def add_output_arguments(p: argparse.ArgumentParser, *, json_output: bool = True,
+                         progress: bool = False) -> None:
+    """--json (commands with results), --quiet/--verbose (every command), --no-progress."""
+    if json_output:
+        p.add_argument("--json", action="store_true",
+                       help="print the results as JSON on stdout (everything else to stderr)")
+    loud = p.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", action="store_true",
+                      help="print only results and errors: no notes, no progress bars")
+    loud.add_argument("-v", "--verbose", action="store_true",
+                      help="also print the libraries' informational log messages")
+    if progress:
+        p.add_argument("--no-progress", action="store_true",
+                       help="hide the progress bar (shown only on a terminal)")
+
+
+def configure_logging(args: argparse.Namespace) -> None:
+    """Log to stderr: warnings by default, errors only with --quiet, info with --verbose."""
+    level = (logging.INFO if getattr(args, "verbose", False) else
+             logging.ERROR if getattr(args, "quiet", False) else logging.WARNING)
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(name)s: %(message)s")
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether to draw progress bars: only on a terminal, never with --quiet/--no-progress."""
+    return (not getattr(args, "no_progress", False) and not getattr(args, "quiet", False)
+            and sys.stderr.isatty())
+
+
+def note(args: argparse.Namespace, text: str) -> None:
+    """A note for the person at the terminal (stderr; hidden by --quiet)."""
+    if not getattr(args, "quiet", False):
+        print(text, file=sys.stderr)
+
+
+def say(args: argparse.Namespace, text: str) -> None:
+    """Readable results: stdout, or stderr when --json keeps stdout for the JSON."""
+    print(text, file=sys.stderr if getattr(args, "json", False) else sys.stdout)
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as strict JSON (NaN -> null; paths, numpy and dataclasses converted)."""
+    print(json.dumps(jsonable(data), indent=2, allow_nan=False))
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` made of JSON types only (frames as lists of records)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a pandas DataFrame
+        return jsonable(value.to_dict(orient="records"))
+    if hasattr(value, "item") and hasattr(value, "dtype"):  # a numpy scalar
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+@contextlib.contextmanager
+def set_errors_named(overrides: Mapping[str, Any]) -> Iterator[None]:
+    """Report an unknown or bad key that a ``--set`` option introduced as an error in that
+    option (``--set popluation.size: unknown key ...``), not in the scenario file."""
+    try:
+        yield
+    except ScenarioError as err:
+        key = next((k for k in overrides if err.path and (k == err.path or k.startswith(
+            err.path + "."))), None)
+        if key is None or err.file == f"--set {key}":
+            raise
+        raise ScenarioError(err.message, file=f"--set {key}", path=err.path) from None
+
+
+def add_executor_arguments(p: argparse.ArgumentParser) -> None:
+    """The --workers, --executor and --scheduler options (and the run budget's --max-runs and
+    --force) shared by every many-run command."""
     p.add_argument("--workers", type=int_in(1, max_workers), default=None,
                    help="worker processes, at most 4 per core (default: all cores)")
     p.add_argument("--max-runs", type=int_in(1), default=None, metavar="N",
@@ -73,10 +167,9 @@ def add_executor_arguments(p: argparse.ArgumentParser, *, scheduler: bool = True
     p.add_argument("--executor", choices=LazyChoices("sim.engine.executors", "EXECUTORS"),
                    default="local", metavar="KIND",
                    help="one of %(choices)s (default: local processes)")
-    if scheduler:
-        p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="address of a running Dask scheduler, e.g. tcp://host:8786 "
-                       "(implies --executor dask; default: a local Dask cluster)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="address of a running Dask scheduler, e.g. tcp://host:8786 "
+                   "(implies --executor dask; default: a local Dask cluster)")
 
 
 def check_memory(args: argparse.Namespace, scenario: Any, what: str) -> str:
@@ -96,9 +189,9 @@ def check_memory(args: argparse.Namespace, scenario: Any, what: str) -> str:
     return f"about {budget.run_memory(scenario) / 2**20:,.0f} MiB per run"
 
 
-def run_options(args: argparse.Namespace, *, progress: bool | None = None) -> RunOptions:
+def run_options(args: argparse.Namespace) -> RunOptions:
     """The RunOptions a many-run command's arguments ask for (``--scheduler`` implies dask;
-    ``progress`` replaces ``not --no-progress``)."""
+    progress bars only on a terminal, see :func:`show_progress`)."""
     from sim.engine.options import RunOptions
 
     scheduler = getattr(args, "scheduler", None)
@@ -106,6 +199,6 @@ def run_options(args: argparse.Namespace, *, progress: bool | None = None) -> Ru
         executor="dask" if scheduler else args.executor, workers=args.workers,
         scheduler=scheduler, resume=getattr(args, "resume", False),
         retry_failed=getattr(args, "retry_failed", False),
-        progress=not args.no_progress if progress is None else progress,
+        progress=show_progress(args),
         chunk_size=getattr(args, "chunk_size", None),
         flush_every=getattr(args, "flush_every", RunOptions.flush_every))

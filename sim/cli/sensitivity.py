@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 import warnings
 from pathlib import Path
 
-from sim.cli.options import add_executor_arguments, check_memory, int_in, run_options
+from sim.cli.options import (
+    add_executor_arguments,
+    add_output_arguments,
+    check_memory,
+    int_in,
+    note,
+    print_json,
+    run_options,
+    say,
+)
 from sim.cli.paths import check_output
 from sim.cli.sweep import _sigterm_as_interrupt
 from sim.params.errors import ScenarioError
@@ -44,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="continue DIR and rerun the runs that failed")
     p.add_argument("--dry-run", action="store_true",
                    help="validate the file, time two runs and print the plan and budget")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_output_arguments(p, progress=True)
     g = p.add_argument_group("--analyze options")
     g.add_argument("--method", choices=("sobol", "morris", "fast", "delta", "pawn"),
                    default=None, help="analysis method (default: the store's own; delta or "
@@ -88,19 +96,24 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sim.analyses.sa_runner import load_sensitivity, run_sensitivity
+    from sim.analyses.sa_runner import estimate_budget, load_sensitivity, run_sensitivity
 
     plan = load_sensitivity(args.file, max_runs=args.max_runs)
     out = args.out or Path("results") / "sensitivity" / args.file.stem
     check_output(out, "--out", folder=True)
-    print(f"{args.file}: {plan.describe()}", file=sys.stderr)
+    note(args, f"{args.file}: {plan.describe()}")
     memory = check_memory(args, plan.base, str(args.file))
     options = run_options(args)
     if args.dry_run:
-        print(_budget(plan, options.executor, options.workers) + f"; {memory} (estimated)")
-        print(plan.X.head(3).T.to_string())
+        budget = estimate_budget(plan, options)
+        say(args, budget.describe() + f"; {memory} (estimated)")
+        say(args, plan.X.head(3).T.to_string())
+        if args.json:
+            print_json({"plan": plan.describe(), "runs": plan.n_runs, "memory": memory,
+                        "seconds_per_run": budget.seconds_per_run, "workers": budget.workers,
+                        "total_seconds": budget.total_seconds})
         return 0
-    print(f"running on {options.where}; results in {out}", file=sys.stderr)
+    note(args, f"running on {options.where}; results in {out}")
     try:
         with _sigterm_as_interrupt():
             report = run_sensitivity(plan, out, options)
@@ -108,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"peersupport sensitivity: interrupted; finished runs are saved in {out}; "
               "continue with --resume", file=sys.stderr)
         return 130
-    print(report.describe())
+    say(args, report.describe())
     if report.failed_total or report.missing:
         print("not analysed: every sample point needs all its runs (the design breaks if "
               "points are dropped)", file=sys.stderr)
@@ -122,8 +135,7 @@ def _analyze(args: argparse.Namespace, store: Path, report_dir: Path | None) -> 
 
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
-        # SALib's delta warns per input and resample about its bins (and resets the warning
-        # filters to do so): collect its notices and report the bias ones once, below.
+        # collect warnings (delta's bias notice once per output and resample) to show once
         result = analyze_store(
             store,
             method=args.method,
@@ -137,16 +149,21 @@ def _analyze(args: argparse.Namespace, store: Path, report_dir: Path | None) -> 
     out = report_dir or (store / f"sensitivity_{result.method}" if given_data else store)
     primary = result.meta["primary_output"]
     paths = write_report(result, out, title=result.meta["title"], primary_output=primary)
-    print(describe_result(result, primary))
-    print(f"analysed in {time.perf_counter() - started:.1f} s; report: {paths['summary_md']} "
-          f"(and summary.html, indices.csv, figures/)")
+    say(args, describe_result(result, primary))
+    note(args, f"analysed in {time.perf_counter() - started:.1f} s; report: "
+         f"{paths['summary_md']} (and summary.html, indices.csv, figures/)")
+    if args.json:
+        print_json({"method": result.method, "primary_output": primary,
+                    "indices": result.indices, "report": paths})
     return 0
 
 
 def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
-    """Show collected warnings once each; SALib's delta bin notices only as a count."""
-    bias = sorted({m.group(1) for w in caught
-                   if (m := re.match(r"\[([^\]]+)\] Potential Bias Notice", str(w.message)))})
+    """Show collected warnings once each; delta's bias warnings as one note."""
+    from sim.analyses.sensitivity import DeltaBiasWarning
+
+    bias = sorted({name for w in caught if isinstance(w.message, DeltaBiasWarning)
+                   for name in w.message.inputs})
     if bias:
         print(f"note: SALib's delta found its raw and bin-balanced estimates differ for "
               f"{', '.join(bias)} (possible bias from uneven sampling): read their delta with "
@@ -154,7 +171,7 @@ def _report_warnings(caught: list[warnings.WarningMessage]) -> None:
     shown: set[str] = set()
     for w in caught:
         text = str(w.message)
-        if "Bin Merge Notice" in text or "Potential Bias Notice" in text or text in shown:
+        if isinstance(w.message, DeltaBiasWarning) or text in shown:
             continue
         shown.add(text)
         print(f"warning: {text}", file=sys.stderr)
@@ -167,21 +184,3 @@ def _names(text: str | None) -> list[str] | None:
     if not names:
         raise ScenarioError(f"expected comma-separated names, got {text!r}")
     return names
-
-
-def _budget(plan, executor: str, workers: int | None) -> str:  # noqa: ANN001 - lazy import
-    """Time two runs at the first sample points and extrapolate to the whole analysis."""
-    from sim import runner as results
-    from sim.engine.executors import default_workers
-
-    tasks = plan.tasks()[:: plan.spec.replications][:2]
-    times = []
-    for task in tasks:
-        started = time.perf_counter()
-        results.run(plan.base, task.seed, overrides=dict(task.overrides))
-        times.append(time.perf_counter() - started)
-    per_run = sum(times) / len(times)
-    n_workers = 1 if executor == "serial" else (workers or default_workers())
-    total = plan.n_runs * per_run / n_workers
-    return (f"one run takes about {per_run:.2f} s here; {plan.n_runs:,} runs on {n_workers} "
-            f"worker(s): about {total / 60:.1f} min (more on a busy machine)")

@@ -8,7 +8,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.cli.options import MAX_SEED, int_in
+from sim.cli.options import (
+    MAX_SEED,
+    add_output_arguments,
+    int_in,
+    note,
+    print_json,
+    set_errors_named,
+    show_progress,
+)
 from sim.cli.paths import check_output
 from sim.params.errors import ScenarioError
 
@@ -26,20 +34,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    metavar="KEY.PATH=VALUE", help="override a parameter (repeatable)")
     p.add_argument("--out", type=Path, default=None,
                    help="write summary.json, timeseries.parquet, provenance.json here")
-    p.add_argument("--json", action="store_true", help="print the full summary as JSON")
     p.add_argument("--force", action="store_true",
                    help="run even if the run's estimated memory exceeds what is available")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_output_arguments(p, progress=True)
     p.set_defaults(func=cmd_run)
 
     c = sub.add_parser("check", help="validate scenario files without running them")
     c.add_argument("files", type=Path, nargs="+")
+    add_output_arguments(c)
     c.set_defaults(func=cmd_check)
 
     s = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    add_output_arguments(s, json_output=False)
     s.set_defaults(func=cmd_schema)
 
     t = sub.add_parser("params", help="print the parameter table (Markdown)")
+    add_output_arguments(t, json_output=False)
     t.set_defaults(func=cmd_params)
 
 
@@ -49,18 +59,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.params.scenario import load_scenario, parse_set
     from sim.runner import run
 
-    scenario = load_scenario(args.scenario, parse_set(args.overrides))
+    overrides = parse_set(args.overrides)
+    with set_errors_named(overrides):
+        scenario = load_scenario(args.scenario, overrides)
     if args.out:
         check_output(args.out, "--out", folder=True)
     check_memory(scenario, str(args.scenario), force=args.force)
-    result = run(scenario, args.seed, progress=not args.no_progress and sys.stderr.isatty())
+    result = run(scenario, args.seed, progress=show_progress(args))
     if args.json:
-        print(json.dumps(result.summary, indent=2))
+        print_json(result.summary)
     else:
         print(format_summary(result))
     if args.out:
         paths = result.save(args.out)
-        print(f"\nwrote {', '.join(str(p) for p in paths.values())}")
+        note(args, f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0
 
 
@@ -96,17 +108,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Validate each file; report every bad one, exit 2 if any."""
     from sim.params.scenario import load_scenario
 
-    bad = 0
+    checked = []
     for path in args.files:
         try:
             sc = load_scenario(path)
         except ScenarioError as exc:
             print(f"FAIL {exc}", file=sys.stderr)
-            bad += 1
+            checked.append({"file": str(path), "ok": False, "error": str(exc)})
         else:
-            print(f"ok   {path} ({sc.program.name}, {sc.population.size:,} patients, "
-                  f"{sc.run.days} days)")
-    return 2 if bad else 0
+            checked.append({"file": str(path), "ok": True, "design": sc.program.name,
+                            "patients": sc.population.size, "days": sc.run.days})
+            if not args.json:
+                print(f"ok   {path} ({sc.program.name}, {sc.population.size:,} patients, "
+                      f"{sc.run.days} days)")
+    if args.json:
+        print_json(checked)
+    return 0 if all(c["ok"] for c in checked) else 2
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

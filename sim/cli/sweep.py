@@ -9,7 +9,16 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from sim.cli.options import add_executor_arguments, check_memory, int_in, run_options
+from sim.cli.options import (
+    add_executor_arguments,
+    add_output_arguments,
+    check_memory,
+    int_in,
+    note,
+    print_json,
+    run_options,
+    say,
+)
 from sim.cli.paths import check_output
 
 
@@ -32,11 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="continue DIR and rerun the runs that failed")
     p.add_argument("--dry-run", action="store_true",
                    help="validate the sweep and print its plan without running")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--chunk-size", type=int_in(1), default=None, metavar="RUNS",
                    help="runs sent to a worker at once (default: automatic)")
     p.add_argument("--flush-every", type=int, default=200, metavar="RUNS",
                    help="write a results part at least every RUNS runs (and every 5 s)")
+    add_output_arguments(p, progress=True)
     p.set_defaults(func=cmd_sweep)
 
 
@@ -47,15 +56,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.sweep, max_runs=args.max_runs)
     out = args.out or Path("results") / args.sweep.stem
     check_output(out, "--out", folder=True)
-    print(f"{args.sweep}: {sweep.describe()}", file=sys.stderr)
+    note(args, f"{args.sweep}: {sweep.describe()}")
     memory = check_memory(args, sweep.base, str(args.sweep))
     if args.dry_run:
-        print(f"{sweep.n_runs:,} runs, {memory} (estimated)")
-        print(sweep.points.head(10).to_string() if len(sweep.points.columns) else
-              "no uncertain inputs")
+        if args.json:
+            print_json({"plan": sweep.describe(), "runs": sweep.n_runs, "memory": memory,
+                        "points": sweep.points.reset_index()})
+        else:
+            print(f"{sweep.n_runs:,} runs, {memory} (estimated)")
+            print(sweep.points.head(10).to_string() if len(sweep.points.columns) else
+                  "no uncertain inputs")
         return 0
     options = run_options(args)
-    print(f"running on {options.where}; results in {out}", file=sys.stderr)
+    note(args, f"running on {options.where}; results in {out}")
     try:
         with _sigterm_as_interrupt():
             report = run_sweep(sweep, out, options)
@@ -63,7 +76,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"peersupport sweep: interrupted; finished runs are saved in {out}; continue "
               "with --resume", file=sys.stderr)
         return 130
-    print(report.describe())
+    say(args, report.describe())
+    if args.json:
+        print_json(report)
     return 1 if report.failed_total or report.missing else 0
 
 

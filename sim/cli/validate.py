@@ -5,9 +5,23 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sim.cli.options import MAX_REPLICATIONS, add_executor_arguments, int_in, run_options
+from sim.cli.options import (
+    MAX_REPLICATIONS,
+    add_executor_arguments,
+    add_output_arguments,
+    int_in,
+    note,
+    print_json,
+    run_options,
+    say,
+    set_errors_named,
+)
 from sim.cli.paths import check_output, write_advice
+
+if TYPE_CHECKING:
+    from sim.analyses.validation import OutcomeResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", type=Path, nargs="*",
                    help="validation files or names, e.g. centola2010 (default: every "
                    "study in experiments/validation/)")
-    add_executor_arguments(p, scheduler=False)
+    add_executor_arguments(p)
     p.add_argument("--replications", type=int_in(1, MAX_REPLICATIONS), default=None, metavar="N",
                    help="replications per arm instead of each file's own")
     p.add_argument("--set", dest="overrides", action="append", default=[],
@@ -39,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue the store given by --out")
     p.add_argument("--check", action="store_true",
                    help="only validate the files (and every arm's scenario), run nothing")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_output_arguments(p, progress=True)
     p.set_defaults(func=cmd_validate)
 
 
@@ -62,21 +76,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if path is not None:
             check_output(path, option, folder=folder)
     overrides = parse_set(args.overrides)
-    studies = [load_study(f, overrides) for f in files]
+    with set_errors_named(overrides):
+        studies = [load_study(f, overrides) for f in files]
     if args.check:
         for f, s in zip(files, studies, strict=True):
-            print(f"ok   {f} ({s.name}: {len(s.scenarios)} arms, {len(s.spec.outcomes)} "
-                  f"outcomes, {s.spec.replications} replications)")
+            say(args, f"ok   {f} ({s.name}: {len(s.scenarios)} arms, {len(s.spec.outcomes)} "
+                f"outcomes, {s.spec.replications} replications)")
+        if args.json:
+            print_json([{"file": f, "study": s.name, "arms": len(s.scenarios),
+                         "outcomes": len(s.spec.outcomes),
+                         "replications": s.spec.replications}
+                        for f, s in zip(files, studies, strict=True)])
         return 0
     runs = sum(len(s.scenarios) * (args.replications or s.spec.replications) for s in studies)
     check_runs(runs, "validate", args.max_runs)
-    print(f"validate: {len(studies)} studies, {runs} runs", file=sys.stderr)
-    options = run_options(args, progress=not args.no_progress and sys.stderr.isatty())
-    result = run_validation(studies, args.out, options, replications=args.replications)
-    print(text_table(result.results))
+    note(args, f"validate: {len(studies)} studies, {runs} runs")
+    result = run_validation(studies, args.out, run_options(args),
+                            replications=args.replications)
+    say(args, text_table(result.results))
     passed = sum(r.passed for r in result.results)
-    print(f"\n{passed} of {len(result.results)} outcomes pass"
-          + (f"; {result.failed_runs} runs failed or missing" if result.failed_runs else ""))
+    say(args, f"\n{passed} of {len(result.results)} outcomes pass"
+        + (f"; {result.failed_runs} runs failed or missing" if result.failed_runs else ""))
     for path, text in ((args.markdown, lambda: markdown_table(result.results) + "\n"),
                        (args.report, lambda: html_report(result))):
         if path:
@@ -88,5 +108,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 print(f"peersupport validate: cannot write {path} ({exc.strerror or exc}): "
                       f"{write_advice(exc)}{kept}", file=sys.stderr)
                 return 1
-            print(f"wrote {path}")
+            note(args, f"wrote {path}")
+    if args.json:
+        print_json({"passed": result.passed, "failed_runs": result.failed_runs,
+                    "outcomes": [_outcome_json(r) for r in result.results]})
     return 0 if result.passed else 1
+
+
+def _outcome_json(r: OutcomeResult) -> dict[str, Any]:
+    """One outcome's verdict as plain values."""
+    return {"study": r.study, "outcome": r.outcome.name, "of": r.of,
+            "published": r.outcome.published, "interval": r.outcome.interval,
+            "model_mean": r.mean, "model_ci": [r.ci_low, r.ci_high], "n": r.n,
+            "passed": r.passed}

@@ -29,7 +29,10 @@ def _drop_stale_cache() -> None:
     numba keys its on-disk cache on the calling module's file only, so editing the science
     in dynamics.py would otherwise leave the fused kernels running the old equations.
     """
-    cache = Path(__file__).with_name("__pycache__")
+    from numba import config
+    from numba.core.caching import _CacheLocator
+
+    cache = Path(config.CACHE_DIR) / _CacheLocator.get_suitable_cache_subpath(__file__)
     stamp = cache / "kernels.dynamics.sha256"
     digest = hashlib.sha256(Path(dyn.__file__).read_bytes()).hexdigest()
     try:
@@ -37,7 +40,7 @@ def _drop_stale_cache() -> None:
             return
         for old in cache.glob("kernels.*.nb[ic]"):
             old.unlink(missing_ok=True)
-        cache.mkdir(exist_ok=True)
+        cache.mkdir(parents=True, exist_ok=True)
         stamp.write_text(digest)
     except OSError:  # a read-only install: numba then cannot cache either
         pass

@@ -42,6 +42,20 @@ OUTCOMES: dict[str, Outcome] = {
     "nmb_per_patient": Outcome("Net monetary benefit", "currency per patient", "higher"),
 }
 
+def top_share(posts: np.ndarray, percent: int = 1) -> float:
+    """Share of all posts written by the most active ``percent``% of ``posts``' writers.
+
+    The top ``percent``% is ``n * percent // 100`` writers, at least one (so for 150-199
+    members the top 1% is one member). References: van Mierlo T. J Med Internet Res
+    2014;16:e33 (the 1% rule in digital health social networks).
+    """
+    total = float(posts.sum())
+    if total <= 0:
+        return 0.0
+    k = max(posts.shape[0] * percent // 100, 1)
+    return float(np.sort(posts)[::-1][:k].sum() / total)
+
+
 SUBGROUPS: dict[str, Callable[[Patients], np.ndarray]] = {
     "hba1c_lt7.5": lambda p: p.hba1c0_pct < 7.5,
     "hba1c_7.5to8.5": lambda p: (p.hba1c0_pct >= 7.5) & (p.hba1c0_pct < 8.5),
@@ -105,3 +119,40 @@ SUBGROUP_OUTCOMES: dict[str, Outcome] = {
 }
 """Summary key ``<prefix>_<subgroup>`` for each prefix here and each of :data:`SUBGROUPS`
 (NaN when the subgroup is empty)."""
+
+# ------------------------------------------------------------------ every key a run reports
+# The runner's summary (sim.runner.summarize) and time series (PeerSupportModel.population_means)
+# hold exactly these names; tests/test_core_outcomes.py checks them against a real run.
+
+MEASURED_AT_BASELINE_AND_END = ("pdc_mean", "adherent_share", "hba1c_mean", "utility_mean")
+"""Population means reported as ``<key>_baseline`` and ``<key>_end``."""
+
+RUN_TOTALS = (
+    "hba1c_change", "utility_change", "pdc_change", "adherent_share_change", "im_days",
+    "engagement_end", "attended_any_share", "sessions_attended_mean", "education_hours_mean",
+    "posts_per_member_week", "posters_share", "top1pct_post_share",
+    "program_cost_per_patient", "medication_cost_per_patient", "healthcare_cost_per_patient",
+    "cost_per_patient", "cost_per_patient_discounted", "qalys_per_patient",
+    "qalys_per_patient_undiscounted", "nmb_per_patient",
+)
+"""Changes, engagement, costs and QALYs of the whole run, in the summary's order."""
+
+SUBGROUP_MEASURES = tuple(SUBGROUP_OUTCOMES)
+"""Reported per subgroup as ``<measure>_<subgroup>`` (``share``: the subgroup's share)."""
+
+TIMESERIES_COLUMNS = (
+    "day", "pdc_mean", "adherent_share", "adherence_mean", "hba1c_mean", "utility_mean",
+    "engagement_mean", "support_mean", "practice_mean", "knowledge_gain_mean",
+    "self_efficacy_gain_mean", "tie_strength_mean", "attended_any_share",
+    "cost_per_patient", "qalys_per_patient",
+)
+"""Columns of a run's time series (population means on each recorded day)."""
+
+
+def summary_keys() -> tuple[str, ...]:
+    """Every key of a run's summary, in the order the runner writes them."""
+    keys = ["days", "patients"]
+    keys += [f"{k}_{when}" for k in MEASURED_AT_BASELINE_AND_END for when in ("baseline", "end")]
+    keys += RUN_TOTALS
+    keys += [f"{m}_{g}" for g in SUBGROUPS for m in SUBGROUP_MEASURES]
+    return tuple(keys)

@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from sim.core.outcomes import top_share
 from sim.core.rng import replication_seeds, seed_sequence
 from sim.params.scenario import Scenario, load_scenario
 from sim.viz.classroom import ClassroomModel
-from sim.viz.measures import posters_share, tie_correlation, tie_pairs, top_share
+from sim.viz.measures import posters_share, tie_correlation, tie_pairs
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def check_lurkers(model: ClassroomModel) -> tuple[bool, dict[str, float]]:
     first, last = (int(days[0]), int(days[-1]) + 1) if days.size else (0, 0)
     out = {
         "posters_share": posters_share(m.posts_total, members),
-        "top1_share": top_share(m.posts_total, 0.01, members),
+        "top1_share": top_share(m.posts_total[members]),
         "engagement_first_week": _mean_over(engagement, first + 1, first + 8),
         "engagement_at_close": float(engagement[min(last, engagement.size - 1)]),
     }

@@ -47,18 +47,3 @@ def posters_share(posts_total: np.ndarray, members: np.ndarray | None = None) ->
     """Share of (non-leader) members who posted at least once."""
     p = posts_total if members is None else posts_total[members]
     return float((p > 0).mean()) if p.size else float("nan")
-
-
-def top_share(posts_total: np.ndarray, top: float = 0.01,
-              members: np.ndarray | None = None) -> float:
-    """Share of all posts written by the most active ``top`` fraction of members.
-
-    References: van Mierlo T. J Med Internet Res 2014;16:e33 (the 1% rule in digital
-    health social networks).
-    """
-    p = posts_total if members is None else posts_total[members]
-    total = float(p.sum())
-    if total <= 0:
-        return 0.0
-    k = max(int(round(top * p.size)), 1)
-    return float(np.sort(p)[::-1][:k].sum() / total)

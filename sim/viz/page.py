@@ -12,9 +12,10 @@ from html import escape
 
 import numpy as np
 
+from sim.core.outcomes import top_share
 from sim.viz.classroom import Arm, ClassroomModel
 from sim.viz.lessons import Lesson
-from sim.viz.measures import posters_share, top_share
+from sim.viz.measures import posters_share
 from sim.viz.svg import ARM_COLOURS, PANELS, PDC_RGB, PDC_STOPS, render_frame
 
 CSS = """
@@ -100,7 +101,7 @@ def arm_values(arm: Arm) -> dict[str, float]:
             "tie_strength_mean")}
     out["friends_correlation"] = arm.friends_correlation()
     out["posters_share"] = posters_share(m.posts_total, members)
-    out["top1_share"] = top_share(m.posts_total, 0.01, members)
+    out["top1_share"] = top_share(m.posts_total[members])
     return out
 
 

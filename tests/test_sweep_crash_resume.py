@@ -1,4 +1,4 @@
-"""Crash safety of sweeps (issue 9, part 3): SIGKILL at random points (also in the middle of
+"""Crash safety of sweeps: SIGKILL at random points (also in the middle of
 a part-file write) then resume, corrupt parts, a full disk, an unwritable output directory.
 
 Every kill is checked the same way: what the killed sweep recorded is a subset of the runs of
@@ -32,27 +32,13 @@ from sim.engine.options import RunOptions
 from sim.cli import main as cli
 from sim.engine.store import ResultsStore, load_results
 from sim.analyses.sweep import run_sweep
-from tests.test_sweep import SCENARIOS, assert_same_runs, write_sweep
+from tests.conftest import sweep_yaml, write_sweep
+from tests.test_sweep import assert_same_runs
 from tests.test_sweep_executors import no_orphans
 
 N_RUNS = 80
-SWEEP = f"""\
-name: crashsafe
-base: {SCENARIOS}/base.yaml
-set:
-  population.size: 60
-  run.days: 15
-levers:
-  design:
-    - {SCENARIOS}/designs/usual_care.yaml
-    - {SCENARIOS}/designs/hybrid_kickoff.yaml
-uncertain:
-  network.in_person_gain: {{low: 0.2, high: 0.6}}
-design: {{method: lhs, n: 10}}
-replications: 4
-seed: 7
-outputs: {{timeseries_every_days: 5}}
-"""
+SWEEP = sweep_yaml("crashsafe", size=60, days=15, n=10, replications=4, seed=7,
+                   timeseries_every_days=5)
 """2 designs x 10 points x 4 replications = 80 runs of 60 patients x 15 days."""
 
 DRIVER = """\

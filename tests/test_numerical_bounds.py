@@ -1,4 +1,4 @@
-"""Numerical robustness (issue 9, part 2): any allowed parameters give sane outputs.
+"""Numerical bounds: any allowed parameters give sane outputs.
 
 Scenarios are drawn by hypothesis anywhere inside the ranges the schema allows (bounds
 read from the pydantic fields, so new parameters are covered without touching this
@@ -39,7 +39,7 @@ from sim.params.errors import ScenarioError
 from sim.runner import RunResult, run
 from sim.params.scenario import Normal, Scenario, section_type, load_scenario
 
-from .test_fuzz_scenarios import bounds, in_range
+from .test_scenario_fuzzing import bounds, in_range
 
 EQ5D_MIN, EQ5D_MAX = -0.594, 1.0  # EQ-5D-3L UK tariff: worst state, full health
 HBA1C_RANGE = (3.0, 20.0)  # % : physiologically plausible HbA1c
@@ -199,7 +199,7 @@ def _report_runs() -> Iterator[None]:
     target = os.environ.get("PEERSUPPORT_FUZZ_REPORT")
     if target:
         with open(target, "a") as fh:
-            fh.write(json.dumps({"file": "test_robustness", "pid": os.getpid(),
+            fh.write(json.dumps({"file": "test_numerical_bounds", "pid": os.getpid(),
                                  "counts": TRIED}) + "\n")
 
 

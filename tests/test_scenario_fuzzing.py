@@ -1,4 +1,4 @@
-"""Hostile and broken input (issue 9, part 1): property-based tests of the scenario loader.
+"""Hostile and broken input: property-based tests of the scenario loader.
 
 The contract: ``load_scenario`` either returns a Scenario or raises ScenarioError with a
 one-line message naming a key path or a file (and line) - never any other exception; the
@@ -144,7 +144,7 @@ def _report_counts() -> Iterator[None]:
     target = os.environ.get("PEERSUPPORT_FUZZ_REPORT")
     if target and TRIED:
         with open(target, "a") as fh:
-            fh.write(json.dumps({"file": "test_fuzz_scenarios", "pid": os.getpid(),
+            fh.write(json.dumps({"file": "test_scenario_fuzzing", "pid": os.getpid(),
                                  "counts": dict(TRIED)}) + "\n")
 
 
