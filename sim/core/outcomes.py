@@ -42,6 +42,38 @@ OUTCOMES: dict[str, Outcome] = {
     "nmb_per_patient": Outcome("Net monetary benefit", "currency per patient", "higher"),
 }
 
+# --- lifetime stage (sim.runner.lifetime_stage; docs/lifetime.md) -------------------------
+LIFETIME_EVENTS = ("mi", "ihd", "chf", "stroke", "blindness", "ulcer", "amputation", "renal")
+"""Complication types of the lifetime stage (``sim.core.lifetime.EVENT_TYPES`` order)."""
+
+CURVE_YEARS = (5, 10, 20, 30)
+"""Lifetime-stage years at which cumulative incidence enters the run summary."""
+
+OUTCOMES |= {
+    "lifetime_hba1c_effect": Outcome("HbA1c effect entering the lifetime stage", "%-points",
+                                     "lower"),
+    "lifetime_life_years": Outcome("Life years", "years per patient", "higher"),
+    "lifetime_life_years_discounted": Outcome("Life years, discounted", "years per patient",
+                                              "higher"),
+    "lifetime_qalys_discounted": Outcome("Lifetime QALYs, discounted", "QALY per patient",
+                                         "higher"),
+    "lifetime_cost_discounted": Outcome("Lifetime cost, discounted", "currency per patient",
+                                        "lower"),
+    "lifetime_complication_cost_discounted": Outcome(
+        "Lifetime complication cost, discounted", "GBP (2012) per patient", "lower"),
+    "lifetime_life_years_se": Outcome("Life years: Monte Carlo SE", "years", "lower"),
+    "lifetime_qalys_discounted_se": Outcome("Lifetime QALYs: Monte Carlo SE", "QALY", "lower"),
+    "lifetime_cost_discounted_se": Outcome("Lifetime cost: Monte Carlo SE", "currency", "lower"),
+    "lifetime_deaths_per_1000": Outcome("Deaths by the horizon", "per 1,000 patients",
+                                        "neither"),
+    **{f"lifetime_events_per_1000_{e}": Outcome(f"Lifetime {e} events", "per 1,000 patients",
+                                                "lower") for e in LIFETIME_EVENTS},
+    **{f"lifetime_cuminc_{e}_{y}y": Outcome(f"Cumulative incidence of {e}, year {y}",
+                                            "share of patients",
+                                            "neither" if e == "death" else "lower")
+       for e in ("death", *LIFETIME_EVENTS) for y in CURVE_YEARS},
+}
+
 SUBGROUPS: dict[str, Callable[[Patients], np.ndarray]] = {
     "hba1c_lt7.5": lambda p: p.hba1c0_pct < 7.5,
     "hba1c_7.5to8.5": lambda p: (p.hba1c0_pct >= 7.5) & (p.hba1c0_pct < 8.5),

@@ -207,7 +207,8 @@ set its own."""
 class Lifetime(LifetimeSection):
     """Lifetime outcomes after the agent-based stage (UKPDS 82 equations, Hayes 2013)."""
 
-    enabled: bool = param(False, "-", "-", "run the lifetime stage after the agent-based stage")
+    enabled: bool = param(True, "-", "-", "run the lifetime stage after the agent-based stage "
+                          "(lifetime costs and QALYs for planners; off: one-year figures only)")
     horizon_age_years: float = param(
         100.0, "years of age", "assumption (common lifetime horizon)",
         "simulate until death or this age (survivors are censored there)", gt=30, le=120,
