@@ -25,7 +25,7 @@ from sim.core.outcomes import CURVE_YEARS, SUBGROUPS
 from sim.core.results import RunResult
 from sim.params.scenario import Scenario, load_scenario
 
-__all__ = ["RunResult", "lifetime_stage", "package_versions", "run", "scenario_hash",
+__all__ = ["RunResult", "lifetime_effect", "lifetime_stage", "package_versions", "run", "scenario_hash",
            "summarize"]
 
 PACKAGES = ("peersupport", "mesa", "numpy", "scipy", "networkx", "pydantic", "pandas")
@@ -146,9 +146,11 @@ def lifetime_stage(model: PeerSupportModel, abm: dict[str, float]
         "lifetime_cost_discounted": abm["cost_per_patient_discounted"]
         + s["cost_total_discounted_gbp"],
         "lifetime_complication_cost_discounted": s["cost_complications_discounted_gbp"],
-        "lifetime_life_years_se": s["life_years_se"],
-        "lifetime_qalys_discounted_se": s["qalys_discounted_se"],
-        "lifetime_cost_discounted_se": s["cost_total_discounted_gbp_se"],
+        # first-order Monte Carlo SE; undefined for one patient, reported as 0 then
+        **{key: s[se] if res.n_patients > 1 else 0.0 for key, se in (
+            ("lifetime_life_years_se", "life_years_se"),
+            ("lifetime_qalys_discounted_se", "qalys_discounted_se"),
+            ("lifetime_cost_discounted_se", "cost_total_discounted_gbp_se"))},
         "lifetime_deaths_per_1000": s["deaths_per_1000"],
     }
     out |= {f"lifetime_events_per_1000_{e}": s[f"events_per_1000_{e}"] for e in EVENT_TYPES}

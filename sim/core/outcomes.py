@@ -60,7 +60,7 @@ OUTCOMES |= {
     "lifetime_cost_discounted": Outcome("Lifetime cost, discounted", "currency per patient",
                                         "lower"),
     "lifetime_complication_cost_discounted": Outcome(
-        "Lifetime complication cost, discounted", "GBP (2012) per patient", "lower"),
+        "Lifetime complication cost, discounted", "GBP per patient, 2012 prices", "lower"),
     "lifetime_life_years_se": Outcome("Life years: Monte Carlo SE", "years", "lower"),
     "lifetime_qalys_discounted_se": Outcome("Lifetime QALYs: Monte Carlo SE", "QALY", "lower"),
     "lifetime_cost_discounted_se": Outcome("Lifetime cost: Monte Carlo SE", "currency", "lower"),
