@@ -25,8 +25,8 @@ from sim.core.outcomes import CURVE_YEARS, SUBGROUPS
 from sim.core.results import RunResult
 from sim.params.scenario import Scenario, load_scenario
 
-__all__ = ["RunResult", "lifetime_effect", "lifetime_stage", "package_versions", "run", "scenario_hash",
-           "summarize"]
+__all__ = ["RunResult", "lifetime_effect", "lifetime_stage", "package_versions", "run",
+           "scenario_hash", "summarize"]
 
 PACKAGES = ("peersupport", "mesa", "numpy", "scipy", "networkx", "pydantic", "pandas")
 

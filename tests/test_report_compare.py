@@ -18,8 +18,8 @@ from .test_compare import tiny_result  # noqa: F401 (the shared module fixture)
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-SECTIONS = ("summary", "lifetime", "incremental", "results", "timecourses", "uncertainty", "subgroups",
-            "assumptions", "provenance")
+SECTIONS = ("summary", "lifetime", "incremental", "results", "timecourses", "uncertainty",
+            "subgroups", "assumptions", "provenance")
 FIGURES = ("fig-cuminc", "fig-costs", "fig-adherent_share", "fig-hba1c_mean", "fig-utility_mean",
            "fig-engagement_mean", "fig-ceplane", "fig-ceac", "fig-evpi", "fig-subgroups")
 """Every figure of the report, by element id, in page order."""

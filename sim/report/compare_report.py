@@ -3,7 +3,8 @@
 Sections, in order (one template block each): a plain-words summary (key figures first), the
 lifetime results (persistence in words, Monte Carlo error, cumulative incidence), the
 incremental analysis, the first-stage side-by-side table with a cost breakdown, time courses
-with 95% bands, the cost-effectiveness plane, CEAC and EVPI, subgroups, the assumptions and the provenance.
+with 95% bands, the cost-effectiveness plane, CEAC and EVPI, subgroups, the assumptions and
+the provenance.
 Figures are inline SVG (Matplotlib's object API on an Agg canvas: no pyplot, no global
 backend or style change); there is no script, no external stylesheet and no web font, so the
 file opens anywhere without a network and prints cleanly.
