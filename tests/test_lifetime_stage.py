@@ -35,6 +35,12 @@ def test_summary_has_declared_finite_lifetime_keys(dsmes) -> None:
     assert s["lifetime_deaths_per_1000"] > 500, "most patients die before age 100"
 
 
+def test_declared_event_types_follow_the_engine() -> None:
+    from sim.core.lifetime import EVENT_TYPES
+    from sim.core.outcomes import LIFETIME_EVENTS
+    assert tuple(LIFETIME_EVENTS) == EVENT_TYPES
+
+
 def test_out_writes_lifetime_curves(dsmes, tmp_path: Path) -> None:
     paths = dsmes.save(tmp_path)
     curves = pd.read_parquet(paths["lifetime"])

@@ -157,8 +157,8 @@ def outcome_rows(currency: str, thresholds: Sequence[float],
 LIFETIME_ROWS = (
     ("lifetime_cost_discounted", "money"), ("lifetime_qalys_discounted", "qaly"),
     ("lifetime_life_years", "plain"), ("lifetime_life_years_discounted", "plain"),
-    ("lifetime_hba1c_effect", "hba1c"), ("lifetime_deaths_per_1000", "plain"),
-    *((f"lifetime_events_per_1000_{e}", "plain") for e in LIFETIME_EVENTS),
+    ("lifetime_hba1c_effect", "hba1c"), ("lifetime_deaths_per_1000", "per1000"),
+    *((f"lifetime_events_per_1000_{e}", "per1000") for e in LIFETIME_EVENTS),
 )
 """Rows of the lifetime table (summary key, kind); labels and units from OUTCOMES."""
 

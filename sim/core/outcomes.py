@@ -43,8 +43,11 @@ OUTCOMES: dict[str, Outcome] = {
 }
 
 # --- lifetime stage (sim.runner.lifetime_stage; docs/lifetime.md) -------------------------
-LIFETIME_EVENTS = ("mi", "ihd", "chf", "stroke", "blindness", "ulcer", "amputation", "renal")
-"""Complication types of the lifetime stage (``sim.core.lifetime.EVENT_TYPES`` order)."""
+LIFETIME_EVENTS = {"mi": "Myocardial infarction", "ihd": "Ischaemic heart disease",
+                   "chf": "Heart failure", "stroke": "Stroke", "blindness": "Blindness",
+                   "ulcer": "Foot ulcer", "amputation": "Amputation", "renal": "Renal failure"}
+"""Complication types of the lifetime stage (``sim.core.lifetime.EVENT_TYPES`` order) and
+their labels."""
 
 CURVE_YEARS = (5, 10, 20, 30)
 """Lifetime-stage years at which cumulative incidence enters the run summary."""
@@ -66,12 +69,13 @@ OUTCOMES |= {
     "lifetime_cost_discounted_se": Outcome("Lifetime cost: Monte Carlo SE", "currency", "lower"),
     "lifetime_deaths_per_1000": Outcome("Deaths by the horizon", "per 1,000 patients",
                                         "neither"),
-    **{f"lifetime_events_per_1000_{e}": Outcome(f"Lifetime {e} events", "per 1,000 patients",
-                                                "lower") for e in LIFETIME_EVENTS},
-    **{f"lifetime_cuminc_{e}_{y}y": Outcome(f"Cumulative incidence of {e}, year {y}",
+    **{f"lifetime_events_per_1000_{e}": Outcome(f"{label} events", "per 1,000 patients",
+                                                "lower")
+       for e, label in LIFETIME_EVENTS.items()},
+    **{f"lifetime_cuminc_{e}_{y}y": Outcome(f"{label}: cumulative incidence, year {y}",
                                             "share of patients",
                                             "neither" if e == "death" else "lower")
-       for e in ("death", *LIFETIME_EVENTS) for y in CURVE_YEARS},
+       for e, label in {"death": "Death", **LIFETIME_EVENTS}.items() for y in CURVE_YEARS},
 }
 
 SUBGROUPS: dict[str, Callable[[Patients], np.ndarray]] = {

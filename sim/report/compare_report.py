@@ -27,7 +27,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from sim.analyses.compare import SUBGROUP_LABELS, TIMECOURSE, CompareResult, OutcomeRow, nmb_key
 from sim.core import economics as econ
-from sim.core.outcomes import CURVE_YEARS, OUTCOMES
+from sim.core.outcomes import CURVE_YEARS, LIFETIME_EVENTS, OUTCOMES
 from sim.report.compare_words import (
     DRIFT_WORDS,
     LIFETIME_PRICE_YEAR,
@@ -476,10 +476,8 @@ TOC = (("summary", "Summary"), ("lifetime", "Lifetime results"),
        ("assumptions", "Assumptions"), ("provenance", "Provenance"))
 
 
-CURVE_EVENTS = (("death", "Death"), ("mi", "Myocardial infarction"), ("stroke", "Stroke"),
-                ("chf", "Heart failure"), ("amputation", "Amputation"),
-                ("blindness", "Blindness"), ("renal", "Renal failure"))
-"""Panels of the cumulative-incidence figure: summary event name and title."""
+CURVE_EVENTS = ("death", "mi", "stroke", "chf", "amputation", "blindness", "renal")
+"""Panels of the cumulative-incidence figure (summary event names)."""
 
 
 def _cuminc_fig(result: CompareResult, colours: dict[str, str]) -> str:
@@ -489,7 +487,8 @@ def _cuminc_fig(result: CompareResult, colours: dict[str, str]) -> str:
     with mpl.rc_context(_RC):
         fig = _fig(FULL, 4.6)
         axes = fig.subplots(2, 4, sharex=True).ravel()
-        for ax, (event, title) in zip(axes, CURVE_EVENTS, strict=False):
+        titles = {"death": "Death", **LIFETIME_EVENTS}
+        for ax, event in zip(axes, CURVE_EVENTS, strict=False):
             for name in names:
                 d = runs[runs["design"] == name]
                 y = [0.0, *(float(d[f"lifetime_cuminc_{event}_{k}y"].mean())
@@ -497,8 +496,8 @@ def _cuminc_fig(result: CompareResult, colours: dict[str, str]) -> str:
                 ax.plot(years, y, color=colours[name], linewidth=1.7, marker="o", markersize=3,
                         linestyle="--" if name == result.comparison.comparator else "-",
                         label=mpl_text(name))
-            ax.set_title(title)
-            ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+            ax.set_title(titles[event])
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         axes[-1].axis("off")
         axes[-1].legend(*axes[0].get_legend_handles_labels(), loc="center")
         for ax in axes[4:7]:
