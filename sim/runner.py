@@ -18,14 +18,15 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.core.economics import net_monetary_benefit
+from sim.core.economics import DAYS_PER_YEAR, discounted_sum, net_monetary_benefit
+from sim.core.lifetime import EVENT_TYPES, draw_risk_factors, simulate_lifetime
 from sim.core.model import PeerSupportModel
-from sim.core.outcomes import SUBGROUPS, top_share
+from sim.core.outcomes import CURVE_YEARS, SUBGROUPS, top_share
 from sim.core.results import RunResult
 from sim.params.scenario import Scenario, load_scenario
 
-__all__ = ["RunResult", "code_identity", "package_versions", "run", "scenario_hash",
-           "summarize"]
+__all__ = ["RunResult", "code_identity", "lifetime_effect", "lifetime_stage",
+           "package_versions", "run", "scenario_hash", "summarize"]
 
 PACKAGES = ("peersupport", "mesa", "numpy", "scipy", "numba", "llvmlite", "pyarrow", "pandas",
             "SALib", "networkx", "pydantic")
@@ -140,6 +141,68 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     return out
 
 
+def lifetime_effect(model: PeerSupportModel) -> np.ndarray:
+    """Per-patient programme HbA1c effect that enters the lifetime stage (%-points).
+
+    The HbA1c change over the agent-based stage minus its trial-participation drift: the
+    drift is a constant offset to every patient's HbA1c target, so at day T it contributes
+    exactly -drift x (1 - exp(-T / tau)) (first-order kinetics, ``sim.core.dynamics``), and
+    a trial-participation effect is not a programme effect: it ends with the trial.
+    """
+    c, days = model.spec.clinical, model.day
+    drift_part = c.trial_drift_hba1c_pct * -np.expm1(-days / c.hba1c_time_constant_days)
+    return np.clip(model.state.hba1c - model.patients.hba1c0_pct + drift_part, -10.0, 10.0)
+
+
+def lifetime_stage(model: PeerSupportModel, abm: dict[str, float]
+                   ) -> tuple[dict[str, float], pd.DataFrame]:
+    """Run the lifetime stage on the agent-based model's patients; summary keys and curves.
+
+    Ages, sex, durations and baseline HbA1c come from the agent-based population (aged by the
+    stage length); the other risk factors and the event uniforms come from the ``lifetime``
+    stream, so every design run with the same seed gets the same patients and numbers (CRN).
+    Lifetime totals = agent-based stage (``abm``: its discounted cost and QALYs) + lifetime
+    stage discounted from the end of the agent-based stage. See docs/lifetime.md.
+    """
+    p, years = model.patients, model.day / DAYS_PER_YEAR
+    spec = model.spec.lifetime.model_copy(update={"discount_start_years": years})
+    factors = draw_risk_factors(
+        p.age_years + years, p.female, np.minimum(p.years_with_diabetes + years,
+                                                  p.age_years + years),
+        p.hba1c0_pct, model.streams.get("lifetime"), spec=spec.risk_factors)
+    effect = lifetime_effect(model)
+    res = simulate_lifetime(factors, effect, spec, model.streams.root)
+    s = res.summary()
+    out = {
+        "lifetime_hba1c_effect": float(effect.mean()),
+        "lifetime_life_years": years + s["life_years"],
+        "lifetime_life_years_discounted": float(discounted_sum(
+            np.full(model.day, 1.0 / DAYS_PER_YEAR), spec.discount_rate_effects))
+        + s["life_years_discounted"],
+        "lifetime_qalys_discounted": abm["qalys_per_patient"] + s["qalys_discounted"],
+        "lifetime_cost_discounted": abm["cost_per_patient_discounted"]
+        + s["cost_total_discounted_gbp"],
+        "lifetime_complication_cost_discounted": s["cost_complications_discounted_gbp"],
+        # first-order Monte Carlo SE; undefined for one patient, reported as 0 then
+        **{key: s[se] if res.n_patients > 1 else 0.0 for key, se in (
+            ("lifetime_life_years_se", "life_years_se"),
+            ("lifetime_qalys_discounted_se", "qalys_discounted_se"),
+            ("lifetime_cost_discounted_se", "cost_total_discounted_gbp_se"))},
+        "lifetime_deaths_per_1000": s["deaths_per_1000"],
+    }
+    out |= {f"lifetime_events_per_1000_{e}": s[f"events_per_1000_{e}"] for e in EVENT_TYPES}
+    curves = pd.DataFrame({"year": np.arange(1, res.n_years + 1),
+                           "alive_at_start": res.alive_at_start,
+                           "death": res.cumulative_death}
+                          | {e: res.cumulative_incidence[e] for e in EVENT_TYPES})
+    for y in CURVE_YEARS:
+        row = curves[curves["year"] == y]
+        for name in ("death", *EVENT_TYPES):
+            out[f"lifetime_cuminc_{name}_{y}y"] = float(row[name].iloc[0]) if len(row) \
+                else float(curves[name].iloc[-1]) if len(curves) else 0.0
+    return out, curves
+
+
 def run(scenario: Scenario | str | Path | dict[str, Any], seed: int | None = None, *,
         overrides: dict[str, Any] | None = None, progress: bool = False) -> RunResult:
     """Run one scenario once.
@@ -167,5 +230,9 @@ def run(scenario: Scenario | str | Path | dict[str, Any], seed: int | None = Non
         "started_utc": started.isoformat(),
         "scenario": sc.model_dump(mode="json"),
     }
-    return RunResult(summary=summarize(model), timeseries=pd.DataFrame(model.records),
-                     provenance=provenance)
+    summary, curves = summarize(model), None
+    if sc.lifetime.enabled:
+        lifetime, curves = lifetime_stage(model, summary)
+        summary |= lifetime
+    return RunResult(summary=summary, timeseries=pd.DataFrame(model.records),
+                     provenance=provenance, lifetime_curves=curves)

@@ -200,7 +200,8 @@ def test_identical_design_has_zero_increment_everywhere(tiny_result: CompareResu
     plane = res.ce_plane[res.ce_plane["design"] == "usual_care_copy"]
     assert len(plane) == 6
     assert (plane["inc_cost"] == 0).all() and (plane["inc_effect"] == 0).all(), plane
-    copy = res.outcomes[res.outcomes["design"] == "usual_care_copy"]
+    both = pd.concat([res.outcomes, res.lifetime])
+    copy = both[both["design"] == "usual_care_copy"]
     diffs = copy["diff_mean"].dropna()
     assert len(diffs) >= 10 and (diffs == 0).all(), copy[["outcome", "diff_mean"]]
     icer = res.icer.set_index("design")
@@ -224,15 +225,18 @@ def test_ceac_sums_to_one_at_every_threshold(tiny_result: CompareResult) -> None
 
 def test_nmb_and_icer_follow_from_costs_and_qalys(tiny_result: CompareResult) -> None:
     runs = tiny_result.runs
-    expected = 20_000 * runs["qalys_per_patient"] - runs["cost_per_patient_discounted"]
+    cost, qalys = tiny_result.comparison.ce_keys
+    assert (cost, qalys) == ("lifetime_cost_discounted", "lifetime_qalys_discounted"), (
+        "ICERs and NMB use lifetime figures by default")
+    expected = 20_000 * runs[qalys] - runs[cost]
     assert np.allclose(runs[nmb_key(20_000)], expected)
     icer = tiny_result.icer.set_index("design")
-    means = runs.groupby("design")[["cost_per_patient_discounted", "qalys_per_patient"]].mean()
+    means = runs.groupby("design")[[cost, qalys]].mean()
     d = means.loc["hybrid_kickoff"] - means.loc["usual_care"]
     assert icer.loc["hybrid_kickoff", "inc_cost_vs_comparator"] == pytest.approx(
-        d["cost_per_patient_discounted"])
+        d[cost])
     assert icer.loc["hybrid_kickoff", "inc_effect_vs_comparator"] == pytest.approx(
-        d["qalys_per_patient"])
+        d[qalys])
     program = tiny_result.outcomes.set_index(["outcome", "design"])
     assert program.loc[("program_cost_per_patient", "hybrid_kickoff"), "diff_mean"] > 0, (
         "a program with sessions and IM costs more than usual care")
@@ -255,7 +259,7 @@ def test_summary_words_name_the_best_design(tiny_result: CompareResult) -> None:
     assert best == nmb.idxmax(), "the best design has the highest expected NMB"
     text = " ".join(summary_lines(tiny_result))
     assert best in text and "GBP 20,000" in text and "probability" in text
-    assert "horizon is 60 days" in text
+    assert "agent-based stage is 60 days" in text
 
 
 # --------------------------------------------------------------------------- CLI

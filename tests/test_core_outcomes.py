@@ -26,6 +26,9 @@ def test_declared_keys_are_exactly_what_a_run_reports() -> None:
 
     result = run(load_scenario({}, {"population.size": 24, "run.days": 2}), seed=0)
     assert tuple(result.summary) == summary_keys()
+    off = run(load_scenario({}, {"population.size": 24, "run.days": 2,
+                                 "lifetime.enabled": False}), seed=0)
+    assert tuple(off.summary) == summary_keys(lifetime=False)
     assert tuple(result.timeseries.columns) == TIMESERIES_COLUMNS
 
 

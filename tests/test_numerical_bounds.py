@@ -36,6 +36,7 @@ from pydantic.fields import FieldInfo
 
 from sim.core.economics import DAYS_PER_YEAR
 from sim.params.errors import ScenarioError
+from sim.params.lifetime import Lifetime
 from sim.runner import RunResult, run
 from sim.params.scenario import Normal, Scenario, section_type, load_scenario
 
@@ -78,10 +79,12 @@ def normal(draw: Any, clip: tuple[float, float] | None) -> dict[str, float]:
 
 
 @st.composite
-def section(draw: Any, model: type[BaseModel]) -> dict[str, Any]:
+def section(draw: Any, model: type[BaseModel], skip: tuple[str, ...] = ()) -> dict[str, Any]:
     """Random values for a section: each parameter kept at its default or drawn in range."""
     out: dict[str, Any] = {}
     for name, field in model.model_fields.items():
+        if name in skip:
+            continue
         if not (field.is_required() or draw(st.booleans())):
             continue  # shrinks toward the defaults: minimal reproducing scenarios
         sub = section_type(field.annotation)
@@ -95,6 +98,28 @@ def section(draw: Any, model: type[BaseModel]) -> dict[str, Any]:
     return out
 
 
+FRACTION = st.floats(0, 1)
+YEARS = st.floats(1e-3, 200)
+PERSISTENCE = st.one_of(
+    st.just({}), st.just({"kind": "permanent"}),
+    st.builds(lambda r: {"kind": "none", "retained_fraction": r}, FRACTION),
+    st.builds(lambda y, r: {"kind": "linear_wane", "years": y, "retained_fraction": r},
+              YEARS, FRACTION),
+    st.builds(lambda h, r: {"kind": "exponential", "half_life_years": h,
+                            "retained_fraction": r}, YEARS, FRACTION))
+"""Valid persistence specs (their parameters depend on the kind)."""
+
+
+@st.composite
+def lifetime_section(draw: Any) -> dict[str, Any]:
+    """The lifetime section: leaves in range, a valid persistence, default risk factors
+    (their distributions are validated in tests/test_lifetime_*.py)."""
+    out = draw(section(Lifetime, skip=("persistence", "risk_factors")))
+    if draw(st.booleans()):
+        out["persistence"] = draw(PERSISTENCE)
+    return out
+
+
 SIZES = st.one_of(st.integers(1, 30), st.integers(2, 30), st.integers(2, 400),
                   st.sampled_from([2, 3, 10_000]))
 DAYS = st.integers(5, 40)
@@ -104,7 +129,9 @@ DAYS = st.integers(5, 40)
 def scenarios(draw: Any, edge_dir: Path, sizes: st.SearchStrategy[int] = SIZES,
               days: st.SearchStrategy[int] = DAYS) -> dict[str, Any]:
     """A scenario dict anywhere inside the schema's ranges (edge lists written to disk)."""
-    doc = draw(section(Scenario))
+    doc = draw(section(Scenario, skip=("lifetime",)))
+    if draw(st.booleans()):
+        doc["lifetime"] = draw(lifetime_section())
     n = draw(sizes)
     doc.setdefault("population", {})["size"] = n
     doc.setdefault("run", {})["days"] = draw(days)

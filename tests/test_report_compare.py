@@ -18,9 +18,9 @@ from .test_compare import tiny_result  # noqa: F401 (the shared module fixture)
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-SECTIONS = ("summary", "results", "incremental", "timecourses", "uncertainty", "subgroups",
-            "assumptions", "provenance")
-FIGURES = ("fig-costs", "fig-adherent_share", "fig-hba1c_mean", "fig-utility_mean",
+SECTIONS = ("summary", "lifetime", "incremental", "results", "timecourses", "uncertainty",
+            "subgroups", "assumptions", "provenance")
+FIGURES = ("fig-cuminc", "fig-costs", "fig-adherent_share", "fig-hba1c_mean", "fig-utility_mean",
            "fig-engagement_mean", "fig-ceplane", "fig-ceac", "fig-evpi", "fig-subgroups")
 """Every figure of the report, by element id, in page order."""
 
@@ -120,3 +120,14 @@ def test_report_renders_in_chromium(report: Path) -> None:
         finally:
             browser.close()
     assert not problems, problems
+
+
+def test_report_shows_lifetime_first_with_persistence_words(report: Path) -> None:
+    text = report.read_text()
+    lifetime = text[text.index('<section id="lifetime"'):text.index('<section id="incremental"')]
+    for words in ("fades linearly over", "no programme effect carries beyond",
+                  "trial-participation drift", "2012 GBP", "Monte Carlo error",
+                  'id="lifetime-table"', 'id="fig-cuminc"'):
+        assert words in lifetime, f"{words!r} missing from the lifetime section"
+    assert text.index('id="incremental-table"') < text.index('id="side-by-side-table"')
+    assert 'id="incremental-programme-table"' in text, "within-programme ICERs still shown"

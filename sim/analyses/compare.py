@@ -10,6 +10,7 @@ A compare file (``scenarios/compare/*.yaml``; see docs/planners.md)::
     replications: 30                           # PSA iterations, each its own seed
     seed: 20240601
     horizon_days: 365                          # optional: run.days of every design
+    horizon: lifetime                          # ICERs/NMB on lifetime or programme figures
     set: {population.size: 2000}               # optional: overrides for every design
     thresholds: [20000, 30000]                 # willingness to pay, currency per QALY
     ceac_max_wtp: 50000                        # CEAC / EVPI x axis: 0 .. this
@@ -40,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sim.analyses import cea
 from sim.analyses.paired import paired_differences
 from sim.core import economics as econ
-from sim.core.outcomes import OUTCOMES, SUBGROUPS
+from sim.core.outcomes import LIFETIME_EVENTS, OUTCOMES, SUBGROUPS
 from sim.core.rng import replication_seeds
 from sim.engine.options import RunOptions
 from sim.engine.store import Results, load_results
@@ -153,6 +154,30 @@ def outcome_rows(currency: str, thresholds: Sequence[float],
     return rows
 
 
+LIFETIME_ROWS = (
+    ("lifetime_cost_discounted", "money"), ("lifetime_qalys_discounted", "qaly"),
+    ("lifetime_life_years", "plain"), ("lifetime_life_years_discounted", "plain"),
+    ("lifetime_hba1c_effect", "hba1c"), ("lifetime_deaths_per_1000", "per1000"),
+    *((f"lifetime_events_per_1000_{e}", "per1000") for e in LIFETIME_EVENTS),
+)
+"""Rows of the lifetime table (summary key, kind); labels and units from OUTCOMES."""
+
+HORIZON_KEYS = {"lifetime": ("lifetime_cost_discounted", "lifetime_qalys_discounted"),
+                "programme": ("cost_per_patient_discounted", "qalys_per_patient")}
+"""Summary keys (discounted cost, QALYs) behind ICERs and NMB, by compare ``horizon``."""
+
+
+def lifetime_rows(currency: str, thresholds: Sequence[float]) -> list[OutcomeRow]:
+    """The lifetime table's rows (run with the lifetime stage; ``sim.runner``), with net
+    benefit at ``thresholds`` (give them when ICERs and NMB use the lifetime horizon)."""
+    rows = [OutcomeRow(key, OUTCOMES[key].label,
+                       f"{currency} per patient" if kind == "money" else OUTCOMES[key].unit,
+                       OUTCOMES[key].better, kind) for key, kind in LIFETIME_ROWS]
+    return rows + [OutcomeRow(nmb_key(t), f"Net benefit at {t / 1000:g}k/QALY",
+                              f"{currency} per patient", "higher", "money")
+                   for t in thresholds]
+
+
 def nmb_key(threshold: float) -> str:
     """Column name of the net monetary benefit at a threshold."""
     return f"nmb_at_{threshold:g}"
@@ -187,6 +212,9 @@ class CompareSpec(Strict):
                                     "per QALY); the first is the primary one")
     ceac_max_wtp: float = Field(50_000.0, gt=0, le=1e9,
                                 description="CEAC and EVPI drawn from 0 to this threshold")
+    horizon: Literal["lifetime", "programme"] = Field(
+        "lifetime", description="costs and QALYs behind ICERs and NMB: lifetime (agent-based "
+        "stage + lifetime stage; NICE reference case) or programme (agent-based stage only)")
     psa: dict[str, Distribution] = Field(default_factory=dict,
                                          description="uncertain parameters and their "
                                          "distributions, by dotted path")
@@ -248,6 +276,16 @@ class Comparison:
     def n_runs(self) -> int:
         """Runs in the comparison."""
         return len(self.designs) * self.spec.replications
+
+    @property
+    def lifetime(self) -> bool:
+        """Whether the designs run the lifetime stage (shared by every design)."""
+        return bool(self.first["lifetime"]["enabled"])
+
+    @property
+    def ce_keys(self) -> tuple[str, str]:
+        """Summary keys (discounted cost, QALYs) behind ICERs and NMB (``spec.horizon``)."""
+        return HORIZON_KEYS[self.spec.horizon]
 
     def describe(self) -> str:
         """A short plan."""
@@ -448,6 +486,10 @@ def _resolve(spec: CompareSpec, files: list[tuple[Path, tuple[str, ...]]], where
                           f"{how}. Designs (program.name): {', '.join(names)}",
                           ("comparator",))
     _check_shared(designs, where, spec)
+    if spec.horizon == "lifetime" and not scenarios[0].lifetime.enabled:
+        raise where.error("horizon 'lifetime' needs the lifetime stage, but the designs set "
+                          "lifetime.enabled: false; set it to true or give horizon: "
+                          "programme", ("horizon",))
     draws = _psa_draws(spec, scenarios, where)
     return Comparison(spec=spec, designs=designs, draws=draws, path=path, text=text)
 
@@ -462,7 +504,10 @@ def _display_path(path: Path) -> str:
 
 SHARED = ("population", "run.days", "run.record_every_days", "economics.currency",
           "economics.price_year", "economics.discount_rate_costs",
-          "economics.discount_rate_effects")
+          "economics.discount_rate_effects", "lifetime.enabled", "lifetime.horizon_age_years",
+          "lifetime.discount_rate_costs", "lifetime.discount_rate_effects",
+          "lifetime.hba1c_progression", "lifetime.cost_set", "lifetime.utility_set",
+          "lifetime.utility_combination", "lifetime.risk_factors", "lifetime.risk_multiplier")
 """Settings every design must share, or the comparison would not be like for like."""
 
 
@@ -564,8 +609,10 @@ class CompareResult:
             against the comparator (mean, percentile interval, t-interval of the mean,
             share of replications in which the design is better).
         icer: the incremental analysis (``sim.core.economics.icer_table``) on mean discounted
-            cost and QALYs, with NMB and the probability of being cost-effective at each
-            threshold.
+            cost and QALYs of the compare file's ``horizon`` (lifetime by default), with NMB
+            and the probability of being cost-effective at each threshold.
+        icer_programme: the same on the agent-based stage's (within-programme) figures.
+        lifetime: the lifetime table (as ``outcomes``; empty without the lifetime stage).
         ce_plane: incremental cost and QALYs per replication and design.
         ceac: probability each design has the highest NMB, per threshold (sums to 1).
         ceaf: the design with the highest expected NMB per threshold.
@@ -595,6 +642,9 @@ class CompareResult:
     headline: dict[str, Any]
     provenance: dict[str, Any]
     rows: list[OutcomeRow] = field(default_factory=list)
+    icer_programme: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lifetime: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lifetime_rows: list[OutcomeRow] = field(default_factory=list)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table, by export name."""
@@ -604,6 +654,8 @@ class CompareResult:
         return {
             "headline": headline,
             "outcomes": self.outcomes, "incremental_analysis": self.icer,
+            "incremental_analysis_programme": self.icer_programme,
+            "lifetime_outcomes": self.lifetime,
             "ce_plane": self.ce_plane, "ceac": self.ceac, "ceaf": self.ceaf,
             "evpi": self.evpi, "timecourse": self.timecourse, "subgroups": self.subgroups,
             "psa_distributions": self.psa, "assumptions": self.assumptions,
@@ -628,10 +680,17 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
     names, comp = comparison.names, comparison.comparator
     runs, complete = _complete_runs(res, comparison)
     healthcare = bool((runs["healthcare_cost_per_patient"].abs() > 0).any())
-    rows = outcome_rows(comparison.currency, comparison.spec.thresholds, healthcare)
+    thresholds, lifetime_nmb = comparison.spec.thresholds, comparison.spec.horizon == "lifetime"
+    rows = outcome_rows(comparison.currency, () if lifetime_nmb else thresholds, healthcare)
     no_im = {d.name for d in comparison.designs if not has_im(d.scenario)}
     outcomes = _outcomes(runs, rows, comparison, no_im)
-    ce_plane, ceac, ceaf, evpi, icer = _cost_effectiveness(runs, comparison)
+    ce_plane, ceac, ceaf, evpi, icer = _cost_effectiveness(runs, comparison,
+                                                           comparison.ce_keys)
+    icer_programme = _cost_effectiveness(runs, comparison, HORIZON_KEYS["programme"])[-1] \
+        if comparison.spec.horizon != "programme" else icer
+    life_rows = (lifetime_rows(comparison.currency, thresholds if lifetime_nmb else ())
+                 if comparison.lifetime else [])
+    lifetime = _outcome_table(runs, life_rows, names, comp) if life_rows else pd.DataFrame()
 
     timecourse = _timecourse(res, runs, names)
     timecourse = timecourse[~(timecourse["measure"].isin(IM_ONLY)
@@ -639,13 +698,14 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
     subgroups = _subgroups(runs, names, comp)
     psa = _psa_table(comparison)
     assumptions, economics = _assumptions(comparison)
-    headline = _headline(comparison, outcomes, icer, ceac, ceaf, evpi, len(complete))
+    headline = _headline(comparison, icer, ceac, ceaf, evpi, len(complete))
     provenance = _provenance(comparison, res, command, report, complete)
     return CompareResult(comparison=comparison, runs=runs, outcomes=outcomes, icer=icer,
                          ce_plane=ce_plane, ceac=ceac, ceaf=ceaf, evpi=evpi,
                          timecourse=timecourse, subgroups=subgroups, psa=psa,
                          assumptions=assumptions, economics=economics, headline=headline,
-                         provenance=provenance, rows=rows)
+                         provenance=provenance, rows=rows, icer_programme=icer_programme,
+                         lifetime=lifetime, lifetime_rows=life_rows)
 
 
 def _complete_runs(res: Results, comparison: Comparison) -> tuple[pd.DataFrame, list[int]]:
@@ -660,9 +720,9 @@ def _complete_runs(res: Results, comparison: Comparison) -> tuple[pd.DataFrame, 
             f"only {len(complete)} replication(s) finished for every design; at least 2 are "
             "needed (see the error column of the runs table; rerun with --resume)")
     runs = runs[runs["replication"].isin(complete)].copy()
+    cost_key, qaly_key = comparison.ce_keys
     for t in spec.thresholds:
-        runs[nmb_key(t)] = econ.net_monetary_benefit(runs["cost_per_patient_discounted"],
-                                                     runs["qalys_per_patient"], t)
+        runs[nmb_key(t)] = econ.net_monetary_benefit(runs[cost_key], runs[qaly_key], t)
     runs["design"] = pd.Categorical(runs["design"], categories=names, ordered=True)
     runs = runs.sort_values(["replication", "design"]).reset_index(drop=True)
     runs["design"] = runs["design"].astype(str)
@@ -684,11 +744,13 @@ def _outcomes(runs: pd.DataFrame, rows: list[OutcomeRow], comparison: Comparison
     return outcomes
 
 
-def _cost_effectiveness(runs: pd.DataFrame, comparison: Comparison) -> tuple[pd.DataFrame, ...]:
-    """CE plane, CEAC, CEAF, EVPI and the ICER table (with NMB and probability columns)."""
+def _cost_effectiveness(runs: pd.DataFrame, comparison: Comparison,
+                        keys: tuple[str, str]) -> tuple[pd.DataFrame, ...]:
+    """CE plane, CEAC, CEAF, EVPI and the ICER table (with NMB and probability columns) on
+    the summary keys ``keys`` (discounted cost, QALYs)."""
     spec, names, comp = comparison.spec, comparison.names, comparison.comparator
-    wide_cost = _wide(runs, "cost_per_patient_discounted", names)
-    wide_qaly = _wide(runs, "qalys_per_patient", names)
+    wide_cost = _wide(runs, keys[0], names)
+    wide_qaly = _wide(runs, keys[1], names)
     costs, qalys = wide_cost.to_numpy(), wide_qaly.to_numpy()
     grid = np.unique(np.concatenate([
         np.linspace(0.0, spec.ceac_max_wtp, 101), np.asarray(spec.thresholds, dtype=float)]))
@@ -888,7 +950,7 @@ def _assumptions(comparison: Comparison) -> tuple[pd.DataFrame, pd.DataFrame]:
 # --------------------------------------------------------------------------- headline
 
 
-def _headline(comparison: Comparison, outcomes: pd.DataFrame, icer: pd.DataFrame,
+def _headline(comparison: Comparison, icer: pd.DataFrame,
               ceac: pd.DataFrame, ceaf: pd.DataFrame, evpi: pd.DataFrame,
               n_complete: int) -> dict[str, Any]:
     """The key numbers of the summary: best design, probabilities, EVPI, best's increments."""
@@ -900,6 +962,7 @@ def _headline(comparison: Comparison, outcomes: pd.DataFrame, icer: pd.DataFrame
              for t in spec.thresholds}
     headline: dict[str, Any] = {
         "comparator": comp, "currency": cur, "thresholds": list(spec.thresholds),
+        "horizon": spec.horizon,
         "best_design": best, "best_by_threshold": {f"{t:g}": str(best_rows.loc[t, "design"])
                                                    for t in spec.thresholds},
         "replications": n_complete,
@@ -909,10 +972,10 @@ def _headline(comparison: Comparison, outcomes: pd.DataFrame, icer: pd.DataFrame
                              for t in spec.thresholds},
     }
     if best != comp:
-        out = outcomes.set_index(["outcome", "design"])
+        by_design = icer.set_index("design")
         headline.update(
-            best_inc_cost=float(out.loc[("cost_per_patient_discounted", best), "diff_mean"]),
-            best_inc_qalys=float(out.loc[("qalys_per_patient", best), "diff_mean"]),
+            best_inc_cost=float(by_design.loc[best, "cost"] - by_design.loc[comp, "cost"]),
+            best_inc_qalys=float(by_design.loc[best, "qalys"] - by_design.loc[comp, "qalys"]),
             best_verdict=str(icer.set_index("design").loc[best, "verdict_vs_comparator"]))
     return headline
 

@@ -55,6 +55,41 @@ def top_share(posts: np.ndarray, percent: int = 1) -> float:
     k = max(posts.shape[0] * percent // 100, 1)
     return float(np.sort(posts)[::-1][:k].sum() / total)
 
+# --- lifetime stage (sim.runner.lifetime_stage; docs/lifetime.md) -------------------------
+LIFETIME_EVENTS = {"mi": "Myocardial infarction", "ihd": "Ischaemic heart disease",
+                   "chf": "Heart failure", "stroke": "Stroke", "blindness": "Blindness",
+                   "ulcer": "Foot ulcer", "amputation": "Amputation", "renal": "Renal failure"}
+"""Complication types of the lifetime stage (``sim.core.lifetime.EVENT_TYPES`` order) and
+their labels."""
+
+CURVE_YEARS = (5, 10, 20, 30)
+"""Lifetime-stage years at which cumulative incidence enters the run summary."""
+
+OUTCOMES |= {
+    "lifetime_hba1c_effect": Outcome("HbA1c effect entering the lifetime stage", "%-points",
+                                     "lower"),
+    "lifetime_life_years": Outcome("Life years", "years per patient", "higher"),
+    "lifetime_life_years_discounted": Outcome("Life years, discounted", "years per patient",
+                                              "higher"),
+    "lifetime_qalys_discounted": Outcome("Lifetime QALYs, discounted", "QALY per patient",
+                                         "higher"),
+    "lifetime_cost_discounted": Outcome("Lifetime cost, discounted", "currency per patient",
+                                        "lower"),
+    "lifetime_complication_cost_discounted": Outcome(
+        "Lifetime complication cost, discounted", "GBP per patient, 2012 prices", "lower"),
+    "lifetime_life_years_se": Outcome("Life years: Monte Carlo SE", "years", "lower"),
+    "lifetime_qalys_discounted_se": Outcome("Lifetime QALYs: Monte Carlo SE", "QALY", "lower"),
+    "lifetime_cost_discounted_se": Outcome("Lifetime cost: Monte Carlo SE", "currency", "lower"),
+    "lifetime_deaths_per_1000": Outcome("Deaths by the horizon", "per 1,000 patients",
+                                        "neither"),
+    **{f"lifetime_events_per_1000_{e}": Outcome(f"{label} events", "per 1,000 patients",
+                                                "lower")
+       for e, label in LIFETIME_EVENTS.items()},
+    **{f"lifetime_cuminc_{e}_{y}y": Outcome(f"{label}: cumulative incidence, year {y}",
+                                            "share of patients",
+                                            "neither" if e == "death" else "lower")
+       for e, label in {"death": "Death", **LIFETIME_EVENTS}.items() for y in CURVE_YEARS},
+}
 
 SUBGROUPS: dict[str, Callable[[Patients], np.ndarray]] = {
     "hba1c_lt7.5": lambda p: p.hba1c0_pct < 7.5,
@@ -149,10 +184,13 @@ TIMESERIES_COLUMNS = (
 """Columns of a run's time series (population means on each recorded day)."""
 
 
-def summary_keys() -> tuple[str, ...]:
-    """Every key of a run's summary, in the order the runner writes them."""
+def summary_keys(*, lifetime: bool = True) -> tuple[str, ...]:
+    """Every key of a run's summary, in the order the runner writes them (the lifetime
+    stage's keys last, when ``lifetime.enabled``)."""
     keys = ["days", "patients"]
     keys += [f"{k}_{when}" for k in MEASURED_AT_BASELINE_AND_END for when in ("baseline", "end")]
     keys += RUN_TOTALS
     keys += [f"{m}_{g}" for g in SUBGROUPS for m in SUBGROUP_MEASURES]
+    if lifetime:
+        keys += [k for k in OUTCOMES if k.startswith("lifetime_")]
     return tuple(keys)

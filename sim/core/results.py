@@ -12,14 +12,18 @@ import pandas as pd
 
 @dataclass
 class RunResult:
-    """One run: ``summary`` (flat dict), ``timeseries`` (DataFrame), ``provenance``."""
+    """One run: ``summary`` (flat dict), ``timeseries`` (DataFrame), ``provenance``, and
+    ``lifetime_curves`` (cumulative incidence by lifetime-stage year; None without the
+    lifetime stage)."""
 
     summary: dict[str, float]
     timeseries: pd.DataFrame
     provenance: dict[str, Any] = field(default_factory=dict)
+    lifetime_curves: pd.DataFrame | None = None
 
     def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write summary.json, timeseries.parquet and provenance.json into ``out_dir``."""
+        """Write summary.json, timeseries.parquet, provenance.json and (with the lifetime
+        stage) lifetime.parquet into ``out_dir``."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = {"summary": out / "summary.json", "timeseries": out / "timeseries.parquet",
@@ -27,4 +31,7 @@ class RunResult:
         paths["summary"].write_text(json.dumps(self.summary, indent=2))
         self.timeseries.to_parquet(paths["timeseries"], index=False)
         paths["provenance"].write_text(json.dumps(self.provenance, indent=2, default=str))
+        if self.lifetime_curves is not None:
+            paths["lifetime"] = out / "lifetime.parquet"
+            self.lifetime_curves.to_parquet(paths["lifetime"], index=False)
         return paths

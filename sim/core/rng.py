@@ -13,7 +13,10 @@ import zlib
 
 import numpy as np
 
-STREAMS = ("population", "network", "program", "attendance", "messaging", "dosing", "warmup")
+STREAMS = ("population", "network", "program", "attendance", "messaging", "dosing", "warmup",
+           "lifetime")
+"""Named streams; ``lifetime`` feeds the lifetime stage (risk factors via ``get``, event
+uniforms keyed by year in ``sim.core.lifetime.simulate``): the same for every design."""
 
 
 def name_key(name: str) -> int:

@@ -158,6 +158,10 @@ class RiskFactorPopulation(LifetimeSection):
         return self
 
 
+DEFAULT_HALF_LIFE_YEARS = 1.0
+"""Half-life of the default persistence (exponential; an assumption, see below)."""
+
+
 class Persistence(LifetimeSection):
     """How the programme's end-of-stage HbA1c effect carries into later years.
 
@@ -179,6 +183,15 @@ class Persistence(LifetimeSection):
         "part of the effect kept for life (0 for permanent)", ge=0, le=1,
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_half_life(cls, data: Any) -> Any:
+        """Without a kind, the default kind (exponential) takes the default half-life, so
+        ``persistence: {}`` or ``{retained_fraction: 0.2}`` is valid."""
+        if isinstance(data, dict) and not {"kind", "years", "half_life_years"} & set(data):
+            return {**data, "half_life_years": DEFAULT_HALF_LIFE_YEARS}
+        return data
+
     @model_validator(mode="after")
     def _parameters_match_kind(self) -> Persistence:
         need = {"linear_wane": "years", "exponential": "half_life_years"}.get(self.kind)
@@ -196,7 +209,8 @@ class Persistence(LifetimeSection):
         return self
 
 
-DEFAULT_PERSISTENCE = Persistence(kind="exponential", half_life_years=1.0, retained_fraction=0.0)
+DEFAULT_PERSISTENCE = Persistence(kind="exponential", half_life_years=DEFAULT_HALF_LIFE_YEARS,
+                                  retained_fraction=0.0)
 """Default persistence: exponential wane, half-life 1 year, nothing kept for life.
 
 An assumption for peer support: effects fade after support stops (Zhang thesis: about 0 at
@@ -207,7 +221,8 @@ set its own."""
 class Lifetime(LifetimeSection):
     """Lifetime outcomes after the agent-based stage (UKPDS 82 equations, Hayes 2013)."""
 
-    enabled: bool = param(False, "-", "-", "run the lifetime stage after the agent-based stage")
+    enabled: bool = param(True, "-", "-", "run the lifetime stage after the agent-based stage "
+                          "(lifetime costs and QALYs for planners; off: one-year figures only)")
     horizon_age_years: float = param(
         100.0, "years of age", "assumption (common lifetime horizon)",
         "simulate until death or this age (survivors are censored there)", gt=30, le=120,
@@ -245,5 +260,5 @@ class Lifetime(LifetimeSection):
         1.0, "x", "assumption (calibration)",
         "multiplies the hazard (odds for logistic equations) of every complication and death "
         "equation; below 1 for contemporary cohorts (OM2 overestimates CVD and mortality risk)",
-        gt=0, le=10,
+        ge=0.01, le=10,
     )

@@ -29,6 +29,7 @@ from sim.params.catalogue import resolve
 from sim.params.edgelist import read_edge_list
 from sim.params.errors import ScenarioError
 from sim.params.files import regular_file
+from sim.params.lifetime import Lifetime
 from sim.params.located import Located, section_type
 from sim.params.yamlio import MAX_DOCUMENT_BYTES, Location, parse_value, read_yaml
 
@@ -497,7 +498,8 @@ class Run(Section):
 
 
 class Scenario(Section):
-    """A whole scenario: population, network, program, behaviour, clinical, economics, run."""
+    """A whole scenario: population, network, program, behaviour, clinical, economics, run,
+    and the lifetime stage after the agent-based stage."""
 
     name: str = param("scenario", "-", "-", "scenario name")
     description: str = param("", "-", "-", "free text")
@@ -508,6 +510,7 @@ class Scenario(Section):
     clinical: Clinical = Clinical()
     economics: Economics = Economics()
     run: Run = Run()
+    lifetime: Lifetime = Lifetime()
 
     _source: str | None = PrivateAttr(default=None)
 

@@ -8,22 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.core.outcomes import OUTCOMES, SUBGROUP_LABELS, SUBGROUP_OUTCOMES, SUBGROUPS, Outcome
+from sim.core.outcomes import (
+    OUTCOMES,
+    SUBGROUP_LABELS,
+    SUBGROUP_OUTCOMES,
+    SUBGROUPS,
+    Outcome,
+    summary_keys,
+)
 from sim.engine.store import sql_name
 
 BEGIN, END = "<!-- columns:begin -->", "<!-- columns:end -->"
 UNDECLARED = "UNDECLARED"
 """Placeholder for a summary key without a declaration in ``sim.core.outcomes``."""
-
-_PROBE = {"population": {"size": 40}, "run": {"days": 2}}
-
-
-def summary_keys() -> list[str]:
-    """The summary keys of a run, in order (from a two-day run of 40 patients)."""
-    from sim.runner import run
-
-    return list(run(_PROBE, 0).summary)
-
 
 def declaration(key: str) -> Outcome | None:
     """The declared outcome of a summary key (subgroup keys from their template)."""

@@ -1,8 +1,10 @@
 """The planners' report: one self-contained HTML file, and every number in it as CSV/Parquet.
 
-Sections, in order: a plain-words summary (key figures first), the side-by-side table with
-a cost breakdown, the incremental analysis, time courses with 95% bands, the
-cost-effectiveness plane, CEAC and EVPI, subgroups, the assumptions and the provenance.
+Sections, in order (one template block each): a plain-words summary (key figures first), the
+lifetime results (persistence in words, Monte Carlo error, cumulative incidence), the
+incremental analysis, the first-stage side-by-side table with a cost breakdown, time courses
+with 95% bands, the cost-effectiveness plane, CEAC and EVPI, subgroups, the assumptions and
+the provenance.
 Figures are inline SVG (Matplotlib's object API on an Agg canvas: no pyplot, no global
 backend or style change); there is no script, no external stylesheet and no web font, so the
 file opens anywhere without a network and prints cleanly.
@@ -18,13 +20,19 @@ from typing import Any
 
 import matplotlib as mpl
 import numpy as np
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from sim.analyses.compare import SUBGROUP_LABELS, TIMECOURSE, CompareResult, nmb_key
+from sim.analyses.compare import SUBGROUP_LABELS, TIMECOURSE, CompareResult, OutcomeRow, nmb_key
 from sim.core import economics as econ
+from sim.core.outcomes import CURVE_YEARS, LIFETIME_EVENTS, OUTCOMES
 from sim.report.compare_words import (
+    DRIFT_WORDS,
+    LIFETIME_PRICE_YEAR,
+    horizon_words,
+    persistence_words,
     summary_lines,
     summary_markdown,
     thresholds_words,
@@ -337,12 +345,15 @@ def _finite_or_none(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def _side_by_side(result: CompareResult) -> list[dict[str, Any]]:
+def _side_by_side(result: CompareResult, frame: pd.DataFrame | None = None,
+                  table_rows: list[OutcomeRow] | None = None) -> list[dict[str, Any]]:
+    """Rows of a side-by-side table (default: the first stage's outcomes)."""
     comp, names = result.comparison.comparator, result.comparison.names
-    out = result.outcomes.set_index(["outcome", "design"])
+    frame = result.outcomes if frame is None else frame
+    out = frame.set_index(["outcome", "design"])
     rows = []
-    for row in result.rows:
-        part = result.outcomes[result.outcomes["outcome"] == row.key]
+    for row in result.rows if table_rows is None else table_rows:
+        part = frame[frame["outcome"] == row.key]
         cells = []
         for n in names:
             r = out.loc[(row.key, n)]
@@ -357,8 +368,8 @@ def _side_by_side(result: CompareResult) -> list[dict[str, Any]]:
     return rows
 
 
-def _icer_rows(result: CompareResult) -> list[dict[str, Any]]:
-    ic, thr = result.icer, result.comparison.spec.thresholds
+def _icer_rows(result: CompareResult, ic: pd.DataFrame) -> list[dict[str, Any]]:
+    thr = result.comparison.spec.thresholds
     best = {t: ic.loc[ic[nmb_key(t)].idxmax(), "design"] for t in thr}
     rows = []
     for _, r in ic.iterrows():
@@ -420,12 +431,13 @@ def _assumption_rows(result: CompareResult) -> dict[str, list[dict[str, Any]]]:
 def _cards(result: CompareResult) -> list[dict[str, Any]]:
     h, comp, cur = result.headline, result.comparison.comparator, result.comparison.currency
     thr = result.comparison.spec.thresholds
-    out = result.outcomes.set_index(["outcome", "design"])
+    out = pd.concat([result.outcomes, result.lifetime]).set_index(["outcome", "design"])
+    cost_key, qaly_key = result.comparison.ce_keys
     best = focus = h["best_design"]
     if best == comp:
         focus = str(result.icer.set_index("design")[nmb_key(thr[0])].drop(comp).idxmax())
-    dc = out.loc[("cost_per_patient_discounted", focus)]
-    dq = out.loc[("qalys_per_patient", focus)]
+    dc = out.loc[(cost_key, focus)]
+    dq = out.loc[(qaly_key, focus)]
     probs = " / ".join(pct(h["probability_best"][f"{t:g}"][best]) for t in thr)
     at = " / ".join(f"{t / 1000:g}k" for t in thr)
     dec = money_decimals("money", dc["diff_mean"], dc["diff_low"], dc["diff_high"])
@@ -437,7 +449,7 @@ def _cards(result: CompareResult) -> list[dict[str, Any]]:
          "no design adds enough health for its cost"},
         {"k": f"Extra cost per patient{'' if focus == best else ' (' + focus + ')'}",
          "v": fmt("money", dc["diff_mean"], diff=True, currency=cur), "chip": False,
-         "s": f"95% interval {cost_range}, discounted, vs {comp}"},
+         "s": f"95% interval {cost_range}, {horizon_words(result)}, vs {comp}"},
         {"k": "QALYs gained per patient", "v": fmt("qaly", dq["diff_mean"], diff=True),
          "chip": False,
          "s": f"95% interval {num(dq['diff_low'], 4)} to {num(dq['diff_high'], 4)}; about "
@@ -457,10 +469,63 @@ def _meta(result: CompareResult) -> str:
             f"{result.provenance['created_utc'][:10]}")
 
 
-TOC = (("summary", "Summary"), ("results", "Side by side"),
-       ("incremental", "Incremental analysis"), ("timecourses", "Time courses"),
+TOC = (("summary", "Summary"), ("lifetime", "Lifetime results"),
+       ("incremental", "Incremental analysis"), ("results", "First stage side by side"),
+       ("timecourses", "Time courses"),
        ("uncertainty", "Uncertainty"), ("subgroups", "Subgroups"),
        ("assumptions", "Assumptions"), ("provenance", "Provenance"))
+
+
+CURVE_EVENTS = ("death", "mi", "stroke", "chf", "amputation", "blindness", "renal")
+"""Panels of the cumulative-incidence figure (summary event names)."""
+
+
+def _cuminc_fig(result: CompareResult, colours: dict[str, str]) -> str:
+    """Cumulative incidence by lifetime-stage year, mean over replications, per design."""
+    runs, names = result.runs, result.comparison.names
+    years = np.array([0, *CURVE_YEARS])
+    with mpl.rc_context(_RC):
+        fig = _fig(FULL, 4.6)
+        axes = fig.subplots(2, 4, sharex=True).ravel()
+        titles = {"death": "Death", **LIFETIME_EVENTS}
+        for ax, event in zip(axes, CURVE_EVENTS, strict=False):
+            for name in names:
+                d = runs[runs["design"] == name]
+                y = [0.0, *(float(d[f"lifetime_cuminc_{event}_{k}y"].mean())
+                            for k in CURVE_YEARS)]
+                ax.plot(years, y, color=colours[name], linewidth=1.7, marker="o", markersize=3,
+                        linestyle="--" if name == result.comparison.comparator else "-",
+                        label=mpl_text(name))
+            ax.set_title(titles[event])
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        axes[-1].axis("off")
+        axes[-1].legend(*axes[0].get_legend_handles_labels(), loc="center")
+        for ax in axes[4:7]:
+            ax.set_xlabel("Years after the first stage")
+        return _svg(fig, "cuminc")
+
+
+MC_KEYS = (("lifetime_qalys_discounted_se", "qaly"), ("lifetime_cost_discounted_se", "money"),
+           ("lifetime_life_years_se", "plain"))
+"""Monte Carlo (patient-level) standard errors of a run's lifetime means."""
+
+
+def _lifetime(result: CompareResult, colours: dict[str, str]) -> dict[str, Any]:
+    """Template values of the lifetime section (empty when the stage is off)."""
+    comp = result.comparison
+    if not comp.lifetime:
+        return {"lifetime": None}
+    runs, n_rep = result.runs, result.headline["replications"]
+    mc = [{"label": OUTCOMES[key].label, "kind": kind,
+           "cells": [(float(runs.loc[runs["design"] == n, key].mean()),
+                      float(runs.loc[runs["design"] == n, key].mean()) / np.sqrt(n_rep))
+                     for n in comp.names]} for key, kind in MC_KEYS]
+    return {"lifetime": {
+        "rows": _side_by_side(result, result.lifetime, result.lifetime_rows),
+        "persistence": [(d.name, persistence_words(d.scenario)) for d in comp.designs],
+        "drift_words": DRIFT_WORDS, "price_year": LIFETIME_PRICE_YEAR,
+        "horizon_age": comp.first["lifetime"]["horizon_age_years"],
+        "mc": mc, "figure": _cuminc_fig(result, colours)}}
 
 
 def _figures(result: CompareResult, colours: dict[str, str]) -> tuple[dict[str, str],
@@ -499,7 +564,11 @@ def render_html(result: CompareResult, *, data_dir_name: str = "report_data",
         n_rep=result.headline["replications"], cards=_cards(result),
         summary_html=markdown_html("\n\n".join(lines[:-1])),
         caveat_html=markdown_html(lines[-1]), side_by_side=_side_by_side(result),
-        icer=_icer_rows(result), subgroups=_subgroup_rows(result),
+        icer=_icer_rows(result, result.icer), horizon_words=horizon_words(result),
+        first_stage_days=comp.first["run"]["days"],
+        icer_programme=_icer_rows(result, result.icer_programme)
+        if comp.lifetime and spec.horizon != "programme" else None,
+        **_lifetime(result, colours), subgroups=_subgroup_rows(result),
         **_assumption_rows(result), figures=figures, timecourse_figures=timecourses,
         provenance=result.provenance, seeds_shown=list(seeds.items())[:6],
         data_dir=data_dir_name, csv_files=[f for f in files or [] if f.endswith(".csv")])

@@ -9,8 +9,10 @@ name can never add a heading, a link, an image or raw HTML.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from sim.analyses.compare import CompareResult, nmb_key
 from sim.core import economics as econ
@@ -48,7 +50,9 @@ class _Numbers:
         self.cur = result.comparison.currency
         self.comp = result.comparison.comparator
         self.thresholds = result.comparison.spec.thresholds
-        self.out = result.outcomes.set_index(["outcome", "design"])
+        self.out = pd.concat([result.outcomes, result.lifetime]).set_index(
+            ["outcome", "design"])
+        self.cost_key, self.qaly_key = result.comparison.ce_keys
         self.icer = result.icer.set_index("design")
         self.h = result.headline
 
@@ -68,7 +72,7 @@ def _verdict_line(n: _Numbers) -> str:
         comp = md_escape(n.comp)
         return (f"At {n.money(t1)} per QALY no design beats {comp}: none adds enough health "
                 f"for its extra cost (the highest expected net monetary benefit is {comp}'s).")
-    cost, qaly = "cost_per_patient_discounted", "qalys_per_patient"
+    cost, qaly = n.cost_key, n.qaly_key
     dc, dq = n.h["best_inc_cost"], n.h["best_inc_qalys"]
     low, high = n.o(cost, best, "diff_low"), n.o(cost, best, "diff_high")
     dec = money_decimals("money", dc, low, high)
@@ -80,7 +84,8 @@ def _verdict_line(n: _Numbers) -> str:
                            diff=True)
     return (f"**{md_escape(best)}** gives the most health for the money at {n.money(t1)} per "
             f"QALY. Against {md_escape(n.comp)} it costs {cost_iv} per patient and gains "
-            f"{qaly_iv} QALYs per patient: {verdict_text(n.h['best_verdict'])}.")
+            f"{qaly_iv} QALYs per patient ({horizon_words(n.result)}): "
+            f"{verdict_text(n.h['best_verdict'])}.")
 
 
 def _certainty_lines(n: _Numbers) -> list[str]:
@@ -106,9 +111,8 @@ def _design_line(n: _Numbers, name: str) -> str:
     if status in ("dominated", "extendedly dominated"):
         frontier = f"; {md_escape(note)} (not worth choosing at any threshold)"
     t1 = n.thresholds[0]
-    dc = fmt("money", n.o("cost_per_patient_discounted", name, "diff_mean"), diff=True,
-             currency=n.cur)
-    dq = fmt("qaly", n.o("qalys_per_patient", name, "diff_mean"), diff=True)
+    dc = fmt("money", n.o(n.cost_key, name, "diff_mean"), diff=True, currency=n.cur)
+    dq = fmt("qaly", n.o(n.qaly_key, name, "diff_mean"), diff=True)
     hb = fmt("hba1c", n.o("hba1c_change", name, "diff_mean"), diff=True)
     qol = fmt("utility", n.o("utility_change", name, "diff_mean"), diff=True)
     verdict = verdict_text(str(n.icer.loc[name, "verdict_vs_comparator"]))
@@ -129,19 +133,64 @@ def _caveat(n: _Numbers) -> str:
     s = n.result.comparison.first
     e = s["economics"]
     health = e["healthcare_cost_per_year"] or e["healthcare_cost_per_hba1c_pct_year"]
-    text = (f"{CAVEAT_START}: the horizon is {s['run']['days']} days of "
+    text = (f"{CAVEAT_START}: the agent-based stage is {s['run']['days']} days of "
             f"{s['population']['size']:,} simulated patients, costs and QALYs discounted at "
             f"{100 * e['discount_rate_costs']:.1f}% / {100 * e['discount_rate_effects']:.1f}% "
-            f"a year ({n.cur}, {e['price_year']} prices); the model has no complications or "
-            "deaths, so longer-term gains from lower HbA1c are not counted")
-    text += (". Healthcare costs outside the program are counted as the scenario sets them."
-             if health else
-             ", nor are healthcare costs outside the program (economics.healthcare_cost_* "
-             "are 0; see docs/planners.md to add them).")
+            f"a year ({n.cur}, {e['price_year']} prices); ")
+    if n.result.comparison.lifetime:
+        text += (f"the lifetime stage after it (UKPDS 82 risk equations, costs in "
+                 f"{LIFETIME_PRICE_YEAR}, not inflated) rests on "
+                 "each design's assumed persistence of its HbA1c effect (stated under Lifetime "
+                 "results) and counts only HbA1c's route to complications")
+    else:
+        text += ("the lifetime stage is off, so there are no complications or deaths and "
+                 "longer-term gains from lower HbA1c are not counted")
+    if n.result.comparison.lifetime:
+        text += (". First-stage healthcare costs outside the program are counted as the "
+                 "scenario sets them; the lifetime stage adds UKPDS 84 background costs.")
+    else:
+        text += (". Healthcare costs outside the program are counted as the scenario sets "
+                 "them." if health else
+                 ", nor are healthcare costs outside the program (economics.healthcare_cost_* "
+                 "are 0; see docs/planners.md to add them).")
     dropped = n.result.comparison.spec.replications - n.h["replications"]
     if dropped:
         text += f" {dropped} replication(s) had a failed run and were left out."
     return text
+
+
+LIFETIME_PRICE_YEAR = "2012 GBP for complication and background costs (UKPDS 84, Alva 2015)"
+"""Price year of the lifetime stage's cost sets (the programme costs are the scenario's)."""
+
+DRIFT_WORDS = ("The lifetime stage starts every patient's HbA1c from their baseline value; "
+               "the programme effect carried into it is the HbA1c change over the first "
+               "stage minus the trial-participation drift seen in every arm (Chrvala 2016), "
+               "which ends with the trial.")
+"""How the programme effect enters the lifetime stage (sim.runner.lifetime_effect)."""
+
+
+def horizon_words(result: CompareResult) -> str:
+    """The horizon behind ICERs and NMB, in words."""
+    if result.comparison.spec.horizon == "lifetime":
+        return "lifetime, discounted"
+    return f"first {result.comparison.first['run']['days']} days only, discounted"
+
+
+def persistence_words(scenario: dict[str, Any]) -> str:
+    """A design's persistence assumption (``lifetime.persistence``) in plain words."""
+    p = scenario["lifetime"]["persistence"]
+    kept = p["retained_fraction"]
+    tail = (f", keeping {kept:.0%} of it for life" if kept else ", nothing kept for life")
+    if p["kind"] == "permanent":
+        return "the HbA1c effect at the end of the first stage lasts for life"
+    if p["kind"] == "none":
+        return ("no programme effect carries beyond the first stage" if not kept else
+                f"{kept:.0%} of the end-of-stage HbA1c effect is kept for life, the rest ends")
+    if p["kind"] == "linear_wane":
+        return (f"the end-of-stage HbA1c effect fades linearly over {p['years']:g} years"
+                f"{tail}")
+    return (f"the end-of-stage HbA1c effect halves every {p['half_life_years']:g} years"
+            f"{tail}")
 
 
 def summary_lines(result: CompareResult) -> list[str]:
@@ -159,17 +208,20 @@ def summary_markdown(result: CompareResult) -> str:
 # --------------------------------------------------------------------------- text tables
 
 
-def _side_by_side_text(result: CompareResult, width: int) -> list[str]:
+def _side_by_side_text(result: CompareResult, width: int, lifetime: bool = False
+                       ) -> list[str]:
     comp, names = result.comparison.comparator, result.comparison.names
     cur = result.comparison.currency
-    out = result.outcomes.set_index(["outcome", "design"])
-    n = int(result.outcomes["n"].max())
+    frame, rows = ((result.lifetime, result.lifetime_rows) if lifetime
+                   else (result.outcomes, result.rows))
+    out = frame.set_index(["outcome", "design"])
+    n = int(frame["n"].max())
     label_w = 34
     head = f"{'mean (95% interval), ' + str(n) + ' replications':<{label_w}}" + "".join(
         f"{name[:width - 1]:>{width}}" for name in names)
     lines = [head, "-" * len(head)]
-    for row in result.rows:
-        part = result.outcomes[result.outcomes["outcome"] == row.key]
+    for row in rows:
+        part = frame[frame["outcome"] == row.key]
         dec = money_decimals(row.kind, *part[["mean", "low", "high"]].to_numpy().ravel())
 
         def cell(d: str, col: str, diff: bool, key: str = row.key, kind: str = row.kind,
@@ -183,17 +235,19 @@ def _side_by_side_text(result: CompareResult, width: int) -> list[str]:
                      "".join(f"{cell(d, 'mean', False):>{width}}" for d in names))
         diffs = ["" if d == comp else cell(d, "diff_mean", True) for d in names]
         lines.append(f"{'  vs ' + comp:<{label_w}}" + "".join(f"{c:>{width}}" for c in diffs))
-    return ["Side by side (paired differences vs " + comp + " below each row)", "", *lines, ""]
+    title = "lifetime results" if lifetime else "first stage (agent-based model)"
+    return [f"Side by side, {title} (paired differences vs {comp} below each row)", "", *lines,
+            ""]
 
 
-def _icer_text(result: CompareResult) -> list[str]:
+def _icer_text(result: CompareResult, icer: pd.DataFrame, title: str) -> list[str]:
     comp, cur = result.comparison.comparator, result.comparison.currency
     thr = result.comparison.spec.thresholds
     hdr = (f"{'design':<20}{'cost':>12}{'QALYs':>9}{'vs ' + comp:>46}  {'frontier':<22}"
            + "".join(f"{'NMB@' + format(t / 1000, 'g') + 'k':>12}{'P(best)':>9}" for t in thr))
-    text = ["Incremental analysis (mean discounted cost and QALYs per patient)", "", hdr,
-            "-" * len(hdr)]
-    for _, r in result.icer.iterrows():
+    text = [f"Incremental analysis, {title} (mean discounted cost and QALYs per patient)", "",
+            hdr, "-" * len(hdr)]
+    for _, r in icer.iterrows():
         frontier = r["status"] + (f" ({econ.format_money(r['icer'], cur)}/QALY)"
                                   if r["status"] == "ICER" else "")
         text.append(
@@ -207,8 +261,14 @@ def _icer_text(result: CompareResult) -> list[str]:
 def format_tables(result: CompareResult, width: int = 26) -> str:
     """The side-by-side table, the incremental analysis and the words, as plain text."""
     words = [_plain(line) for line in summary_lines(result)]
-    return "\n".join([*_side_by_side_text(result, width), *_icer_text(result), "", "Summary",
-                      "", *words])
+    sbs, icer = _side_by_side_text(result, width), _icer_text(result, result.icer,
+                                                              horizon_words(result))
+    parts = [*sbs, *icer]
+    if result.comparison.lifetime:  # lifetime first, then the first stage
+        parts = [*_side_by_side_text(result, width, lifetime=True), *icer, "", *sbs]
+        if result.comparison.spec.horizon != "programme":
+            parts += _icer_text(result, result.icer_programme, "first stage only")
+    return "\n".join([*parts, "", "Summary", "", *words])
 
 
 def _plain(line: str) -> str:

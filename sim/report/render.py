@@ -70,7 +70,8 @@ def interval(low: Any, high: Any, places: int = 3) -> str:
     return f"{num(low, places)} to {num(high, places)}"
 
 
-_KINDS = {"share": (100.0, 1), "hba1c": (1.0, 2), "utility": (1.0, 4), "qaly": (1.0, 4)}
+_KINDS = {"share": (100.0, 1), "hba1c": (1.0, 2), "utility": (1.0, 4), "qaly": (1.0, 4),
+          "per1000": (1.0, 1)}
 
 
 def fmt(kind: str, value: Any, *, diff: bool = False, currency: str = "GBP",
