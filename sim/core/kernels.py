@@ -353,19 +353,39 @@ def baseline_arrays(base_logit: np.ndarray, hba1c0: np.ndarray, floor: float, re
     return adherence0, multiplier
 
 
+def day_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, log_u_msg: np.ndarray,
+             moderator_rate: float, z_dose: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """Step phases 3-5 in one compiled call: posts, ties, patients.
+
+    Returns the posts made by patients, the doses taken and each group's moderator posts
+    (Poisson at ``moderator_rate`` per day from ``log_u_msg[N:]``). One call a day means the
+    named tuples are typed once a day at the Python-numba boundary, not once per kernel.
+    """
+    made = gather_and_post(p, t, st, log_u_msg)
+    moderator = poisson_counts(log_u_msg[st.group_id.shape[0]:], moderator_rate)
+    tie_pass(p, t, ties, st, True)
+    taken = patient_pass(p, t, st, z_dose, moderator)
+    return made, taken, moderator
+
+
 class DayKernels(NamedTuple):
-    """The three daily passes, compiled serially or for all cores (``prange``)."""
+    """The daily passes, compiled serially or for all cores (``prange``); ``day_pass`` calls
+    the other three (the model's daily call), ``tie_pass`` alone sets the baseline norm."""
 
     gather_and_post: object
     tie_pass: object
     patient_pass: object
+    day_pass: object
 
 
-def _variant(fn: Callable[..., Any], suffix: str) -> Callable[..., Any]:
+def _variant(fn: Callable[..., Any], suffix: str,
+             callees: dict[str, Any] | None = None) -> Callable[..., Any]:
     """A copy of ``fn`` under another name: numba names its cache files after the function
     only, so the serial and parallel compilations need distinct names not to overwrite
-    (and load) each other."""
-    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix,
+    (and load) each other. ``callees`` rebinds global names ``fn`` calls (to the variant's
+    compiled kernels); globals are not part of numba's cache key, so the cache still hits."""
+    namespace = fn.__globals__ if callees is None else {**fn.__globals__, **callees}
+    copy = types.FunctionType(fn.__code__, namespace, fn.__name__ + suffix,
                               fn.__defaults__, fn.__closure__)
     copy.__qualname__ = fn.__qualname__ + suffix
     return copy
@@ -375,11 +395,14 @@ def _compiled(parallel: bool) -> DayKernels:
     # fastmath on the tie pass lets its three running sums vectorise; results are still
     # identical run to run (same code, same order), whatever the number of threads.
     suffix = "_parallel" if parallel else ""
-    return DayKernels(
-        gather_and_post=njit(cache=True, parallel=parallel)(_variant(gather_and_post, suffix)),
-        tie_pass=njit(cache=True, parallel=parallel, fastmath=True)(_variant(tie_pass, suffix)),
-        patient_pass=njit(cache=True, parallel=parallel)(_variant(patient_pass, suffix)),
-    )
+    passes = {
+        "gather_and_post": njit(cache=True, parallel=parallel)(
+            _variant(gather_and_post, suffix)),
+        "tie_pass": njit(cache=True, parallel=parallel, fastmath=True)(
+            _variant(tie_pass, suffix)),
+        "patient_pass": njit(cache=True, parallel=parallel)(_variant(patient_pass, suffix)),
+    }
+    return DayKernels(**passes, day_pass=njit(cache=True)(_variant(day_pass, suffix, passes)))
 
 
 SERIAL, PARALLEL = _compiled(False), _compiled(True)

@@ -247,16 +247,13 @@ class PeerSupportModel(mesa.Model):
         7. record: population means every ``record_every_days`` and on the last day.
         """
         d = self.day
-        plan, s, st = self.plan, self.spec, self.state
+        plan, s = self.plan, self.spec
         if d >= plan.days:  # past the horizon (Mesa's run_model stops on running = False)
             self.running = False
             return
         gathering = self._gatherings(d)  # 1
         today = self._today(d, gathering)  # 2
-        posts, moderator = self._posts(today)  # 3
-        self.kernels.tie_pass(self.params, today, self.ties, st, True)  # 4
-        taken = self.kernels.patient_pass(self.params, today, st, self._dose_variates(d),
-                                          moderator)  # 5
+        posts, taken = self._day_pass(today)  # 3-5
         self._accounting(d, posts, taken, today.cost_discount)  # 6
         self.day = d + 1  # 7
         if self.day % s.run.record_every_days == 0 or self.day == plan.days:
@@ -277,17 +274,18 @@ class PeerSupportModel(mesa.Model):
             care_cost=e.healthcare_cost_per_year * df_cost / DAYS_PER_YEAR,
             care_cost_per_pct=e.healthcare_cost_per_hba1c_pct_year * df_cost / DAYS_PER_YEAR)
 
-    def _posts(self, t: kernels.Today) -> tuple[int, np.ndarray]:
-        """Phase 3 (draws: messaging): all posts made today, and each group's moderator posts."""
+    def _day_pass(self, t: kernels.Today) -> tuple[int, int]:
+        """Phases 3-5 in one compiled call (draws: messaging, dosing): all posts made today
+        (members' and moderators') and the doses taken."""
         draws = self.n + self.network.n_groups  # one per patient, one per group's moderator
         log_u = np.log(self.streams.day("messaging", t.day).random(draws)) if t.im_active \
             else np.zeros(draws)
-        posts = self.kernels.gather_and_post(self.params, t, self.state, log_u)
-        moderator = kernels.poisson_counts(log_u[self.n:],
-                                           self.spec.program.im.moderator_posts_per_week / 7.0)
+        posts, taken, moderator = self.kernels.day_pass(
+            self.params, t, self.ties, self.state, log_u,
+            self.spec.program.im.moderator_posts_per_week / 7.0, self._dose_variates(t.day))
         if t.im_active:
             posts += int(moderator.sum())
-        return posts, moderator
+        return posts, taken
 
     def _dose_variates(self, d: int) -> np.ndarray:
         """Phase 5 (draws: dosing): standard logistic variates log(u / (1 - u)), one per patient."""
