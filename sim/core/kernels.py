@@ -9,6 +9,7 @@ speed, near the minimum.
 from __future__ import annotations
 
 import hashlib
+import math
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -87,6 +88,12 @@ class DayParams(NamedTuple):
     per_distress: float
     days_per_year: float
     hba1c_cost_threshold_pct: float
+    max_posts_per_day: float  # inf: no cap
+    max_posts_per_member: float  # inf: no limit
+    read_limit: float  # messages per author per day a reader takes in; inf: all
+    saturating_support: bool
+    support_half_messages: float
+    support_max: float
 
 
 def day_params(s: Scenario) -> DayParams:
@@ -116,7 +123,17 @@ def day_params(s: Scenario) -> DayParams:
         per_knowledge=c.utility_per_knowledge, per_support=c.utility_per_support,
         per_distress=c.utility_per_distress, days_per_year=DAYS_PER_YEAR,
         hba1c_cost_threshold_pct=HBA1C_COST_THRESHOLD_PCT,
+        max_posts_per_day=_or_inf(b.max_posts_per_day),
+        max_posts_per_member=_or_inf(b.max_posts_per_member),
+        read_limit=_or_inf(b.read_limit_per_author),
+        saturating_support=b.support_response == "saturating",
+        support_half_messages=b.support_half_messages, support_max=b.support_max,
     )
+
+
+def _or_inf(limit: float | None) -> float:
+    """An optional limit as a float: none = no limit (infinity)."""
+    return math.inf if limit is None else float(limit)
 
 
 class Today(NamedTuple):
@@ -145,8 +162,9 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndar
 
     Self-efficacy gained at sessions decays; attending today raises it (saturating) and
     raises IM engagement; then each member posts a Poisson count at rate x engagement
-    (leaders at their full rate). ``log_u_msg`` holds log(u) of one uniform per patient
-    (the messaging stream).
+    (leaders at their full rate), at most ``max_posts_per_day`` a day and until
+    ``max_posts_per_member`` in all (fewer or equal posts from the same uniform: CRN-safe).
+    ``log_u_msg`` holds log(u) of one uniform per patient (the messaging stream).
     """
     attended = st.attended
     engagement = st.engagement
@@ -164,8 +182,10 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndar
             engagement[i] = dyn.toward_one(engagement[i], p.engagement_boost)
             sessions[i] += 1
         if t.im_active:
-            k = dyn.poisson_inverse(log_u_msg[i],
-                                    rate[i] * (1.0 if leader[i] else engagement[i]))
+            lam = min(rate[i] * (1.0 if leader[i] else engagement[i]), p.max_posts_per_day)
+            k = dyn.poisson_inverse(log_u_msg[i], lam)
+            if k > p.max_posts_per_member - posts_total[i]:
+                k = max(int(p.max_posts_per_member - posts_total[i]), 0)
             posts[i] = k
             posts_total[i] += k
             made += k
@@ -177,8 +197,8 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndar
 def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool) -> None:
     """Step phase 4 per tie, in one pass over the group ties.
 
-    For tie i-j: rapport from attending the same session; message j -> i read with
-    weight = rapport (support received); rapport from reading; the tie's weight in
+    For tie i-j: rapport from attending the same session; messages j -> i read (at most
+    ``read_limit`` of them) with weight = rapport (support received); rapport from reading; the tie's weight in
     i's peer norm (from yesterday's adherent status); decay toward the floor. With
     ``evolve`` False, strengths are left unchanged (used for the baseline norm).
     """
@@ -204,8 +224,9 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
             if t.gathering and attended[i] and attended[j]:
                 s = dyn.toward_one(s, p.in_person_gain)
             if t.im_active and posts[j] > 0:
-                recv += s * posts[j]
-                s = dyn.toward_one(s, p.im_gain * engagement[i] * posts[j])
+                read = min(posts[j], p.read_limit)
+                recv += s * read
+                s = dyn.toward_one(s, p.im_gain * engagement[i] * read)
             if p.complex_contagion:
                 weight += (s > 0.0) * adherent[j]
             else:
@@ -232,7 +253,8 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     """Step phase 5 per patient; returns the number of doses taken.
 
     In order: support received today (messages read and the moderator's, weighted by
-    engagement) and engagement fading toward rest; support memory; recent contact;
+    engagement; linear, or saturating: ``dynamics.saturating``) and engagement fading
+    toward rest; support memory; recent contact;
     self-care practice; today's dose against the peer norm and the other dose-logit terms;
     recent adherence (EWMA), PDC and adherent status; HbA1c toward its target; distress;
     QoL (EQ-5D utility); QALYs and costs, discounted.
@@ -278,8 +300,11 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     for i in prange(z_dose.shape[0]):
         support_today = 0.0
         if t.im_active:
-            support_today = engagement[i] * (received[i]
-                                             + p.moderator_strength * moderator[group_id[i]])
+            support_today = engagement[i] * (
+                received[i] + p.moderator_strength * min(moderator[group_id[i]], p.read_limit))
+            if p.saturating_support:
+                support_today = dyn.saturating(support_today, p.support_half_messages,
+                                               p.support_max)
             if leader[i]:
                 engagement[i] = 1.0
             else:

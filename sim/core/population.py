@@ -70,5 +70,14 @@ def draw_patients(spec: Population, behaviour: Behaviour, rng: np.random.Generat
         utility0=_normal(rng, spec.baseline_utility, n),
         attendance_prob=_beta(rng, spec.attendance_propensity, n)
         * (rng.random(n) >= spec.never_attend_share),
-        posting_activity=activity.astype(FLOAT),
+        posting_activity=_can_post(rng, behaviour.posting_share, activity).astype(FLOAT),
     )
+
+
+def _can_post(rng: np.random.Generator, share: float, activity: np.ndarray) -> np.ndarray:
+    """Hurdle on posting activity: a share ``share`` can post, at activity / share (mean 1
+    kept). The draw comes last, and only when ``share`` < 1, so the other attributes keep
+    their draws and ``share`` = 1 reproduces the model without a hurdle."""
+    if share >= 1.0:
+        return activity
+    return activity * (rng.random(activity.shape[0]) < share) / share

@@ -320,6 +320,36 @@ class Behaviour(Section):
         3.6, "log-scale SD", "van Mierlo 2014 [I]",
         "heavy tail of individual posting activity (most read, few post)", ge=0, le=5,
     )
+    posting_share: float = param(
+        1.0, "share of members", "van Mierlo 2014 [I]",
+        "share of members who can post at all (hurdle; 1 = everyone, today's model)", gt=0, le=1,
+    )
+    max_posts_per_day: float | None = param(
+        None, "messages per member per day", "assumption",
+        "daily writing cap of one member or leader (none = no cap)", gt=0,
+    )
+    max_posts_per_member: int | None = param(
+        None, "messages per member per run", "assumption",
+        "a member stops posting at this total (issue 12 robustness check; none = no limit)",
+        ge=0,
+    )
+    read_limit_per_author: float | None = param(
+        None, "messages per author per day", "assumption",
+        "an author's messages a reader takes in per day (none = all)", gt=0,
+    )
+    support_response: Literal["linear", "saturating"] = param(
+        "linear", "-", "Qi 2015 [I]",
+        "support of the day: messages read (linear, today) or support_max x "
+        "(1 - exp(-messages / support_half_messages)) (saturating)",
+    )
+    support_half_messages: float = param(
+        0.5, "rapport-weighted messages per day", "assumption",
+        "messages read that give 63% of the maximal daily support (saturating response)", gt=0,
+    )
+    support_max: float = param(
+        1.0, "support units", "assumption",
+        "maximal daily support (saturating response)", gt=0, le=10,
+    )
     engagement_decay_days: float = param(
         35.0, "days", "Simons 2020", "time constant of IM engagement fading without messages read",
         gt=0,
