@@ -136,3 +136,26 @@ def test_p99_posting_cap_changes_im_effect_by_less_than_15_percent():
     seeds = range(1, 11)
     assert _p99_cap_change(BOUNDED, seeds) < 0.15
     assert _p99_cap_change({}, seeds) > 0.3
+
+
+def test_engagement_is_reported_for_open_im_group_members_only():
+    """Usual care and in-person-only designs have no engagement (nan, 'n/a' in reports);
+    an IM design's keys are the members' (not leaders') mean on open IM days."""
+    from sim.runner import summarize
+
+    for design in ("usual_care", "dsmes_in_person"):
+        s = summarize(_model(design, {}, n=300, days=30))
+        assert math.isnan(s["engagement_end"]) and math.isnan(s["engagement_open_mean"])
+    sc = load_scenario(DESIGNS / "im_peer_support.yaml",
+                       {"population.size": 300, "run.days": 40, "program.im.start_day": 5,
+                        "program.im.end_day": 30})
+    m = PeerSupportModel(sc, seed=2, agent_views=False)
+    daily = []
+    for _ in range(40):
+        m.step()
+        if m.plan.im_active[m.day - 1]:
+            daily.append(m.state.engagement[~m.state.leader].mean())
+    s = summarize(m)
+    assert len(daily) == 25 and s["im_days"] == 25
+    assert s["engagement_open_mean"] == pytest.approx(np.mean(daily), rel=1e-12)
+    assert s["engagement_end"] == pytest.approx(daily[-1], rel=1e-12)

@@ -9,6 +9,7 @@ never loops over them.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,8 @@ class Patient(mesa.Agent):
 
 @dataclass
 class Ledger:
-    """Running totals (whole population, undiscounted) of costs by category and posts.
+    """Running totals (whole population, undiscounted) of costs by category and posts, and
+    IM group members' (not leaders') engagement on open IM days.
 
     ``shared_discounted`` holds the discounted program costs no single patient causes
     (platform, peer leaders, moderation, rooms and facilitators, digital curriculum);
@@ -110,6 +112,8 @@ class Ledger:
     healthcare: float = 0.0
     shared_discounted: float = 0.0
     posts: float = 0.0
+    engagement_open_sum: float = 0.0  # members' mean engagement, summed over open IM days
+    engagement_last_open: float = math.nan  # members' mean engagement on the last IM day
 
 
 class PeerSupportModel(mesa.Model):
@@ -164,6 +168,8 @@ class PeerSupportModel(mesa.Model):
         self._init_state(program_rng)
         self.day = 0
         self.ledger = Ledger()
+        members = ~self.state.leader
+        self._member_weights = members / max(int(members.sum()), 1)  # members' mean by dot
         self.records: list[dict[str, float]] = []
         self.datacollector = mesa.DataCollector(model_reporters=MODEL_REPORTERS)
         self.baseline = self.population_means()
@@ -348,6 +354,10 @@ class PeerSupportModel(mesa.Model):
             healthcare += e.healthcare_cost_per_hba1c_pct_year * excess / DAYS_PER_YEAR
         led.healthcare += healthcare
         led.posts += posts
+        if plan.im_active[d]:  # engagement is defined for members of open IM groups only
+            engagement = float(st.engagement @ self._member_weights)
+            led.engagement_open_sum += engagement
+            led.engagement_last_open = engagement
 
     # ------------------------------------------------------------------ outputs
 
