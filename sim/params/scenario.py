@@ -222,8 +222,37 @@ class InstantMessaging(Section):
     )
 
 
-class InPerson(Section):
-    """Group sessions on days start_day, start_day + every_days, ... before end_day."""
+class Schedule(Section):
+    """Days of a channel: start_day, start_day + every_days, ... before end_day, or an
+    explicit ``days`` list (then none of the other three may be given)."""
+
+    days: list[int] | None = param(
+        None, "days", "-", "explicit days of the sessions, increasing (none = evenly spaced); "
+        "days past run.days are not reached",
+    )
+
+    @field_validator("days")
+    @classmethod
+    def _increasing(cls, days: list[int] | None) -> list[int] | None:
+        if days is not None:
+            if any(d < 0 for d in days):
+                raise ValueError(f"days must be >= 0, got {days}")
+            if any(b <= a for a, b in zip(days[:-1], days[1:], strict=True)):
+                raise ValueError(f"days must be strictly increasing, got {days}")
+        return days
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Schedule:
+        spaced = {key for key in ("start_day", "end_day", "every_days")  # not at default
+                  if getattr(self, key) != type(self).model_fields[key].default}
+        if self.days is not None and spaced:
+            raise ValueError(f"give either days or {', '.join(sorted(spaced))}, not both")
+        return self
+
+
+class InPerson(Schedule):
+    """Group sessions on days start_day, start_day + every_days, ... before end_day, or on
+    the explicit ``days``."""
 
     start_day: int = param(0, "day", "-", "day of the first session", ge=0)
     end_day: int = param(0, "day", "-", "no sessions from this day on", ge=0)
@@ -233,8 +262,9 @@ class InPerson(Section):
                                 ge=0, le=1)
 
 
-class Education(Section):
-    """DSMES curriculum delivered in sessions on days start_day, +every_days, ... < end_day."""
+class Education(Schedule):
+    """DSMES curriculum delivered in sessions on days start_day, +every_days, ... < end_day,
+    or on the explicit ``days``."""
 
     start_day: int = param(0, "day", "-", "day of the first education session", ge=0)
     end_day: int = param(0, "day", "-", "no education from this day on", ge=0)
