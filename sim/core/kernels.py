@@ -198,9 +198,10 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
     """Step phase 4 per tie, in one pass over the group ties.
 
     For tie i-j: rapport from attending the same session; messages j -> i read (at most
-    ``read_limit`` of them) with weight = rapport (support received); rapport from reading; the tie's weight in
-    i's peer norm (from yesterday's adherent status); decay toward the floor. With
-    ``evolve`` False, strengths are left unchanged (used for the baseline norm).
+    ``read_limit`` of them) with weight = rapport (support received); rapport from
+    reading; the tie's weight in i's peer norm (from yesterday's adherent status); decay
+    toward the floor. With ``evolve`` False, strengths are left unchanged (used for the
+    baseline norm).
     """
     indptr = ties.indptr
     indices = ties.indices
