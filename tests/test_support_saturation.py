@@ -159,3 +159,18 @@ def test_engagement_is_reported_for_open_im_group_members_only():
     assert len(daily) == 25 and s["im_days"] == 25
     assert s["engagement_open_mean"] == pytest.approx(np.mean(daily), rel=1e-12)
     assert s["engagement_end"] == pytest.approx(daily[-1], rel=1e-12)
+
+
+def test_response_heterogeneity_spreads_hba1c_change_not_its_mean():
+    """clinical.response_cv (design doc §4.2): a mean-1 lognormal multiplier k_i of the
+    HbA1c response; other patient draws unchanged; the spread of individual change grows."""
+    base = _model("dsmes_in_person", {}, n=4000, days=182)
+    het = _model("dsmes_in_person", {"clinical.response_cv": 0.5}, n=4000, days=182)
+    k = het.patients.response
+    assert np.array_equal(base.patients.hba1c0_pct, het.patients.hba1c0_pct)
+    assert np.all(base.patients.response == 1.0)
+    assert k.mean() == pytest.approx(1.0, abs=0.03)
+    assert k.std() / k.mean() == pytest.approx(0.5, abs=0.05)
+    change = [m.state.hba1c - m.state.hba1c0_pct for m in (base, het)]
+    assert change[1].std() > 1.1 * change[0].std()
+    assert change[1].mean() == pytest.approx(change[0].mean(), abs=0.1 * abs(change[0].mean()))

@@ -154,7 +154,8 @@ class PeerSupportModel(mesa.Model):
         self.streams = Streams(self.seed_used)
         s = scenario
         self.patients: Patients = draw_patients(s.population, s.behaviour,
-                                                self.streams.get("population"))
+                                                self.streams.get("population"),
+                                                s.clinical.response_cv)
         p = self.patients
         n = p.size
         self.n = n
@@ -187,6 +188,7 @@ class PeerSupportModel(mesa.Model):
         adherence0, multiplier = kernels.baseline_arrays(
             base_logit, p.hba1c0_pct, c.effect_floor_hba1c_pct,
             c.effect_reference_hba1c_pct, c.effect_multiplier_cap)
+        multiplier *= p.response  # between-patient response heterogeneity (1 by default)
         champions = np.argsort(program_rng.random(n), kind="stable")
         base_logit[champions[: int(round(s.program.champions_share * n))]] += \
             b.champion_boost_logit

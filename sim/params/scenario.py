@@ -422,6 +422,11 @@ class Clinical(Section):
         1.12, "x", "Nichols 2015; Qi 2015 (plateau above 7.5-8.5) [calibrated]",
         "largest effect multiplier at high baseline HbA1c", ge=0, le=10,
     )
+    response_cv: float = param(
+        0.0, "coefficient of variation", "assumption",
+        "between-patient heterogeneity of the HbA1c response to behaviour: a lognormal "
+        "multiplier with mean 1 (0 = every patient responds alike, today's model)", ge=0, le=3,
+    )
     lifestyle_effect_pct: float = param(
         4.3, "HbA1c %-points per unit self-care practice",
         "Norris 2002; Chrvala 2016 [calibrated]",
