@@ -105,7 +105,10 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     out["pdc_change"] = end["pdc_mean"] - base["pdc_mean"]
     out["adherent_share_change"] = end["adherent_share"] - base["adherent_share"]
     out["im_days"] = im_weeks * 7.0
-    out["engagement_end"] = end["engagement_mean"]
+    im_days = out["im_days"]  # engagement: members of open IM groups only, else nan
+    out["engagement_end"] = led.engagement_last_open if im_days else float("nan")
+    out["engagement_open_mean"] = (led.engagement_open_sum / im_days if im_days
+                                   else float("nan"))
     out["attended_any_share"] = end["attended_any_share"]
     out["sessions_attended_mean"] = float(st.sessions_attended.mean())
     out["education_hours_mean"] = float(st.education_hours.mean())

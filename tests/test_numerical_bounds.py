@@ -44,9 +44,12 @@ from .test_scenario_fuzzing import bounds, in_range
 
 EQ5D_MIN, EQ5D_MAX = -0.594, 1.0  # EQ-5D-3L UK tariff: worst state, full health
 HBA1C_RANGE = (3.0, 20.0)  # % : physiologically plausible HbA1c
-UNIT_KEYS = {"adherence_mean", "engagement_mean", "engagement_end", "practice_mean",
+UNIT_KEYS = {"adherence_mean", "engagement_mean", "engagement_end", "engagement_open_mean",
+             "practice_mean",
              "knowledge_gain_mean", "tie_strength_mean"}
 """Outputs in [0, 1] besides those named *_share / share_* / pdc_*."""
+IM_ENGAGEMENT_KEYS = {"engagement_end", "engagement_open_mean"}
+"""Summary outputs that are nan for a run without an open IM group."""
 
 BASE = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                       HealthCheck.filter_too_much])
@@ -178,6 +181,9 @@ def check_outputs(scenario: Scenario, result: RunResult, *, hba1c_range: bool = 
     for key, value in s.items():
         if any(key.endswith("_" + g) for g in empty):
             continue  # an empty subgroup's means are nan by design
+        if key in IM_ENGAGEMENT_KEYS and s["im_days"] == 0:
+            assert math.isnan(value), (key, value)  # defined for open IM groups only
+            continue
         problems += bound_problems(key, value, days, hba1c_range)
     ts = result.timeseries
     assert len(ts) >= 2, f"time series has {len(ts)} rows"

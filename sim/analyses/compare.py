@@ -802,6 +802,8 @@ def _better(diff: np.ndarray, better: str) -> float:
 def _outcome_table(runs: pd.DataFrame, rows: list[OutcomeRow], names: list[str],
                    comp: str) -> pd.DataFrame:
     records = []
+    # IM-only outcomes are nan without an IM group; _outcomes blanks those entries
+    runs = runs.fillna({key: 0.0 for key in IM_ONLY if key in runs})
     for row in rows:
         wide = _wide(runs, row.key, names)
         base = wide[comp].to_numpy()

@@ -9,6 +9,7 @@ speed, near the minimum.
 from __future__ import annotations
 
 import hashlib
+import math
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -90,6 +91,12 @@ class DayParams(NamedTuple):
     per_distress: float
     days_per_year: float
     hba1c_cost_threshold_pct: float
+    max_posts_per_day: float  # inf: no cap
+    max_posts_per_member: float  # inf: no limit
+    read_limit: float  # messages per author per day a reader takes in; inf: all
+    saturating_support: bool
+    support_half_messages: float
+    support_max: float
 
 
 def day_params(s: Scenario) -> DayParams:
@@ -119,7 +126,17 @@ def day_params(s: Scenario) -> DayParams:
         per_knowledge=c.utility_per_knowledge, per_support=c.utility_per_support,
         per_distress=c.utility_per_distress, days_per_year=DAYS_PER_YEAR,
         hba1c_cost_threshold_pct=HBA1C_COST_THRESHOLD_PCT,
+        max_posts_per_day=_or_inf(b.max_posts_per_day),
+        max_posts_per_member=_or_inf(b.max_posts_per_member),
+        read_limit=_or_inf(b.read_limit_per_author),
+        saturating_support=b.support_response == "saturating",
+        support_half_messages=b.support_half_messages, support_max=b.support_max,
     )
+
+
+def _or_inf(limit: float | None) -> float:
+    """An optional limit as a float: none = no limit (infinity)."""
+    return math.inf if limit is None else float(limit)
 
 
 class Today(NamedTuple):
@@ -148,8 +165,9 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndar
 
     Self-efficacy gained at sessions decays; attending today raises it (saturating) and
     raises IM engagement; then each member posts a Poisson count at rate x engagement
-    (leaders at their full rate). ``log_u_msg`` holds log(u) of one uniform per patient
-    (the messaging stream).
+    (leaders at their full rate), at most ``max_posts_per_day`` a day and until
+    ``max_posts_per_member`` in all (fewer or equal posts from the same uniform: CRN-safe).
+    ``log_u_msg`` holds log(u) of one uniform per patient (the messaging stream).
     """
     attended = st.attended
     engagement = st.engagement
@@ -167,8 +185,10 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndar
             engagement[i] = dyn.toward_one(engagement[i], p.engagement_boost)
             sessions[i] += 1
         if t.im_active:
-            k = dyn.poisson_inverse(log_u_msg[i],
-                                    rate[i] * (1.0 if leader[i] else engagement[i]))
+            lam = min(rate[i] * (1.0 if leader[i] else engagement[i]), p.max_posts_per_day)
+            k = dyn.poisson_inverse(log_u_msg[i], lam)
+            if k > p.max_posts_per_member - posts_total[i]:
+                k = max(int(p.max_posts_per_member - posts_total[i]), 0)
             posts[i] = k
             posts_total[i] += k
             made += k
@@ -180,10 +200,11 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndar
 def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool) -> None:
     """Step phase 4 per tie, in one pass over the group ties.
 
-    For tie i-j: rapport from attending the same session; message j -> i read with
-    weight = rapport (support received); rapport from reading; the tie's weight in
-    i's peer norm (from yesterday's adherent status); decay toward the floor. With
-    ``evolve`` False, strengths are left unchanged (used for the baseline norm).
+    For tie i-j: rapport from attending the same session; messages j -> i read (at most
+    ``read_limit`` of them) with weight = rapport (support received); rapport from
+    reading; the tie's weight in i's peer norm (from yesterday's adherent status); decay
+    toward the floor. With ``evolve`` False, strengths are left unchanged (used for the
+    baseline norm).
     """
     indptr = ties.indptr
     indices = ties.indices
@@ -207,8 +228,9 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
             if t.gathering and attended[i] and attended[j]:
                 s = dyn.toward_one(s, p.in_person_gain)
             if t.im_active and posts[j] > 0:
-                recv += s * posts[j]
-                s = dyn.toward_one(s, p.im_gain * engagement[i] * posts[j])
+                read = min(posts[j], p.read_limit)
+                recv += s * read
+                s = dyn.toward_one(s, p.im_gain * engagement[i] * read)
             if p.complex_contagion:
                 weight += (s > 0.0) * adherent[j]
             else:
@@ -235,7 +257,8 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     """Step phase 5 per patient; returns the number of doses taken.
 
     In order: support received today (messages read and the moderator's, weighted by
-    engagement) and engagement fading toward rest; support memory; recent contact;
+    engagement; linear, or saturating: ``dynamics.saturating``) and engagement fading
+    toward rest; support memory; recent contact;
     self-care practice; today's dose against the peer norm and the other dose-logit terms;
     recent adherence (EWMA), PDC and adherent status; HbA1c toward its target; distress;
     QoL (EQ-5D utility); QALYs and costs, discounted.
@@ -281,8 +304,11 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     for i in prange(z_dose.shape[0]):
         support_today = 0.0
         if t.im_active:
-            support_today = engagement[i] * (received[i]
-                                             + p.moderator_strength * moderator[group_id[i]])
+            support_today = engagement[i] * (
+                received[i] + p.moderator_strength * min(moderator[group_id[i]], p.read_limit))
+            if p.saturating_support:
+                support_today = dyn.saturating(support_today, p.support_half_messages,
+                                               p.support_max)
             if leader[i]:
                 engagement[i] = 1.0
             else:
@@ -356,19 +382,39 @@ def baseline_arrays(base_logit: np.ndarray, hba1c0: np.ndarray, floor: float, re
     return adherence0, multiplier
 
 
+def day_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, log_u_msg: np.ndarray,
+             moderator_rate: float, z_dose: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """Step phases 3-5 in one compiled call: posts, ties, patients.
+
+    Returns the posts made by patients, the doses taken and each group's moderator posts
+    (Poisson at ``moderator_rate`` per day from ``log_u_msg[N:]``). One call a day means the
+    named tuples are typed once a day at the Python-numba boundary, not once per kernel.
+    """
+    made = gather_and_post(p, t, st, log_u_msg)
+    moderator = poisson_counts(log_u_msg[st.group_id.shape[0]:], moderator_rate)
+    tie_pass(p, t, ties, st, True)
+    taken = patient_pass(p, t, st, z_dose, moderator)
+    return made, taken, moderator
+
+
 class DayKernels(NamedTuple):
-    """The three daily passes, compiled serially or for all cores (``prange``)."""
+    """The daily passes, compiled serially or for all cores (``prange``); ``day_pass`` calls
+    the other three (the model's daily call), ``tie_pass`` alone sets the baseline norm."""
 
     gather_and_post: object
     tie_pass: object
     patient_pass: object
+    day_pass: object
 
 
-def _variant(fn: Callable[..., Any], suffix: str) -> Callable[..., Any]:
+def _variant(fn: Callable[..., Any], suffix: str,
+             callees: dict[str, Any] | None = None) -> Callable[..., Any]:
     """A copy of ``fn`` under another name: numba names its cache files after the function
     only, so the serial and parallel compilations need distinct names not to overwrite
-    (and load) each other."""
-    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix,
+    (and load) each other. ``callees`` rebinds global names ``fn`` calls (to the variant's
+    compiled kernels); globals are not part of numba's cache key, so the cache still hits."""
+    namespace = fn.__globals__ if callees is None else {**fn.__globals__, **callees}
+    copy = types.FunctionType(fn.__code__, namespace, fn.__name__ + suffix,
                               fn.__defaults__, fn.__closure__)
     copy.__qualname__ = fn.__qualname__ + suffix
     return copy
@@ -378,11 +424,14 @@ def _compiled(parallel: bool) -> DayKernels:
     # fastmath on the tie pass lets its three running sums vectorise; results are still
     # identical run to run (same code, same order), whatever the number of threads.
     suffix = "_parallel" if parallel else ""
-    return DayKernels(
-        gather_and_post=njit(cache=True, parallel=parallel)(_variant(gather_and_post, suffix)),
-        tie_pass=njit(cache=True, parallel=parallel, fastmath=True)(_variant(tie_pass, suffix)),
-        patient_pass=njit(cache=True, parallel=parallel)(_variant(patient_pass, suffix)),
-    )
+    passes = {
+        "gather_and_post": njit(cache=True, parallel=parallel)(
+            _variant(gather_and_post, suffix)),
+        "tie_pass": njit(cache=True, parallel=parallel, fastmath=True)(
+            _variant(tie_pass, suffix)),
+        "patient_pass": njit(cache=True, parallel=parallel)(_variant(patient_pass, suffix)),
+    }
+    return DayKernels(**passes, day_pass=njit(cache=True)(_variant(day_pass, suffix, passes)))
 
 
 SERIAL, PARALLEL = _compiled(False), _compiled(True)

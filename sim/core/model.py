@@ -9,6 +9,7 @@ never loops over them.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,8 @@ class Patient(mesa.Agent):
 
 @dataclass
 class Ledger:
-    """Running totals (whole population, undiscounted) of costs by category and posts.
+    """Running totals (whole population, undiscounted) of costs by category and posts, and
+    IM group members' (not leaders') engagement on open IM days.
 
     ``shared_discounted`` holds the discounted program costs no single patient causes
     (platform, peer leaders, moderation, rooms and facilitators, digital curriculum);
@@ -110,6 +112,8 @@ class Ledger:
     healthcare: float = 0.0
     shared_discounted: float = 0.0
     posts: float = 0.0
+    engagement_open_sum: float = 0.0  # members' mean engagement, summed over open IM days
+    engagement_last_open: float = math.nan  # members' mean engagement on the last IM day
 
 
 class PeerSupportModel(mesa.Model):
@@ -150,7 +154,8 @@ class PeerSupportModel(mesa.Model):
         self.streams = Streams(self.seed_used)
         s = scenario
         self.patients: Patients = draw_patients(s.population, s.behaviour,
-                                                self.streams.get("population"))
+                                                self.streams.get("population"),
+                                                s.clinical.response_cv)
         p = self.patients
         n = p.size
         self.n = n
@@ -164,6 +169,8 @@ class PeerSupportModel(mesa.Model):
         self._init_state(program_rng)
         self.day = 0
         self.ledger = Ledger()
+        members = ~self.state.leader
+        self._member_weights = members / max(int(members.sum()), 1)  # members' mean by dot
         self.records: list[dict[str, float]] = []
         self.datacollector = mesa.DataCollector(model_reporters=MODEL_REPORTERS)
         self.baseline = self.population_means()
@@ -181,6 +188,7 @@ class PeerSupportModel(mesa.Model):
         adherence0, multiplier = kernels.baseline_arrays(
             base_logit, p.hba1c0_pct, c.effect_floor_hba1c_pct,
             c.effect_reference_hba1c_pct, c.effect_multiplier_cap)
+        multiplier *= p.response  # between-patient response heterogeneity (1 by default)
         champions = np.argsort(program_rng.random(n), kind="stable")
         base_logit[champions[: int(round(s.program.champions_share * n))]] += \
             b.champion_boost_logit
@@ -247,16 +255,13 @@ class PeerSupportModel(mesa.Model):
         7. record: population means every ``record_every_days`` and on the last day.
         """
         d = self.day
-        plan, s, st = self.plan, self.spec, self.state
+        plan, s = self.plan, self.spec
         if d >= plan.days:  # past the horizon (Mesa's run_model stops on running = False)
             self.running = False
             return
         gathering = self._gatherings(d)  # 1
         today = self._today(d, gathering)  # 2
-        posts, moderator = self._posts(today)  # 3
-        self.kernels.tie_pass(self.params, today, self.ties, st, True)  # 4
-        taken = self.kernels.patient_pass(self.params, today, st, self._dose_variates(d),
-                                          moderator)  # 5
+        posts, taken = self._day_pass(today)  # 3-5
         self._accounting(d, posts, taken, today.cost_discount)  # 6
         self.day = d + 1  # 7
         if self.day % s.run.record_every_days == 0 or self.day == plan.days:
@@ -277,17 +282,18 @@ class PeerSupportModel(mesa.Model):
             care_cost=e.healthcare_cost_per_year * df_cost / DAYS_PER_YEAR,
             care_cost_per_pct=e.healthcare_cost_per_hba1c_pct_year * df_cost / DAYS_PER_YEAR)
 
-    def _posts(self, t: kernels.Today) -> tuple[int, np.ndarray]:
-        """Phase 3 (draws: messaging): all posts made today, and each group's moderator posts."""
+    def _day_pass(self, t: kernels.Today) -> tuple[int, int]:
+        """Phases 3-5 in one compiled call (draws: messaging, dosing): all posts made today
+        (members' and moderators') and the doses taken."""
         draws = self.n + self.network.n_groups  # one per patient, one per group's moderator
         log_u = np.log(self.streams.day("messaging", t.day).random(draws)) if t.im_active \
             else np.zeros(draws)
-        posts = self.kernels.gather_and_post(self.params, t, self.state, log_u)
-        moderator = kernels.poisson_counts(log_u[self.n:],
-                                           self.spec.program.im.moderator_posts_per_week / 7.0)
+        posts, taken, moderator = self.kernels.day_pass(
+            self.params, t, self.ties, self.state, log_u,
+            self.spec.program.im.moderator_posts_per_week / 7.0, self._dose_variates(t.day))
         if t.im_active:
             posts += int(moderator.sum())
-        return posts, moderator
+        return posts, taken
 
     def _dose_variates(self, d: int) -> np.ndarray:
         """Phase 5 (draws: dosing): standard logistic variates log(u / (1 - u)), one per patient."""
@@ -350,6 +356,10 @@ class PeerSupportModel(mesa.Model):
             healthcare += e.healthcare_cost_per_hba1c_pct_year * excess / DAYS_PER_YEAR
         led.healthcare += healthcare
         led.posts += posts
+        if plan.im_active[d]:  # engagement is defined for members of open IM groups only
+            engagement = float(st.engagement @ self._member_weights)
+            led.engagement_open_sum += engagement
+            led.engagement_last_open = engagement
 
     # ------------------------------------------------------------------ outputs
 

@@ -28,6 +28,7 @@ class Patients:
     utility0: np.ndarray
     attendance_prob: np.ndarray
     posting_activity: np.ndarray
+    response: np.ndarray
 
     @property
     def size(self) -> int:
@@ -47,11 +48,13 @@ def _beta(rng: np.random.Generator, spec: Beta, n: int) -> np.ndarray:
     return rng.beta(spec.alpha, spec.beta, n).astype(FLOAT)
 
 
-def draw_patients(spec: Population, behaviour: Behaviour, rng: np.random.Generator) -> Patients:
+def draw_patients(spec: Population, behaviour: Behaviour, rng: np.random.Generator,
+                  response_cv: float = 0.0) -> Patients:
     """Draw every patient's baseline attributes from the population stream.
 
     The order of draws is fixed, so two scenarios with the same population section and
-    seed draw identical patients whatever their program.
+    seed draw identical patients whatever their program. Optional draws (the posting
+    hurdle, the response multiplier) come last and only when switched on.
     """
     n = spec.size
     sigma = behaviour.posting_activity_sigma
@@ -70,5 +73,24 @@ def draw_patients(spec: Population, behaviour: Behaviour, rng: np.random.Generat
         utility0=_normal(rng, spec.baseline_utility, n),
         attendance_prob=_beta(rng, spec.attendance_propensity, n)
         * (rng.random(n) >= spec.never_attend_share),
-        posting_activity=activity.astype(FLOAT),
+        posting_activity=_can_post(rng, behaviour.posting_share, activity).astype(FLOAT),
+        response=_response(rng, response_cv, n),
     )
+
+
+def _response(rng: np.random.Generator, cv: float, n: int) -> np.ndarray:
+    """Each patient's HbA1c response multiplier: lognormal, mean 1, coefficient of
+    variation ``cv`` (ones, with no draw, when ``cv`` = 0)."""
+    if cv == 0.0:
+        return np.ones(n, dtype=FLOAT)
+    v = np.log1p(cv * cv)
+    return rng.lognormal(-0.5 * v, np.sqrt(v), n).astype(FLOAT)
+
+
+def _can_post(rng: np.random.Generator, share: float, activity: np.ndarray) -> np.ndarray:
+    """Hurdle on posting activity: a share ``share`` can post, at activity / share (mean 1
+    kept). The draw comes last, and only when ``share`` < 1, so the other attributes keep
+    their draws and ``share`` = 1 reproduces the model without a hurdle."""
+    if share >= 1.0:
+        return activity
+    return activity * (rng.random(activity.shape[0]) < share) / share

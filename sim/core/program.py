@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.params.scenario import Program
+from sim.params.scenario import Education, InPerson, Program
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,14 @@ class ContactPlan:
         return self.im_active.shape[0]
 
 
-def _every(start: int, end: int, every: int, days: int) -> np.ndarray:
+def _schedule(channel: InPerson | Education, days: int) -> np.ndarray:
+    """Boolean per day of the run: the channel meets that day (explicit ``days``, or
+    evenly spaced from ``start_day`` before ``end_day``); days past the run are dropped."""
     mask = np.zeros(days, dtype=bool)
-    mask[start:min(end, days):every] = True
+    if channel.days is None:
+        mask[channel.start_day:min(channel.end_day, days):channel.every_days] = True
+    else:
+        mask[[d for d in channel.days if d < days]] = True
     return mask
 
 
@@ -48,11 +53,11 @@ def contact_plan(program: Program, days: int, n_groups: int, rng: np.random.Gene
     im = np.zeros(days, dtype=bool)
     im[program.im.start_day:min(program.im.end_day, days)] = True
     ip = program.in_person
-    session = _every(ip.start_day, ip.end_day, ip.every_days, days)
+    session = _schedule(ip, days)
     if ip.hours_per_session == 0:
         session[:] = False
     ed = program.education
-    hours = _every(ed.start_day, ed.end_day, ed.every_days, days) * ed.hours_per_session
+    hours = _schedule(ed, days) * ed.hours_per_session
     rank = np.argsort(rng.random(n_groups), kind="stable")
     offered = np.zeros(n_groups, dtype=bool)
     offered[rank[: int(round(ip.groups_share * n_groups))]] = True

@@ -243,8 +243,37 @@ class InstantMessaging(Section):
     )
 
 
-class InPerson(Section):
-    """Group sessions on days start_day, start_day + every_days, ... before end_day."""
+class Schedule(Section):
+    """Days of a channel: start_day, start_day + every_days, ... before end_day, or an
+    explicit ``days`` list (then none of the other three may be given)."""
+
+    days: list[int] | None = param(
+        None, "days", "-", "explicit days of the sessions, increasing (none = evenly spaced); "
+        "days past run.days are not reached",
+    )
+
+    @field_validator("days")
+    @classmethod
+    def _increasing(cls, days: list[int] | None) -> list[int] | None:
+        if days is not None:
+            if any(d < 0 for d in days):
+                raise ValueError(f"days must be >= 0, got {days}")
+            if any(b <= a for a, b in zip(days[:-1], days[1:], strict=True)):
+                raise ValueError(f"days must be strictly increasing, got {days}")
+        return days
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Schedule:
+        spaced = {key for key in ("start_day", "end_day", "every_days")  # not at default
+                  if getattr(self, key) != type(self).model_fields[key].default}
+        if self.days is not None and spaced:
+            raise ValueError(f"give either days or {', '.join(sorted(spaced))}, not both")
+        return self
+
+
+class InPerson(Schedule):
+    """Group sessions on days start_day, start_day + every_days, ... before end_day, or on
+    the explicit ``days``."""
 
     start_day: int = param(0, "day", "-", "day of the first session", ge=0)
     end_day: int = param(0, "day", "-", "no sessions from this day on", ge=0)
@@ -254,8 +283,9 @@ class InPerson(Section):
                                 ge=0, le=1)
 
 
-class Education(Section):
-    """DSMES curriculum delivered in sessions on days start_day, +every_days, ... < end_day."""
+class Education(Schedule):
+    """DSMES curriculum delivered in sessions on days start_day, +every_days, ... < end_day,
+    or on the explicit ``days``."""
 
     start_day: int = param(0, "day", "-", "day of the first education session", ge=0)
     end_day: int = param(0, "day", "-", "no education from this day on", ge=0)
@@ -341,6 +371,36 @@ class Behaviour(Section):
         3.6, "log-scale SD", "van Mierlo 2014 [I]",
         "heavy tail of individual posting activity (most read, few post)", ge=0, le=5,
     )
+    posting_share: float = param(
+        1.0, "share of members", "van Mierlo 2014 [I]",
+        "share of members who can post at all (hurdle; 1 = everyone, today's model)", gt=0, le=1,
+    )
+    max_posts_per_day: float | None = param(
+        None, "messages per member per day", "assumption",
+        "daily writing cap of one member or leader (none = no cap)", gt=0,
+    )
+    max_posts_per_member: int | None = param(
+        None, "messages per member per run", "assumption",
+        "a member stops posting at this total (issue 12 robustness check; none = no limit)",
+        ge=0,
+    )
+    read_limit_per_author: float | None = param(
+        None, "messages per author per day", "assumption",
+        "an author's messages a reader takes in per day (none = all)", gt=0,
+    )
+    support_response: Literal["linear", "saturating"] = param(
+        "linear", "-", "Qi 2015 [I]",
+        "support of the day: messages read (linear, today) or support_max x "
+        "(1 - exp(-messages / support_half_messages)) (saturating)",
+    )
+    support_half_messages: float = param(
+        0.5, "rapport-weighted messages per day", "assumption",
+        "messages read that give 63% of the maximal daily support (saturating response)", gt=0,
+    )
+    support_max: float = param(
+        1.0, "support units", "assumption",
+        "maximal daily support (saturating response)", gt=0, le=10,
+    )
     engagement_decay_days: float = param(
         35.0, "days", "Simons 2020", "time constant of IM engagement fading without messages read",
         gt=0,
@@ -382,6 +442,11 @@ class Clinical(Section):
     effect_multiplier_cap: float = param(
         1.12, "x", "Nichols 2015; Qi 2015 (plateau above 7.5-8.5) [calibrated]",
         "largest effect multiplier at high baseline HbA1c", ge=0, le=10,
+    )
+    response_cv: float = param(
+        0.0, "coefficient of variation", "assumption",
+        "between-patient heterogeneity of the HbA1c response to behaviour: a lognormal "
+        "multiplier with mean 1 (0 = every patient responds alike, today's model)", ge=0, le=3,
     )
     lifestyle_effect_pct: float = param(
         4.3, "HbA1c %-points per unit self-care practice",
