@@ -34,7 +34,8 @@ def test_calibrate_writes_fit_report_through_the_template(tmp_path: Path, capsys
     path = tmp_path / "calib.yaml"
     path.write_text(calibration_text("fit_report_check", {"control change": 0.1,
                                                           "DSMES change": -0.3}, trials=2))
-    assert cli.main(["calibrate", str(path), "--no-progress"]) == 0
+    assert cli.main(["calibrate", str(path), "--out", str(tmp_path / "out"),
+                     "--no-progress"]) == 0
     out, err = capsys.readouterr()
     assert "# Fit report: fit_report_check" in out and "## Targets vs fitted" in out
     written = {Path(p).name for p in err.split("wrote ")[-1].strip().split(", ")}
