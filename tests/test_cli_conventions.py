@@ -162,3 +162,9 @@ def test_validate_takes_a_scheduler() -> None:
 
     args = build_parser().parse_args(["validate", "--scheduler", "tcp://127.0.0.1:8786"])
     assert args.scheduler == "tcp://127.0.0.1:8786"
+
+
+def test_compare_dry_run_json_without_psa(tmp_path: Path) -> None:
+    done = cli("compare", write(tmp_path / "compare.yaml", COMPARE), "--dry-run", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["psa_draws"] == []
