@@ -10,6 +10,7 @@ from pydantic import Field
 
 from sim.params.errors import ScenarioError
 from sim.params.located import Strict, dotted, load_document, model_at, short
+from sim.params.scenario import load_scenario
 
 
 class Inner(Strict):
@@ -85,3 +86,12 @@ def test_helpers() -> None:
     assert model_at(Doc, ("by_key", "x")) is Inner and model_at(Doc, ("rows", "0")) is Inner
     assert model_at(Doc, ("name",)) is None
     assert short("x" * 100).endswith("...") and len(short("x" * 100)) == 60
+
+
+@pytest.mark.parametrize("text", ["0[: []\nname: x\n", "population:\n  0[: []\n"])
+def test_a_key_with_a_bracket_is_reported_not_dropped(tmp_path: Path, text: str) -> None:
+    """A user key like ``0[`` is not one of pydantic's union tags (``dict[str,any]``)."""
+    path = tmp_path / "odd.yaml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError, match=r"unknown key '(population\.)?0\['"):
+        load_scenario(path)

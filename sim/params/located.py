@@ -96,7 +96,7 @@ def _key_path(loc: Sequence[Any], root: type[BaseModel] | None) -> tuple[str, ..
     (``dict[str,any]``, ``DesignSpec``) dropped."""
     models = _model_names(root) if root else frozenset()
     return tuple(str(p) for p in loc
-                 if not re.match(r"^[\w-]+\[", str(p)) and str(p) not in models)
+                 if not re.fullmatch(r"[\w-]+\[.*\]", str(p)) and str(p) not in models)
 
 
 @functools.cache
