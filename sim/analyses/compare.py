@@ -65,7 +65,7 @@ from sim.params.scenario import (
 )
 from sim.params.yamlio import read_yaml
 from sim.runner import package_versions, scenario_hash
-from sim.uncertainty import Distribution, draw_parameters
+from sim.uncertainty import Distribution, check_correlation, draw_parameters
 
 _EXAMPLES = {Distribution: "{dist: gamma, mean: 45, sd: 9}"}
 """What a PSA entry looks like (shown when something else is given)."""
@@ -165,6 +165,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+class PsaCorrelation(_Strict):
+    """Related PSA parameters: drawn through a Gaussian copula with this correlation."""
+
+    parameters: list[str] = Field(min_length=2, description="PSA parameters, in matrix order")
+    matrix: list[list[float]] = Field(description="correlation matrix (symmetric, 1 on the "
+                                      "diagonal, positive definite)")
+
+
 class CompareSpec(Strict):
     """The whole compare file."""
 
@@ -190,6 +198,8 @@ class CompareSpec(Strict):
     psa: dict[str, Distribution] = Field(default_factory=dict,
                                          description="uncertain parameters and their "
                                          "distributions, by dotted path")
+    psa_correlation: PsaCorrelation | None = Field(
+        None, description="rank correlation of related PSA parameters (Gaussian copula)")
 
 
 @dataclass(frozen=True)
@@ -512,7 +522,8 @@ def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located) -> 
             raise where.error(f"the designs set different values of '{name}' ({values}); a "
                               "PSA draw would replace them all with one value. Remove it "
                               "from psa, or make the designs agree", loc)
-    rows = draw_parameters(spec.psa, spec.seed, spec.replications)
+    rows = draw_parameters(spec.psa, spec.seed, spec.replications,
+                           correlation=_correlation(spec, where))
     for row in rows:
         for name in integer:
             row[name] = int(round(row[name]))
@@ -534,6 +545,27 @@ def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located) -> 
                     f"design {s.program.name}: {exc.message}.{hint}",
                     ("psa", culprit) if culprit else ("psa",)) from None
     return frame
+
+
+def _correlation(spec: CompareSpec, where: Located) -> dict[str, Any] | None:
+    """The checked ``psa_correlation`` (parameters in psa, a valid correlation matrix)."""
+    corr = spec.psa_correlation
+    if corr is None:
+        return None
+    for i, name in enumerate(corr.parameters):
+        if name not in spec.psa:
+            raise where.error(f"'{name}' is not a psa parameter; correlate only parameters "
+                              "that have a distribution", ("psa_correlation", "parameters", i))
+    if len(set(corr.parameters)) != len(corr.parameters):
+        raise where.error("a parameter is listed twice", ("psa_correlation", "parameters"))
+    try:
+        check_correlation(corr.matrix)
+        if len(corr.matrix) != len(corr.parameters):
+            raise ValueError(f"the matrix must be {len(corr.parameters)} x "
+                             f"{len(corr.parameters)}, one row per parameter")
+    except ValueError as exc:
+        raise where.error(str(exc), ("psa_correlation", "matrix")) from None
+    return corr.model_dump()
 
 
 # =========================================================================== running

@@ -682,6 +682,7 @@ def _analyze_given_data(results: Any, method: str | None, inputs: Sequence[str] 
             raise
         raise ScenarioError(f"{method} failed on {len(X)} points ({type(exc).__name__}: "
                             f"{exc}); given-data methods need a few hundred points") from None
+    _check_supported(result, method, outs, len(X))
     where = ", ".join(f"{k}={v}" for k, v in (select or {}).items())
     name = manifest.get("name") or Path(results.path).name
     result.meta.update(
@@ -690,6 +691,27 @@ def _analyze_given_data(results: Any, method: str | None, inputs: Sequence[str] 
         primary_output=outs[0], wall_time_s=None, store=str(results.path),
         selected=dict(select or {}), given_data=True)
     return result
+
+
+def _check_supported(result: SensitivityResult, method: str, outputs: list[str],
+                     n_points: int) -> None:
+    """Refuse an analysis whose ranking index is NaN for every input of an output.
+
+    SALib's delta and PAWN return NaN (after a warning) when the sample is too small for
+    their bins or slices; such a result cannot rank anything. Partly NaN results are kept
+    and listed in ``result.meta["nan_indices"]`` (never reported as drivers).
+    """
+    idx = result.indices
+    rank = idx[(idx["index"] == RANKING_INDEX[method]) & idx["output"].isin(outputs)]
+    missing = rank[rank["value"].isna()]
+    empty = [o for o, rows in rank.groupby("output", sort=False) if rows["value"].isna().all()]
+    if empty:
+        raise ScenarioError(
+            f"the data cannot support {method}: every {RANKING_INDEX[method]} index of "
+            f"{', '.join(empty)} is NaN on {n_points} sample points (SALib's {method} needs "
+            "enough points in each of its bins or slices). Given-data methods need a few "
+            "hundred points: rerun the sweep with a larger design n")
+    result.meta["nan_indices"] = [f"{r.output}: {r.input}" for r in missing.itertuples()]
 
 
 def _design_method(manifest: dict[str, Any]) -> str | None:

@@ -135,6 +135,11 @@ def _analyze(args: argparse.Namespace, store: Path, report_dir: Path | None) -> 
     print(describe_result(result, primary))
     print(f"analysed in {time.perf_counter() - started:.1f} s; report: {paths['summary_md']} "
           f"(and summary.html, indices.csv, figures/)")
+    nan = result.meta.get("nan_indices") or []
+    if nan:
+        print(f"peersupport sensitivity: {len(nan)} indices are NaN (the method failed for "
+              f"them; not reported as drivers): {'; '.join(nan[:6])}", file=sys.stderr)
+        return 1
     return 0
 
 

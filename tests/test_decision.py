@@ -1,0 +1,154 @@
+"""Known-answer tests of the decision tools (sim.analyses.decision) and the PSA copula."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from sim.analyses import decision
+from sim.params.errors import ScenarioError
+from sim.uncertainty import Distribution, check_correlation, correlate, draw_parameters
+
+WTP = 20_000.0
+
+
+def _runs(n: int = 2000, noise: float = 0.0, seed: int = 1) -> pd.DataFrame:
+    """A toy comparison: design 'prog' vs 'usual', linear in three parameters.
+
+    Incremental cost = 300 + 100 a (plus noise), incremental QALYs = 0.01 + 0.02 b and c is
+    inert, so the incremental NMB at WTP 20,000 is ``-100 + 400 b - 100 a``.
+    """
+    rng = np.random.default_rng(seed)
+    a, b, c = rng.normal(1, 0.5, n), rng.normal(0.5, 0.3, n), rng.uniform(0, 1, n)
+    rows = []
+    for r in range(n):
+        base = {"replication": r, "p.a": a[r], "p.b": b[r], "p.c": c[r]}
+        rows.append({**base, "design": "usual", "cost_per_patient_discounted": 1000.0,
+                     "cost_per_patient": 1000.0, "qalys_per_patient": 0.70})
+        rows.append({**base, "design": "prog",
+                     "cost_per_patient_discounted": 1300 + 100 * a[r] + noise * rng.normal(),
+                     "cost_per_patient": 1350 + 100 * a[r],
+                     "qalys_per_patient": 0.71 + 0.02 * b[r]})
+    return pd.DataFrame(rows)
+
+
+def test_tornado_of_a_linear_model_matches_its_slopes() -> None:
+    runs = _runs()
+    y = decision.incremental_nmb(runs, "prog", "usual", WTP)
+    X = runs.groupby("replication")[["p.a", "p.b", "p.c"]].first()
+    model = decision.fit_metamodel(X, y)
+    np.testing.assert_allclose(model.slopes, [-100.0, 400.0, 0.0], atol=1e-8)
+    assert model.r_squared == pytest.approx(1.0)
+    torn = decision.tornado(model, X, low=0.1, high=0.9)
+    assert torn["parameter"].tolist()[:2] == ["p.b", "p.a"]  # widest swing first
+    row = torn.set_index("parameter").loc["p.b"]
+    span = row["high_value"] - row["low_value"]
+    assert row["y_at_high"] - row["y_at_low"] == pytest.approx(400.0 * span)
+    assert torn.set_index("parameter").loc["p.c", "swing"] == pytest.approx(0.0, abs=1e-8)
+
+
+def test_metamodel_averages_over_noise() -> None:
+    runs = _runs(n=4000, noise=50.0)
+    y = decision.incremental_nmb(runs, "prog", "usual", WTP)
+    X = runs.groupby("replication")[["p.a", "p.b", "p.c"]].first()
+    model = decision.fit_metamodel(X, y)
+    np.testing.assert_allclose(model.slopes, [-100.0, 400.0, 0.0], atol=10.0)
+    assert 0.5 < model.r_squared < 1.0
+
+
+def test_threshold_analysis_finds_the_known_threshold() -> None:
+    runs = _runs()
+    y = decision.incremental_nmb(runs, "prog", "usual", WTP)
+    X = runs.groupby("replication")[["p.a", "p.b", "p.c"]].first()
+    model = decision.fit_metamodel(X, y)
+    table = decision.thresholds(model, X).set_index("parameter")
+    # inc NMB = -100 + 400 b - 100 a with a at its mean: zero at b* = (100 + 100 mean(a))/400
+    b_star = (100 + 100 * X["p.a"].mean()) / 400
+    assert table.loc["p.b", "threshold_value"] == pytest.approx(b_star)
+    assert table.loc["p.b", "direction"] == "above"
+    assert table.loc["p.a", "direction"] == "below"
+    assert not table.loc["p.c", "within_sample"]  # an inert parameter never flips it
+    grid = decision.two_way(model, X, "p.a", "p.b", points=5)
+    expect = -100 + 400 * grid["p.b"] - 100 * grid["p.a"]
+    np.testing.assert_allclose(grid["value"], expect, atol=1e-6)
+
+
+def test_evppi_of_all_parameters_equals_evpi_and_inert_is_zero() -> None:
+    runs = _runs(n=4000)
+    table = decision.evppi_table(runs, ["usual", "prog"],
+                                 {"a": ["p.a"], "c": ["p.c"], "all": ["p.a", "p.b", "p.c"]},
+                                 [WTP])
+    by = table.set_index("group")
+    evpi = float(by.loc["all", "evpi"])
+    assert evpi > 10  # the decision is uncertain: information has value
+    assert by.loc["all", "evppi"] == pytest.approx(evpi, rel=0.01)
+    assert by.loc["c", "evppi"] < 0.02 * evpi
+    assert 0 < by.loc["a", "evppi"] < evpi
+
+
+def test_budget_impact_arithmetic() -> None:
+    runs = _runs(n=10)
+    table = decision.budget_impact(runs, "prog", "usual", 10_000, [0.1, 0.2, 0.25])
+    extra = 350 + 100 * runs[runs["design"] == "prog"]["p.a"].mean()
+    assert table["patients"].tolist() == [1000, 2000, 2500]
+    np.testing.assert_allclose(table["budget_impact"], [1000 * extra, 2000 * extra,
+                                                        2500 * extra])
+    assert table["cumulative_budget_impact"].iloc[-1] == pytest.approx(5500 * extra)
+    with pytest.raises(ScenarioError, match="uptake"):
+        decision.budget_impact(runs, "prog", "usual", 100, [1.5])
+
+
+def test_decide_gives_every_table() -> None:
+    runs = _runs(n=200)
+    result = decision.decide(runs, ["usual", "prog"], "usual", ["p.a", "p.b", "p.c"],
+                             [WTP, 30_000.0], population=500, uptake=[0.5])
+    tables = result.tables()
+    assert set(tables) == {"decision_metamodel", "tornado", "threshold_analysis", "two_way",
+                           "evppi_groups", "budget_impact"}
+    assert len(tables["evppi_groups"]) == 2 * 4  # 3 single + all, at 2 thresholds
+    assert tables["two_way"].shape == (121, 4)
+    assert tables["budget_impact"]["patients"].tolist() == [250]
+
+
+def test_metamodel_refuses_too_few_draws() -> None:
+    X = pd.DataFrame({"a": [1.0, 2.0], "b": [0.0, 1.0]})
+    with pytest.raises(ScenarioError, match="more PSA draws"):
+        decision.fit_metamodel(X, np.array([1.0, 2.0]))
+
+
+# --------------------------------------------------------------------------- copula
+
+
+def test_copula_reproduces_the_target_rank_correlation() -> None:
+    target = np.array([[1.0, 0.6, -0.3], [0.6, 1.0, 0.0], [-0.3, 0.0, 1.0]])
+    u = np.random.default_rng(5).uniform(size=(20_000, 3))
+    mixed = correlate(u, target)
+    rho = stats.spearmanr(mixed).statistic
+    expected = 6 / np.pi * np.arcsin(target / 2)
+    np.testing.assert_allclose(rho, expected, atol=0.02)
+    # each margin stays uniform
+    for col in mixed.T:
+        assert stats.kstest(col, "uniform").pvalue > 0.001
+
+
+def test_correlated_draws_keep_their_margins() -> None:
+    dists = {"x": Distribution(dist="gamma", mean=45, sd=9),
+             "y": Distribution(dist="beta", mean=0.5, sd=0.1)}
+    corr = {"parameters": ["x", "y"], "matrix": [[1, 0.7], [0.7, 1]]}
+    rows = pd.DataFrame(draw_parameters(dists, 3, 3000, correlation=corr))
+    assert stats.spearmanr(rows["x"], rows["y"]).statistic == pytest.approx(
+        6 / np.pi * np.arcsin(0.35), abs=0.05)
+    assert rows["x"].mean() == pytest.approx(45, rel=0.03)
+    assert rows["y"].std() == pytest.approx(0.1, rel=0.1)
+
+
+@pytest.mark.parametrize(("matrix", "words"), [
+    ([[1, 0.9, 0.9], [0.9, 1, -0.9], [0.9, -0.9, 1]], "not positive definite"),
+    ([[1, 0.2], [0.3, 1]], "symmetric"),
+    ([[2, 0], [0, 1]], "diagonal"),
+])
+def test_bad_correlation_matrix_is_named(matrix: list[list[float]], words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        check_correlation(matrix)
