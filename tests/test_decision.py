@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
 from sim.analyses import decision
+from sim.analyses.compare import CompareResult, load_comparison
+from sim.cli import main as cli
 from sim.params.errors import ScenarioError
+from sim.report.decision_report import render_decision_section
+from sim.report.workbook import write_workbook
 from sim.uncertainty import Distribution, check_correlation, correlate, draw_parameters
+
+from .test_compare import TINY, tiny_result, write_compare  # noqa: F401 (shared fixture)
 
 WTP = 20_000.0
 
@@ -152,3 +160,60 @@ def test_correlated_draws_keep_their_margins() -> None:
 def test_bad_correlation_matrix_is_named(matrix: list[list[float]], words: str) -> None:
     with pytest.raises(ValueError, match=words):
         check_correlation(matrix)
+
+
+# --------------------------------------------------------------------------- on a real comparison
+
+
+def test_comparison_gets_decision_tables_section_and_workbook(
+        tiny_result: CompareResult, tmp_path: Path) -> None:  # noqa: F811
+    decision_ = tiny_result.decision
+    assert decision_ is not None, "three PSA parameters and six replications: a metamodel fits"
+    tables = tiny_result.tables()
+    for name in ("tornado", "threshold_analysis", "evppi_groups", "decision_metamodel"):
+        assert name in tables and not tables[name].empty, name
+    designs = set(tiny_result.comparison.names) - {"usual_care"}
+    assert set(decision_.tornado["design"]) == designs
+    html = render_decision_section(decision_, "GBP")
+    assert html.lstrip().startswith("<section id=\"decision\">")
+    assert html.count("<svg") == len(designs), "one tornado figure per design"
+    for words in ("Threshold analysis", "EVPPI", "network.in_person_gain", "id=\"evppi\""):
+        assert words in html, words
+    assert "Budget impact" not in html, "no population: no budget-impact table"
+    path = write_workbook(tables, tmp_path / "compare.xlsx")
+    book = pd.read_excel(path, sheet_name=None)
+    assert list(book) == [name[:31] for name in tables]
+    for name, frame in tables.items():
+        assert len(book[name[:31]]) == len(frame), name
+
+
+def test_psa_correlation_is_checked_with_its_key_path(tmp_path: Path) -> None:
+    bad = TINY + ("psa_correlation:\n  parameters: [economics.staff_cost_per_hour, "
+                  "network.in_person_gain, clinical.utility_per_hba1c_pct]\n"
+                  "  matrix: [[1, 0.9, 0.9], [0.9, 1, -0.9], [0.9, -0.9, 1]]\n")
+    with pytest.raises(ScenarioError, match=r"psa_correlation\.matrix: .*not positive definite"):
+        load_comparison(write_compare(tmp_path, bad))
+    unknown = TINY + ("psa_correlation:\n  parameters: [economics.staff_cost_per_hour, "
+                      "behaviour.support_effect_logit]\n  matrix: [[1, 0.5], [0.5, 1]]\n")
+    with pytest.raises(ScenarioError, match="is not a psa parameter"):
+        load_comparison(write_compare(tmp_path, unknown))
+    good = TINY + ("psa_correlation:\n  parameters: [economics.staff_cost_per_hour, "
+                   "network.in_person_gain]\n  matrix: [[1, 0.5], [0.5, 1]]\n")
+    draws = load_comparison(write_compare(tmp_path, good)).draws
+    plain = load_comparison(write_compare(tmp_path, TINY)).draws
+    assert (draws["clinical.utility_per_hba1c_pct"]
+            == plain["clinical.utility_per_hba1c_pct"]).all(), "others keep their draws"
+    assert not (draws["network.in_person_gain"] == plain["network.in_person_gain"]).all()
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    (["--population", "0", "--uptake", "0.1"], "--population must be at least 1"),
+    (["--population", "100", "--uptake", "1.5"], "--uptake takes shares between 0 and 1"),
+    (["--population", "100"], "--uptake takes shares"),
+])
+def test_budget_options_are_checked_before_running(tmp_path: Path, extra: list[str],
+                                                   words: str,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    path = write_compare(tmp_path)
+    assert cli.main(["compare", str(path), "--dry-run", *extra]) == 2
+    assert words in capsys.readouterr().err

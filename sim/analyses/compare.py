@@ -47,6 +47,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.analyses import cea
+from sim.analyses.decision import DecisionResult, decide
 from sim.analyses.paired import paired_differences
 from sim.core import economics as econ
 from sim.core.outcomes import OUTCOMES, SUBGROUPS
@@ -555,7 +556,7 @@ def _correlation(spec: CompareSpec, where: Located) -> dict[str, Any] | None:
     for i, name in enumerate(corr.parameters):
         if name not in spec.psa:
             raise where.error(f"'{name}' is not a psa parameter; correlate only parameters "
-                              "that have a distribution", ("psa_correlation", "parameters", i))
+                              "that have a distribution", ("psa_correlation", "parameters", str(i)))
     if len(set(corr.parameters)) != len(corr.parameters):
         raise where.error("a parameter is listed twice", ("psa_correlation", "parameters"))
     try:
@@ -609,6 +610,9 @@ class CompareResult:
         economics: the economic settings (unit costs, discount rates) per design.
         headline: the key numbers of the summary (its words: ``sim.report.compare_words``).
         provenance: hashes, seeds, versions, command, timings.
+        decision: tornado, threshold, two-way, EVPPI and budget-impact tables
+            (``sim.analyses.decision``); None without PSA parameters or with too few
+            replications for the metamodel.
     """
 
     comparison: Comparison
@@ -627,6 +631,7 @@ class CompareResult:
     headline: dict[str, Any]
     provenance: dict[str, Any]
     rows: list[OutcomeRow] = field(default_factory=list)
+    decision: DecisionResult | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table, by export name."""
@@ -640,11 +645,13 @@ class CompareResult:
             "evpi": self.evpi, "timecourse": self.timecourse, "subgroups": self.subgroups,
             "psa_distributions": self.psa, "assumptions": self.assumptions,
             "economics": self.economics, "runs": self.runs,
+            **(self.decision.tables() if self.decision else {}),
         }
 
 
 def analyse(results: Results | str | Path, comparison: Comparison, *,
-            command: str | None = None, report: RunReport | None = None) -> CompareResult:
+            command: str | None = None, report: RunReport | None = None,
+            population: int | None = None, uptake: Sequence[float] = ()) -> CompareResult:
     """Analyse a comparison's results store.
 
     Args:
@@ -652,6 +659,8 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
         comparison: the comparison that filled it.
         command: the command line, for the provenance.
         report: the run report, for the provenance (timings, failures).
+        population, uptake: eligible population and uptake share per year, for the
+            budget-impact table (none without a population).
 
     Raises:
         ScenarioError: fewer than two complete replications.
@@ -677,7 +686,18 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
                          ce_plane=ce_plane, ceac=ceac, ceaf=ceaf, evpi=evpi,
                          timecourse=timecourse, subgroups=subgroups, psa=psa,
                          assumptions=assumptions, economics=economics, headline=headline,
-                         provenance=provenance, rows=rows)
+                         provenance=provenance, rows=rows,
+                         decision=_decision(runs, comparison, population, uptake))
+
+
+def _decision(runs: pd.DataFrame, comparison: Comparison, population: int | None,
+              uptake: Sequence[float]) -> DecisionResult | None:
+    """The decision tables, on the PSA parameters that vary (None if the sample is short)."""
+    params = [p for p in comparison.draws.columns if runs[p].nunique() > 1]
+    if not params or runs["replication"].nunique() < len(params) + 2:
+        return None
+    return decide(runs, comparison.names, comparison.comparator, params,
+                  comparison.spec.thresholds, population=population, uptake=uptake)
 
 
 def _complete_runs(res: Results, comparison: Comparison) -> tuple[pd.DataFrame, list[int]]:

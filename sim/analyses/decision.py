@@ -234,12 +234,25 @@ def evppi_table(runs: pd.DataFrame, designs: Sequence[str], groups: dict[str, li
         nmb = econ.net_monetary_benefit(cost.to_numpy(), qaly.to_numpy(), t)
         total = max(0.0, float(nmb.max(axis=1).mean() - nmb.mean(axis=0).max()))
         for name, group in groups.items():
+            try:
+                value, note = evppi(nmb, X[group].to_numpy()), ""
+            except ScenarioError as exc:
+                value, note = float("nan"), exc.message
             rows.append({"threshold": float(t), "group": name, "parameters": ", ".join(group),
-                         "evppi": evppi(nmb, X[group].to_numpy()), "evpi": total})
+                         "evppi": value, "evpi": total, "note": note})
     return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- budget impact
+
+
+def check_budget(population: int, uptake: Sequence[float]) -> None:
+    """Refuse a population below 1 or uptake shares outside [0, 1] (or none)."""
+    if population < 1:
+        raise ScenarioError(f"--population must be at least 1, got {population}")
+    if not uptake or any(not 0 <= u <= 1 for u in uptake):
+        raise ScenarioError(f"--uptake takes shares between 0 and 1, one per year, got "
+                            f"{list(uptake)}")
 
 
 def budget_impact(runs: pd.DataFrame, design: str, comparator: str, population: int,
@@ -251,17 +264,13 @@ def budget_impact(runs: pd.DataFrame, design: str, comparator: str, population: 
     the comparison's horizon, counted in the year they start (ISPOR 2014: undiscounted,
     payer perspective).
     """
-    if population < 1:
-        raise ScenarioError(f"--population must be at least 1, got {population}")
-    bad = [u for u in uptake if not 0 <= u <= 1]
-    if not uptake or bad:
-        raise ScenarioError(f"--uptake takes shares between 0 and 1 per year, got "
-                            f"{list(uptake)}")
+    check_budget(population, uptake)
     mean = runs.groupby("design")[BUDGET_COST].mean()
     c_design, c_comp = float(mean[design]), float(mean[comparator])
     starters = np.rint(np.asarray(uptake, dtype=float) * population).astype(int)
     impact = starters * (c_design - c_comp)
     return pd.DataFrame({
+        "design": design, "comparator": comparator,
         "year": np.arange(1, len(starters) + 1), "uptake": list(uptake), "patients": starters,
         "cost_per_patient_design": c_design, "cost_per_patient_comparator": c_comp,
         "incremental_cost_per_patient": c_design - c_comp, "budget_impact": impact,
@@ -296,10 +305,11 @@ class DecisionResult:
     budget_impact: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Every table, by export name."""
-        return {"decision_metamodel": self.metamodel, "tornado": self.tornado,
-                "threshold_analysis": self.thresholds, "two_way": self.two_way,
-                "evppi_groups": self.evppi, "budget_impact": self.budget_impact}
+        """Every non-empty table, by export name."""
+        tables = {"decision_metamodel": self.metamodel, "tornado": self.tornado,
+                  "threshold_analysis": self.thresholds, "two_way": self.two_way,
+                  "evppi_groups": self.evppi, "budget_impact": self.budget_impact}
+        return {name: frame for name, frame in tables.items() if not frame.empty}
 
 
 def decide(runs: pd.DataFrame, designs: Sequence[str], comparator: str,
