@@ -459,7 +459,7 @@ def _resolve(spec: CompareSpec, files: list[tuple[Path, tuple[str, ...]]], where
                           f"{how}. Designs (program.name): {', '.join(names)}",
                           ("comparator",))
     _check_shared(designs, where, spec)
-    draws = _psa_draws(spec, scenarios, where)
+    spec, draws = _psa_draws(spec, scenarios, where)
     return Comparison(spec=spec, designs=designs, draws=draws, path=path, text=text)
 
 
@@ -503,9 +503,15 @@ def _get(data: dict[str, Any], dotted: str) -> Any:
     return node
 
 
-def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located) -> pd.DataFrame:
-    """Draw the PSA parameters per replication; check each draw against every design."""
+def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located
+               ) -> tuple[CompareSpec, pd.DataFrame]:
+    """Draw the PSA parameters per replication; check each draw against every design.
+
+    Returns the spec with distributions written around the default (``mean: default``,
+    ``relative:``) resolved at the designs' common value, and the draws.
+    """
     integer = set()
+    resolved = {}
     for name in spec.psa:
         loc = ("psa", name)
         annotation = check_parameter_path(where, name, loc,
@@ -523,6 +529,11 @@ def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located) -> 
             raise where.error(f"the designs set different values of '{name}' ({values}); a "
                               "PSA draw would replace them all with one value. Remove it "
                               "from psa, or make the designs agree", loc)
+        try:
+            resolved[name] = spec.psa[name].at_default(next(iter(values.values())))
+        except ValueError as exc:
+            raise where.error(str(exc), loc) from None
+    spec = spec.model_copy(update={"psa": resolved})
     rows = draw_parameters(spec.psa, spec.seed, spec.replications,
                            correlation=_correlation(spec, where))
     for row in rows:
@@ -530,7 +541,7 @@ def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located) -> 
             row[name] = int(round(row[name]))
     frame = pd.DataFrame(rows, index=pd.RangeIndex(spec.replications, name="replication"))
     if not spec.psa:
-        return frame
+        return spec, frame
     for r, row in enumerate(rows):
         for s in scenarios:
             try:
@@ -545,7 +556,7 @@ def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located) -> 
                     f"the draw for replication {r} ({culprit} = {value!r}) is invalid for "
                     f"design {s.program.name}: {exc.message}.{hint}",
                     ("psa", culprit) if culprit else ("psa",)) from None
-    return frame
+    return spec, frame
 
 
 def _correlation(spec: CompareSpec, where: Located) -> dict[str, Any] | None:

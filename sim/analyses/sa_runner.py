@@ -73,6 +73,7 @@ from sim.engine.store import ResultsStore, load_results
 from sim.engine.tasks import RunReport, Task, run_tasks
 from sim.params.errors import ScenarioError
 from sim.params.located import Located, Strict, load_document, short
+from sim.uncertainty import resolve_ranges
 from sim.params.scenario import Scenario, check_parameter_path, parse_set
 
 __all__ = [
@@ -121,9 +122,12 @@ _SETTINGS_FOR = {
 class InputSpec(Strict):
     """One uncertain input: a range and its distribution."""
 
-    low: float = Field(description="lower end of the range (or of its 95% interval for norm "
-                       "and lognorm), in the parameter's unit")
-    high: float = Field(description="upper end (as low)")
+    low: float | None = Field(None, description="lower end of the range (or of its 95% "
+                              "interval for norm and lognorm), in the parameter's unit")
+    high: float | None = Field(None, description="upper end (as low)")
+    around_default: float | None = Field(
+        None, gt=0, le=10, description="instead of low/high: the range default*(1 -/+ this), "
+        "e.g. 0.5 for +-50% around the base scenario's value")
     dist: Literal["unif", "norm", "lognorm", "triang"] = Field("unif", description="shape")
     mode: float | None = Field(None, description="peak of a triang input")
     group: str | None = Field(None, min_length=1,
@@ -328,7 +332,8 @@ def load_sensitivity(source: str | Path) -> SensitivityPlan:
     path = Path(source)
     spec, ctx, text = load_document(path, SensitivitySpec)
     base_scenario = load_base(path.parent, spec.base, spec.set, ctx)
-
+    spec = spec.model_copy(update={"inputs": resolve_ranges(
+        spec.inputs, base_scenario.model_dump(mode="json"), ctx, "inputs")})
     inputs, integer = _inputs(spec, base_scenario, ctx)
     _check_settings(spec, ctx)
     _check_outputs(spec, ctx)
@@ -355,6 +360,8 @@ def _inputs(spec: SensitivitySpec, base: Scenario, ctx: Located) -> tuple[list[I
             "kinds with a sweep's levers)")
         if annotation is int:
             integer.add(name)
+        if u.low is None or u.high is None:
+            raise ctx.error("a range needs low and high, or around_default", loc)
         if u.low >= u.high:
             raise ctx.error(f"low must be < high, got low={u.low}, high={u.high}",
                             (*loc, "low"))
