@@ -217,3 +217,33 @@ def test_budget_options_are_checked_before_running(tmp_path: Path, extra: list[s
     path = write_compare(tmp_path)
     assert cli.main(["compare", str(path), "--dry-run", *extra]) == 2
     assert words in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+@pytest.mark.parametrize(("spec", "mean", "sd"), [
+    ({"dist": "normal", "mean": -0.02, "sd": 0.007}, -0.02, 0.007),
+    ({"dist": "lognormal", "mean": 12.7, "sd": 5}, 12.7, 5),
+    ({"dist": "gamma", "mean": 45, "sd": 9}, 45, 9),
+    ({"dist": "beta", "mean": 0.3, "sd": 0.1}, 0.3, 0.1),
+    ({"dist": "uniform", "low": 1, "high": 4}, 2.5, 3 / 12**0.5),
+    ({"dist": "triangular", "low": 20, "mode": 35, "high": 60}, 115 / 3,
+     ((20**2 + 35**2 + 60**2 - 20 * 35 - 20 * 60 - 35 * 60) / 18) ** 0.5),
+])
+def test_each_distribution_has_its_moments_and_ppf(spec: dict, mean: float, sd: float) -> None:
+    dist = Distribution(**spec)
+    draws = pd.DataFrame(draw_parameters({"x": dist}, 11, 20_000))["x"]
+    assert draws.mean() == pytest.approx(mean, abs=4 * sd / 20_000**0.5)
+    assert draws.std() == pytest.approx(sd, rel=0.03)
+    u = np.array([0.1, 0.5, 0.9])
+    np.testing.assert_allclose(dist.ppf(u), np.quantile(draws, u), rtol=0.03, atol=0.03 * sd)
+
+
+def test_relative_spread_resolves_at_the_default() -> None:
+    dist = Distribution(dist="gamma", mean="default", relative={"sd": 0.2})
+    assert dist.pending
+    resolved = dist.at_default(50.0)
+    assert (resolved.mean, resolved.sd, resolved.pending) == (50.0, 10.0, False)
+    with pytest.raises(ValueError, match="needs a distribution with an sd"):
+        Distribution(dist="uniform", low=0, high=1, relative={"sd": 0.2})
