@@ -73,8 +73,8 @@ from sim.engine.store import ResultsStore, load_results
 from sim.engine.tasks import RunReport, Task, run_tasks
 from sim.params.errors import ScenarioError
 from sim.params.located import Located, Strict, load_document, short
-from sim.uncertainty import resolve_ranges
 from sim.params.scenario import Scenario, check_parameter_path, parse_set
+from sim.uncertainty import resolve_ranges
 
 __all__ = [
     "DEFAULT_OUTPUTS",

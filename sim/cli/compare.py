@@ -98,8 +98,9 @@ def _decision_lines(decision, currency: str) -> str:  # noqa: ANN001 (DecisionRe
     """The widest tornado bars per design, in a few console lines."""
     from sim.core.economics import format_money
 
-    lines = [f"\nWhat moves the incremental NMB most (at {format_money(decision.threshold, currency)}"
-             f"/QALY, linear metamodel of the PSA):"]
+    wtp = format_money(decision.threshold, currency)
+    lines = [f"\nWhat moves the incremental NMB most (at {wtp}/QALY, linear metamodel of the "
+             "PSA):"]
     for design, rows in decision.tornado.groupby("design", sort=False):
         top = "; ".join(f"{r.parameter} {format_money(r.y_at_low, currency)} to "
                         f"{format_money(r.y_at_high, currency)}"
