@@ -363,3 +363,26 @@ def test_budget_times_runs_and_extrapolates_to_the_plan(tmp_path: Path) -> None:
     assert f"{plan.n_runs:,} runs on 1 worker(s)" in budget.describe()
     two = sa_runner.estimate_budget(plan, RunOptions(executor="local", workers=2), timed_runs=1)
     assert two.workers == 2
+
+
+def test_given_data_on_too_few_points_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    sweep_file = tmp_path / "lhs.yaml"
+    sweep_file.write_text(LHS_SWEEP.replace("n: 80", "n: 16"))
+    store = tmp_path / "sweep"
+    assert run_sweep(sweep_file, store, RunOptions(executor="serial")).failed_total == 0
+    status = run_cli("--analyze", store, "--method", "delta", "--num-resamples", "20",
+                     "--select", "design=hybrid_kickoff", "--outputs", "utility_change")
+    err = capsys.readouterr().err
+    assert status == 2, "every index NaN: the data cannot support delta"
+    assert "the data cannot support delta" in err and "16 sample points" in err, err
+    assert not (store / "sensitivity_delta" / "summary.md").exists(), "no report of NaNs"
+
+
+def test_a_nan_index_is_never_a_driver() -> None:
+    from sim.analyses.sensitivity import _flag
+
+    rows = pd.DataFrame({"output": "y", "input": ["a", "b"], "index": "delta",
+                         "value": [0.4, np.nan], "conf_low": [0.3, np.nan],
+                         "conf_high": [0.5, np.nan], "dummy_high": [0.05, 0.05]})
+    flagged = _flag(rows, "delta", None, None).set_index("input")["flagged_inert"]
+    assert not flagged["a"] and flagged["b"]

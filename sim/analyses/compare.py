@@ -48,6 +48,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.analyses import cea
+from sim.analyses.decision import DecisionResult, decide
 from sim.analyses.paired import paired_differences
 from sim.core import economics as econ
 from sim.core.outcomes import LIFETIME_EVENTS, OUTCOMES, SUBGROUPS
@@ -66,7 +67,7 @@ from sim.params.scenario import (
 )
 from sim.params.yamlio import read_yaml
 from sim.runner import package_versions, scenario_hash
-from sim.uncertainty import Distribution, draw_parameters
+from sim.uncertainty import Distribution, check_correlation, draw_parameters
 
 _EXAMPLES = {Distribution: "{dist: gamma, mean: 45, sd: 9}"}
 """What a PSA entry looks like (shown when something else is given)."""
@@ -190,6 +191,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+class PsaCorrelation(_Strict):
+    """Related PSA parameters: drawn through a Gaussian copula with this correlation."""
+
+    parameters: list[str] = Field(min_length=2, description="PSA parameters, in matrix order")
+    matrix: list[list[float]] = Field(description="correlation matrix (symmetric, 1 on the "
+                                      "diagonal, positive definite)")
+
+
 class CompareSpec(Strict):
     """The whole compare file."""
 
@@ -218,6 +227,8 @@ class CompareSpec(Strict):
     psa: dict[str, Distribution] = Field(default_factory=dict,
                                          description="uncertain parameters and their "
                                          "distributions, by dotted path")
+    psa_correlation: PsaCorrelation | None = Field(
+        None, description="rank correlation of related PSA parameters (Gaussian copula)")
 
 
 @dataclass(frozen=True)
@@ -490,7 +501,7 @@ def _resolve(spec: CompareSpec, files: list[tuple[Path, tuple[str, ...]]], where
         raise where.error("horizon 'lifetime' needs the lifetime stage, but the designs set "
                           "lifetime.enabled: false; set it to true or give horizon: "
                           "programme", ("horizon",))
-    draws = _psa_draws(spec, scenarios, where)
+    spec, draws = _psa_draws(spec, scenarios, where)
     return Comparison(spec=spec, designs=designs, draws=draws, path=path, text=text)
 
 
@@ -537,9 +548,15 @@ def _get(data: dict[str, Any], dotted: str) -> Any:
     return node
 
 
-def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located) -> pd.DataFrame:
-    """Draw the PSA parameters per replication; check each draw against every design."""
+def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located
+               ) -> tuple[CompareSpec, pd.DataFrame]:
+    """Draw the PSA parameters per replication; check each draw against every design.
+
+    Returns the spec with distributions written around the default (``mean: default``,
+    ``relative:``) resolved at the designs' common value, and the draws.
+    """
     integer = set()
+    resolved = {}
     for name in spec.psa:
         loc = ("psa", name)
         annotation = check_parameter_path(where, name, loc,
@@ -557,13 +574,19 @@ def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located) -> 
             raise where.error(f"the designs set different values of '{name}' ({values}); a "
                               "PSA draw would replace them all with one value. Remove it "
                               "from psa, or make the designs agree", loc)
-    rows = draw_parameters(spec.psa, spec.seed, spec.replications)
+        try:
+            resolved[name] = spec.psa[name].at_default(next(iter(values.values())))
+        except ValueError as exc:
+            raise where.error(str(exc), loc) from None
+    spec = spec.model_copy(update={"psa": resolved})
+    rows = draw_parameters(spec.psa, spec.seed, spec.replications,
+                           correlation=_correlation(spec, where))
     for row in rows:
         for name in integer:
             row[name] = int(round(row[name]))
     frame = pd.DataFrame(rows, index=pd.RangeIndex(spec.replications, name="replication"))
     if not spec.psa:
-        return frame
+        return spec, frame
     for r, row in enumerate(rows):
         for s in scenarios:
             try:
@@ -578,7 +601,28 @@ def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located) -> 
                     f"the draw for replication {r} ({culprit} = {value!r}) is invalid for "
                     f"design {s.program.name}: {exc.message}.{hint}",
                     ("psa", culprit) if culprit else ("psa",)) from None
-    return frame
+    return spec, frame
+
+
+def _correlation(spec: CompareSpec, where: Located) -> dict[str, Any] | None:
+    """The checked ``psa_correlation`` (parameters in psa, a valid correlation matrix)."""
+    corr = spec.psa_correlation
+    if corr is None:
+        return None
+    for i, name in enumerate(corr.parameters):
+        if name not in spec.psa:
+            raise where.error(f"'{name}' is not a psa parameter; correlate only parameters "
+                              "that have a distribution", ("psa_correlation", "parameters", str(i)))
+    if len(set(corr.parameters)) != len(corr.parameters):
+        raise where.error("a parameter is listed twice", ("psa_correlation", "parameters"))
+    try:
+        check_correlation(corr.matrix)
+        if len(corr.matrix) != len(corr.parameters):
+            raise ValueError(f"the matrix must be {len(corr.parameters)} x "
+                             f"{len(corr.parameters)}, one row per parameter")
+    except ValueError as exc:
+        raise where.error(str(exc), ("psa_correlation", "matrix")) from None
+    return corr.model_dump()
 
 
 # =========================================================================== running
@@ -624,6 +668,9 @@ class CompareResult:
         economics: the economic settings (unit costs, discount rates) per design.
         headline: the key numbers of the summary (its words: ``sim.report.compare_words``).
         provenance: hashes, seeds, versions, command, timings.
+        decision: tornado, threshold, two-way, EVPPI and budget-impact tables
+            (``sim.analyses.decision``); None without PSA parameters or with too few
+            replications for the metamodel.
     """
 
     comparison: Comparison
@@ -645,6 +692,7 @@ class CompareResult:
     icer_programme: pd.DataFrame = field(default_factory=pd.DataFrame)
     lifetime: pd.DataFrame = field(default_factory=pd.DataFrame)
     lifetime_rows: list[OutcomeRow] = field(default_factory=list)
+    decision: DecisionResult | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table, by export name."""
@@ -660,11 +708,13 @@ class CompareResult:
             "evpi": self.evpi, "timecourse": self.timecourse, "subgroups": self.subgroups,
             "psa_distributions": self.psa, "assumptions": self.assumptions,
             "economics": self.economics, "runs": self.runs,
+            **(self.decision.tables() if self.decision else {}),
         }
 
 
 def analyse(results: Results | str | Path, comparison: Comparison, *,
-            command: str | None = None, report: RunReport | None = None) -> CompareResult:
+            command: str | None = None, report: RunReport | None = None,
+            population: int | None = None, uptake: Sequence[float] = ()) -> CompareResult:
     """Analyse a comparison's results store.
 
     Args:
@@ -672,6 +722,8 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
         comparison: the comparison that filled it.
         command: the command line, for the provenance.
         report: the run report, for the provenance (timings, failures).
+        population, uptake: eligible population and uptake share per year, for the
+            budget-impact table (none without a population).
 
     Raises:
         ScenarioError: fewer than two complete replications.
@@ -705,7 +757,18 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
                          timecourse=timecourse, subgroups=subgroups, psa=psa,
                          assumptions=assumptions, economics=economics, headline=headline,
                          provenance=provenance, rows=rows, icer_programme=icer_programme,
-                         lifetime=lifetime, lifetime_rows=life_rows)
+                         lifetime=lifetime, lifetime_rows=life_rows,
+                         decision=_decision(runs, comparison, population, uptake))
+
+
+def _decision(runs: pd.DataFrame, comparison: Comparison, population: int | None,
+              uptake: Sequence[float]) -> DecisionResult | None:
+    """The decision tables, on the PSA parameters that vary (None if the sample is short)."""
+    params = [p for p in comparison.draws.columns if runs[p].nunique() > 1]
+    if not params or runs["replication"].nunique() < len(params) + 2:
+        return None
+    return decide(runs, comparison.names, comparison.comparator, params,
+                  comparison.spec.thresholds, population=population, uptake=uptake)
 
 
 def _complete_runs(res: Results, comparison: Comparison) -> tuple[pd.DataFrame, list[int]]:

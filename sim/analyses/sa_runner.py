@@ -76,6 +76,7 @@ from sim.engine.tasks import RunReport, Task, run_tasks
 from sim.params.errors import ScenarioError
 from sim.params.located import Located, Strict, load_document, short
 from sim.params.scenario import Scenario, check_parameter_path, parse_set
+from sim.uncertainty import resolve_ranges
 
 __all__ = [
     "DEFAULT_OUTPUTS",
@@ -127,9 +128,12 @@ MAX_RESAMPLES = 100_000
 class InputSpec(Strict):
     """One uncertain input: a range and its distribution."""
 
-    low: float = Field(description="lower end of the range (or of its 95% interval for norm "
-                       "and lognorm), in the parameter's unit")
-    high: float = Field(description="upper end (as low)")
+    low: float | None = Field(None, description="lower end of the range (or of its 95% "
+                              "interval for norm and lognorm), in the parameter's unit")
+    high: float | None = Field(None, description="upper end (as low)")
+    around_default: float | None = Field(
+        None, gt=0, le=10, description="instead of low/high: the range default*(1 -/+ this), "
+        "e.g. 0.5 for +-50% around the base scenario's value")
     dist: Literal["unif", "norm", "lognorm", "triang"] = Field("unif", description="shape")
     mode: float | None = Field(None, description="peak of a triang input")
     group: str | None = Field(None, min_length=1,
@@ -360,7 +364,8 @@ def load_sensitivity(source: str | Path, *, max_runs: int | None = None) -> Sens
     path = Path(source)
     spec, ctx, text = load_document(path, SensitivitySpec)
     base_scenario = load_base(path.parent, spec.base, spec.set, ctx)
-
+    spec = spec.model_copy(update={"inputs": resolve_ranges(
+        spec.inputs, base_scenario.model_dump(mode="json"), ctx, "inputs")})
     inputs, integer = _inputs(spec, base_scenario, ctx)
     _check_settings(spec, ctx)
     _check_outputs(spec, ctx)
@@ -388,6 +393,8 @@ def _inputs(spec: SensitivitySpec, base: Scenario, ctx: Located) -> tuple[list[I
             "kinds with a sweep's levers)")
         if annotation is int:
             integer.add(name)
+        if u.low is None or u.high is None:
+            raise ctx.error("a range needs low and high, or around_default", loc)
         if u.low >= u.high:
             raise ctx.error(f"low must be < high, got low={u.low}, high={u.high}",
                             (*loc, "low"))
@@ -728,6 +735,7 @@ def _analyze_given_data(results: Any, method: str | None, inputs: Sequence[str] 
             raise
         raise ScenarioError(f"{method} failed on {len(X)} points ({type(exc).__name__}: "
                             f"{exc}); given-data methods need a few hundred points") from None
+    _check_supported(result, method, outs, len(X))
     where = ", ".join(f"{k}={v}" for k, v in (select or {}).items())
     name = manifest.get("name") or Path(results.path).name
     result.meta.update(
@@ -736,6 +744,27 @@ def _analyze_given_data(results: Any, method: str | None, inputs: Sequence[str] 
         primary_output=outs[0], wall_time_s=None, store=str(results.path),
         selected=dict(select or {}), given_data=True)
     return result
+
+
+def _check_supported(result: SensitivityResult, method: str, outputs: list[str],
+                     n_points: int) -> None:
+    """Refuse an analysis whose ranking index is NaN for every input of an output.
+
+    SALib's delta and PAWN return NaN (after a warning) when the sample is too small for
+    their bins or slices; such a result cannot rank anything. Partly NaN results are kept
+    and listed in ``result.meta["nan_indices"]`` (never reported as drivers).
+    """
+    idx = result.indices
+    rank = idx[(idx["index"] == RANKING_INDEX[method]) & idx["output"].isin(outputs)]
+    missing = rank[rank["value"].isna()]
+    empty = [o for o, rows in rank.groupby("output", sort=False) if rows["value"].isna().all()]
+    if empty:
+        raise ScenarioError(
+            f"the data cannot support {method}: every {RANKING_INDEX[method]} index of "
+            f"{', '.join(empty)} is NaN on {n_points} sample points (SALib's {method} needs "
+            "enough points in each of its bins or slices). Given-data methods need a few "
+            "hundred points: rerun the sweep with a larger design n")
+    result.meta["nan_indices"] = [f"{r.output}: {r.input}" for r in missing.itertuples()]
 
 
 def _design_method(manifest: dict[str, Any]) -> str | None:

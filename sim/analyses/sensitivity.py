@@ -923,7 +923,9 @@ def _flag(
             inflated = rows["index"].isin(NOISE_INFLATED[method]) | (method == "morris")
             rows.loc[inflated, "noise_threshold"] = max(float(threshold), float(floor))
     lower = rows["conf_low"].where(has_ci, rows["value"])
-    rows["flagged_inert"] = rows["includes_zero"] | (lower <= rows["noise_threshold"])
+    # A NaN index (the method failed for that input) is never reported as a driver.
+    rows["flagged_inert"] = (rows["includes_zero"] | (lower <= rows["noise_threshold"])
+                             | rows["value"].isna())
     if method == "morris":
         # mu and sigma describe the same elementary effects; mu* decides whether they matter.
         inert = rows.loc[rows["index"] == "mu_star"].set_index("input")["flagged_inert"]

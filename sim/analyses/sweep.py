@@ -53,6 +53,7 @@ from sim.engine.tasks import RunReport, Task, run_tasks
 from sim.params.errors import ScenarioError
 from sim.params.located import Located, Strict, load_document, short
 from sim.params.scenario import Scenario, check_parameter_path, load_scenario
+from sim.uncertainty import resolve_ranges
 
 _RANGE = "can take a range (give a grid design with values instead)"
 
@@ -66,6 +67,9 @@ class UncertainSpec(Strict):
     low: float | None = Field(None, description="lower end of the range (or of its 95% "
                               "interval for norm and lognorm)")
     high: float | None = Field(None, description="upper end (as low)")
+    around_default: float | None = Field(
+        None, gt=0, le=10, description="instead of low/high: the range default*(1 -/+ this), "
+        "e.g. 0.5 for +-50% around the base scenario's value")
     dist: Literal["unif", "norm", "lognorm", "triang"] = Field("unif", description="shape")
     mode: float | None = Field(None, description="peak of a triang input")
     values: list[Any] | None = Field(None, description="grid: the values to try")
@@ -236,6 +240,8 @@ def load_sweep(source: str | Path, *, max_runs: int | None = None) -> Sweep:
              if spec.outputs.timeseries_every_days else None)
     base_scenario = load_base(path.parent, spec.base, spec.set, ctx, extra)
     base = base_scenario.model_dump(mode="json")
+    spec = spec.model_copy(update={"uncertain": resolve_ranges(spec.uncertain, base, ctx,
+                                                               "uncertain")})
     check_runs(_planned_runs(spec), str(path), max_runs)
 
     levers = _levers(spec, base_scenario, ctx)

@@ -52,6 +52,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="keep the runs in this results store (resumable); default: a "
                    "temporary folder, removed at the end")
+    p.add_argument("--population", type=int, default=None, metavar="N",
+                   help="eligible population for the budget-impact table")
+    p.add_argument("--uptake", type=_shares, default=(), metavar="SHARES",
+                   help="share of the population starting the design in each year, e.g. "
+                   "0.1,0.2,0.3 (with --population)")
+    p.add_argument("--excel", type=Path, default=None, metavar="XLSX",
+                   help="also write every table (with the decision tables when there are "
+                   "PSA parameters) as sheets of an Excel workbook")
     p.add_argument("--resume", action="store_true",
                    help="continue the store in --out: skip runs already recorded")
     add_executor_arguments(p)
@@ -61,9 +69,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_compare)
 
 
+def _shares(text: str) -> tuple[float, ...]:
+    """``"0.1,0.2"`` -> ``(0.1, 0.2)`` (argparse type of --uptake)."""
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected shares separated by commas, e.g. "
+                                         f"0.1,0.2; got {text!r}") from None
+
+
 def _load(args: argparse.Namespace):  # noqa: ANN202 (Comparison, imported lazily)
     from sim.analyses.compare import comparison_from_designs, load_comparison
+    from sim.analyses.decision import check_budget
     from sim.params.yamlio import read_yaml
+
+    if args.population is not None or args.uptake:
+        check_budget(args.population or 0, args.uptake)
 
     if args.resume and args.out is None:
         raise ScenarioError("--resume needs --out DIR (the results store to continue)")
@@ -84,6 +105,21 @@ def _load(args: argparse.Namespace):  # noqa: ANN202 (Comparison, imported lazil
                                replications=args.replications, seed=args.seed)
     return comparison_from_designs(args.files, comparator=args.comparator,
                                    replications=args.replications, seed=args.seed)
+
+
+def _decision_lines(decision, currency: str) -> str:  # noqa: ANN001 (DecisionResult, lazy)
+    """The widest tornado bars per design, in a few console lines."""
+    from sim.core.economics import format_money
+
+    wtp = format_money(decision.threshold, currency)
+    lines = [f"\nWhat moves the incremental NMB most (at {wtp}/QALY, linear metamodel of the "
+             "PSA):"]
+    for design, rows in decision.tornado.groupby("design", sort=False):
+        top = "; ".join(f"{r.parameter} {format_money(r.y_at_low, currency)} to "
+                        f"{format_money(r.y_at_high, currency)}"
+                        for r in rows.head(3).itertuples())
+        lines.append(f"  {design}: {top}")
+    return "\n".join(lines)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -123,13 +159,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
             return 130
         note(args, report.describe().replace(f". Results: {out}", ""))
         try:
-            result = analyse(out, comparison, command=command, report=report)
+            result = analyse(out, comparison, command=command, report=report,
+                             population=args.population, uptake=args.uptake)
         except ScenarioError as exc:  # too many failed runs: not bad input
             print(f"peersupport compare: {exc}", file=sys.stderr)
             return 1
         if args.out is None:
             result.provenance["results_store"] = "not kept (pass --out DIR to keep the runs)"
         say(args, format_tables(result))
+        if result.decision is not None:
+            say(args, _decision_lines(result.decision, comparison.currency))
+        if args.excel:
+            from sim.report.workbook import write_workbook
+
+            note(args, f"workbook: {write_workbook(result.tables(), args.excel)}")
         paths = {}
         if args.report:
             from sim.report.compare_report import write_report

@@ -155,6 +155,11 @@ def _analyze(args: argparse.Namespace, store: Path, report_dir: Path | None) -> 
     if args.json:
         print_json({"method": result.method, "primary_output": primary,
                     "indices": result.indices, "report": paths})
+    nan = result.meta.get("nan_indices") or []
+    if nan:
+        print(f"peersupport sensitivity: {len(nan)} indices are NaN (the method failed for "
+              f"them; not reported as drivers): {'; '.join(nan[:6])}", file=sys.stderr)
+        return 1
     return 0
 
 
