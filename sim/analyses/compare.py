@@ -768,7 +768,8 @@ def _decision(runs: pd.DataFrame, comparison: Comparison, population: int | None
     if not params or runs["replication"].nunique() < len(params) + 2:
         return None
     return decide(runs, comparison.names, comparison.comparator, params,
-                  comparison.spec.thresholds, population=population, uptake=uptake)
+                  comparison.spec.thresholds, population=population, uptake=uptake,
+                  keys=comparison.ce_keys)
 
 
 def _complete_runs(res: Results, comparison: Comparison) -> tuple[pd.DataFrame, list[int]]:

@@ -129,11 +129,12 @@ def psa_sample(runs: pd.DataFrame, parameters: Sequence[str], designs: Sequence[
 
 
 def incremental_nmb(runs: pd.DataFrame, design: str, comparator: str,
-                    threshold: float) -> pd.Series:
-    """Incremental NMB of ``design`` vs ``comparator`` per replication (per patient)."""
+                    threshold: float, keys: tuple[str, str] = (COST, QALYS)) -> pd.Series:
+    """Incremental NMB of ``design`` vs ``comparator`` per replication (per patient), from
+    the cost and QALY columns ``keys`` (the comparison's horizon)."""
     names = [design, comparator]
-    cost = runs.pivot(index="replication", columns="design", values=COST)[names]
-    qaly = runs.pivot(index="replication", columns="design", values=QALYS)[names]
+    cost = runs.pivot(index="replication", columns="design", values=keys[0])[names]
+    qaly = runs.pivot(index="replication", columns="design", values=keys[1])[names]
     nmb = econ.net_monetary_benefit(cost.to_numpy(), qaly.to_numpy(), threshold)
     return pd.Series(nmb[:, 0] - nmb[:, 1], index=cost.index, name="incremental_nmb")
 
@@ -224,11 +225,13 @@ def evppi(nmb: np.ndarray, X: np.ndarray) -> float:
 
 
 def evppi_table(runs: pd.DataFrame, designs: Sequence[str], groups: dict[str, list[str]],
-                thresholds_: Sequence[float]) -> pd.DataFrame:
-    """EVPPI per parameter group and threshold, beside the EVPI (per patient)."""
+                thresholds_: Sequence[float], keys: tuple[str, str] = (COST, QALYS)
+                ) -> pd.DataFrame:
+    """EVPPI per parameter group and threshold, beside the EVPI (per patient), from the cost
+    and QALY columns ``keys``."""
     params = sorted({p for g in groups.values() for p in g})
-    X, cost = psa_sample(runs, params, designs, COST)
-    _, qaly = psa_sample(runs, params, designs, QALYS)
+    X, cost = psa_sample(runs, params, designs, keys[0])
+    _, qaly = psa_sample(runs, params, designs, keys[1])
     rows = []
     for t in thresholds_:
         nmb = econ.net_monetary_benefit(cost.to_numpy(), qaly.to_numpy(), t)
@@ -315,8 +318,8 @@ class DecisionResult:
 def decide(runs: pd.DataFrame, designs: Sequence[str], comparator: str,
            parameters: Sequence[str], thresholds_: Sequence[float], *,
            groups: dict[str, list[str]] | None = None, population: int | None = None,
-           uptake: Sequence[float] = (), budget_design: str | None = None
-           ) -> DecisionResult:
+           uptake: Sequence[float] = (), budget_design: str | None = None,
+           keys: tuple[str, str] = (COST, QALYS)) -> DecisionResult:
     """Decision tables of a compare runs table (see the module docstring for the method).
 
     Args:
@@ -328,6 +331,7 @@ def decide(runs: pd.DataFrame, designs: Sequence[str], comparator: str,
         groups: EVPPI parameter groups (default: each parameter alone, and all together).
         population, uptake: budget impact (skipped when ``population`` is None) of
             ``budget_design`` (default: the design with the highest incremental NMB).
+        keys: the cost and QALY columns (the comparison's horizon: lifetime or programme).
     """
     params = list(parameters)
     if not params:
@@ -338,7 +342,7 @@ def decide(runs: pd.DataFrame, designs: Sequence[str], comparator: str,
     fits, torn, thr = [], [], []
     models = {}
     for design in others:
-        y = incremental_nmb(runs, design, comparator, t)
+        y = incremental_nmb(runs, design, comparator, t, keys)
         model = fit_metamodel(X.loc[y.index], y)
         models[design] = model
         fits.append({"design": design, "r_squared": model.r_squared,
@@ -360,4 +364,4 @@ def decide(runs: pd.DataFrame, designs: Sequence[str], comparator: str,
     return DecisionResult(
         threshold=t, comparator=comparator, metamodel=metamodel,
         tornado=tornado_all, thresholds=pd.concat(thr, ignore_index=True), two_way=grid,
-        evppi=evppi_table(runs, designs, groups, thresholds_), budget_impact=budget)
+        evppi=evppi_table(runs, designs, groups, thresholds_, keys), budget_impact=budget)
