@@ -19,8 +19,8 @@ class RunOptions:
         resume: continue a store: skip recorded runs (refused when the tasks changed).
         retry_failed: like ``resume``, and also rerun runs recorded as failed.
         progress: show a tqdm bar (runs done, failures, ETA) on stderr.
-        chunk_size: runs per task sent to a worker (default: about 1/8 of each worker's
-            share, at most 64).
+        chunk_size: runs per task sent to a worker (default: guided by the executor's
+            capacity and the run cost, smaller towards the end; see tasks._Chunker).
         flush_every: write a results part at least every this many finished runs ...
         flush_seconds: ... or this many seconds.
     """
