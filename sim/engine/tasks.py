@@ -115,6 +115,8 @@ class RunReport:
         failed_total: runs whose kept record is a failure (this call or earlier ones).
         missing: runs not recorded when the call ended (interrupted).
         wall_time_s: wall time of this call.
+        setup_s: the part of it before the first task was sent (validation, the store,
+            starting or reaching the executor and its workers).
     """
 
     out_dir: Path
@@ -125,6 +127,7 @@ class RunReport:
     failed_total: int = 0
     missing: int = 0
     wall_time_s: float = 0.0
+    setup_s: float = 0.0
 
     @property
     def seconds_per_run(self) -> float:
@@ -279,6 +282,7 @@ def run_tasks(
                                    scheduler=options.scheduler,
                                    initializer=register_bases,
                                    initargs=(bases,)) as pool:
+                    report.setup_s = time.perf_counter() - started
                     _drive(pool, todo, _Chunker(run_s, size), payloads,
                            timeseries, writer, bar, report, status)
         except ScenarioError:  # e.g. an unreachable scheduler: leave no half-made store
