@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import dask  # noqa: E402
 from distributed import LocalCluster  # noqa: E402
 
 from sim.engine.options import RunOptions  # noqa: E402
@@ -69,10 +70,19 @@ def sweep(tasks: list[Task], options: RunOptions,
 
 def on_cluster(workers: int, tasks: list[Task],
                sleep_s: float) -> tuple[float, float, float]:
-    """:func:`sweep` on a fresh in-process cluster of ``workers`` one-thread workers."""
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
-                      protocol="tcp://", dashboard_address=None,
-                      silence_logs=logging.ERROR) as cluster:
+    """:func:`sweep` on a fresh in-process cluster of ``workers`` one-thread workers.
+
+    Each in-process worker would otherwise run its own statistical profiler (every 10 ms)
+    and monitors, which for hundreds of workers in one process swamp the CPU: a real
+    worker has its own process and cores for them.
+    """
+    quiet = {"distributed.worker.profile.enabled": False,
+             "distributed.worker.memory.monitor-interval": "5s",
+             "distributed.admin.system-monitor.interval": "5s"}
+    with tempfile.TemporaryDirectory() as scratch, dask.config.set(quiet), LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=False, protocol="tcp://",
+        dashboard_address=None, silence_logs=logging.ERROR, local_directory=scratch,
+    ) as cluster:
         return sweep(tasks, RunOptions(executor="dask", scheduler=cluster.scheduler_address),
                      sleep_s)
 

@@ -27,8 +27,8 @@ are read from the cluster when connecting (the smallest share over hosts wins).
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import collections
+import concurrent.futures as cf
 import contextlib
 import logging
 import math
