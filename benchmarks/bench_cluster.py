@@ -27,7 +27,6 @@ import os
 import platform
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,8 +37,8 @@ import dask  # noqa: E402
 from distributed import LocalCluster  # noqa: E402
 
 from sim.engine.options import RunOptions  # noqa: E402
-from sim.engine.tasks import NOOP_ENV, Task, run_tasks  # noqa: E402
 from sim.engine.store import load_results  # noqa: E402
+from sim.engine.tasks import NOOP_ENV, Task, run_tasks  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results_cluster.md"
 INPUTS = [f"behaviour.input_{i}" for i in range(10)]  # never applied: the model is a no-op
@@ -131,7 +130,8 @@ def main() -> None:
         out.write(f"{head}\n## {stamp} {args.label}\n\n{platform.node()}, "
                   f"{os.cpu_count()} cores, Python {platform.python_version()}\n\n"
                   "| measure | runs | workers | wall s | set-up s | runs/s | ideal s "
-                  "| idle share | tail s |\n|---|---|---|---|---|---|---|---|---|\n" + "\n".join(lines) + "\n")
+                  "| idle share | tail s |\n|---|---|---|---|---|---|---|---|---|\n"
+                  + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
