@@ -7,14 +7,21 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from sim.engine.executors import limit_threads
+
 
 class InitPlugin(WorkerPlugin):
-    """Runs an initializer once on every worker, including workers that join later."""
+    """Sets a worker's compute threads and runs an initializer once on every worker,
+    including workers that join later."""
 
-    def __init__(self, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+    def __init__(self, initializer: Callable[..., None] | None, initargs: tuple[Any, ...],
+                 threads: int) -> None:
         self.initializer = initializer
         self.initargs = initargs
+        self.threads = threads
 
     def setup(self, worker: Any) -> None:
         """Called by Dask when the plugin is registered, and when a worker starts."""
-        self.initializer(*self.initargs)
+        limit_threads(self.threads)
+        if self.initializer is not None:
+            self.initializer(*self.initargs)

@@ -17,10 +17,17 @@ place to send data every task needs, such as base scenarios, once instead of per
 
 Each also has ``capacity()``: how many tasks it runs at once now (a Dask cluster's count
 follows workers joining and leaving), so callers keep enough work queued, and no more.
+
+Every worker gets explicit compute-thread settings (:func:`limit_threads`): the cores it
+may use divided by the tasks it runs at once on them, so parallel kernels (numba) and
+BLAS/OpenMP libraries do not oversubscribe the cores. The local backends divide this
+machine's cores by their workers; with ``scheduler`` the cores and task slots of each host
+are read from the cluster when connecting (the smallest share over hosts wins).
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import contextlib
 import logging
@@ -41,6 +48,12 @@ EXECUTORS = ("serial", "local", "dask")
 """Executor kinds accepted by :func:`open_executor` and ``peersupport sweep --executor``."""
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+"""Environment variables that size the thread pools of OpenMP, MKL and OpenBLAS."""
+
+_task_threads: int | None = None  # this worker's compute threads per task (limit_threads)
+
+
 def default_workers() -> int:
     """Cores available to this process."""
     try:
@@ -57,6 +70,39 @@ and made an 80-run sweep 20 times slower)."""
 def max_workers() -> int:
     """Most local worker processes allowed: :data:`WORKERS_PER_CORE` per available core."""
     return WORKERS_PER_CORE * default_workers()
+
+
+def limit_threads(threads: int) -> None:
+    """Give this worker process ``threads`` compute threads per task.
+
+    Sets the OpenMP/MKL/OpenBLAS variables (read by libraries loaded from now on) and
+    numba's thread count in the calling thread; numba's count is per thread, so a worker
+    whose tasks run in other threads (Dask) applies it again in each task
+    (:func:`_in_limits`).
+    """
+    global _task_threads
+    _task_threads = max(1, threads)
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(_task_threads)
+    _apply_numba_threads()
+
+
+def _apply_numba_threads() -> None:
+    if _task_threads is None:
+        return
+    try:
+        import numba
+    except ImportError:
+        return
+    wanted = min(_task_threads, numba.config.NUMBA_NUM_THREADS)
+    if numba.get_num_threads() != wanted:
+        numba.set_num_threads(wanted)
+
+
+def _in_limits(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn`` in this thread with the worker's compute-thread limit applied."""
+    _apply_numba_threads()
+    return fn(*args, **kwargs)
 
 
 @contextlib.contextmanager
@@ -94,7 +140,8 @@ def open_executor(
     if kind == "serial":
         executor: cf.Executor = SerialExecutor(initializer, initargs)
     elif kind == "local":
-        executor = LocalProcessExecutor(workers, initializer, initargs)
+        executor = LocalProcessExecutor(workers, initializer, initargs,
+                                        threads=max(1, default_workers() // workers))
     else:
         with _dask_executor(workers, scheduler, initializer, initargs,
                             connect_timeout_s) as executor:
@@ -141,9 +188,9 @@ class LocalProcessExecutor(cf.Executor):
     """A process pool with an explicit start method that replaces itself when broken."""
 
     def __init__(self, workers: int, initializer: Callable[..., None] | None,
-                 initargs: tuple[Any, ...]) -> None:
+                 initargs: tuple[Any, ...], *, threads: int = 1) -> None:
         self.workers = workers
-        self._init = (initializer, initargs)
+        self._init = (initializer, initargs, threads)
         methods = multiprocessing.get_all_start_methods()
         self._context = multiprocessing.get_context(
             "forkserver" if "forkserver" in methods else "spawn"
@@ -195,8 +242,11 @@ def _stop_worker(signum: int, frame: Any) -> None:
     raise WorkerStopped(128 + signum)
 
 
-def _process_init(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
-    """Worker start-up: ignore Ctrl-C, exit with the pool's owner, then the initializer."""
+def _process_init(initializer: Callable[..., None] | None, initargs: tuple[Any, ...],
+                  threads: int) -> None:
+    """Worker start-up: ignore Ctrl-C, exit with the pool's owner, limit the compute
+    threads, then the initializer."""
+    limit_threads(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
     owner = multiprocessing.parent_process()  # the process that owns the pool
@@ -256,10 +306,10 @@ def _dask_executor(workers: int, scheduler: str | None,
                 logging.getLogger(__name__).warning(
                     "the Dask scheduler at %s has no workers yet; tasks wait until some join",
                     scheduler)
-        name = None
-        if initializer is not None:
-            name = f"peersupport-init-{uuid.uuid4().hex[:12]}"
-            client.register_plugin(InitPlugin(initializer, initargs), name=name)
+        threads = (max(1, default_workers() // workers) if scheduler is None
+                   else cluster_threads(client))
+        name = f"peersupport-init-{uuid.uuid4().hex[:12]}"
+        client.register_plugin(InitPlugin(initializer, initargs, threads), name=name)
         executor = DaskExecutor(client)
         try:
             yield executor
@@ -267,10 +317,27 @@ def _dask_executor(workers: int, scheduler: str | None,
             executor.shutdown(wait=False, cancel_futures=True)
             raise
         finally:
-            if name is not None and scheduler is not None:
+            if scheduler is not None:
                 with contextlib.suppress(Exception):
                     client.unregister_worker_plugin(name)
         executor.shutdown(wait=True)
+
+
+def cluster_threads(client: Any) -> int:
+    """Compute threads per task for a Dask cluster's workers: on each host, the cores its
+    workers may use over their task slots (threads); the smallest over hosts. 1 when no
+    worker has joined yet (Dask's own default for OpenMP/BLAS in worker processes)."""
+    workers = client.scheduler_info().get("workers", {})
+    if not workers:
+        return 1
+    cores = client.run(default_workers)  # by worker address
+    slots: dict[str, int] = collections.defaultdict(int)
+    host_cores: dict[str, int] = collections.defaultdict(int)
+    for address, info in workers.items():
+        host = info.get("host", address)
+        slots[host] += int(info.get("nthreads", 1))
+        host_cores[host] = max(host_cores[host], int(cores.get(address, 1)))
+    return max(1, min(host_cores[h] // max(1, slots[h]) for h in slots))
 
 
 def _connect(client_class: Any, scheduler: str, timeout_s: float) -> Any:
@@ -307,7 +374,7 @@ class DaskExecutor(cf.Executor):
         self._capacity, self._checked = 1, -math.inf
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
-        return self._inner.submit(fn, *args, **kwargs)
+        return self._inner.submit(_in_limits, fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._inner.shutdown(wait=wait and not cancel_futures)

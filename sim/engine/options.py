@@ -21,8 +21,8 @@ class RunOptions:
         force_resume: resume even a store made by other code or number-changing package
             versions (refused otherwise, naming what differs).
         progress: show a tqdm bar (runs done, failures, ETA) on stderr.
-        chunk_size: runs per task sent to a worker (default: about 1/8 of each worker's
-            share, at most 64).
+        chunk_size: runs per task sent to a worker (default: guided by the executor's
+            capacity and the run cost, smaller towards the end; see tasks._Chunker).
         flush_every: write a results part at least every this many finished runs ...
         flush_seconds: ... or this many seconds.
     """

@@ -45,7 +45,7 @@ from tqdm.auto import tqdm
 
 from sim import runner as _results
 from sim.params.errors import ScenarioError
-from sim.engine.executors import WorkerStopped, default_workers, open_executor
+from sim.engine.executors import WorkerStopped, open_executor
 from sim.engine.options import RunOptions
 from sim.engine.store import (
     FORMAT,
@@ -60,6 +60,26 @@ from sim.params.scenario import Scenario, load_scenario
 
 MAX_CRASHES = 3
 """A run whose worker process dies this many times is recorded as failed."""
+
+NOOP_ENV = "PEERSUPPORT_NOOP_RUN_S"
+"""Test hook for measuring the driver: set in a worker's environment to a number of
+seconds, every run on that worker sleeps that long and returns the fixed summary
+``{"noop": 1.0}`` instead of running the model (``0``: no sleep). An environment switch of
+the worker processes only: no scenario or sweep file can reach it."""
+
+AGENT_DAYS_PER_S = 20e6
+"""The model's speed on one core (patients x days per second; benchmarks/results.md), for
+the cost of a run before any has finished."""
+
+RUN_OVERHEAD_S = 0.02
+"""Fixed cost of a run besides its patient-days (set-up, recording, summary)."""
+
+TASK_SECONDS = (0.05, 10.0)
+"""Bounds of one task's expected work: above the per-task overhead of an executor (about
+1 ms on Dask), below the work lost by a crash and the tail."""
+
+GUIDED_K = 2
+"""Guided self-scheduling: a task takes 1 / (GUIDED_K x capacity) of the runs not yet sent."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +115,8 @@ class RunReport:
         failed_total: runs whose kept record is a failure (this call or earlier ones).
         missing: runs not recorded when the call ended (interrupted).
         wall_time_s: wall time of this call.
+        setup_s: the part of it before the first task was sent (validation, the store,
+            starting or reaching the executor and its workers).
     """
 
     out_dir: Path
@@ -105,6 +127,7 @@ class RunReport:
     failed_total: int = 0
     missing: int = 0
     wall_time_s: float = 0.0
+    setup_s: float = 0.0
 
     @property
     def seconds_per_run(self) -> float:
@@ -134,22 +157,9 @@ _BASES: dict[str, dict[str, Any]] = {}
 _SCENARIOS: dict[str, Scenario] = {}
 
 
-def register_bases(bases: Mapping[str, dict[str, Any]], threads: int | None = None) -> None:
-    """Executor initializer: make base scenarios available to this worker by key.
-
-    Args:
-        bases: resolved scenario dicts by key.
-        threads: compute threads each worker may use (the model's numba kernels run in
-            parallel); None leaves the default. Several worker processes on one machine
-            each get cores / workers, so they do not oversubscribe the cores.
-    """
+def register_bases(bases: Mapping[str, dict[str, Any]]) -> None:
+    """Executor initializer: make base scenarios available to this worker by key."""
     _BASES.update(bases)
-    if threads is not None:
-        try:
-            import numba
-        except ImportError:
-            return
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
 
 
 def _base(key: str) -> Scenario:
@@ -168,7 +178,19 @@ def execute_chunk(chunk: Sequence[tuple[Any, str, dict[str, Any], int]],
     Returns:
         One outcome per run: run_id, status, error, wall_time_s, summary, timeseries.
     """
+    noop = os.environ.get(NOOP_ENV)
+    if noop is not None:
+        return [_noop(item[0], float(noop)) for item in chunk]
     return [_execute(*item, timeseries=timeseries) for item in chunk]
+
+
+def _noop(run_id: Any, seconds: float) -> dict[str, Any]:
+    """The outcome of a run under the :data:`NOOP_ENV` test hook: no model run."""
+    started = time.perf_counter()
+    if seconds > 0:
+        time.sleep(seconds)
+    return {"run_id": run_id, "status": "ok", "error": None, "summary": {"noop": 1.0},
+            "timeseries": None, "wall_time_s": time.perf_counter() - started}
 
 
 def _execute(run_id: Any, key: str, overrides: dict[str, Any], seed: int, *,
@@ -249,11 +271,8 @@ def run_tasks(
                 del status[rid]
         todo = [i for i, t in enumerate(tasks) if t.run_id not in status]
         report.skipped = len(tasks) - len(todo)
-        serial = options.executor == "serial"
-        n_workers = 1 if serial else (options.workers or default_workers())
-        threads = None if serial or options.scheduler else max(1, default_workers() // n_workers)
-        size = options.chunk_size or (1 if serial else
-                                      max(1, min(64, len(todo) // (n_workers * 8))))
+        run_s = _run_seconds(bases, [payloads[i] for i in todo])
+        size = options.chunk_size or (1 if options.executor == "serial" else None)
         writer = _PartWriter(store, next_part, id_type, meta_types, outputs, tasks,
                              options.flush_every, options.flush_seconds)
         bar = tqdm(total=len(todo), unit="run", desc="sweep", disable=not options.progress,
@@ -263,9 +282,10 @@ def run_tasks(
                 with open_executor(options.executor, options.workers,
                                    scheduler=options.scheduler,
                                    initializer=register_bases,
-                                   initargs=(bases, threads)) as pool:
-                    _drive(pool, todo, size, payloads, timeseries, writer, bar, report,
-                           status)
+                                   initargs=(bases,)) as pool:
+                    report.setup_s = time.perf_counter() - started
+                    _drive(pool, todo, _Chunker(run_s, size), payloads,
+                           timeseries, writer, bar, report, status)
         except ScenarioError:  # e.g. an unreachable scheduler: leave no half-made store
             if created and not writer.rows and not store.parts():
                 store.manifest_path.unlink(missing_ok=True)
@@ -312,16 +332,67 @@ def _write_error(store: ResultsStore, exc: OSError) -> ScenarioError:
                          "another --out")
 
 
-def _drive(pool: cf.Executor, todo: list[int], size: int, payloads: list[tuple],
+class _Chunker:
+    """Task sizes from the executor's capacity and the cost of a run, small at the tail.
+
+    Guided self-scheduling: a task takes ``remaining / (GUIDED_K x capacity)`` of the runs
+    not yet sent, within :data:`TASK_SECONDS` of expected work, so early tasks are large
+    (little per-task overhead) and the last ones small (workers finish together). The run
+    cost starts from the scenario (patients x days) and follows the measured run times.
+    A fixed ``size`` (``--chunk-size``) overrides it.
+    """
+
+    def __init__(self, run_s: float, size: int | None = None) -> None:
+        self.run_s, self.size = run_s, size
+        self.measured_s, self.measured_n = 0.0, 0
+
+    def observe(self, outcomes: list[dict[str, Any]]) -> None:
+        """Fold finished runs' wall times into the run cost."""
+        for outcome in outcomes:
+            if math.isfinite(outcome["wall_time_s"]):
+                self.measured_s += outcome["wall_time_s"]
+                self.measured_n += 1
+        if self.measured_n:
+            self.run_s = max(1e-6, self.measured_s / self.measured_n)
+
+    def next(self, remaining: int, capacity: int) -> int:
+        """Runs in the next task, with ``remaining`` runs not yet sent."""
+        if self.size is not None:
+            return min(self.size, remaining)
+        low, high = (max(1, int(s / self.run_s)) for s in TASK_SECONDS)
+        guided = math.ceil(remaining / (GUIDED_K * max(1, capacity)))
+        return max(1, min(remaining, high, max(low, guided)))
+
+
+def _run_seconds(bases: dict[str, dict[str, Any]], payloads: list[tuple]) -> float:
+    """Expected wall time of one run (mean over ``payloads``), from patients x days."""
+    if not payloads:
+        return RUN_OVERHEAD_S
+    total = 0.0
+    for _, key, overrides, _ in payloads:
+        base = bases[key]
+        size = overrides.get("population.size", base.get("population", {}).get("size", 2000))
+        days = overrides.get("run.days", base.get("run", {}).get("days", 365))
+        total += float(size) * float(days)
+    return RUN_OVERHEAD_S + total / len(payloads) / AGENT_DAYS_PER_S
+
+
+def _drive(pool: cf.Executor, todo: list[int], chunker: _Chunker, payloads: list[tuple],
            timeseries: bool, writer: _PartWriter, bar: tqdm, report: RunReport,
            status: dict[Any, str]) -> None:
-    queue = collections.deque(todo[i:i + size] for i in range(0, len(todo), size))
+    pending = collections.deque(todo)
+    retry: collections.deque[int] = collections.deque()  # crashed runs, rerun alone
     crashes: collections.Counter[int] = collections.Counter()
     inflight: dict[cf.Future, list[int]] = {}
     capacity = pool.capacity  # type: ignore[attr-defined]  (every open_executor kind has it)
-    while queue or inflight:
-        while queue and len(inflight) < 2 * capacity():  # one running, one waiting per worker
-            chunk = queue.popleft()
+    while pending or retry or inflight:
+        slots = capacity()
+        while (pending or retry) and len(inflight) < 2 * slots:  # one running, one waiting
+            if retry:
+                chunk = [retry.popleft()]
+            else:
+                size = chunker.next(len(pending), slots)
+                chunk = [pending.popleft() for _ in range(size)]
             inflight[pool.submit(execute_chunk, [payloads[i] for i in chunk], timeseries)] = chunk
         done, _ = cf.wait(inflight, timeout=writer.time_left(),
                           return_when=cf.FIRST_COMPLETED)
@@ -336,14 +407,15 @@ def _drive(pool: cf.Executor, todo: list[int], size: int, payloads: list[tuple],
                 for i in chunk:
                     crashes[i] += 1
                     if crashes[i] < MAX_CRASHES:
-                        queue.appendleft([i])  # rerun alone, to find the culprit
+                        retry.append(i)  # rerun alone, to find the culprit
                     else:
                         outcomes.append(_crashed(payloads[i][0], exc))
             for outcome in outcomes:
                 writer.add(outcome)
                 status[outcome["run_id"]] = outcome["status"]
-                report.ran += 1
                 report.failed += outcome["status"] != "ok"
+            report.ran += len(outcomes)
+            chunker.observe(outcomes)
             if outcomes:
                 bar.update(len(outcomes))
                 bar.set_postfix_str(f"failed={report.failed}", refresh=False)
