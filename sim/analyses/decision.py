@@ -4,14 +4,14 @@ What TreeAge, heemod and dampack users expect, computed from the runs a comparis
 made (no reruns): each replication is one PSA draw, with the drawn parameters in the runs
 table beside each design's cost and QALYs.
 
-Method (a linear metamodel; Jalal et al. 2013): the incremental net monetary benefit of a
+Method (a linear metamodel; Jalal 2013): the incremental net monetary benefit of a
 design vs the comparator at threshold lambda, ``dNMB = lambda*dQALY - dCost``, is regressed
 on the PSA parameters by ordinary least squares. One-way (tornado), two-way and threshold
 analyses read the fitted line: a parameter at its low/high percentile with the others at
 their mean. Simulation noise goes into the residual, so the slopes are averaged over it;
 the metamodel's R^2 says how much of the spread the parameters explain.
 
-EVPPI (Strong, Oakley & Brennan 2014) regresses each design's NMB on the parameter group
+EVPPI (Strong 2014) regresses each design's NMB on the parameter group
 (here a full quadratic polynomial: linear, square and pairwise product terms) and takes
 ``E[max_d g_d(theta)] - max_d E[g_d(theta)]`` of the fitted values ``g_d``.
 
@@ -21,8 +21,9 @@ References:
     Strong M, Oakley JE, Brennan A. Estimating multiparameter partial expected value of
     perfect information from a probabilistic sensitivity analysis sample: a nonparametric
     regression approach. Med Decis Making 2014;34:311-326.
-    Sullivan SD et al. Budget impact analysis - principles of good practice: ISPOR 2012
-    Budget Impact Analysis Good Practice II Task Force. Value Health 2014;17:5-14.
+    Sullivan SD et al. Budget impact analysis - principles of good practice: report of
+    the ISPOR Budget Impact Analysis Good Practice II Task Force. Value Health
+    2014;17:5-14 (Sullivan 2014).
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ def _quadratic_basis(x: np.ndarray) -> np.ndarray:
 
 
 def evppi(nmb: np.ndarray, X: np.ndarray) -> float:
-    """Per-patient EVPPI of a parameter group by quadratic regression (Strong et al. 2014).
+    """Per-patient EVPPI of a parameter group by quadratic regression (Strong 2014).
 
     Args:
         nmb: NMB per draw and design, shape (n_draws, n_designs).
@@ -264,7 +265,7 @@ def budget_impact(runs: pd.DataFrame, design: str, comparator: str, population: 
 
     In year y a share ``uptake[y]`` of the population starts ``design`` instead of the
     comparator; each starter costs the mean undiscounted per-patient cost difference over
-    the comparison's horizon, counted in the year they start (ISPOR 2014: undiscounted,
+    the comparison's horizon, counted in the year they start (Sullivan 2014: undiscounted,
     payer perspective).
     """
     check_budget(population, uptake)

@@ -90,7 +90,7 @@ OUTCOMES |= {
     **{f"lifetime_cuminc_{e}_{y}y": Outcome(f"{label}: cumulative incidence, year {y}",
                                             "share of patients",
                                             "neither" if e == "death" else "lower")
-       for e, label in {"death": "Death", **LIFETIME_EVENTS}.items() for y in CURVE_YEARS},
+       for y in CURVE_YEARS for e, label in {"death": "Death", **LIFETIME_EVENTS}.items()},
 }
 
 SUBGROUPS: dict[str, Callable[[Patients], np.ndarray]] = {
@@ -166,7 +166,8 @@ MEASURED_AT_BASELINE_AND_END = ("pdc_mean", "adherent_share", "hba1c_mean", "uti
 
 RUN_TOTALS = (
     "hba1c_change", "utility_change", "pdc_change", "adherent_share_change", "im_days",
-    "engagement_end", "attended_any_share", "sessions_attended_mean", "education_hours_mean",
+    "engagement_end", "engagement_open_mean", "attended_any_share", "sessions_attended_mean",
+    "education_hours_mean",
     "posts_per_member_week", "posters_share", "top1pct_post_share",
     "program_cost_per_patient", "medication_cost_per_patient", "healthcare_cost_per_patient",
     "cost_per_patient", "cost_per_patient_discounted", "qalys_per_patient",
