@@ -32,13 +32,14 @@ def report(tiny_result: CompareResult, tmp_path_factory: pytest.TempPathFactory)
         "report"]
 
 
-def test_report_is_self_contained(report: Path) -> None:
+def test_report_is_self_contained(report: Path, tiny_result: CompareResult) -> None:  # noqa: F811
     text = report.read_text()
     assert "<script" not in text, "no scripts: nothing to run, nothing to fetch"
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), "no network links"
     assert "<link" not in text and "@import" not in text
     assert not re.search(r"url\((?!#)", text), "only in-document references (SVG clip paths)"
-    assert text.count("<svg") == len(FIGURES), "every figure is inline SVG"
+    tornados = len(tiny_result.decision.metamodel)  # one tornado per design vs the comparator
+    assert text.count("<svg") == len(FIGURES) + tornados, "every figure is inline SVG"
 
 
 def test_report_sections_in_order(report: Path, tiny_result: CompareResult) -> None:  # noqa: F811
@@ -76,7 +77,7 @@ def test_every_table_is_exported(report: Path, tiny_result: CompareResult) -> No
 
 
 @pytest.mark.browser
-def test_report_renders_in_chromium(report: Path) -> None:
+def test_report_renders_in_chromium(report: Path, tiny_result: CompareResult) -> None:  # noqa: F811
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium "
                     "(apt-get install chromium; .ci/run does it)")
@@ -107,7 +108,8 @@ def test_report_renders_in_chromium(report: Path) -> None:
             assert page.locator("#side-by-side-table thead th").count() == 1 + 4, "4 designs"
             assert page.locator("#incremental-table tbody tr").count() == 4
             figures = page.locator("figure.fig svg")
-            assert figures.count() == len(FIGURES), f"{figures.count()} figures drawn"
+            tornados = len(tiny_result.decision.metamodel)
+            assert figures.count() == len(FIGURES) + tornados, f"{figures.count()} figures drawn"
             for fig_id in FIGURES:
                 box = page.locator(f"#{fig_id} svg").bounding_box()
                 assert box and box["width"] > 300 and box["height"] > 150, (fig_id, box)
@@ -131,3 +133,13 @@ def test_report_shows_lifetime_first_with_persistence_words(report: Path) -> Non
         assert words in lifetime, f"{words!r} missing from the lifetime section"
     assert text.index('id="incremental-table"') < text.index('id="side-by-side-table"')
     assert 'id="incremental-programme-table"' in text, "within-programme ICERs still shown"
+
+
+def test_decision_section_in_the_report(report: Path, tiny_result: CompareResult) -> None:  # noqa: F811
+    """The PSA's decision analysis (tornado, thresholds, EVPPI) is a section of the report."""
+    assert tiny_result.decision is not None, "the tiny comparison has PSA parameters"
+    text = report.read_text()
+    assert 'id="decision"' in text and 'href="#decision"' in text, "section and its link"
+    assert text.index('id="uncertainty"') < text.index('id="decision"') < text.index(
+        'id="subgroups"'), "after the uncertainty section"
+    assert "Tornado:" in text

@@ -554,11 +554,19 @@ def render_html(result: CompareResult, *, data_dir_name: str = "report_data",
     figures, timecourses = _figures(result, colours)
     lines = summary_lines(result)
     seeds = result.provenance["replication_seeds"]
+    toc, decision_html = TOC, None
+    if result.decision is not None:  # the decision section (rendered by its own module)
+        from sim.report.decision_report import render_decision_section
+
+        decision_html = render_decision_section(result.decision, comp.currency)
+        at = [a for a, _ in TOC].index("subgroups")
+        toc = (*TOC[:at], ("decision", "Decision analysis"), *TOC[at:])
     return render(
         "compare.html.j2", generator="peersupport compare",
         eyebrow="comparison of program designs",
         title=spec.name.replace("_", " ") if spec.name else "Program designs compared",
-        description=spec.description, meta=_meta(result), toc=TOC, colours=colours,
+        description=spec.description, meta=_meta(result), toc=toc, colours=colours,
+        decision_html=decision_html,
         names=comp.names, comparator=comp.comparator, currency=comp.currency,
         thresholds=spec.thresholds, thresholds_words=thresholds_words(result),
         n_rep=result.headline["replications"], cards=_cards(result),
