@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import stats
 
 from sim.core.rng import seed_sequence
-from sim.params.located import Located
+from sim.params.located import Located, Strict
 from sim.params.scenario import check_parameter_path
 
 DISTRIBUTIONS = ("normal", "lognormal", "gamma", "beta", "uniform", "triangular")
@@ -53,6 +53,24 @@ _PSA_STREAM = 0x50534121
 DEFAULT = "default"
 """The word for "the parameter's current value" in a distribution (mean or mode)."""
 
+
+
+class RangeSpec(Strict):
+    """An uncertain input's range and shape, as sweep and sensitivity files write it.
+
+    ``low``/``high`` (or ``around_default``, resolved by :func:`resolve_ranges` at the base
+    scenario's value) bound a ``unif`` or ``triang`` input, or give the 95% interval of a
+    ``norm`` or ``lognorm`` one.
+    """
+
+    low: float | None = Field(None, description="lower end of the range (or of its 95% "
+                              "interval for norm and lognorm), in the parameter's unit")
+    high: float | None = Field(None, description="upper end (as low)")
+    around_default: float | None = Field(
+        None, gt=0, le=10, description="instead of low/high: the range default*(1 -/+ this), "
+        "e.g. 0.5 for +-50% around the base scenario's value")
+    dist: Literal["unif", "norm", "lognorm", "triang"] = Field("unif", description="shape")
+    mode: float | None = Field(None, description="peak of a triang input")
 
 class Relative(BaseModel):
     """Spreads given as shares of the current default (``relative: {sd: 0.2}``)."""

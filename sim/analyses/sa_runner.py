@@ -76,7 +76,7 @@ from sim.engine.tasks import RunReport, Task, run_tasks
 from sim.params.errors import ScenarioError
 from sim.params.located import Located, Strict, load_document, short
 from sim.params.scenario import Scenario, check_parameter_path, parse_set
-from sim.uncertainty import resolve_ranges
+from sim.uncertainty import RangeSpec, resolve_ranges
 
 __all__ = [
     "DEFAULT_OUTPUTS",
@@ -125,17 +125,9 @@ MAX_RESAMPLES = 100_000
 # --------------------------------------------------------------------------- the file
 
 
-class InputSpec(Strict):
-    """One uncertain input: a range and its distribution."""
+class InputSpec(RangeSpec):
+    """One uncertain input: a range and its distribution, optionally in a group."""
 
-    low: float | None = Field(None, description="lower end of the range (or of its 95% "
-                              "interval for norm and lognorm), in the parameter's unit")
-    high: float | None = Field(None, description="upper end (as low)")
-    around_default: float | None = Field(
-        None, gt=0, le=10, description="instead of low/high: the range default*(1 -/+ this), "
-        "e.g. 0.5 for +-50% around the base scenario's value")
-    dist: Literal["unif", "norm", "lognorm", "triang"] = Field("unif", description="shape")
-    mode: float | None = Field(None, description="peak of a triang input")
     group: str | None = Field(None, min_length=1,
                               description="group name: sobol/morris/pawn then report one "
                               "index per group")

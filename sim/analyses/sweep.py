@@ -53,7 +53,7 @@ from sim.engine.tasks import RunReport, Task, run_tasks
 from sim.params.errors import ScenarioError
 from sim.params.located import Located, Strict, load_document, short
 from sim.params.scenario import Scenario, check_parameter_path, load_scenario
-from sim.uncertainty import resolve_ranges
+from sim.uncertainty import RangeSpec, resolve_ranges
 
 _RANGE = "can take a range (give a grid design with values instead)"
 
@@ -61,17 +61,9 @@ MAX_CHECKED_COMBINATIONS = 20_000
 """Lever x point combinations validated one by one before running (beyond: marginals only)."""
 
 
-class UncertainSpec(Strict):
+class UncertainSpec(RangeSpec):
     """One uncertain input: a range (sampled designs) or values (grid)."""
 
-    low: float | None = Field(None, description="lower end of the range (or of its 95% "
-                              "interval for norm and lognorm)")
-    high: float | None = Field(None, description="upper end (as low)")
-    around_default: float | None = Field(
-        None, gt=0, le=10, description="instead of low/high: the range default*(1 -/+ this), "
-        "e.g. 0.5 for +-50% around the base scenario's value")
-    dist: Literal["unif", "norm", "lognorm", "triang"] = Field("unif", description="shape")
-    mode: float | None = Field(None, description="peak of a triang input")
     values: list[Any] | None = Field(None, description="grid: the values to try")
     levels: int | None = Field(None, ge=2, le=10_000,
                                description="grid: evenly spaced values from low to high")
