@@ -101,6 +101,44 @@ def icer_table(
         NICE methods guide (incremental analysis, dominance, thresholds); Drummond et al.,
         Methods for the Economic Evaluation of Health Care Programmes (extended dominance).
     """
+    names, costs, effects = _options(df, name, cost, effect, comparator)
+    out = df.copy()
+    out["_c"], out["_e"], out["_n"] = costs, effects, names.to_numpy()
+    out["_is_comp"] = names.to_numpy() == (str(comparator) if comparator is not None else None)
+    out["_order"] = np.arange(len(out))
+    # Cost ascending; equal cost: more effective first; exact ties: comparator, then input order.
+    out = out.sort_values(
+        ["_c", "_e", "_is_comp", "_order"], ascending=[True, False, False, True], kind="stable"
+    ).reset_index(drop=True)
+    c, e, n = out["_c"].to_numpy(), out["_e"].to_numpy(), out["_n"].to_numpy()
+    k = len(out)
+    status, note = _dominance(c, e, n)
+    front = _extended_dominance(c, e, n, status, note)
+    inc_cost, inc_effect, icer = _frontier_increments(c, e, front)
+    status[front[0]] = "comparator" if out["_is_comp"].iloc[front[0]] else "reference"
+    for b in front[1:]:
+        status[b] = "ICER"
+    if comparator is not None:
+        _versus_comparator(out, status, front, currency, effect_unit)
+
+    added = {
+        "status": status,
+        "on_frontier": np.isin(np.arange(k), front),
+        "note": note,
+        "inc_cost": inc_cost,
+        "inc_effect": inc_effect,
+        "icer": icer,
+    }
+    result = out.drop(columns=["_c", "_e", "_n", "_is_comp", "_order"])
+    comp_cols = [col for col in result.columns if col.endswith("_vs_comparator")]
+    base_cols = [col for col in result.columns if col not in comp_cols]
+    result = result[base_cols].assign(**added)
+    return pd.concat([result, out[comp_cols]], axis=1) if comp_cols else result
+
+
+def _options(df: pd.DataFrame, name: str, cost: str, effect: str, comparator: str | None
+             ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """The option names, costs and effects of ``df``, checked (see :func:`icer_table`)."""
     missing = [c for c in (name, cost, effect) if c not in df.columns]
     if missing:
         raise ScenarioError(
@@ -122,21 +160,17 @@ def icer_table(
         raise ScenarioError(
             f"icer_table: comparator {comparator!r} is not an option" + _suggest(comparator, names)
         )
+    return names, costs, effects
 
-    out = df.copy()
-    out["_c"], out["_e"], out["_n"] = costs, effects, names.to_numpy()
-    out["_is_comp"] = names.to_numpy() == (str(comparator) if comparator is not None else None)
-    out["_order"] = np.arange(len(out))
-    # Cost ascending; equal cost: more effective first; exact ties: comparator, then input order.
-    out = out.sort_values(
-        ["_c", "_e", "_is_comp", "_order"], ascending=[True, False, False, True], kind="stable"
-    ).reset_index(drop=True)
-    c, e, n = out["_c"].to_numpy(), out["_e"].to_numpy(), out["_n"].to_numpy()
-    k = len(out)
 
+def _dominance(c: np.ndarray, e: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Status and note of options (sorted by cost) dominated by, or equal to, a kept one.
+
+    Strict and exact-tie dominance: only an option earlier in the order can dominate.
+    """
+    k = len(c)
     status = np.array([""] * k, dtype=object)
     note = np.array([""] * k, dtype=object)
-    # Strict and exact-tie dominance: only an option earlier in the order can dominate.
     for i in range(k):
         for j in range(i):
             if status[j]:
@@ -147,9 +181,16 @@ def icer_table(
             if c[j] <= c[i] and e[j] >= e[i]:
                 status[i], note[i] = "dominated", f"dominated by {n[j]}"
                 break
+    return status, note
 
-    # Extended dominance: costs and effects now strictly increase along `front`.
-    front = [i for i in range(k) if not status[i]]
+
+def _extended_dominance(c: np.ndarray, e: np.ndarray, n: np.ndarray, status: np.ndarray,
+                        note: np.ndarray) -> list[int]:
+    """The frontier: drop (and mark in place) options whose ICER exceeds the next one's.
+
+    Costs and effects strictly increase along the options not yet dominated.
+    """
+    front = [i for i in range(len(c)) if not status[i]]
     while len(front) >= 3:
         ratios = [(c[b] - c[a]) / (e[b] - e[a]) for a, b in zip(front[:-1], front[1:], strict=True)]
         drop = next((m for m in range(len(ratios) - 1) if ratios[m] > ratios[m + 1]), None)
@@ -159,47 +200,39 @@ def icer_table(
         status[mid] = "extendedly dominated"
         note[mid] = f"extendedly dominated by a mix of {n[lo]} and {n[hi]}"
         front.pop(drop + 1)
+    return front
 
-    inc_cost = np.full(k, np.nan)
-    inc_effect = np.full(k, np.nan)
-    icer = np.full(k, np.nan)
+
+def _frontier_increments(c: np.ndarray, e: np.ndarray, front: list[int]
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Incremental cost, effect and ICER of each frontier option vs the previous one."""
+    k = len(c)
+    inc_cost, inc_effect, icer = np.full(k, np.nan), np.full(k, np.nan), np.full(k, np.nan)
     for a, b in zip(front[:-1], front[1:], strict=True):
         inc_cost[b], inc_effect[b] = c[b] - c[a], e[b] - e[a]
         icer[b] = inc_cost[b] / inc_effect[b]  # inc_effect > 0 on the frontier
-    status[front[0]] = "comparator" if out["_is_comp"].iloc[front[0]] else "reference"
-    for b in front[1:]:
-        status[b] = "ICER"
+    return inc_cost, inc_effect, icer
 
-    if comparator is not None:
-        ci = int(np.flatnonzero(out["_is_comp"].to_numpy())[0])
-        d_cost, d_effect = c - c[ci], e - e[ci]
-        verdicts = [
-            _verdict(dc, de, currency, effect_unit) for dc, de in zip(d_cost, d_effect, strict=True)
-        ]
-        words = [v[2] for v in verdicts]
-        words[ci] = "comparator"
-        for i in front:
-            if words[i] == "dominant":
-                status[i] = "dominant"
-        out["inc_cost_vs_comparator"] = d_cost
-        out["inc_effect_vs_comparator"] = d_effect
-        out["icer_vs_comparator"] = [v[0] for v in verdicts]
-        out["quadrant_vs_comparator"] = [v[1] for v in verdicts]
-        out["verdict_vs_comparator"] = words
 
-    added = {
-        "status": status,
-        "on_frontier": np.isin(np.arange(k), front),
-        "note": note,
-        "inc_cost": inc_cost,
-        "inc_effect": inc_effect,
-        "icer": icer,
-    }
-    result = out.drop(columns=["_c", "_e", "_n", "_is_comp", "_order"])
-    comp_cols = [col for col in result.columns if col.endswith("_vs_comparator")]
-    base_cols = [col for col in result.columns if col not in comp_cols]
-    result = result[base_cols].assign(**added)
-    return pd.concat([result, out[comp_cols]], axis=1) if comp_cols else result
+def _versus_comparator(out: pd.DataFrame, status: np.ndarray, front: list[int],
+                       currency: str, effect_unit: str) -> None:
+    """Add the ``*_vs_comparator`` columns to ``out`` and mark dominant frontier options."""
+    c, e = out["_c"].to_numpy(), out["_e"].to_numpy()
+    ci = int(np.flatnonzero(out["_is_comp"].to_numpy())[0])
+    d_cost, d_effect = c - c[ci], e - e[ci]
+    verdicts = [
+        _verdict(dc, de, currency, effect_unit) for dc, de in zip(d_cost, d_effect, strict=True)
+    ]
+    words = [v[2] for v in verdicts]
+    words[ci] = "comparator"
+    for i in front:
+        if words[i] == "dominant":
+            status[i] = "dominant"
+    out["inc_cost_vs_comparator"] = d_cost
+    out["inc_effect_vs_comparator"] = d_effect
+    out["icer_vs_comparator"] = [v[0] for v in verdicts]
+    out["quadrant_vs_comparator"] = [v[1] for v in verdicts]
+    out["verdict_vs_comparator"] = words
 
 
 # --------------------------------------------------------------------------- PSA draws
