@@ -214,7 +214,7 @@ def ldl35more(ldl_mmol_l: ArrayLike) -> np.ndarray:
 
 
 def egfr_term(egfr_ml_min: ArrayLike) -> np.ndarray:
-    """EGFR per 10 mL/min/1.73m2 (IHD equation). References: Hayes 2013, ESM Table 2."""
+    """The eGFR term, per 10 mL/min/1.73m2 (IHD equation). References: Hayes 2013, ESM Table 2."""
     return np.asarray(egfr_ml_min, dtype=float) / 10.0
 
 
