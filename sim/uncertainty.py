@@ -238,7 +238,8 @@ def resolve_ranges(specs: dict[str, BaseModel], base: dict[str, Any], where: Loc
         specs: input specs by dotted path (pydantic models with ``low``, ``high``, ``mode``
             and ``around_default`` fields).
         base: the resolved base scenario as a dict.
-        where: the file, for located errors; section: its key (``inputs``, ``uncertain``).
+        where: the file, for located errors.
+        section: its key (``inputs``, ``uncertain``).
     """
     out = {}
     for name, spec in specs.items():

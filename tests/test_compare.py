@@ -12,9 +12,6 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.engine.options import RunOptions
-from sim.cli import main as cli
-from sim.params.errors import ScenarioError
 from sim.analyses.compare import (
     CompareResult,
     analyse,
@@ -22,10 +19,13 @@ from sim.analyses.compare import (
     nmb_key,
     run_comparison,
 )
+from sim.cli import main as cli
+from sim.core.rng import derive_seed
+from sim.engine.options import RunOptions
 from sim.engine.store import load_results
+from sim.params.errors import ScenarioError
 from sim.report.compare_words import summary_lines
 from sim.uncertainty import Distribution, draw_parameters
-from sim.core.rng import derive_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 DESIGNS = ROOT / "scenarios" / "designs"

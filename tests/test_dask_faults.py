@@ -24,13 +24,13 @@ import psutil
 import pytest
 
 import sim.engine.executors as executors
-from sim.engine.options import RunOptions
-from sim.cli.dashboard import free_port
-from sim.engine.store import ResultsStore, load_results
 from sim.analyses.sweep import run_sweep
-from tests.test_sweep_crash_resume import report_figures
+from sim.cli.dashboard import free_port
+from sim.engine.options import RunOptions
+from sim.engine.store import ResultsStore, load_results
 from tests.conftest import sweep_yaml, write_sweep
 from tests.test_sweep import assert_same_runs
+from tests.test_sweep_crash_resume import report_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 

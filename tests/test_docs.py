@@ -9,7 +9,8 @@ from .conftest import ROOT
 
 def test_parameter_table_in_model_doc_is_current():
     text = (ROOT / "docs" / "model.md").read_text()
-    assert parameter_table() in text, "docs/model.md is stale: run python -m sim.report.params_table"
+    stale = "docs/model.md is stale: run python -m sim.report.params_table"
+    assert parameter_table() in text, stale
 
 
 def test_every_parameter_has_unit_and_source():

@@ -37,8 +37,8 @@ from pydantic.fields import FieldInfo
 from sim.core.economics import DAYS_PER_YEAR
 from sim.params.errors import ScenarioError
 from sim.params.lifetime import Lifetime
+from sim.params.scenario import Normal, Scenario, load_scenario, section_type
 from sim.runner import RunResult, run
-from sim.params.scenario import Normal, Scenario, section_type, load_scenario
 
 from .test_scenario_fuzzing import bounds, in_range
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from importlib import metadata
-
 import re
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd

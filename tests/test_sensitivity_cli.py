@@ -13,17 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.engine.options import RunOptions
-from sim.cli import main as cli
-from sim.params.errors import ScenarioError
 from sim.analyses import sa_runner
 from sim.analyses.sa_runner import analyze_store, load_sensitivity
-from sim.engine.store import load_results
 from sim.analyses.sweep import run_sweep
+from sim.cli import main as cli
 from sim.core.outcomes import summary_keys
 from sim.core.rng import derive_seed
+from sim.engine.options import RunOptions
+from sim.engine.store import load_results
+from sim.params.errors import ScenarioError
 from tests.conftest import SCENARIOS, sweep_yaml
-
 
 TINY_SOBOL = f"""\
 name: tiny_sobol

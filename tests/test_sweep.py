@@ -13,18 +13,18 @@ import pytest
 from scipy import stats
 
 import sim
-from sim.engine.options import RunOptions
-from sim.cli import main as cli
-from sim.params.errors import ScenarioError
 from sim.analyses import designs
 from sim.analyses.paired import paired_differences
 from sim.analyses.sensitivity import Input
-from sim.engine.store import ResultsStore, load_results
 from sim.analyses.sweep import load_sweep, run_sweep
-from sim.engine.tasks import Task, run_tasks
+from sim.cli import main as cli
 from sim.core.rng import derive_seed
-from .conftest import SCENARIOS, write_sweep
+from sim.engine.options import RunOptions
+from sim.engine.store import ResultsStore, load_results
+from sim.engine.tasks import Task, run_tasks
+from sim.params.errors import ScenarioError
 
+from .conftest import SCENARIOS, write_sweep
 
 TINY = f"""\
 name: tiny

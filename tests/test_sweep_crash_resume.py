@@ -28,10 +28,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import sim.engine.store as store_module
-from sim.engine.options import RunOptions
-from sim.cli import main as cli
-from sim.engine.store import ResultsStore, load_results
 from sim.analyses.sweep import run_sweep
+from sim.cli import main as cli
+from sim.engine.options import RunOptions
+from sim.engine.store import ResultsStore, load_results
 from tests.conftest import sweep_yaml, write_sweep
 from tests.test_sweep import assert_same_runs
 from tests.test_sweep_executors import no_orphans

@@ -14,11 +14,11 @@ import pandas as pd
 import psutil
 import pytest
 
-from sim.engine.options import RunOptions
-from sim.params.errors import ScenarioError
-from sim.engine.executors import open_executor
-from sim.engine.store import ResultsStore, load_results
 from sim.analyses.sweep import run_sweep
+from sim.engine.executors import open_executor
+from sim.engine.options import RunOptions
+from sim.engine.store import ResultsStore, load_results
+from sim.params.errors import ScenarioError
 from tests.conftest import sweep_yaml, write_sweep
 from tests.test_sweep import TINY, assert_same_runs
 

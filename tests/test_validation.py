@@ -9,9 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.engine.options import RunOptions
-from sim.cli import main as cli
-from sim.params.errors import ScenarioError
 from sim.analyses.validation import (
     OfSpec,
     OutcomeSpec,
@@ -22,6 +19,9 @@ from sim.analyses.validation import (
     run_validation,
     summarise,
 )
+from sim.cli import main as cli
+from sim.engine.options import RunOptions
+from sim.params.errors import ScenarioError
 from sim.report.validation_report import html_report, markdown_table, model_text
 
 from .conftest import ROOT

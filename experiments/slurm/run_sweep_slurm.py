@@ -24,9 +24,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.params.errors import ScenarioError
-from sim.engine.store import ResultsStore
 from sim.analyses.sweep import load_sweep, run_sweep
+from sim.engine.store import ResultsStore
+from sim.params.errors import ScenarioError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,1 @@
+"""Many-run analyses: designs compared, sweeps, sensitivity, calibration, decisions."""

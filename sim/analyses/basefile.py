@@ -1,5 +1,8 @@
-"""What the run-many front-ends (sweep, sensitivity) share: the base scenario with its
-fixed overrides, checking a value against it, and naming what changed on a resume."""
+"""What the run-many front-ends (sweep, sensitivity) share.
+
+The base scenario with its fixed overrides, checking a value against it, and naming what changed on
+a resume.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +17,11 @@ from sim.params.scenario import Scenario, check_parameter_path, load_scenario
 
 def load_base(folder: Path, base: str, fixed: Mapping[str, Any], where: Located,
               extra: Mapping[str, Any] | None = None) -> Scenario:
-    """The ``base`` scenario file (relative to ``folder``) with the ``set:`` overrides
-    ``fixed`` (and ``extra`` ones) applied; errors located at the key that caused them."""
+    """The ``base`` scenario file (relative to ``folder``) with overrides applied.
+
+    The ``set:`` overrides ``fixed`` (and ``extra`` ones) are applied; errors are located at the key
+    that caused them.
+    """
     base_file = folder / base
     if not base_file.is_file():
         raise where.error(f"base names a missing scenario file: {base_file}", ("base",))

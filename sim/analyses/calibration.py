@@ -75,8 +75,8 @@ from sim.analyses.validation import (
 )
 from sim.core.outcomes import summary_keys
 from sim.core.rng import derive_seed
-from sim.params.errors import ScenarioError
 from sim.engine.options import RunOptions
+from sim.params.errors import ScenarioError
 from sim.params.located import Strict, load_document
 from sim.params.scenario import check_parameter_path, set_path
 
@@ -263,8 +263,11 @@ class Calibration:
                                                                self.spec.replications)]
 
     def fingerprint(self) -> str:
-        """SHA-256 of what decides the objective (spec and arm scenarios, fitted
-        parameters blanked so that adopting fitted defaults does not change it)."""
+        """SHA-256 of what decides the objective.
+
+        The spec and arm scenarios, with the fitted parameters blanked so that adopting fitted
+        defaults does not change it.
+        """
         blank = {k: p.low for k, p in self.spec.parameters.items()}
         scen = {}
         for study, arms in self.arms().items():
@@ -529,8 +532,9 @@ def _worker(path: str, out: str, n_trials: int, threads: int | None) -> None:
 
 def optimise(cal: Calibration, *, trials: int | None = None, workers: int = 1,
              resume: bool = False, progress: bool = False, force: bool = False) -> Any:
-    """Run ``trials`` more trials (default: the file's ``trials``) on ``workers`` processes
-    (``force``: write into an output folder this command did not create).
+    """Run ``trials`` more trials (default: the file's ``trials``) on ``workers`` processes.
+
+    ``force``: write into an output folder this command did not create.
 
     Returns:
         The Optuna study (stored in SQLite; reload it with ``optuna.load_study``).

@@ -169,8 +169,10 @@ HORIZON_KEYS = {"lifetime": ("lifetime_cost_discounted", "lifetime_qalys_discoun
 
 
 def lifetime_rows(currency: str, thresholds: Sequence[float]) -> list[OutcomeRow]:
-    """The lifetime table's rows (run with the lifetime stage; ``sim.runner``), with net
-    benefit at ``thresholds`` (give them when ICERs and NMB use the lifetime horizon)."""
+    """The lifetime table's rows (run with the lifetime stage; ``sim.runner``).
+
+    With net benefit at ``thresholds`` (give them when ICERs and NMB use the lifetime horizon).
+    """
     rows = [OutcomeRow(key, OUTCOMES[key].label,
                        f"{currency} per patient" if kind == "money" else OUTCOMES[key].unit,
                        OUTCOMES[key].better, kind) for key, kind in LIFETIME_ROWS]
@@ -722,8 +724,8 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
         comparison: the comparison that filled it.
         command: the command line, for the provenance.
         report: the run report, for the provenance (timings, failures).
-        population, uptake: eligible population and uptake share per year, for the
-            budget-impact table (none without a population).
+        population: eligible population, for the budget-impact table (none without it).
+        uptake: uptake share per year, for the budget-impact table.
 
     Raises:
         ScenarioError: fewer than two complete replications.
@@ -773,8 +775,10 @@ def _decision(runs: pd.DataFrame, comparison: Comparison, population: int | None
 
 
 def _complete_runs(res: Results, comparison: Comparison) -> tuple[pd.DataFrame, list[int]]:
-    """The ok runs of the replications every design finished (with NMB columns), in
-    replication x design order, and those replications."""
+    """The ok runs of the replications every design finished, and those replications.
+
+    The runs carry NMB columns and come in replication x design order.
+    """
     names, spec = comparison.names, comparison.spec
     runs = res.runs[res.runs["status"] == "ok"].copy()
     counts = runs.groupby("replication")["design"].nunique()
@@ -810,8 +814,10 @@ def _outcomes(runs: pd.DataFrame, rows: list[OutcomeRow], comparison: Comparison
 
 def _cost_effectiveness(runs: pd.DataFrame, comparison: Comparison,
                         keys: tuple[str, str]) -> tuple[pd.DataFrame, ...]:
-    """CE plane, CEAC, CEAF, EVPI and the ICER table (with NMB and probability columns) on
-    the summary keys ``keys`` (discounted cost, QALYs)."""
+    """CE plane, CEAC, CEAF, EVPI and the ICER table (with NMB and probability columns).
+
+    All on the summary keys ``keys`` (discounted cost, QALYs).
+    """
     spec, names, comp = comparison.spec, comparison.names, comparison.comparator
     wide_cost = _wide(runs, keys[0], names)
     wide_qaly = _wide(runs, keys[1], names)

@@ -131,8 +131,10 @@ def psa_sample(runs: pd.DataFrame, parameters: Sequence[str], designs: Sequence[
 
 def incremental_nmb(runs: pd.DataFrame, design: str, comparator: str,
                     threshold: float, keys: tuple[str, str] = (COST, QALYS)) -> pd.Series:
-    """Incremental NMB of ``design`` vs ``comparator`` per replication (per patient), from
-    the cost and QALY columns ``keys`` (the comparison's horizon)."""
+    """Incremental NMB of ``design`` vs ``comparator`` per replication (per patient).
+
+    From the cost and QALY columns ``keys`` (the comparison's horizon).
+    """
     names = [design, comparator]
     cost = runs.pivot(index="replication", columns="design", values=keys[0])[names]
     qaly = runs.pivot(index="replication", columns="design", values=keys[1])[names]
@@ -164,7 +166,7 @@ def tornado(model: Metamodel, X: pd.DataFrame, *, low: float = 0.025,
 
 def two_way(model: Metamodel, X: pd.DataFrame, first: str, second: str, *, points: int = 11,
             low: float = 0.025, high: float = 0.975) -> pd.DataFrame:
-    """y on a grid of two parameters (each from its ``low`` to ``high`` percentile).
+    """The metamodel's prediction on a grid of two parameters (``low`` to ``high`` percentile).
 
     Returns:
         Long frame ``first, second, value`` (column names are the parameter names).
@@ -228,8 +230,10 @@ def evppi(nmb: np.ndarray, X: np.ndarray) -> float:
 def evppi_table(runs: pd.DataFrame, designs: Sequence[str], groups: dict[str, list[str]],
                 thresholds_: Sequence[float], keys: tuple[str, str] = (COST, QALYS)
                 ) -> pd.DataFrame:
-    """EVPPI per parameter group and threshold, beside the EVPI (per patient), from the cost
-    and QALY columns ``keys``."""
+    """EVPPI per parameter group and threshold, beside the EVPI (per patient).
+
+    From the cost and QALY columns ``keys``.
+    """
     params = sorted({p for g in groups.values() for p in g})
     X, cost = psa_sample(runs, params, designs, keys[0])
     _, qaly = psa_sample(runs, params, designs, keys[1])
@@ -326,12 +330,15 @@ def decide(runs: pd.DataFrame, designs: Sequence[str], comparator: str,
     Args:
         runs: the compare runs table (one row per replication and design, with the PSA
             parameter columns).
-        designs: design names; comparator: one of them.
+        designs: design names.
+        comparator: one of them, the reference of the incremental NMB.
         parameters: the PSA parameters (columns of ``runs``).
         thresholds_: willingness-to-pay values; the first is the primary one.
         groups: EVPPI parameter groups (default: each parameter alone, and all together).
-        population, uptake: budget impact (skipped when ``population`` is None) of
-            ``budget_design`` (default: the design with the highest incremental NMB).
+        population: eligible population of the budget impact (skipped when None).
+        uptake: uptake share per year, for the budget impact.
+        budget_design: the design the budget impact is for (default: the design with the
+            highest incremental NMB).
         keys: the cost and QALY columns (the comparison's horizon: lifetime or programme).
     """
     params = list(parameters)

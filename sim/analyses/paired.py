@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.params.errors import ScenarioError
 from sim.engine.store import Results
+from sim.params.errors import ScenarioError
 
 
 def paired_differences(

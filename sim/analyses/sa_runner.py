@@ -347,8 +347,10 @@ def estimate_budget(plan: SensitivityPlan, options: RunOptions, timed_runs: int 
 
 
 def load_sensitivity(source: str | Path, *, max_runs: int | None = None) -> SensitivityPlan:
-    """Read and validate a sensitivity file; draw its sample points (refused before drawing
-    when they would be over ``max_runs`` runs, default ``sim.engine.budget.MAX_RUNS``).
+    """Read and validate a sensitivity file; draw its sample points.
+
+    Refused before drawing when they would be over ``max_runs`` runs (default
+    ``sim.engine.budget.MAX_RUNS``).
 
     Raises:
         ScenarioError: naming file, line and key path of the first problem.

@@ -311,8 +311,10 @@ analysers below spell it out)."""
 
 
 def bootstrap_seeds(seed: int) -> dict[str, Any]:
-    """How the bootstrap of an analysis under root ``seed`` is seeded (for manifests):
-    the stream name and the 32-bit seed SALib's analysers get from it."""
+    """How the bootstrap of an analysis under root ``seed`` is seeded (for manifests).
+
+    The stream name and the 32-bit seed SALib's analysers get from it.
+    """
     return {"root_seed": int(seed), "stream": BOOTSTRAP_STREAM,
             "salib_seed": _int_seed(seed, BOOTSTRAP_STREAM)}
 
@@ -696,7 +698,16 @@ def _half_width_rows(
     )
 
 
-def _analyze_sobol(inputs, X, y, *, seed, num_resamples, conf_level, calc_second_order):
+def _analyze_sobol(
+    inputs: list[Input],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    seed: int,
+    num_resamples: int,
+    conf_level: float,
+    calc_second_order: bool,
+) -> pd.DataFrame:
     problem = make_problem(inputs)
     problem.set_samples(X.to_numpy())
     problem.set_results(y)
@@ -723,7 +734,17 @@ def _analyze_sobol(inputs, X, y, *, seed, num_resamples, conf_level, calc_second
     return pd.concat(frames, ignore_index=True)
 
 
-def _analyze_morris(inputs, X, y, *, seed, num_resamples, conf_level, num_levels, scaled):
+def _analyze_morris(
+    inputs: list[Input],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    seed: int,
+    num_resamples: int,
+    conf_level: float,
+    num_levels: int,
+    scaled: bool,
+) -> pd.DataFrame:
     problem = make_problem(inputs)
     problem.set_samples(X.to_numpy())
     problem.set_results(y)
@@ -746,7 +767,16 @@ def _analyze_morris(inputs, X, y, *, seed, num_resamples, conf_level, num_levels
     )
 
 
-def _analyze_fast(inputs, X, y, *, seed, num_resamples, conf_level, M):
+def _analyze_fast(
+    inputs: list[Input],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    seed: int,
+    num_resamples: int,
+    conf_level: float,
+    M: int,
+) -> pd.DataFrame:
     problem = make_problem(inputs)
     problem.set_samples(X.to_numpy())
     problem.set_results(y)
@@ -789,7 +819,15 @@ def _with_dummy(inputs: list[Input], X: pd.DataFrame, seed: int) -> tuple[list[I
     return [*inputs, Input(name, 0.0, 1.0, group=group)], np.column_stack([X.to_numpy(), dummy])
 
 
-def _analyze_delta(inputs, X, y, *, seed, num_resamples, conf_level):
+def _analyze_delta(
+    inputs: list[Input],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    seed: int,
+    num_resamples: int,
+    conf_level: float,
+) -> pd.DataFrame:
     all_inputs, Xd = _with_dummy(inputs, X, seed)
     problem = make_problem(all_inputs)
     problem.set_samples(Xd)
@@ -865,7 +903,16 @@ def pawn_medians(
     return np.array([medians[g == name].mean() for name in order])
 
 
-def _analyze_pawn(inputs, X, y, *, seed, num_resamples, conf_level, S):
+def _analyze_pawn(
+    inputs: list[Input],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    seed: int,
+    num_resamples: int,
+    conf_level: float,
+    S: int,
+) -> pd.DataFrame:
     all_inputs, Xd = _with_dummy(inputs, X, seed)
     problem = make_problem(all_inputs)
     factors = factor_names(all_inputs)
@@ -1144,8 +1191,16 @@ def convergence(
     rows. eFAST search curves cannot be cut, so ``method="fast"`` is refused.
 
     Args:
-        inputs, method, X, Y, seed, num_resamples, conf_level, noise_threshold, noise_floor,
-            opts: As for :func:`analyze`.
+        inputs: As for :func:`analyze`.
+        method: As for :func:`analyze` (not ``"fast"``).
+        X: As for :func:`analyze`.
+        Y: As for :func:`analyze`.
+        seed: As for :func:`analyze`.
+        num_resamples: As for :func:`analyze`.
+        conf_level: As for :func:`analyze`.
+        noise_threshold: As for :func:`analyze`.
+        noise_floor: As for :func:`analyze`.
+        **opts: As for :func:`analyze`.
         fractions: Fractions of the base samples to analyse (1.0 = all).
 
     Returns:
@@ -1515,7 +1570,11 @@ def analyze_replications(
             delta/PAWN).
         Y_reps: Outputs per run: columns ``point``, ``replication`` and one per output.
         seed: Root seed of the bootstrap.
-        num_resamples, conf_level, fractions, tol, **opts: As for :func:`run_function`.
+        num_resamples: As for :func:`run_function`.
+        conf_level: As for :func:`run_function`.
+        fractions: As for :func:`run_function`.
+        tol: As for :func:`run_function`.
+        **opts: As for :func:`run_function`.
         common_random_numbers: Replication r used the same seed at every point (see
             :func:`replication_noise`).
 

@@ -220,8 +220,10 @@ def _plain(value: Any) -> Any:
 
 
 def load_sweep(source: str | Path, *, max_runs: int | None = None) -> Sweep:
-    """Read and validate a sweep file; resolve its base, levers and design points (refused
-    before building them when over ``max_runs`` runs, default ``sim.engine.budget.MAX_RUNS``).
+    """Read and validate a sweep file; resolve its base, levers and design points.
+
+    Refused before building them when over ``max_runs`` runs (default
+    ``sim.engine.budget.MAX_RUNS``).
 
     Raises:
         ScenarioError: naming file, line and key path of the first problem.

@@ -1,5 +1,7 @@
-"""Options shared by the commands: output conventions (--json, --quiet/--verbose, progress
-only on a terminal) and the many-run options (sweep, sensitivity, compare, validate).
+"""Options shared by the commands.
+
+Output conventions (--json, --quiet/--verbose, progress only on a terminal) and the many-run options
+(sweep, sensitivity, compare, validate).
 
 Output conventions: results go to stdout (with ``--json``, stdout holds only the JSON and the
 readable results go to stderr); notes (plans, "wrote ...") go to stderr and ``--quiet`` hides
@@ -52,16 +54,20 @@ MAX_REPLICATIONS = 100_000
 
 
 def max_workers() -> int:
-    """Most worker processes ``--workers`` may ask for (imported when the option is given,
-    so ``--help`` stays light)."""
+    """Most worker processes ``--workers`` may ask for.
+
+    Imported when the option is given, so ``--help`` stays light.
+    """
     from sim.engine.executors import max_workers as limit
 
     return limit()
 
 
 def int_in(lo: int, hi: int | Callable[[], int] | None = None) -> Callable[[str], int]:
-    """An argparse ``type``: an integer in ``[lo, hi]``, else argparse's clear one-line
-    error (exit 2) naming the option, e.g. ``argument --workers: must be between 1 and 8``.
+    """An argparse ``type``: an integer in ``[lo, hi]``.
+
+    Otherwise argparse's clear one-line error (exit 2) naming the option, e.g. ``argument --workers:
+    must be between 1 and 8``.
     """
     def parse(text: str) -> int:
         try:
@@ -143,8 +149,11 @@ def jsonable(value: Any) -> Any:
 
 @contextlib.contextmanager
 def set_errors_named(overrides: Mapping[str, Any]) -> Iterator[None]:
-    """Report an unknown or bad key that a ``--set`` option introduced as an error in that
-    option (``--set popluation.size: unknown key ...``), not in the scenario file."""
+    """Report a bad key that a ``--set`` option introduced as an error in that option.
+
+    An unknown or bad key reads ``--set popluation.size: unknown key ...``, not an error in the
+    scenario file.
+    """
     try:
         yield
     except ScenarioError as err:
@@ -156,8 +165,10 @@ def set_errors_named(overrides: Mapping[str, Any]) -> Iterator[None]:
 
 
 def add_executor_arguments(p: argparse.ArgumentParser) -> None:
-    """The --workers, --executor and --scheduler options (and the run budget's --max-runs and
-    --force) shared by every many-run command."""
+    """The --workers, --executor and --scheduler options shared by every many-run command.
+
+    Also the run budget's --max-runs and --force.
+    """
     p.add_argument("--workers", type=int_in(1, max_workers), default=None,
                    help="worker processes, at most 4 per core (default: all cores)")
     p.add_argument("--max-runs", type=int_in(1), default=None, metavar="N",
@@ -173,9 +184,12 @@ def add_executor_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def check_memory(args: argparse.Namespace, scenario: Any, what: str) -> str:
-    """Refuse runs of ``scenario`` (a Scenario or its dict) whose memory, times the runs at
-    once (``--workers``), exceeds what the machine has, unless ``--force``; return the
-    estimate for ``--dry-run`` (``about 40 MiB per run``)."""
+    """Refuse runs of ``scenario`` whose memory exceeds what the machine has.
+
+    ``scenario`` is a Scenario or its dict; its memory is counted times the runs at once
+    (``--workers``); ``--force`` overrides. Returns the estimate for ``--dry-run`` (``about 40 MiB
+    per run``).
+    """
     from sim.engine import budget
     from sim.engine.executors import default_workers
     from sim.params.scenario import load_scenario
@@ -190,8 +204,10 @@ def check_memory(args: argparse.Namespace, scenario: Any, what: str) -> str:
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
-    """The RunOptions a many-run command's arguments ask for (``--scheduler`` implies dask;
-    progress bars only on a terminal, see :func:`show_progress`)."""
+    """The RunOptions a many-run command's arguments ask for.
+
+    ``--scheduler`` implies dask; progress bars only on a terminal, see :func:`show_progress`.
+    """
     from sim.engine.options import RunOptions
 
     scheduler = getattr(args, "scheduler", None)

@@ -18,8 +18,9 @@ SYSTEM_FOLDERS = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
 def check_output(path: Path, option: str, *, folder: bool = False) -> None:
-    """Refuse ``path`` (given by ``option``) if a file (``folder``: a folder) cannot be
-    created or replaced there; nothing is created.
+    """Refuse ``path`` (given by ``option``) if it cannot be created or replaced there.
+
+    ``path`` is a file (``folder``: a folder); nothing is created.
 
     Raises:
         ScenarioError: naming the option, the path and what is wrong with it.
@@ -49,8 +50,10 @@ def check_output(path: Path, option: str, *, folder: bool = False) -> None:
 
 
 def write_advice(exc: OSError) -> str:
-    """What to do about a failed write, by its cause (no "free disk space" for a name
-    clash)."""
+    """What to do about a failed write, by its cause.
+
+    No "free disk space" for a name clash.
+    """
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return "free disk space, then try again"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

@@ -37,8 +37,11 @@ def toward_one(x: float, amount: float) -> float:
 
 @njit(cache=True)
 def saturating(messages: float, half_messages: float, maximum: float) -> float:
-    """Daily support from rapport-weighted messages read: bounded, increasing and concave,
-    ``maximum * (1 - exp(-messages / half_messages))`` (63% of the maximum at ``half``)."""
+    """Daily support from rapport-weighted messages read.
+
+    Bounded, increasing and concave: ``maximum * (1 - exp(-messages / half_messages))`` (63% of the
+    maximum at ``half``).
+    """
     return -maximum * math.expm1(-messages / half_messages)
 
 

@@ -398,8 +398,11 @@ def day_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, log_u_msg: np
 
 
 class DayKernels(NamedTuple):
-    """The daily passes, compiled serially or for all cores (``prange``); ``day_pass`` calls
-    the other three (the model's daily call), ``tie_pass`` alone sets the baseline norm."""
+    """The daily passes, compiled serially or for all cores (``prange``).
+
+    ``day_pass`` calls the other three (the model's daily call), ``tie_pass`` alone sets the
+    baseline norm.
+    """
 
     gather_and_post: object
     tie_pass: object
@@ -409,10 +412,13 @@ class DayKernels(NamedTuple):
 
 def _variant(fn: Callable[..., Any], suffix: str,
              callees: dict[str, Any] | None = None) -> Callable[..., Any]:
-    """A copy of ``fn`` under another name: numba names its cache files after the function
-    only, so the serial and parallel compilations need distinct names not to overwrite
-    (and load) each other. ``callees`` rebinds global names ``fn`` calls (to the variant's
-    compiled kernels); globals are not part of numba's cache key, so the cache still hits."""
+    """A copy of ``fn`` under another name.
+
+    Numba names its cache files after the function only, so the serial and parallel compilations
+    need distinct names not to overwrite (and load) each other. ``callees`` rebinds global names
+    ``fn`` calls (to the variant's compiled kernels); globals are not part of numba's cache key, so
+    the cache still hits.
+    """
     namespace = fn.__globals__ if callees is None else {**fn.__globals__, **callees}
     copy = types.FunctionType(fn.__code__, namespace, fn.__name__ + suffix,
                               fn.__defaults__, fn.__closure__)

@@ -99,8 +99,9 @@ class Patient(mesa.Agent):
 
 @dataclass
 class Ledger:
-    """Running totals (whole population, undiscounted) of costs by category and posts, and
-    IM group members' (not leaders') engagement on open IM days.
+    """Running totals (whole population, undiscounted) of costs by category and posts.
+
+    Also IM group members' (not leaders') engagement on open IM days.
 
     ``shared_discounted`` holds the discounted program costs no single patient causes
     (platform, peer leaders, moderation, rooms and facilitators, digital curriculum);
@@ -244,7 +245,7 @@ class PeerSupportModel(mesa.Model):
         return self.state.pdc_count / self.state.dose_window.shape[0]
 
     def step(self) -> None:
-        """Advance one day, in these phases (the kernels' docstrings give each one's science):
+        """Advance one day in seven phases; the kernels' docstrings give each one's science.
 
         1. gatherings: who attends a session or education; hours and knowledge gained;
         2. today: which channels act; the day's discount factors and unit costs;
@@ -283,8 +284,10 @@ class PeerSupportModel(mesa.Model):
             care_cost_per_pct=e.healthcare_cost_per_hba1c_pct_year * df_cost / DAYS_PER_YEAR)
 
     def _day_pass(self, t: kernels.Today) -> tuple[int, int]:
-        """Phases 3-5 in one compiled call (draws: messaging, dosing): all posts made today
-        (members' and moderators') and the doses taken."""
+        """Phases 3-5 in one compiled call (draws: messaging, dosing).
+
+        All posts made today (members' and moderators') and the doses taken.
+        """
         draws = self.n + self.network.n_groups  # one per patient, one per group's moderator
         log_u = np.log(self.streams.day("messaging", t.day).random(draws)) if t.im_active \
             else np.zeros(draws)
@@ -322,8 +325,11 @@ class PeerSupportModel(mesa.Model):
         return bool(st.attended.any())
 
     def _accounting(self, d: int, posts: int, taken: int, df_cost: float) -> None:
-        """Phase 6: programme costs and the day's totals (``Ledger``); the costs each patient
-        causes accrue, discounted, in ``state.cost`` (attendance here, the rest in phase 5)."""
+        """Phase 6: programme costs and the day's totals (``Ledger``).
+
+        The costs each patient causes accrue, discounted, in ``state.cost`` (attendance here, the
+        rest in phase 5).
+        """
         e, plan, n, st = self.spec.economics, self.plan, self.n, self.state
         shared = 0.0
         if plan.im_active[d]:

@@ -188,8 +188,10 @@ TIMESERIES_COLUMNS = (
 
 
 def summary_keys(*, lifetime: bool = True) -> tuple[str, ...]:
-    """Every key of a run's summary, in the order the runner writes them (the lifetime
-    stage's keys last, when ``lifetime.enabled``)."""
+    """Every key of a run's summary, in the order the runner writes them.
+
+    The lifetime stage's keys come last, when ``lifetime.enabled``.
+    """
     keys = ["days", "patients"]
     keys += [f"{k}_{when}" for k in MEASURED_AT_BASELINE_AND_END for when in ("baseline", "end")]
     keys += RUN_TOTALS

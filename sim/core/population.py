@@ -79,8 +79,10 @@ def draw_patients(spec: Population, behaviour: Behaviour, rng: np.random.Generat
 
 
 def _response(rng: np.random.Generator, cv: float, n: int) -> np.ndarray:
-    """Each patient's HbA1c response multiplier: lognormal, mean 1, coefficient of
-    variation ``cv`` (ones, with no draw, when ``cv`` = 0)."""
+    """Each patient's HbA1c response multiplier: lognormal, mean 1, coefficient of variation ``cv``.
+
+    Ones, with no draw, when ``cv`` = 0.
+    """
     if cv == 0.0:
         return np.ones(n, dtype=FLOAT)
     v = np.log1p(cv * cv)
@@ -88,9 +90,11 @@ def _response(rng: np.random.Generator, cv: float, n: int) -> np.ndarray:
 
 
 def _can_post(rng: np.random.Generator, share: float, activity: np.ndarray) -> np.ndarray:
-    """Hurdle on posting activity: a share ``share`` can post, at activity / share (mean 1
-    kept). The draw comes last, and only when ``share`` < 1, so the other attributes keep
-    their draws and ``share`` = 1 reproduces the model without a hurdle."""
+    """Hurdle on posting activity: a share ``share`` can post, at activity / share (mean 1 kept).
+
+    The draw comes last, and only when ``share`` < 1, so the other attributes keep their draws and
+    ``share`` = 1 reproduces the model without a hurdle.
+    """
     if share >= 1.0:
         return activity
     return activity * (rng.random(activity.shape[0]) < share) / share

@@ -32,8 +32,11 @@ class ContactPlan:
 
 
 def _schedule(channel: InPerson | Education, days: int) -> np.ndarray:
-    """Boolean per day of the run: the channel meets that day (explicit ``days``, or
-    evenly spaced from ``start_day`` before ``end_day``); days past the run are dropped."""
+    """Boolean per day of the run: the channel meets that day.
+
+    Explicit ``days``, or evenly spaced from ``start_day`` before ``end_day``; days past the run are
+    dropped.
+    """
     mask = np.zeros(days, dtype=bool)
     if channel.days is None:
         mask[channel.start_day:min(channel.end_day, days):channel.every_days] = True

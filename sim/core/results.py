@@ -12,9 +12,11 @@ import pandas as pd
 
 @dataclass
 class RunResult:
-    """One run: ``summary`` (flat dict), ``timeseries`` (DataFrame), ``provenance``, and
-    ``lifetime_curves`` (cumulative incidence by lifetime-stage year; None without the
-    lifetime stage)."""
+    """One run: ``summary``, ``timeseries``, ``provenance`` and ``lifetime_curves``.
+
+    ``summary`` is a flat dict, ``timeseries`` a DataFrame, ``lifetime_curves`` the cumulative
+    incidence by lifetime-stage year (None without the lifetime stage).
+    """
 
     summary: dict[str, float]
     timeseries: pd.DataFrame
@@ -22,8 +24,10 @@ class RunResult:
     lifetime_curves: pd.DataFrame | None = None
 
     def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write summary.json, timeseries.parquet, provenance.json and (with the lifetime
-        stage) lifetime.parquet into ``out_dir``."""
+        """Write summary.json, timeseries.parquet and provenance.json into ``out_dir``.
+
+        With the lifetime stage, also lifetime.parquet.
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = {"summary": out / "summary.json", "timeseries": out / "timeseries.parquet",

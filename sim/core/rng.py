@@ -32,9 +32,11 @@ def stream_key(name: str) -> int:
 
 
 def seed_sequence(root: int, *keys: int | str) -> np.random.SeedSequence:
-    """THE way to derive randomness from a root seed: the ``SeedSequence`` keyed by
-    ``keys`` (integers such as point and replication, or stream names such as
-    ``"sweep.lhs"``, keyed by :func:`name_key`). Distinct keys give independent streams."""
+    """THE way to derive randomness from a root seed.
+
+    The ``SeedSequence`` keyed by ``keys`` (integers such as point and replication, or stream names
+    such as ``"sweep.lhs"``, keyed by :func:`name_key`). Distinct keys give independent streams.
+    """
     return np.random.SeedSequence(
         root, spawn_key=tuple(name_key(k) if isinstance(k, str) else int(k) for k in keys))
 

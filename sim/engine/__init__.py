@@ -1,0 +1,1 @@
+"""Running many simulations: executors, tasks, budgets and the result store."""

@@ -11,8 +11,10 @@ from sim.engine.executors import limit_threads
 
 
 class InitPlugin(WorkerPlugin):
-    """Sets a worker's compute threads and runs an initializer once on every worker,
-    including workers that join later."""
+    """Sets a worker's compute threads and runs an initializer once on every worker.
+
+    Including workers that join later.
+    """
 
     def __init__(self, initializer: Callable[..., None] | None, initargs: tuple[Any, ...],
                  threads: int) -> None:

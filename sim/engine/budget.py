@@ -68,8 +68,9 @@ def available_memory() -> int | None:
 
 def check_memory(scenario: Scenario, what: str, *, concurrent: int = 1,
                  force: bool = False) -> None:
-    """Refuse runs whose estimated memory (times ``concurrent`` runs at once) exceeds the
-    memory available, unless ``force``.
+    """Refuse runs whose estimated memory exceeds the memory available, unless ``force``.
+
+    The estimate is per run times ``concurrent`` runs at once.
 
     Raises:
         ScenarioError: naming ``what``, the estimate and what to change.

@@ -175,6 +175,7 @@ class SerialExecutor(cf.Executor):
         return 1
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+        """Run ``fn`` now, in this process, and return its already settled future."""
         future: cf.Future = cf.Future()
         future.set_running_or_notify_cancel()
         try:
@@ -207,6 +208,7 @@ class LocalProcessExecutor(cf.Executor):
         return self.workers
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+        """Queue ``fn`` on the pool, replacing the pool first if a dead worker broke it."""
         try:
             return self._pool.submit(fn, *args, **kwargs)
         except BrokenProcessPool:  # a worker died; its futures already failed
@@ -215,6 +217,7 @@ class LocalProcessExecutor(cf.Executor):
             return self._pool.submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Shut the pool down (see :meth:`concurrent.futures.Executor.shutdown`)."""
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
     def terminate(self) -> None:
@@ -244,8 +247,10 @@ def _stop_worker(signum: int, frame: Any) -> None:
 
 def _process_init(initializer: Callable[..., None] | None, initargs: tuple[Any, ...],
                   threads: int) -> None:
-    """Worker start-up: ignore Ctrl-C, exit with the pool's owner, limit the compute
-    threads, then the initializer."""
+    """Worker start-up.
+
+    Ignore Ctrl-C, exit with the pool's owner, limit the compute threads, then the initializer.
+    """
     limit_threads(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
@@ -324,9 +329,11 @@ def _dask_executor(workers: int, scheduler: str | None,
 
 
 def cluster_threads(client: Any) -> int:
-    """Compute threads per task for a Dask cluster's workers: on each host, the cores its
-    workers may use over their task slots (threads); the smallest over hosts. 1 when no
-    worker has joined yet (Dask's own default for OpenMP/BLAS in worker processes)."""
+    """Compute threads per task for a Dask cluster's workers.
+
+    On each host, the cores its workers may use over their task slots (threads); the smallest over
+    hosts. 1 when no worker has joined yet (Dask's own default for OpenMP/BLAS in worker processes).
+    """
     workers = client.scheduler_info().get("workers", {})
     if not workers:
         return 1
@@ -374,14 +381,18 @@ class DaskExecutor(cf.Executor):
         self._capacity, self._checked = 1, -math.inf
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+        """Queue ``fn`` on the cluster, run with the worker's compute-thread limit."""
         return self._inner.submit(_in_limits, fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop submitting; wait for running tasks unless asked to cancel them."""
         self._inner.shutdown(wait=wait and not cancel_futures)
 
     def capacity(self) -> int:
-        """Worker threads in the cluster now (checked at most every 2 s; adaptive clusters
-        grow and shrink)."""
+        """Worker threads in the cluster now.
+
+        Checked at most every 2 s; adaptive clusters grow and shrink.
+        """
         now = time.monotonic()
         if now - self._checked > 2.0:
             self._capacity = max(1, sum(self.client.nthreads().values()))

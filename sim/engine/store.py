@@ -166,8 +166,9 @@ class ResultsStore:
         return _parts(self.runs_dir)
 
     def scan(self) -> tuple[dict[Any, str], list[str], int]:
-        """Recorded runs, for resuming: reads only run_id and status of every part; moves
-        unreadable parts aside.
+        """Recorded runs, for resuming.
+
+        Reads only run_id and status of every part; moves unreadable parts aside.
 
         Returns:
             ``({run_id: status}, output columns, next part number)``; for a run recorded
@@ -386,8 +387,11 @@ def _kept(runs: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class Parts:
-    """Parts read as one Arrow table: model column names, a ``_part`` column (the part
-    number of each row), and the summary outputs of the parts in order."""
+    """Parts read as one Arrow table.
+
+    Model column names, a ``_part`` column (the part number of each row), and the summary outputs of
+    the parts in order.
+    """
 
     table: pa.Table
     outputs: list[str]
@@ -505,8 +509,10 @@ def compact(path: str | Path, rows_per_part: int = 500_000) -> tuple[int, int]:
 
 def _write_compacted(store: ResultsStore, number: int, group: list[tuple[int, Path]],
                      keep: pd.MultiIndex) -> bool:
-    """Write part ``number`` from a group of old parts (those holding a kept record),
-    keeping each run's kept record (``keep``: run_id, part); False when there is none."""
+    """Write part ``number`` from a group of old parts (those holding a kept record).
+
+    Keeps each run's kept record (``keep``: run_id, part); False when there is none.
+    """
     runs = read_parts(group, need=_KEY_COLUMNS)
     if runs is None:
         return False

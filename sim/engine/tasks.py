@@ -44,7 +44,6 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from sim import runner as _results
-from sim.params.errors import ScenarioError
 from sim.engine.executors import WorkerStopped, open_executor
 from sim.engine.options import RunOptions
 from sim.engine.store import (
@@ -56,6 +55,7 @@ from sim.engine.store import (
     now_utc,
     runs_schema,
 )
+from sim.params.errors import ScenarioError
 from sim.params.scenario import Scenario, load_scenario
 
 MAX_CRASHES = 3
@@ -301,8 +301,10 @@ def run_tasks(
 
 @contextlib.contextmanager
 def _writable(store: ResultsStore) -> Iterator[None]:
-    """Turn a failed write into the store (disk full, read-only, not a directory) into a
-    clear ScenarioError; other OSErrors pass unchanged."""
+    """Turn a failed write into the store into a clear ScenarioError.
+
+    Disk full, read-only, not a directory; other OSErrors pass unchanged.
+    """
     try:
         yield
     except OSError as exc:
@@ -487,8 +489,10 @@ FORCE_RESUME_ENV = "PEERSUPPORT_FORCE_RESUME"
 
 
 def provenance_differences(manifest: Mapping[str, Any]) -> list[str]:
-    """What differs between the code and number-changing versions that made a store and
-    this process's (``name: then -> now``); empty when they match."""
+    """What differs between the versions that made a store and this process's.
+
+    The code and number-changing versions, as ``name: then -> now``; empty when they match.
+    """
     out = []
     then_code = manifest.get("code")
     now_code = _results.code_identity()

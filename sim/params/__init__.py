@@ -1,0 +1,1 @@
+"""Scenario parameters: the typed schema, YAML loading and located errors."""

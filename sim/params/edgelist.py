@@ -20,8 +20,11 @@ INDEX = np.int32
 
 def read_edge_list(path: Path, n: int, where: tuple[str, int | None] = ("", None)
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Read 'source,target' rows of 0-based patient ids; reject ids outside 0..n-1, a third
-    column (weights are not supported) and anything but a regular file."""
+    """Read 'source,target' rows of 0-based patient ids.
+
+    Reject ids outside 0..n-1, a third column (weights are not supported) and anything but a regular
+    file.
+    """
     label = str(path)
     regular_file(path, "edge list file", file=where[0], line=where[1],
                  key="network.background.edge_list")

@@ -32,8 +32,10 @@ class ScenarioError(ValueError):
 
 
 def _printable(text: str) -> str:
-    """Escape control and other unprintable characters (from keys, values or file names),
-    so a message stays one line and cannot drive the terminal."""
+    """Escape control and other unprintable characters (from keys, values or file names).
+
+    So a message stays one line and cannot drive the terminal.
+    """
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -29,7 +29,9 @@ def regular_file(path: Path, what: str = "file", *, named_by: str | None = None,
         what: what the file is for (``"file"``, ``"edge list"``).
         named_by: the key naming it (``"'extends'"``): messages then read
             ``"'extends' names a FIFO ..."`` instead of ``"file is a FIFO ..."``.
-        file, line, key: where the path was named, for the error's location.
+        file: the file that named the path, for the error's location.
+        line: its line there.
+        key: its key path there.
 
     Raises:
         ScenarioError: missing, a directory, a FIFO, a device, a symlink loop, a NUL byte,

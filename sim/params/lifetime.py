@@ -186,8 +186,10 @@ class Persistence(LifetimeSection):
     @model_validator(mode="before")
     @classmethod
     def _default_half_life(cls, data: Any) -> Any:
-        """Without a kind, the default kind (exponential) takes the default half-life, so
-        ``persistence: {}`` or ``{retained_fraction: 0.2}`` is valid."""
+        """Without a kind, the default kind (exponential) takes the default half-life.
+
+        So ``persistence: {}`` or ``{retained_fraction: 0.2}`` is valid.
+        """
         if isinstance(data, dict) and not {"kind", "years", "half_life_years"} & set(data):
             return {**data, "half_life_years": DEFAULT_HALF_LIFE_YEARS}
         return data

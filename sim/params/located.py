@@ -49,9 +49,11 @@ def dotted(loc: Sequence[str]) -> str:
 
 
 def model_at(root: type[BaseModel], loc: Sequence[str]) -> type[BaseModel] | None:
-    """The schema section at ``loc`` below ``root`` (mapping keys and list indices of
-    ``dict[str, Section]`` / ``list[Section]`` fields are walked through); None if ``loc``
-    names a plain value or nothing."""
+    """The schema section at ``loc`` below ``root``; None if ``loc`` names no section.
+
+    Mapping keys and list indices of ``dict[str, Section]`` / ``list[Section]`` fields are
+    walked through; a plain value or nothing gives None.
+    """
     annotation: Any = root
     for part in loc:
         model = section_type(annotation)
@@ -92,8 +94,10 @@ def _item(annotation: Any) -> Any:
 
 
 def _key_path(loc: Sequence[Any], root: type[BaseModel] | None) -> tuple[str, ...]:
-    """pydantic's error loc as a key path: the tags it adds for union members
-    (``dict[str,any]``, ``DesignSpec``) dropped."""
+    """Pydantic's error loc as a key path.
+
+    The tags it adds for union members (``dict[str,any]``, ``DesignSpec``) are dropped.
+    """
     models = _model_names(root) if root else frozenset()
     return tuple(str(p) for p in loc
                  if not re.fullmatch(r"[\w-]+\[.*\]", str(p)) and str(p) not in models)
@@ -133,8 +137,10 @@ class Located:
         self.examples = dict(examples or {})
 
     def location(self, loc: Sequence[str]) -> Location:
-        """(file, line) of the deepest recorded key of ``loc`` (the file may be another
-        one: a parent scenario, an override)."""
+        """(file, line) of the deepest recorded key of ``loc``.
+
+        The file may be another one: a parent scenario, an override.
+        """
         loc = tuple(loc)
         for n in range(len(loc), 0, -1):
             found = self.lines.get(loc[:n])
@@ -213,8 +219,10 @@ class Located:
 
     def rethrow(self, exc: ScenarioError, section: str, keys: Sequence[str],
                 prefix: str = "") -> ScenarioError:
-        """Re-locate the error of an override (a ``set:`` key) at the key that caused it;
-        an error inside another file keeps its own location."""
+        """Re-locate the error of an override (a ``set:`` key) at the key that caused it.
+
+        An error inside another file keeps its own location.
+        """
         if exc.file and not exc.file.startswith(("override", "--set")):
             return exc
         culprit = next((k for k in keys if exc.path and (
@@ -232,8 +240,10 @@ def _did_you_mean(word: str, choices: Sequence[str]) -> str:
 def load_document(path: Path, root: type[BaseModel],
                   examples: Mapping[type[BaseModel], str] | None = None
                   ) -> tuple[Any, Located, str]:
-    """The common prologue of every loader: read a YAML file with its key lines, validate
-    it against ``root``, and return (spec, locator, text).
+    """The common prologue of every loader.
+
+    Read a YAML file with its key lines, validate it against ``root``, and return (spec, locator,
+    text).
 
     Raises:
         ScenarioError: unreadable or malformed files and schema violations, located.

@@ -1,8 +1,9 @@
 """Scenario files: a typed, frozen parameter tree mirroring the YAML.
 
 Every parameter carries its unit, default and source (``param``); the parameter table
-in docs/model.md is generated from these declarations (``sim.report.params_table``). Unknown keys are
-rejected with the closest valid name; every error names the file, line and key path.
+in docs/model.md is generated from these declarations (``sim.report.params_table``).
+Unknown keys are rejected with the closest valid name; every error names the file, line
+and key path.
 Files may ``extends:`` another file (a deep merge: the child wins, lists are replaced);
 ``overrides`` set values by dotted path, as ``--set a.b.c=value`` does on the CLI.
 """
@@ -66,8 +67,10 @@ class Section(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        """``size: true`` is a typo, not 1 patient: booleans are refused where a number is
-        expected (pydantic would read them as 1 and 0)."""
+        """``size: true`` is a typo, not 1 patient: booleans are refused where a number is expected.
+
+        Pydantic would read them as 1 and 0.
+        """
         if isinstance(value, bool) and cls.model_fields[info.field_name or ""].annotation in (
                 int, float, int | None, float | None):
             raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
@@ -218,8 +221,10 @@ class Network(Section):
 
     @property
     def ties_per_patient(self) -> int:
-        """Network entries per patient: group mates plus generated background ties (an
-        edge list's size is bounded by its file)."""
+        """Network entries per patient: group mates plus generated background ties.
+
+        An edge list's size is bounded by its file.
+        """
         generated = self.background.kind not in ("none", "edge_list")
         return self.group_size - 1 + (self.background.mean_degree if generated else 0)
 
@@ -244,8 +249,10 @@ class InstantMessaging(Section):
 
 
 class Schedule(Section):
-    """Days of a channel: start_day, start_day + every_days, ... before end_day, or an
-    explicit ``days`` list (then none of the other three may be given)."""
+    """Days of a channel: start_day, start_day + every_days, ... before end_day.
+
+    Or an explicit ``days`` list (then none of the other three may be given).
+    """
 
     days: list[int] | None = param(
         None, "days", "-", "explicit days of the sessions, increasing (none = evenly spaced); "
@@ -272,8 +279,10 @@ class Schedule(Section):
 
 
 class InPerson(Schedule):
-    """Group sessions on days start_day, start_day + every_days, ... before end_day, or on
-    the explicit ``days``."""
+    """Group sessions on days start_day, start_day + every_days, ... before end_day.
+
+    Or on the explicit ``days``.
+    """
 
     start_day: int = param(0, "day", "-", "day of the first session", ge=0)
     end_day: int = param(0, "day", "-", "no sessions from this day on", ge=0)
@@ -284,8 +293,10 @@ class InPerson(Schedule):
 
 
 class Education(Schedule):
-    """DSMES curriculum delivered in sessions on days start_day, +every_days, ... < end_day,
-    or on the explicit ``days``."""
+    """DSMES curriculum delivered in sessions on days start_day, +every_days, ... < end_day.
+
+    Or on the explicit ``days``.
+    """
 
     start_day: int = param(0, "day", "-", "day of the first education session", ge=0)
     end_day: int = param(0, "day", "-", "no education from this day on", ge=0)
@@ -563,8 +574,10 @@ class Run(Section):
 
 
 class Scenario(Section):
-    """A whole scenario: population, network, program, behaviour, clinical, economics, run,
-    and the lifetime stage after the agent-based stage."""
+    """A whole scenario: population, network, program, behaviour, clinical, economics, run.
+
+    And the lifetime stage after the agent-based stage.
+    """
 
     name: str = param("scenario", "-", "-", "scenario name")
     description: str = param("", "-", "-", "free text")
@@ -581,9 +594,11 @@ class Scenario(Section):
 
     @model_validator(mode="after")
     def _network_fits(self) -> Scenario:
-        """The network's CSR arrays use 32-bit indices: refuse more than 2^31 - 1 entries
-        rather than overflow silently (20M patients in groups of 200 with 200 background
-        ties each would need 8 billion)."""
+        """The network's CSR arrays use 32-bit indices: refuse more than 2^31 - 1 entries.
+
+        Rather than overflow silently (20M patients in groups of 200 with 200 background ties each
+        would need 8 billion).
+        """
         ties = self.population.size * self.network.ties_per_patient
         if ties > MAX_TIES:
             raise ValueError(
@@ -834,9 +849,11 @@ def keyword_overrides(parameters: dict[str, Any]) -> dict[str, Any]:
 
 def check_parameter_path(where: Located, path: str, loc: Sequence[str], *,
                          numeric_for: str | None = None) -> Any:
-    """The annotation of the scenario parameter at a dotted path; a located error with a
-    did-you-mean when there is none, or (``numeric_for`` given: what only numbers can do)
-    when it is not a number."""
+    """The annotation of the scenario parameter at a dotted path.
+
+    A located error with a did-you-mean when there is none, or (``numeric_for`` given: what only
+    numbers can do) when it is not a number.
+    """
     info = parameter_field(path)
     if info is None:
         close = difflib.get_close_matches(path, PARAMETER_PATHS, n=1, cutoff=0.6)
@@ -853,7 +870,6 @@ def check_parameter_path(where: Located, path: str, loc: Sequence[str], *,
 
 def _check_edge_list(scenario: Scenario, lines: dict[tuple[str, ...], Location]) -> None:
     """Edge lists must exist and name patients 0..size-1 (checked at load time)."""
-
     bg = ("network", "background")
     # the line of edge_list, else of the kind that asks for one, else of the section
     file, line = lines.get((*bg, "edge_list")) or lines.get((*bg, "kind")) or lines.get(

@@ -140,8 +140,11 @@ class _Converter:
         self.sizes: dict[int, tuple[int, int] | None] = {}
 
     def measure(self, node: yaml.Node, level: int) -> tuple[int, int]:
-        """(values, levels) of ``node`` once aliases are expanded; memoised per node, so
-        a billion-laughs document costs one visit per distinct node, not per copy."""
+        """(values, levels) of ``node`` once aliases are expanded.
+
+        Memoised per node, so a billion-laughs document costs one visit per distinct node, not per
+        copy.
+        """
         if level > MAX_DEPTH:
             raise self.error(f"document too deeply nested (over {MAX_DEPTH} levels, counting "
                              "aliases)", node)
@@ -270,8 +273,10 @@ MAX_VALUE_CHARS = 100_000
 
 
 def parse_value(text: str, label: str) -> Any:
-    """One YAML value from the command line (``--set key=value``), under the same limits as
-    files: bounded length, events, depth and alias expansion; plain tags only.
+    """One YAML value from the command line (``--set key=value``).
+
+    Under the same limits as files: bounded length, events, depth and alias expansion; plain tags
+    only.
 
     Text that is not valid YAML is kept as a string (``--set name=a: b``).
 

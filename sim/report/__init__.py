@@ -1,0 +1,1 @@
+"""Reports and generated tables, rendered from Jinja2 templates per medium."""

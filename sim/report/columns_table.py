@@ -1,5 +1,7 @@
-"""Generate the column dictionary of docs/results.md: every summary key of a run, its
-stored (SQL) name, unit, meaning and better direction, from ``sim.core.outcomes``.
+"""Generate the column dictionary of docs/results.md.
+
+Every summary key of a run, its stored (SQL) name, unit, meaning and better direction, from
+``sim.core.outcomes``.
 
 ``python -m sim.report.columns_table`` rewrites the table in docs/results.md.
 """

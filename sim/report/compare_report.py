@@ -333,7 +333,7 @@ def _subgroup_fig(result: CompareResult, colours: dict[str, str]) -> str:
 
 
 def _tone(low: float, high: float, better: str) -> str:
-    """good / bad when the difference's interval excludes zero in a direction."""
+    """Tone ``good`` / ``bad`` when the difference's interval excludes zero in a direction."""
     if not (np.isfinite(low) and np.isfinite(high)) or better not in ("higher", "lower"):
         return ""
     if low > 0 or high < 0:

@@ -143,7 +143,7 @@ def write_report(
 
 
 def _write_tables(result: SensitivityResult, out_dir: Path) -> dict[str, Path]:
-    """indices (CSV, Parquet), noise and convergence tables; their paths by role."""
+    """Indices (CSV, Parquet), noise and convergence tables; their paths by role."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"indices_csv": out_dir / "indices.csv",
              "indices_parquet": out_dir / "indices.parquet", "noise_csv": out_dir / "noise.csv"}

@@ -64,8 +64,11 @@ def page_config(raw: str | None = None) -> PageConfig:
 
 
 def model_params(cfg: PageConfig) -> dict[str, Any]:
-    """The model's parameters in SolaraViz's format: fixed ones (the scenario, the limits),
-    then the controls (``type``, ``label``, ``value``, ranges), each with its ``help``."""
+    """The model's parameters in SolaraViz's format.
+
+    Fixed ones (the scenario, the limits), then the controls (``type``, ``label``, ``value``,
+    ranges), each with its ``help``.
+    """
     lv = levers_of(cfg.scenario, patients=cfg.patients)
     limits = page_controls(lv)
 

@@ -31,7 +31,7 @@ def _solara_server_dir() -> Path:
 
 
 def required_packages() -> list[str]:
-    """npm packages (name@version) the installed Solara's page loads from its CDN."""
+    """The npm packages (name@version) the installed Solara's page loads from its CDN."""
     server = _solara_server_dir()
     template = (server / "templates" / "solara.html.j2").read_text()
     vue3 = ipyvue.__version__.startswith("3")

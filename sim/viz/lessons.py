@@ -136,8 +136,10 @@ FADE_MAX_RATIO = 0.8
 
 
 def check_lurkers(model: ClassroomModel) -> tuple[bool, dict[str, float]]:
-    """In an IM group most members never post, the top 1% write a large share, and
-    engagement fades while the group runs."""
+    """In an IM group most members never post and the top 1% write a large share.
+
+    And engagement fades while the group runs.
+    """
     arm = model.arms[0]
     m = arm.model
     members = ~m.network.leader

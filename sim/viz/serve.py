@@ -66,6 +66,7 @@ class SessionCap:
         return kernel_id not in self.kernels and len(self.kernels) >= self.max_sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a kernel websocket beyond the session limit; pass everything else on."""
         if scope["type"] == "websocket":
             found = KERNEL_SOCKET.match(scope.get("path", ""))
             if found and self.full(found["id"]):
@@ -128,6 +129,7 @@ class AssetNotice:
         self.notice = notice.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Add the notice to the dashboard page (GET /); pass everything else on."""
         if not (scope["type"] == "http" and scope.get("path") == "/"
                 and scope.get("method") == "GET"):
             await self.app(scope, receive, send)

@@ -58,8 +58,10 @@ UTILITY_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType({
 
 @dataclass(frozen=True)
 class CostSet:
-    """Costs per event type; arrays indexed [event (EVENT_TYPES order), sex (0 male,
-    1 female), age band (5)], GBP."""
+    """Costs per event type, GBP.
+
+    Arrays indexed [event (EVENT_TYPES order), sex (0 male, 1 female), age band (5)].
+    """
 
     name: str
     currency: str
@@ -265,7 +267,8 @@ def annual_costs_gbp(
 
     Args:
         costs: A :class:`CostSet`.
-        female: Bool per patient. age_years: age at the start of the year.
+        female: Bool per patient.
+        age_years: Age at the start of the year.
         events: Bool (n, len(EVENT_TYPES)), event of each type this year.
         history: Bool (n, len(EVENT_TYPES)), event of each type before this year.
         died: Bool per patient, died this year (half a year of background and later-year

@@ -214,7 +214,7 @@ def ldl35more(ldl_mmol_l: ArrayLike) -> np.ndarray:
 
 
 def egfr_term(egfr_ml_min: ArrayLike) -> np.ndarray:
-    """eGFR per 10 mL/min/1.73m2 (IHD equation). References: Hayes 2013, ESM Table 2."""
+    """The eGFR term, per 10 mL/min/1.73m2 (IHD equation). References: Hayes 2013, ESM Table 2."""
     return np.asarray(egfr_ml_min, dtype=float) / 10.0
 
 
@@ -277,11 +277,22 @@ def covariate_matrix(
     Args:
         age_years: Current age (years).
         years_with_diabetes: Diabetes duration (years, >= 0); age at diagnosis = age - duration.
-        female, smoker, afro_caribbean, asian_indian, atrial_fibrillation, pvd, albuminuria:
-            0/1 indicators.
-        hba1c_pct: HbA1c (%, DCCT). sbp_mmhg: systolic BP (mmHg). hdl_mmol_l, ldl_mmol_l:
-            cholesterol (mmol/L). bmi_kg_m2: BMI. egfr_ml_min: eGFR (mL/min/1.73m2, MDRD).
-            heart_rate_bpm: beats/min. wbc_1e9_l: white cells (10^9/L). haemoglobin_g_dl: g/dL.
+        female: 0/1 indicator.
+        hba1c_pct: HbA1c (%, DCCT).
+        sbp_mmhg: Systolic BP (mmHg).
+        hdl_mmol_l: HDL cholesterol (mmol/L).
+        ldl_mmol_l: LDL cholesterol (mmol/L).
+        bmi_kg_m2: BMI (kg/m2).
+        egfr_ml_min: eGFR (mL/min/1.73m2, MDRD).
+        heart_rate_bpm: Heart rate (beats/min).
+        wbc_1e9_l: White cells (10^9/L).
+        haemoglobin_g_dl: Haemoglobin (g/dL).
+        smoker: 0/1 indicator.
+        afro_caribbean: 0/1 indicator.
+        asian_indian: 0/1 indicator.
+        atrial_fibrillation: 0/1 indicator.
+        pvd: 0/1 indicator (peripheral vascular disease).
+        albuminuria: 0/1 indicator.
         history: 0/1 prior events keyed by ``amp, blind, chf, ihd, mi, renal, stroke, ulcer``
             (missing keys are 0).
         events: 0/1 events this year keyed by ``amp1, amp2, ihd, mi, renal, stroke`` (missing

@@ -102,7 +102,9 @@ def next_hba1c_ukpds90(
     Args:
         hba1c_lag_pct: Natural HbA1c of the previous year (%).
         hba1c_baseline_pct: Entry HbA1c (%).
-        female, afro_caribbean, asian_indian: Indicators.
+        female: Indicator.
+        afro_caribbean: Indicator.
+        asian_indian: Indicator.
         years_with_diabetes: Duration in the year being predicted (years).
 
     References:

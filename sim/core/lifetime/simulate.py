@@ -241,8 +241,10 @@ _DYNAMIC = frozenset({"CURR_AGE", "YEAR", "HBA1C", *_HIST_COLUMNS.values(), "AMP
 def _split_linear_predictor(
     x: np.ndarray, eqs: EquationSet, multiplier: float
 ) -> tuple[np.ndarray, tuple[tuple[int, str, float], ...]]:
-    """Fixed part of the linear predictors (E, n) from the entry covariates ``x``, and the
-    time-varying terms (row, column, coefficient) to add each year."""
+    """Fixed part of the linear predictors (E, n) from the entry covariates ``x``.
+
+    And the time-varying terms (row, column, coefficient) to add each year.
+    """
     static = np.array([c not in _DYNAMIC for c in COVARIATES])
     xb = x[:, static] @ eqs.coefficients[static] + eqs.intercepts + np.log(multiplier)
     terms = tuple((j, name, float(eqs.coefficients[COLUMN[name], j]))
@@ -261,8 +263,10 @@ def _add_terms(static: np.ndarray, terms: tuple[tuple[int, str, float], ...],
 
 
 def _cost_tables(costs: CostSet) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Cost tables flattened to [type, sex x 5 + band]; fatal cells that are 'not
-    applicable' take the event-year cost (the event is never fatal)."""
+    """Cost tables flattened to [type, sex x 5 + band].
+
+    Fatal cells that are 'not applicable' take the event-year cost (the event is never fatal).
+    """
     n_types = len(EVENT_TYPES)
     nonfatal = costs.event_year_gbp.reshape(n_types, 10)
     fatal = costs.fatal_gbp.reshape(n_types, 10)
@@ -276,8 +280,11 @@ def _annual_costs_sparse(tables: tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
                          female: np.ndarray, age_years: np.ndarray, events: np.ndarray,
                          history: np.ndarray, died: np.ndarray, alive_share: np.ndarray
                          ) -> tuple[np.ndarray, np.ndarray]:
-    """As :func:`costs_utilities.annual_costs_gbp`, visiting only (patient, type) pairs with
-    an event or a history (most patient-years have neither)."""
+    """As :func:`costs_utilities.annual_costs_gbp`, visiting only pairs with an event or history.
+
+    Only (patient, type) pairs with an event or a history are visited (most patient-years have
+    neither).
+    """
     fatal, nonfatal, later, background = tables
     m = female.shape[0]
     cell = female.astype(np.intp) * 5 + age_band(age_years)
