@@ -88,10 +88,11 @@ def test_helpers() -> None:
     assert short("x" * 100).endswith("...") and len(short("x" * 100)) == 60
 
 
-@pytest.mark.parametrize("text", ["0[: []\nname: x\n", "population:\n  0[: []\n"])
+@pytest.mark.parametrize("text", ["0[: []\nname: x\n", "population:\n  0[: []\n",
+                                  "{Program: null}\n"])
 def test_a_key_with_a_bracket_is_reported_not_dropped(tmp_path: Path, text: str) -> None:
     """A user key like ``0[`` is not one of pydantic's union tags (``dict[str,any]``)."""
     path = tmp_path / "odd.yaml"
     path.write_text(text)
-    with pytest.raises(ScenarioError, match=r"unknown key '(population\.)?0\['"):
+    with pytest.raises(ScenarioError, match=r"unknown key '(population\.)?(0\[|Program)'"):
         load_scenario(path)

@@ -183,8 +183,11 @@ class Located:
 
     def describe(self, err: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
         """One pydantic error as (message, key path)."""
-        loc = _key_path(err["loc"], self.root)
         kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
+        loc = _key_path(err["loc"], self.root)
+        if kind == "extra_forbidden" and err["loc"]:  # the unknown key is the user's own,
+            # never a union tag, even when it reads like one (``Program``, ``0[``)
+            loc = _key_path(err["loc"][:-1], self.root) + (str(err["loc"][-1]),)
         where = dotted(loc)
         section = model_at(self.root, loc[:-1]) if self.root and loc else None
         if kind == "extra_forbidden":
