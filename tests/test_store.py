@@ -15,7 +15,7 @@ import sim
 from sim.analyses.sa_runner import analyze_store
 from sim.engine.options import RunOptions
 from sim.engine.store import ResultsStore, compact, load_results, sql_name
-from sim.engine.tasks import FORCE_RESUME_ENV, Task, run_tasks
+from sim.engine.tasks import Task, run_tasks
 from sim.params.errors import ScenarioError
 from sim.runner import PACKAGES, code_identity, package_versions
 
@@ -71,7 +71,7 @@ def test_provenance_names_code_and_every_number_changing_version(store: Path) ->
 # --------------------------------------------------------------------------- resume
 
 
-def test_resume_refuses_other_code_unless_forced(tmp_path: Path, monkeypatch) -> None:
+def test_resume_refuses_other_code_unless_forced(tmp_path: Path) -> None:
     out = tmp_path / "out"
     run_tasks(_tasks(2), out, SERIAL)
     _edit_manifest(out, lambda m: m["code"].update(source_sha256="0" * 64))
@@ -81,9 +81,17 @@ def test_resume_refuses_other_code_unless_forced(tmp_path: Path, monkeypatch) ->
         report = run_tasks(_tasks(2), out, RunOptions(executor="serial", resume=True,
                                                        force_resume=True))
     assert report.skipped == 2
-    monkeypatch.setenv(FORCE_RESUME_ENV, "1")
-    with pytest.warns(RuntimeWarning, match="resuming anyway"):
-        run_tasks(_tasks(2), out, RunOptions(executor="serial", resume=True))
+
+
+def test_cli_force_resume_reaches_the_run_options() -> None:
+    from sim.cli.main import build_parser
+    from sim.cli.options import run_options
+
+    for command in ("sweep", "sensitivity", "compare", "validate"):
+        args = build_parser().parse_args([command, "x.yaml", "--resume", "--force-resume"])
+        assert run_options(args).force_resume, f"{command} --force-resume"
+        args = build_parser().parse_args([command, "x.yaml", "--resume"])
+        assert not run_options(args).force_resume, f"{command} without --force-resume"
 
 
 def test_resume_refuses_other_package_versions_naming_them(tmp_path: Path) -> None:

@@ -175,6 +175,9 @@ def add_executor_arguments(p: argparse.ArgumentParser) -> None:
                    help="refuse more runs than this before building any (default 1,000,000)")
     p.add_argument("--force", action="store_true",
                    help="run even if the runs' estimated memory exceeds what is available")
+    p.add_argument("--force-resume", action="store_true",
+                   help="with --resume: continue even a store made by other code or package "
+                   "versions (a warning names what differs)")
     p.add_argument("--executor", choices=LazyChoices("sim.engine.executors", "EXECUTORS"),
                    default="local", metavar="KIND",
                    help="one of %(choices)s (default: local processes)")
@@ -214,6 +217,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     return RunOptions(
         executor="dask" if scheduler else args.executor, workers=args.workers,
         scheduler=scheduler, resume=getattr(args, "resume", False),
+        force_resume=getattr(args, "force_resume", False),
         retry_failed=getattr(args, "retry_failed", False),
         progress=show_progress(args),
         chunk_size=getattr(args, "chunk_size", None),

@@ -473,19 +473,15 @@ def _open_store(store: ResultsStore, fingerprint: str, inputs: dict[str, str],
         text = (f"{store.path} was created by other code or package versions than this "
                 f"session's ({'; '.join(differences)}), so its runs and new ones may not be "
                 "comparable")
-        if not (options.force_resume or os.environ.get(FORCE_RESUME_ENV) == "1"):
+        if not options.force_resume:
             raise ScenarioError(
                 f"cannot resume: {text}. Start a new --out, run the code and versions that "
-                f"made it, or resume anyway with {FORCE_RESUME_ENV}=1 (Python: "
+                "made it, or resume anyway with --force-resume (Python: "
                 "RunOptions(force_resume=True))")
         warnings.warn(f"resuming anyway: {text}", RuntimeWarning, stacklevel=3)
     manifest.setdefault("sessions", []).append(session)
     store.write_manifest(manifest)
     return store.scan()
-
-
-FORCE_RESUME_ENV = "PEERSUPPORT_FORCE_RESUME"
-"""Environment variable: ``1`` resumes a store made by other code or package versions."""
 
 
 def provenance_differences(manifest: Mapping[str, Any]) -> list[str]:
