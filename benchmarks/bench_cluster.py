@@ -1,7 +1,7 @@
 """Scale-out: driver ingest rate, idle share and tail of a simulated 100-800 worker cluster.
 
 Usage: ``python benchmarks/bench_cluster.py [--runs 12288] [--workers 200 800]
-[--sleep 0.08] [--label note]``. The table is appended to ``benchmarks/results_cluster.md``.
+[--sleep 0.08] [--label note]``. The table is appended to ``benchmarks/results.md``.
 
 The model is replaced by the no-op test hook (``PEERSUPPORT_NOOP_RUN_S``, see
 :data:`sim.engine.tasks.NOOP_ENV`): each run sleeps ``--sleep`` seconds (a realistic run
@@ -40,7 +40,7 @@ from sim.engine.options import RunOptions  # noqa: E402
 from sim.engine.store import load_results  # noqa: E402
 from sim.engine.tasks import NOOP_ENV, Task, run_tasks  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "results_cluster.md"
+RESULTS = ROOT / "benchmarks" / "results.md"
 INPUTS = [f"behaviour.input_{i}" for i in range(10)]  # never applied: the model is a no-op
 
 

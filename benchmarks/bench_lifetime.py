@@ -3,7 +3,7 @@
     PYTHONPATH=. python benchmarks/bench_lifetime.py            # 100,000 patients to death
     PYTHONPATH=. python benchmarks/bench_lifetime.py --mc       # also the MC error table
 
-Prints a markdown table and appends it, dated, to benchmarks/results_lifetime.md.
+Prints a markdown table and appends it, dated, to benchmarks/results.md.
 Target: 100,000 patients simulated to death (horizon age 100) in under 5 s on 2 cores.
 """
 
@@ -26,7 +26,7 @@ from sim.core.lifetime import (
     simulate_lifetime,
 )
 
-RESULTS = Path(__file__).with_name("results_lifetime.md")
+RESULTS = Path(__file__).with_name("results.md")
 
 
 def uk_cohort(n: int, seed: int = 3):

@@ -2,7 +2,7 @@
 
 Usage: ``python benchmarks/bench_startup.py [--repeat 5] [--label after]``. Each measure
 runs in a fresh interpreter from a temporary directory; the table is appended to
-``benchmarks/results_startup.md``. ``python -X importtime -c "import sim"`` shows where
+``benchmarks/results.md``. ``python -X importtime -c "import sim"`` shows where
 the time goes when a number regresses.
 """
 
@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results_startup.md"
+RESULTS = ROOT / "benchmarks" / "results.md"
 MEASURES = (
     ("`import sim`", ["-c", "import sim"], 0.5),
     ("`peersupport --help`", ["-m", "sim.cli.main", "--help"], 0.3),

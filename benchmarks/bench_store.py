@@ -6,7 +6,7 @@ random values; written straight with pyarrow, not by running the model) in a tem
 folder, then times, interleaved, the reader of f3abca5 (``pq.read_table`` + ``to_pandas``
 per part, then concat and deduplicate; the scan read whole parts) against the current one
 (one ``pyarrow.dataset`` scan; the scan reads only run_id and status), wall and CPU. The
-table is appended to ``benchmarks/results_store.md``.
+table is appended to ``benchmarks/results.md``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from sim.engine.store import FORMAT, ResultsStore, compact, load_results, runs_schema
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results_store.md"
+RESULTS = ROOT / "benchmarks" / "results.md"
 OUTPUTS = [*(f"out_{i}" for i in range(40)), "share_hba1c_lt7.5", "hba1c_change_hba1c_lt7.5",
            *(f"sub_{i}" for i in range(40))]
 """Summary-sized: as many float outputs as ``sim.runner.summarize`` gives (~80)."""
