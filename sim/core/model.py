@@ -171,7 +171,8 @@ class PeerSupportModel(mesa.Model):
         self.day = 0
         self.ledger = Ledger()
         members = ~self.state.leader
-        self._member_weights = members / max(int(members.sum()), 1)  # members' mean by dot
+        self._members = members.astype(float)  # 0/1: members' sum by a dot product
+        self._n_members = max(int(members.sum()), 1)
         self.records: list[dict[str, float]] = []
         self.datacollector = mesa.DataCollector(model_reporters=MODEL_REPORTERS)
         self.baseline = self.population_means()
@@ -363,7 +364,9 @@ class PeerSupportModel(mesa.Model):
         led.healthcare += healthcare
         led.posts += posts
         if plan.im_active[d]:  # engagement is defined for members of open IM groups only
-            engagement = float(st.engagement @ self._member_weights)
+            # sum, then divide: a mean of values in [0, 1] stays in [0, 1] (1/n weights
+            # can round the dot product above 1)
+            engagement = float(st.engagement @ self._members) / self._n_members
             led.engagement_open_sum += engagement
             led.engagement_last_open = engagement
 
