@@ -12,17 +12,13 @@ file opens anywhere without a network and prints cleanly.
 
 from __future__ import annotations
 
-import io
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from sim.analyses.compare import SUBGROUP_LABELS, TIMECOURSE, CompareResult, OutcomeRow, nmb_key
@@ -37,6 +33,7 @@ from sim.report.compare_words import (
     summary_markdown,
     thresholds_words,
 )
+from sim.report.figures import FULL, HALF, inline_svg, new_figure
 from sim.report.render import (
     fmt,
     fmt_range,
@@ -122,37 +119,11 @@ def export_tables(result: CompareResult, folder: Path) -> list[str]:
 # =========================================================================== figures
 
 
-def _svg(fig: Figure, salt: str) -> str:
-    """A figure as an inline <svg> element (responsive, unique ids, browser fonts)."""
-    FigureCanvasAgg(fig)
-    buf = io.StringIO()
-    with mpl.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    text = buf.getvalue()
-    text = text[text.index("<svg"):]
-    width = re.search(r'viewBox="0 0 ([\d.]+) ', text)
-    cap = f' style="max-width:{float(width.group(1)) * 1.45:.0f}px"' if width else ""
-    text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
-                  rf'<svg\1 role="img"{cap} preserveAspectRatio="xMidYMid meet"', text,
-                  count=1)
-    # Text takes the page's font (CSS below): no font files, no fixed family.
-    return re.sub(r"\s*font-family:[^;\"]*;?", "", text)
-
-
-FULL, HALF = 11.0, 5.5
-"""Figure widths (inches) of a full-width and a half-width figure: at the page's width the
-SVG is scaled about 1.35x, so 9.5 pt text reads as about 13 px, like the tables."""
-
-
-def _fig(width: float, height: float) -> Figure:
-    return Figure(figsize=(width, height), layout="constrained", dpi=100)
-
-
 def _timecourse_fig(result: CompareResult, measure: str, colours: dict[str, str]) -> str:
     tc = result.timecourse[result.timecourse["measure"] == measure]
     label, unit = TIMECOURSE[measure]
     with mpl.rc_context(_RC):
-        fig = _fig(HALF, 3.1)
+        fig = new_figure(HALF, 3.1)
         ax = fig.add_subplot()
         for name in result.comparison.names:
             d = tc[tc["design"] == name]
@@ -172,7 +143,7 @@ def _timecourse_fig(result: CompareResult, measure: str, colours: dict[str, str]
         else:
             ax.set_ylabel(mpl_text(unit))
         ax.set_xlim(left=0)
-        return _svg(fig, f"tc-{measure}")
+        return inline_svg(fig, f"tc-{measure}")
 
 
 def _cost_fig(result: CompareResult, colours: dict[str, str]) -> str:
@@ -184,7 +155,7 @@ def _cost_fig(result: CompareResult, colours: dict[str, str]) -> str:
     if "healthcare_cost_per_patient" in out.index.get_level_values(0):
         parts.append(("healthcare_cost_per_patient", "Other healthcare", "#cfd8e3"))
     with mpl.rc_context(_RC):
-        fig = _fig(FULL, 0.42 * len(names) + 1.2)
+        fig = new_figure(FULL, 0.42 * len(names) + 1.2)
         ax = fig.add_subplot()
         y = np.arange(len(names))[::-1]
         left = np.zeros(len(names))
@@ -206,7 +177,7 @@ def _cost_fig(result: CompareResult, colours: dict[str, str]) -> str:
         ax.set_title("Cost per patient, by component")
         ax.grid(axis="y", visible=False)
         fig.legend(loc="outside upper right", ncols=len(parts))
-        return _svg(fig, "costs")
+        return inline_svg(fig, "costs")
 
 
 def _ce_plane_fig(result: CompareResult, colours: dict[str, str]) -> str:
@@ -214,7 +185,7 @@ def _ce_plane_fig(result: CompareResult, colours: dict[str, str]) -> str:
     cur = result.comparison.currency
     thresholds = result.comparison.spec.thresholds
     with mpl.rc_context(_RC):
-        fig = _fig(HALF, 4.3)
+        fig = new_figure(HALF, 4.3)
         ax = fig.add_subplot()
         for name in [n for n in result.comparison.names if n != result.comparison.comparator]:
             d = cp[cp["design"] == name]
@@ -239,14 +210,14 @@ def _ce_plane_fig(result: CompareResult, colours: dict[str, str]) -> str:
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_title("Cost-effectiveness plane")
         fig.legend(loc="outside lower center", ncols=3, fontsize=8)
-        return _svg(fig, "ceplane")
+        return inline_svg(fig, "ceplane")
 
 
 def _ceac_fig(result: CompareResult, colours: dict[str, str]) -> str:
     ceac, ceaf = result.ceac, result.ceaf
     cur = result.comparison.currency
     with mpl.rc_context(_RC):
-        fig = _fig(HALF, 4.3)
+        fig = new_figure(HALF, 4.3)
         ax = fig.add_subplot()
         ax.plot(ceaf["threshold"] / 1000, ceaf["probability"], color="#c9d1d9",
                 linewidth=7, solid_capstyle="round", label="frontier (best expected NMB)",
@@ -265,14 +236,14 @@ def _ceac_fig(result: CompareResult, colours: dict[str, str]) -> str:
         ax.set_ylabel("Probability most cost-effective")
         ax.set_title("Cost-effectiveness acceptability curves")
         fig.legend(loc="outside lower center", ncols=3, fontsize=8)
-        return _svg(fig, "ceac")
+        return inline_svg(fig, "ceac")
 
 
 def _evpi_fig(result: CompareResult) -> str:
     ev = result.evpi
     cur = result.comparison.currency
     with mpl.rc_context(_RC):
-        fig = _fig(FULL, 2.7)
+        fig = new_figure(FULL, 2.7)
         ax = fig.add_subplot()
         ax.fill_between(ev["threshold"] / 1000, 0, ev["evpi"], color="#0b5394", alpha=0.12,
                         linewidth=0)
@@ -287,7 +258,7 @@ def _evpi_fig(result: CompareResult) -> str:
         ax.set_xlabel(mpl_text(f"Willingness to pay ({cur} thousand per QALY)"))
         ax.set_ylabel(mpl_text(f"{cur} per patient"))
         ax.set_title("Expected value of perfect information, per patient")
-        return _svg(fig, "evpi")
+        return inline_svg(fig, "evpi")
 
 
 def _subgroup_fig(result: CompareResult, colours: dict[str, str]) -> str:
@@ -297,7 +268,7 @@ def _subgroup_fig(result: CompareResult, colours: dict[str, str]) -> str:
     subs = [s for s in SUBGROUP_LABELS if s in set(sg["subgroup"])]
     k = len(others)
     with mpl.rc_context(_RC):
-        fig = _fig(FULL, 0.2 * k * len(subs) + 0.25 * len(subs) + 1.0)
+        fig = new_figure(FULL, 0.2 * k * len(subs) + 0.25 * len(subs) + 1.0)
         axes = fig.subplots(1, 2, sharey=True)
         for ax, (measure, title) in zip(axes, (
                 ("hba1c_change", "HbA1c, %-points vs " + comp + " (left is better)"),
@@ -326,7 +297,7 @@ def _subgroup_fig(result: CompareResult, colours: dict[str, str]) -> str:
             ax.set_title(mpl_text(title), fontsize=9.5)
             ax.grid(axis="y", visible=False)
         fig.legend(loc="outside lower center", ncols=len(others), fontsize=8.5)
-        return _svg(fig, "subgroups")
+        return inline_svg(fig, "subgroups")
 
 
 # =========================================================================== page
@@ -485,7 +456,7 @@ def _cuminc_fig(result: CompareResult, colours: dict[str, str]) -> str:
     runs, names = result.runs, result.comparison.names
     years = np.array([0, *CURVE_YEARS])
     with mpl.rc_context(_RC):
-        fig = _fig(FULL, 4.6)
+        fig = new_figure(FULL, 4.6)
         axes = fig.subplots(2, 4, sharex=True).ravel()
         titles = {"death": "Death", **LIFETIME_EVENTS}
         for ax, event in zip(axes, CURVE_EVENTS, strict=False):
@@ -502,7 +473,7 @@ def _cuminc_fig(result: CompareResult, colours: dict[str, str]) -> str:
         axes[-1].legend(*axes[0].get_legend_handles_labels(), loc="center")
         for ax in axes[4:7]:
             ax.set_xlabel("Years after the first stage")
-        return _svg(fig, "cuminc")
+        return inline_svg(fig, "cuminc")
 
 
 MC_KEYS = (("lifetime_qalys_discounted_se", "qaly"), ("lifetime_cost_discounted_se", "money"),

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analyses.decision import DecisionResult
-from sim.report.compare_report import FULL, _fig, _svg
+from sim.report.figures import FULL, inline_svg, new_figure
 from sim.report.render import mpl_text, render
 
 TOP = 10
@@ -24,7 +24,7 @@ TOP = 10
 def _tornado_fig(tornado: pd.DataFrame, design: str, base: float, currency: str) -> str:
     """Horizontal bars from the base incremental NMB to its value at the low/high percentile."""
     rows = tornado[tornado["design"] == design].head(TOP).iloc[::-1]
-    fig = _fig(FULL, 0.9 + 0.38 * len(rows))
+    fig = new_figure(FULL, 0.9 + 0.38 * len(rows))
     ax = fig.add_subplot()
     y = np.arange(len(rows))
     for value, colour, label in (("y_at_low", "#4477aa", "parameter at its low (2.5th pct)"),
@@ -37,7 +37,7 @@ def _tornado_fig(tornado: pd.DataFrame, design: str, base: float, currency: str)
     ax.set_xlabel(f"incremental net monetary benefit vs comparator ({currency} per patient)")
     ax.set_title(mpl_text(design), loc="left")
     ax.legend(loc="lower right", fontsize=8, frameon=False)
-    return _svg(fig, f"tornado-{design}")
+    return inline_svg(fig, f"tornado-{design}")
 
 
 def decision_context(decision: DecisionResult, currency: str) -> dict[str, Any]:
