@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -580,3 +581,19 @@ def test_dashboard_reads_only_the_named_file(tmp_path: Path) -> None:
     assert sorted(p.name for p in work.iterdir()) == sorted(d.name for d in decoys[:3])
     report_figures("dashboard_files", opened=len(opened), named_read=True,
                    other_user_files_read=0)
+
+
+def test_the_dashboard_extra_installs_every_page_file():
+    """Offline classrooms need only pip: Solara and solara-assets are pinned to one version,
+    and the installed cache holds every package the installed Solara's page loads."""
+    from importlib.metadata import version
+
+    from sim.viz import assets
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["dashboard"]
+    pins = dict(req.split("==") for req in extra if "==" in req)
+    assert pins["solara"] == pins["solara-assets"] == version("solara") == version(
+        "solara-assets"), f"pins {pins} must match each other and the installed versions"
+    assert assets.required_packages(), "the page template names no packages: parser broken"
+    assert assets.missing_packages() == []

@@ -166,7 +166,9 @@ def _serve(args: argparse.Namespace, port: int, uvicorn: Any) -> int:
     if missing:
         print("peersupport dashboard: the page's JavaScript is not installed yet "
               f"({', '.join(missing)}); the server fetches it from a CDN on first use. "
-              "Offline? Run once with --fetch-assets (needs npm).", file=sys.stderr)
+              "Offline? pip install 'peersupport[dashboard]' installs the files for the "
+              "Solara version it pins; with another version run once with --fetch-assets "
+              "(needs npm).", file=sys.stderr)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
     url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
     print(f"peersupport dashboard: serving on {url}  (Ctrl+C stops it)", flush=True)

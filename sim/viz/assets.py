@@ -1,10 +1,12 @@
 """The page's browser assets (Solara's JavaScript, CSS and fonts), for offline use.
 
-Solara's server fetches them from a public CDN on first use and keeps a copy in its
-asset cache (``<venv>/share/solara/cdn``). A classroom or CI machine without that CDN
-can install the same files once from the npm registry, with npm, into that cache:
-``peersupport dashboard --fetch-assets``. The packages are read from the installed
-Solara's page template, so a Solara upgrade asks for its own versions.
+Solara's page loads them from its asset cache (``<venv>/share/solara/cdn``), or from a public
+CDN into that cache on first use. The ``dashboard`` extra pins Solara together with the
+``solara-assets`` release that holds exactly the files its page asks for, so
+``pip install 'peersupport[dashboard]'`` is all an offline classroom needs. With another Solara
+version, ``peersupport dashboard --fetch-assets`` installs the same files once from the npm
+registry, with npm. The packages are read from the installed Solara's page template, so any
+Solara version asks for its own.
 """
 
 from __future__ import annotations

@@ -101,12 +101,13 @@ def notice_html(missing: list[str], cache_dir: str) -> str:
         "dashboard's server downloads from the internet the first time. They are not "
         "installed on the computer running the dashboard, and it cannot reach the internet."
         '</p><p style="margin-top: .6em">On that computer, while it has internet, stop the '
-        'dashboard (Ctrl+C) and run once:</p>'
+        'dashboard (Ctrl+C) and install them with pip, with the Solara version they match:</p>'
         '<pre style="font-size: 20px; background: #fff; padding: .4em .8em">'
-        'peersupport dashboard --fetch-assets</pre><p>(it needs Node.js\'s <code>npm</code>). '
-        'The files are kept in <code>' + escape(cache_dir) + '</code>: copying that folder '
-        'from a computer that has them works too. Then start the dashboard again and '
-        'reload this page.</p></div>'
+        "pip install 'peersupport[dashboard]'</pre><p>With another Solara version, run "
+        "<code>peersupport dashboard --fetch-assets</code> once instead (it needs Node.js's "
+        '<code>npm</code>). The files are kept in <code>' + escape(cache_dir) + '</code>: '
+        'copying that folder from a computer that has them works too. Then start the '
+        'dashboard again and reload this page.</p></div>'
         "<script>(function () {"
         "  window.addEventListener('error', function (e) {"
         "    var t = e.target, url = t && (t.src || t.href);"
