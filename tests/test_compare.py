@@ -93,8 +93,10 @@ def tiny_result(tmp_path_factory: pytest.TempPathFactory) -> CompareResult:
 
 def test_ready_compare_file_validates() -> None:
     comparison = load_comparison(ROOT / "scenarios" / "compare" / "all_designs.yaml")
-    names = {p.stem for p in DESIGNS.glob("*.yaml")}
+    names = {p.stem for p in DESIGNS.glob("*.yaml")}  # the matched-length ones are in matched/
     assert set(comparison.names) == names, "all_designs compares every ready design"
+    matched = load_comparison(ROOT / "scenarios" / "compare" / "matched_length.yaml")
+    assert {p.stem for p in (DESIGNS / "matched").glob("*.yaml")} < set(matched.names)
     assert comparison.comparator == "usual_care"
     assert comparison.spec.replications >= 20, "enough PSA iterations for a CEAC"
     assert len(comparison.spec.psa) >= 5 and len(comparison.draws) == comparison.spec.replications

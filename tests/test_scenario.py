@@ -23,10 +23,20 @@ def error_of(path: Path, **kw) -> ScenarioError:
 
 def test_every_design_file_validates():
     files = sorted(DESIGNS.glob("*.yaml"))
-    assert len(files) == 5, f"expected the five ready designs, found {[f.name for f in files]}"
     names = {load_scenario(f).program.name for f in files}
     assert names == {"usual_care", "dsmes_in_person", "im_peer_support", "hybrid_kickoff",
-                     "hybrid_monthly"}
+                     "hybrid_monthly", "dsmes_plus_im", "dsmes_then_im"}
+    assert all(load_scenario(f).program.name == f.stem for f in files), "name = file name"
+
+
+def test_matched_length_designs_end_where_they_say():
+    """The 6-month versions close every channel by day 182; the 12-month ones run to 350."""
+    six = ["matched/hybrid_kickoff_6m", "dsmes_plus_im"]
+    twelve = ["matched/im_peer_support_12m", "matched/dsmes_plus_im_12m", "dsmes_then_im"]
+    for name, last in [(n, 182) for n in six] + [(n, 350) for n in twelve]:
+        program = load_scenario(DESIGNS / f"{name}.yaml").program
+        ends = [program.im.end_day, program.education.end_day, program.in_person.end_day]
+        assert max(ends) == last, f"{name}: channels end at {ends}"
 
 
 def test_malformed_yaml_names_file_and_line(tmp_path):
@@ -128,8 +138,9 @@ def test_cli_bad_input_exits_2_without_traceback(tmp_path):
 
 
 def test_cli_check_and_schema():
-    proc = _cli("check", *map(str, sorted(DESIGNS.glob("*.yaml"))))
+    files = sorted(DESIGNS.rglob("*.yaml"))
+    proc = _cli("check", *map(str, files))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count("ok ") == 5
+    assert proc.stdout.count("ok ") == len(files) >= 10
     schema = json.loads(_cli("schema").stdout)
     assert schema["title"] == "Scenario"
