@@ -125,6 +125,11 @@ def test_bad_parameter_path_and_value(tmp_path):
     assert "population.size must be >= 1" in str(err) and err.line == 6
 
 
+def test_published_value_outside_its_own_interval_is_refused(tmp_path):
+    err = error_of(tmp_path, TINY.replace("interval: [-5.0, 0.0]", "interval: [0.5, 5.0]"))
+    assert "lies outside its own interval [0.5, 5]" in str(err) and err.line is not None
+
+
 def test_within_needs_an_interval_and_one_form_of(tmp_path):
     err = error_of(tmp_path, TINY.replace("    interval: [-5.0, 0.0]\n", ""))
     assert "needs an interval" in str(err)
@@ -214,7 +219,8 @@ def test_report_and_exit_status(tmp_path):
     page = html_path.read_text()
     assert "data:image/png;base64," in page and "net effect" in page
     assert "| tiny | net effect |" in md_path.read_text()
-    failing = write(tmp_path, TINY.replace("[-5.0, 0.0]", "[5.0, 6.0]"), "fail.yaml")
+    failing = write(tmp_path, TINY.replace("published: -0.5", "published: 5.5").replace(
+        "[-5.0, 0.0]", "[5.0, 6.0]"), "fail.yaml")
     assert cli.main(["validate", str(failing), "--executor", "serial", "--no-progress"]) == 1
 
 
