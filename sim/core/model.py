@@ -309,17 +309,20 @@ class PeerSupportModel(mesa.Model):
     def _gatherings(self, d: int) -> bool:
         """Phase 1 (draws: attendance): who attends a session or education today."""
         plan, s, st = self.plan, self.spec, self.state
-        hours = plan.education_hours[d]
+        hours, session = plan.education_hours[d], plan.session_hours[d] > 0
         in_person_ed = s.program.education.mode == "in_person" and hours > 0
-        if not (plan.session[d] or hours > 0):
+        if not (session or hours > 0):
             if st.attended.any():
                 st.attended[:] = False
             return False
         u = self.streams.day("attendance", d).random(self.n)
-        invited = st.group_offered if plan.session[d] and not in_person_ed else in_person_ed
-        np.logical_and(invited, u < self.patients.attendance_prob, out=st.attended)
+        # the schedule's attendance factor scales each patient's chance (same uniform)
+        factor = plan.education_attendance[d] if in_person_ed else plan.session_attendance[d]
+        invited = st.group_offered if session and not in_person_ed else in_person_ed
+        np.logical_and(invited, u < self.patients.attendance_prob * factor, out=st.attended)
         if hours > 0:
-            reached = st.attended if in_person_ed else u < self.patients.digital_literacy
+            reached = st.attended if in_person_ed else \
+                u < self.patients.digital_literacy * plan.education_attendance[d]
             np.add(st.education_hours, hours * reached, out=st.education_hours)
             kernels.knowledge_gains(self.patients.knowledge0, st.education_hours,
                                     s.behaviour.knowledge_hours_scale, st.knowledge_gain)
@@ -338,14 +341,14 @@ class PeerSupportModel(mesa.Model):
             if self.spec.network.peer_leaders:
                 shared += e.peer_leader_cost_per_patient_year * n / DAYS_PER_YEAR
             shared += posts * e.moderation_minutes_per_message / 60.0 * e.staff_cost_per_hour
-        if plan.session[d]:
-            shared += float(plan.offered.sum()) * self.spec.program.in_person.hours_per_session \
-                * e.session_cost_per_group_hour
+        session_hours = float(plan.session_hours[d])  # the day's schedule sets the length
+        if session_hours > 0:
+            shared += float(plan.offered.sum()) * session_hours * e.session_cost_per_group_hour
         hours_ed = plan.education_hours[d]
         caused = 0.0
         if st.attended.any() or hours_ed > 0:
             per_patient = np.zeros(n)
-            if plan.session[d]:
+            if session_hours > 0:
                 per_patient += (st.attended & st.group_offered) * e.session_cost_per_attendee
             if hours_ed > 0 and self.spec.program.education.mode == "in_person":
                 per_patient += st.attended * (hours_ed * e.education_cost_per_patient_hour)

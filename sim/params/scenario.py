@@ -249,14 +249,24 @@ class InstantMessaging(Section):
 
 
 class Schedule(Section):
-    """Days of a channel: start_day, start_day + every_days, ... before end_day.
+    """One schedule of a channel: explicit ``days``, or start_day, start_day + every_days, ...
 
-    Or an explicit ``days`` list (then none of the other three may be given).
+    before end_day (then ``days`` may not be given). Channels reuse it: a channel's flat keys
+    are one schedule, its ``schedules`` list several (``sim.core.program.schedule_mask``
+    expands each into the days it acts).
     """
 
     days: list[int] | None = param(
-        None, "days", "-", "explicit days of the sessions, increasing (none = evenly spaced); "
-        "days past run.days are not reached",
+        None, "days", "-", "explicit days, strictly increasing and before run.days "
+        "(none = evenly spaced)",
+    )
+    start_day: int = param(0, "day", "-", "first day", ge=0)
+    end_day: int = param(0, "day", "-", "none from this day on", ge=0)
+    every_days: int = param(7, "days", "-", "days between two", ge=1)
+    attendance_factor: float = param(
+        1.0, "x attendance probability", "assumption",
+        "share of the usual attendance these sessions draw (optional meetings: fewer come)",
+        gt=0, le=1,
     )
 
     @field_validator("days")
@@ -271,17 +281,56 @@ class Schedule(Section):
 
     @model_validator(mode="after")
     def _one_form(self) -> Schedule:
-        spaced = {key for key in ("start_day", "end_day", "every_days")  # not at default
-                  if getattr(self, key) != type(self).model_fields[key].default}
+        spaced = _set_keys(self, ("start_day", "end_day", "every_days"))
         if self.days is not None and spaced:
-            raise ValueError(f"give either days or {', '.join(sorted(spaced))}, not both")
+            raise ValueError(f"give either days or {', '.join(spaced)}, not both")
         return self
 
 
-class InPerson(Schedule):
+def _set_keys(section: Section, keys: Sequence[str]) -> list[str]:
+    """The ``keys`` of ``section`` not at their defaults (the ones a file or --set gave)."""
+    return [key for key in keys
+            if getattr(section, key) != type(section).model_fields[key].default]
+
+
+class SessionSchedule(Schedule):
+    """A schedule of group sessions (or education sessions) of a given length."""
+
+    hours_per_session: float = param(2.0, "hours", "assumption",
+                                     "length of each session (0 = none held)", ge=0, le=24)
+
+
+class SessionChannel(SessionSchedule):
+    """A channel of sessions: its flat keys are one schedule, or ``schedules`` lists several."""
+
+    schedules: list[SessionSchedule] | None = param(
+        None, "list of schedules", "-",
+        "several schedules, each with the keys days or start_day/end_day/every_days, "
+        "hours_per_session and attendance_factor (instead of the flat keys)",
+    )
+
+    @model_validator(mode="after")
+    def _flat_or_list(self) -> SessionChannel:
+        flat = _set_keys(self, _FLAT_KEYS)
+        if self.schedules is not None and flat:
+            raise ValueError(f"give either schedules or {', '.join(flat)}, not both (a "
+                             "channel's flat keys are its one schedule)")
+        return self
+
+    @property
+    def timetable(self) -> tuple[SessionSchedule, ...]:
+        """The channel's schedules: ``schedules``, or the flat keys as the one schedule."""
+        return (self,) if self.schedules is None else tuple(self.schedules)
+
+
+_FLAT_KEYS = tuple(SessionSchedule.model_fields)
+"""The keys of one schedule, which a channel also takes flat (as its one schedule)."""
+
+
+class InPerson(SessionChannel):
     """Group sessions on days start_day, start_day + every_days, ... before end_day.
 
-    Or on the explicit ``days``.
+    Or on the explicit ``days``, or on several ``schedules``.
     """
 
     start_day: int = param(0, "day", "-", "day of the first session", ge=0)
@@ -292,10 +341,10 @@ class InPerson(Schedule):
                                 ge=0, le=1)
 
 
-class Education(Schedule):
+class Education(SessionChannel):
     """DSMES curriculum delivered in sessions on days start_day, +every_days, ... < end_day.
 
-    Or on the explicit ``days``.
+    Or on the explicit ``days``, or on several ``schedules``.
     """
 
     start_day: int = param(0, "day", "-", "day of the first education session", ge=0)
@@ -797,7 +846,30 @@ def validate(
     data: dict[str, Any], lines: dict[tuple[str, ...], Location], label: str
 ) -> Scenario:
     """Validate a resolved dict; translate pydantic errors into one clear ScenarioError."""
-    return Located(label, lines, Scenario).validate(Scenario, data)
+    where = Located(label, lines, Scenario)
+    scenario = where.validate(Scenario, data)
+    _check_days_in_run(scenario, where)
+    return scenario
+
+
+def _check_days_in_run(scenario: Scenario, where: Located) -> None:
+    """Explicit schedule days must fall in the run: a located error names the first that does not.
+
+    (A day past the run would silently never happen; evenly spaced schedules simply stop.)
+    """
+    last = scenario.run.days
+    for name in Program.model_fields:
+        channel = getattr(scenario.program, name)
+        if not isinstance(channel, Schedule):
+            continue
+        listed = getattr(channel, "schedules", None) or ()
+        for loc, schedule in [(("program", name), channel), *(
+                (("program", name, "schedules", str(i)), s) for i, s in enumerate(listed))]:
+            late = [k for k, day in enumerate(schedule.days or ()) if day >= last]
+            if late:
+                raise where.error(f"day {schedule.days[late[0]]} is past the run: days count "
+                                  f"from 0, so they must be below run.days ({last})",
+                                  (*loc, "days", str(late[0])))
 
 
 def parameter_field(dotted: str) -> Any:
