@@ -18,7 +18,12 @@ import mesa
 import numpy as np
 
 from sim.core import dynamics, kernels
-from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT, discount_factor
+from sim.core.economics import (
+    DAYS_PER_YEAR,
+    HBA1C_COST_THRESHOLD_PCT,
+    discount_factor,
+    moderation_minutes,
+)
 from sim.core.network import PeerNetwork, build_network
 from sim.core.population import Patients, draw_patients
 from sim.core.program import ContactPlan, contact_plan
@@ -263,8 +268,8 @@ class PeerSupportModel(mesa.Model):
             return
         gathering = self._gatherings(d)  # 1
         today = self._today(d, gathering)  # 2
-        posts, taken = self._day_pass(today)  # 3-5
-        self._accounting(d, posts, taken, today.cost_discount)  # 6
+        posts, taken, moderator = self._day_pass(today)  # 3-5
+        self._accounting(d, posts, taken, moderator, today.cost_discount)  # 6
         self.day = d + 1  # 7
         if self.day % s.run.record_every_days == 0 or self.day == plan.days:
             self.record()
@@ -284,10 +289,11 @@ class PeerSupportModel(mesa.Model):
             care_cost=e.healthcare_cost_per_year * df_cost / DAYS_PER_YEAR,
             care_cost_per_pct=e.healthcare_cost_per_hba1c_pct_year * df_cost / DAYS_PER_YEAR)
 
-    def _day_pass(self, t: kernels.Today) -> tuple[int, int]:
+    def _day_pass(self, t: kernels.Today) -> tuple[int, int, np.ndarray]:
         """Phases 3-5 in one compiled call (draws: messaging, dosing).
 
-        All posts made today (members' and moderators') and the doses taken.
+        All posts made today (members' and moderators'), the doses taken and each group's
+        moderator posts.
         """
         draws = self.n + self.network.n_groups  # one per patient, one per group's moderator
         log_u = np.log(self.streams.day("messaging", t.day).random(draws)) if t.im_active \
@@ -297,7 +303,7 @@ class PeerSupportModel(mesa.Model):
             self.spec.program.im.moderator_posts_per_week / 7.0, self._dose_variates(t.day))
         if t.im_active:
             posts += int(moderator.sum())
-        return posts, taken
+        return posts, taken, moderator
 
     def _dose_variates(self, d: int) -> np.ndarray:
         """Phase 5 (draws: dosing): standard logistic variates log(u / (1 - u)), one per patient."""
@@ -328,11 +334,12 @@ class PeerSupportModel(mesa.Model):
                                     s.behaviour.knowledge_hours_scale, st.knowledge_gain)
         return bool(st.attended.any())
 
-    def _accounting(self, d: int, posts: int, taken: int, df_cost: float) -> None:
+    def _accounting(self, d: int, posts: int, taken: int, moderator: np.ndarray,
+                    df_cost: float) -> None:
         """Phase 6: programme costs and the day's totals (``Ledger``).
 
         The costs each patient causes accrue, discounted, in ``state.cost`` (attendance here, the
-        rest in phase 5).
+        rest in phase 5). ``moderator`` holds each group's moderator posts today.
         """
         e, plan, n, st = self.spec.economics, self.plan, self.n, self.state
         shared = 0.0
@@ -340,7 +347,11 @@ class PeerSupportModel(mesa.Model):
             shared += e.platform_cost_per_patient_month * 12.0 * n / DAYS_PER_YEAR
             if self.spec.network.peer_leaders:
                 shared += e.peer_leader_cost_per_patient_year * n / DAYS_PER_YEAR
-            shared += posts * e.moderation_minutes_per_message / 60.0 * e.staff_cost_per_hour
+            messages = np.bincount(st.group_id, weights=st.posts,
+                                   minlength=moderator.shape[0]) + moderator
+            shared += moderation_minutes(
+                messages, e.moderation_minutes_per_group_week, e.moderation_minutes_per_message,
+                e.moderation_max_messages_per_group_day) / 60.0 * e.staff_cost_per_hour
         session_hours = float(plan.session_hours[d])  # the day's schedule sets the length
         if session_hours > 0:
             shared += float(plan.offered.sum()) * session_hours * e.session_cost_per_group_hour

@@ -568,8 +568,19 @@ class Economics(Section):
                                        "moderator / facilitator cost incl. on-costs", ge=0,
                                        le=COST_LIMIT)
     moderation_minutes_per_message: float = param(
-        2.0, "minutes", "assumption (no source found)", "staff time per IM message moderated",
-        ge=0, le=1440,
+        2.0, "minutes", "assumption (no source found)",
+        "moderator time per IM message read (members', leaders' and moderators'); the design "
+        "proposes 0.5 (prior 0.25-2) with the two keys below", ge=0, le=1440,
+    )
+    moderation_minutes_per_group_week: float = param(
+        0.0, "minutes per open group-week", "assumption (no source found)",
+        "moderator time per open IM group whatever its messages (0 = none, today's model; "
+        "proposed 60, prior 30-120)", ge=0, le=10080,
+    )
+    moderation_max_messages_per_group_day: float | None = param(
+        None, "messages per group-day", "assumption",
+        "messages a moderator reads in one group a day; beyond it they skim (none = all, "
+        "today's model; proposed 50, prior 20-100)", ge=0,
     )
     peer_leader_cost_per_patient_year: float = param(
         13.84, "currency/patient/year", "RAPSID cost analysis (2013 prices)",
