@@ -220,6 +220,7 @@ class PeerSupportModel(mesa.Model):
             knowledge_gain=np.zeros(n), self_efficacy_gain=np.zeros(n), engagement=engagement,
             posts=np.zeros(n, dtype=np.int32), posts_total=np.zeros(n, dtype=np.int64),
             received=np.zeros(n), norm=np.zeros(n), support=np.zeros(n), contact=np.zeros(n),
+            co_attendees=np.zeros(n),
             practice=np.zeros(n), adherence=adherence0.copy(), dose_window=dose_window,
             pdc_count=pdc_count, adherent=dynamics.adherent(pdc_count, b.pdc_window_days),
             hba1c=p.hba1c0_pct.copy(), distress=p.distress0.copy(), utility=p.utility0.copy(),
@@ -281,7 +282,8 @@ class PeerSupportModel(mesa.Model):
         df_qaly = discount_factor(d, e.discount_rate_effects)
         df_cost = discount_factor(d, e.discount_rate_costs)
         return kernels.Today(
-            day=d, gathering=gathering, im_active=bool(self.plan.im_active[d]),
+            day=d, gathering=gathering, session=bool(self.plan.session_hours[d] > 0),
+            im_active=bool(self.plan.im_active[d]),
             digital_contact=bool(self.plan.education_hours[d] > 0
                                  and s.program.education.mode == "digital"),
             cost_discount=df_cost, qaly_weight=df_qaly / DAYS_PER_YEAR,

@@ -478,6 +478,17 @@ class Behaviour(Section):
         0.3, "fraction of the gap to 1", "DiabPeerS process evaluation [A]",
         "engagement regained by attending a session", ge=0, le=1,
     )
+    session_support_days: float = param(
+        0.0, "days-equivalent of support per session", "assumption",
+        "peer support (modelling, encouragement) a group session delivers, as days of "
+        "contact (0 = none, today's model; proposed 3, prior 1-7, to calibrate against "
+        "Qi 2015 and Tang 2014)", ge=0, le=60,
+    )
+    session_support_half_attendees: float = param(
+        1.0, "rapport-weighted co-attendees", "assumption",
+        "co-attendees (weighted by rapport) that give 63% of a session's peer support "
+        "(prior 0.5-3)", gt=0,
+    )
 
 
 class Clinical(Section):
