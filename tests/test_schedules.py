@@ -171,3 +171,18 @@ def test_unsorted_days_are_a_located_error(tmp_path):
 def test_both_forms_or_bad_values_are_located_errors(tmp_path, program, path, expected):
     err = _error(tmp_path, program)
     assert err.path == path and expected in str(err), str(err)
+
+
+def test_the_dashboard_kickoff_lever_switches_any_schedule_form(tmp_path):
+    """The classroom's kick-off lever reads and replaces a channel of several schedules."""
+    from sim.viz.arms import has_sessions, with_kickoff
+
+    sc = load_scenario(write(tmp_path / "kickoff_meetings.yaml", KICKOFF_MEETINGS))
+    assert has_sessions(sc) and with_kickoff(sc, True) == {}
+    off = load_scenario(sc, with_kickoff(sc, False))
+    assert not has_sessions(off) and not _plan(off).session.any()
+    on = load_scenario(off, with_kickoff(off, True))
+    assert _days(_plan(on).session) == [0, 7]
+    none = load_scenario(sc, {"program.in_person.schedules": [{"days": [0],
+                                                                "hours_per_session": 0}]})
+    assert not has_sessions(none), "0-hour sessions are none"

@@ -322,6 +322,13 @@ class SessionChannel(SessionSchedule):
         """The channel's schedules: ``schedules``, or the flat keys as the one schedule."""
         return (self,) if self.schedules is None else tuple(self.schedules)
 
+    @property
+    def holds_sessions(self) -> bool:
+        """Whether any of its schedules holds a session (of more than 0 hours) at all."""
+        return any(s.hours_per_session > 0 and (bool(s.days) if s.days is not None
+                                                else s.end_day > s.start_day)
+                   for s in self.timetable)
+
 
 _FLAT_KEYS = tuple(SessionSchedule.model_fields)
 """The keys of one schedule, which a channel also takes flat (as its one schedule)."""
