@@ -249,11 +249,11 @@ class InstantMessaging(Section):
 
 
 class Schedule(Section):
-    """One schedule of a channel: explicit ``days``, or start_day, start_day + every_days, ...
+    """One schedule of a channel: explicit ``days``, or evenly spaced days.
 
-    before end_day (then ``days`` may not be given). Channels reuse it: a channel's flat keys
-    are one schedule, its ``schedules`` list several (``sim.core.program.schedule_mask``
-    expands each into the days it acts).
+    Evenly spaced: start_day, start_day + every_days, ... before end_day (then ``days`` may not
+    be given). Channels reuse it: a channel's flat keys are one schedule, its ``schedules`` list
+    several; ``sim.core.program.schedule_mask`` expands one into the days it acts.
     """
 
     days: list[int] | None = param(
@@ -314,7 +314,8 @@ class SessionChannel(SessionSchedule):
         flat = _set_keys(self, _FLAT_KEYS)
         if self.schedules is not None and flat:
             raise ValueError(f"give either schedules or {', '.join(flat)}, not both (a "
-                             "channel's flat keys are its one schedule)")
+                             "channel's flat keys are its one schedule; when extending a file "
+                             "that sets them, set them back to their defaults)")
         return self
 
     @property
@@ -894,11 +895,10 @@ def _check_days_in_run(scenario: Scenario, where: Located) -> None:
         listed = getattr(channel, "schedules", None) or ()
         for loc, schedule in [(("program", name), channel), *(
                 (("program", name, "schedules", str(i)), s) for i, s in enumerate(listed))]:
-            late = [k for k, day in enumerate(schedule.days or ()) if day >= last]
-            if late:
-                raise where.error(f"day {schedule.days[late[0]]} is past the run: days count "
-                                  f"from 0, so they must be below run.days ({last})",
-                                  (*loc, "days", str(late[0])))
+            for k, day in enumerate(schedule.days or ()):
+                if day >= last:
+                    raise where.error(f"day {day} is past the run: days count from 0, so they "
+                                      f"must be below run.days ({last})", (*loc, "days", str(k)))
 
 
 def parameter_field(dotted: str) -> Any:
