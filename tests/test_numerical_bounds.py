@@ -335,7 +335,7 @@ EDGE_CASES: dict[str, dict[str, Any]] = {
         "education_cost_per_patient_hour", "platform_cost_per_patient_month",
         "medication_cost_per_dose", "healthcare_cost_per_year",
         "healthcare_cost_per_hba1c_pct_year", "wtp_per_qaly")}
-        | {"moderation_minutes_per_message": 1440},
+        | {"moderation_minutes_per_message": 1440, "moderation_minutes_per_group_week": 10080},
         "program": {"im": {"end_day": 40, "posts_per_week": 100}}},
     "extreme_distributions": {"population": {
         "adherence_logit": {"mean": 1e308, "sd": 1e308, "min": -50, "max": 50},

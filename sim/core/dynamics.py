@@ -46,6 +46,17 @@ def saturating(messages: float, half_messages: float, maximum: float) -> float:
 
 
 @njit(cache=True)
+def combine_support(first: float, second: float, maximum: float) -> float:
+    """The day's support from two sources: the second fills its share of the gap the first leaves.
+
+    ``first + second * max(maximum - first, 0)`` with ``second`` in [0, 1]: for inputs in
+    [0, maximum] it is ``maximum * (1 - (1 - first/maximum) * (1 - second))`` (support from any
+    source, bounded); an unbounded first input (linear support) is never lowered.
+    """
+    return first + second * max(maximum - first, 0.0)
+
+
+@njit(cache=True)
 def sigmoid(x: float) -> float:
     """Logistic function, logit -> probability."""
     return 0.5 * (1.0 + math.tanh(0.5 * x))

@@ -97,6 +97,8 @@ class DayParams(NamedTuple):
     saturating_support: bool
     support_half_messages: float
     support_max: float
+    session_support_rate: float  # share of the gap a session's peer support closes; 0: none
+    session_support_half: float  # rapport-weighted co-attendees giving 63% of it
 
 
 def day_params(s: Scenario) -> DayParams:
@@ -131,6 +133,9 @@ def day_params(s: Scenario) -> DayParams:
         read_limit=_or_inf(b.read_limit_per_author),
         saturating_support=b.support_response == "saturating",
         support_half_messages=b.support_half_messages, support_max=b.support_max,
+        session_support_rate=-math.expm1(-b.session_support_days
+                                         / b.support_time_constant_days),
+        session_support_half=b.session_support_half_attendees,
     )
 
 
@@ -144,6 +149,7 @@ class Today(NamedTuple):
 
     day: int  # model day (0 = the first simulated day)
     gathering: bool  # someone attends a session or in-person education today
+    session: bool  # an in-person group session is held today
     im_active: bool  # the IM groups are open
     digital_contact: bool  # digital curriculum delivered today
     cost_discount: float  # discount factor of costs incurred today
@@ -200,7 +206,8 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndar
 def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool) -> None:
     """Step phase 4 per tie, in one pass over the group ties.
 
-    For tie i-j: rapport from attending the same session; messages j -> i read (at most
+    For tie i-j: the rapport-weighted co-attendees of i at today's gathering (rapport before
+    today's meeting); rapport from attending the same session; messages j -> i read (at most
     ``read_limit`` of them) with weight = rapport (support received); rapport from
     reading; the tie's weight in i's peer norm (from yesterday's adherent status); decay
     toward the floor. With ``evolve`` False, strengths are left unchanged (used for the
@@ -217,8 +224,10 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
     posts = st.posts
     adherent = st.adherent
     received = st.received
+    co_attendees = st.co_attendees
     norm = st.norm
     for i in prange(indptr.shape[0] - 1):
+        met = 0.0
         recv = 0.0
         weight = 0.0
         total = 0.0
@@ -226,6 +235,7 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
             j = indices[k]
             s = strength[k]
             if t.gathering and attended[i] and attended[j]:
+                met += s
                 s = dyn.toward_one(s, p.in_person_gain)
             if t.im_active and posts[j] > 0:
                 read = min(posts[j], p.read_limit)
@@ -246,6 +256,7 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
                 total += s
                 weight += s * adherent[bg_indices[k]]
         received[i] = recv
+        co_attendees[i] = met
         if p.complex_contagion:
             norm[i] = dyn.complex_norm(weight, p.complex_threshold, p.norm_effect)
         else:
@@ -258,7 +269,9 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
 
     In order: support received today (messages read and the moderator's, weighted by
     engagement; linear, or saturating: ``dynamics.saturating``) and engagement fading
-    toward rest; support memory; recent contact;
+    toward rest; support memory, and for attendees of a group session the peer support it
+    delivers (saturating in rapport-weighted co-attendees, worth ``session_support_days`` of
+    contact); recent contact;
     self-care practice; today's dose against the peer norm and the other dose-logit terms;
     recent adherence (EWMA), PDC and adherent status; HbA1c toward its target; distress;
     QoL (EQ-5D utility); QALYs and costs, discounted.
@@ -271,6 +284,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     """
     group_id = st.group_id
     leader = st.leader
+    offered = st.group_offered
     hba1c0 = st.hba1c0_pct
     utility0 = st.utility0
     distress0 = st.distress0
@@ -282,6 +296,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     baseline_norm = st.baseline_norm
     attended = st.attended
     received = st.received
+    co_attendees = st.co_attendees
     norm = st.norm
     knowledge_gain = st.knowledge_gain
     self_efficacy = st.self_efficacy_gain
@@ -316,6 +331,10 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
                 engagement[i] = dyn.toward_one(
                     e, p.engagement_reinforcement * min(support_today, 1.0))
         support[i] = dyn.relax(support[i], support_today, p.support_rate)
+        if t.session and attended[i] and offered[i] and p.session_support_rate > 0.0:
+            peers = dyn.saturating(co_attendees[i], p.session_support_half, 1.0)
+            support[i] = dyn.relax(support[i], dyn.combine_support(
+                support_today, peers, p.support_max), p.session_support_rate)
         c = max(contact[i] * p.contact_keep, 1.0 if attended[i] else 0.0)
         if t.im_active:
             c = max(c, min(support_today, 1.0))

@@ -18,7 +18,12 @@ import mesa
 import numpy as np
 
 from sim.core import dynamics, kernels
-from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT, discount_factor
+from sim.core.economics import (
+    DAYS_PER_YEAR,
+    HBA1C_COST_THRESHOLD_PCT,
+    discount_factor,
+    moderation_minutes,
+)
 from sim.core.network import PeerNetwork, build_network
 from sim.core.population import Patients, draw_patients
 from sim.core.program import ContactPlan, contact_plan
@@ -215,6 +220,7 @@ class PeerSupportModel(mesa.Model):
             knowledge_gain=np.zeros(n), self_efficacy_gain=np.zeros(n), engagement=engagement,
             posts=np.zeros(n, dtype=np.int32), posts_total=np.zeros(n, dtype=np.int64),
             received=np.zeros(n), norm=np.zeros(n), support=np.zeros(n), contact=np.zeros(n),
+            co_attendees=np.zeros(n),
             practice=np.zeros(n), adherence=adherence0.copy(), dose_window=dose_window,
             pdc_count=pdc_count, adherent=dynamics.adherent(pdc_count, b.pdc_window_days),
             hba1c=p.hba1c0_pct.copy(), distress=p.distress0.copy(), utility=p.utility0.copy(),
@@ -263,8 +269,8 @@ class PeerSupportModel(mesa.Model):
             return
         gathering = self._gatherings(d)  # 1
         today = self._today(d, gathering)  # 2
-        posts, taken = self._day_pass(today)  # 3-5
-        self._accounting(d, posts, taken, today.cost_discount)  # 6
+        posts, taken, moderator = self._day_pass(today)  # 3-5
+        self._accounting(d, posts, taken, moderator, today.cost_discount)  # 6
         self.day = d + 1  # 7
         if self.day % s.run.record_every_days == 0 or self.day == plan.days:
             self.record()
@@ -276,7 +282,8 @@ class PeerSupportModel(mesa.Model):
         df_qaly = discount_factor(d, e.discount_rate_effects)
         df_cost = discount_factor(d, e.discount_rate_costs)
         return kernels.Today(
-            day=d, gathering=gathering, im_active=bool(self.plan.im_active[d]),
+            day=d, gathering=gathering, session=bool(self.plan.session_hours[d] > 0),
+            im_active=bool(self.plan.im_active[d]),
             digital_contact=bool(self.plan.education_hours[d] > 0
                                  and s.program.education.mode == "digital"),
             cost_discount=df_cost, qaly_weight=df_qaly / DAYS_PER_YEAR,
@@ -284,10 +291,11 @@ class PeerSupportModel(mesa.Model):
             care_cost=e.healthcare_cost_per_year * df_cost / DAYS_PER_YEAR,
             care_cost_per_pct=e.healthcare_cost_per_hba1c_pct_year * df_cost / DAYS_PER_YEAR)
 
-    def _day_pass(self, t: kernels.Today) -> tuple[int, int]:
+    def _day_pass(self, t: kernels.Today) -> tuple[int, int, np.ndarray]:
         """Phases 3-5 in one compiled call (draws: messaging, dosing).
 
-        All posts made today (members' and moderators') and the doses taken.
+        All posts made today (members' and moderators'), the doses taken and each group's
+        moderator posts.
         """
         draws = self.n + self.network.n_groups  # one per patient, one per group's moderator
         log_u = np.log(self.streams.day("messaging", t.day).random(draws)) if t.im_active \
@@ -297,7 +305,7 @@ class PeerSupportModel(mesa.Model):
             self.spec.program.im.moderator_posts_per_week / 7.0, self._dose_variates(t.day))
         if t.im_active:
             posts += int(moderator.sum())
-        return posts, taken
+        return posts, taken, moderator
 
     def _dose_variates(self, d: int) -> np.ndarray:
         """Phase 5 (draws: dosing): standard logistic variates log(u / (1 - u)), one per patient."""
@@ -309,27 +317,31 @@ class PeerSupportModel(mesa.Model):
     def _gatherings(self, d: int) -> bool:
         """Phase 1 (draws: attendance): who attends a session or education today."""
         plan, s, st = self.plan, self.spec, self.state
-        hours = plan.education_hours[d]
+        hours, session = plan.education_hours[d], plan.session_hours[d] > 0
         in_person_ed = s.program.education.mode == "in_person" and hours > 0
-        if not (plan.session[d] or hours > 0):
+        if not (session or hours > 0):
             if st.attended.any():
                 st.attended[:] = False
             return False
         u = self.streams.day("attendance", d).random(self.n)
-        invited = st.group_offered if plan.session[d] and not in_person_ed else in_person_ed
-        np.logical_and(invited, u < self.patients.attendance_prob, out=st.attended)
+        # the schedule's attendance factor scales each patient's chance (same uniform)
+        factor = plan.education_attendance[d] if in_person_ed else plan.session_attendance[d]
+        invited = st.group_offered if session and not in_person_ed else in_person_ed
+        np.logical_and(invited, u < self.patients.attendance_prob * factor, out=st.attended)
         if hours > 0:
-            reached = st.attended if in_person_ed else u < self.patients.digital_literacy
+            reached = st.attended if in_person_ed else \
+                u < self.patients.digital_literacy * plan.education_attendance[d]
             np.add(st.education_hours, hours * reached, out=st.education_hours)
             kernels.knowledge_gains(self.patients.knowledge0, st.education_hours,
                                     s.behaviour.knowledge_hours_scale, st.knowledge_gain)
         return bool(st.attended.any())
 
-    def _accounting(self, d: int, posts: int, taken: int, df_cost: float) -> None:
+    def _accounting(self, d: int, posts: int, taken: int, moderator: np.ndarray,
+                    df_cost: float) -> None:
         """Phase 6: programme costs and the day's totals (``Ledger``).
 
         The costs each patient causes accrue, discounted, in ``state.cost`` (attendance here, the
-        rest in phase 5).
+        rest in phase 5). ``moderator`` holds each group's moderator posts today.
         """
         e, plan, n, st = self.spec.economics, self.plan, self.n, self.state
         shared = 0.0
@@ -337,15 +349,19 @@ class PeerSupportModel(mesa.Model):
             shared += e.platform_cost_per_patient_month * 12.0 * n / DAYS_PER_YEAR
             if self.spec.network.peer_leaders:
                 shared += e.peer_leader_cost_per_patient_year * n / DAYS_PER_YEAR
-            shared += posts * e.moderation_minutes_per_message / 60.0 * e.staff_cost_per_hour
-        if plan.session[d]:
-            shared += float(plan.offered.sum()) * self.spec.program.in_person.hours_per_session \
-                * e.session_cost_per_group_hour
+            messages = np.bincount(st.group_id, weights=st.posts,
+                                   minlength=moderator.shape[0]) + moderator
+            shared += moderation_minutes(
+                messages, e.moderation_minutes_per_group_week, e.moderation_minutes_per_message,
+                e.moderation_max_messages_per_group_day) / 60.0 * e.staff_cost_per_hour
+        session_hours = float(plan.session_hours[d])  # the day's schedule sets the length
+        if session_hours > 0:
+            shared += float(plan.offered.sum()) * session_hours * e.session_cost_per_group_hour
         hours_ed = plan.education_hours[d]
         caused = 0.0
         if st.attended.any() or hours_ed > 0:
             per_patient = np.zeros(n)
-            if plan.session[d]:
+            if session_hours > 0:
                 per_patient += (st.attended & st.group_offered) * e.session_cost_per_attendee
             if hours_ed > 0 and self.spec.program.education.mode == "in_person":
                 per_patient += st.attended * (hours_ed * e.education_cost_per_patient_hour)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.params.scenario import Education, InPerson, Program
+from sim.params.scenario import Program, Schedule, SessionChannel
 
 
 @dataclass(frozen=True)
@@ -15,14 +15,19 @@ class ContactPlan:
 
     Attributes:
         im_active: the IM groups are open.
-        session: an in-person session is held (for groups offered sessions).
+        session_hours: hours of the in-person session held that day (0 = none; for groups
+            offered sessions).
+        session_attendance: factor on the attendance probability at that day's session.
         education_hours: curriculum hours delivered that day.
+        education_attendance: factor on the attendance (or reach) of that day's education.
         offered: per group, whether it is offered in-person sessions (rollout share).
     """
 
     im_active: np.ndarray
-    session: np.ndarray
+    session_hours: np.ndarray
+    session_attendance: np.ndarray
     education_hours: np.ndarray
+    education_attendance: np.ndarray
     offered: np.ndarray
 
     @property
@@ -30,19 +35,40 @@ class ContactPlan:
         """Length of the plan in days."""
         return self.im_active.shape[0]
 
+    @property
+    def session(self) -> np.ndarray:
+        """Boolean per day: an in-person session is held."""
+        return self.session_hours > 0
 
-def _schedule(channel: InPerson | Education, days: int) -> np.ndarray:
-    """Boolean per day of the run: the channel meets that day.
 
-    Explicit ``days``, or evenly spaced from ``start_day`` before ``end_day``; days past the run are
-    dropped.
+def schedule_mask(schedule: Schedule, days: int) -> np.ndarray:
+    """Boolean per day of the run: the schedule acts that day.
+
+    Explicit ``days``, or evenly spaced from ``start_day`` before ``end_day``; days past the run
+    are dropped (a loaded scenario has none among explicit days: ``run.days`` bounds them).
     """
     mask = np.zeros(days, dtype=bool)
-    if channel.days is None:
-        mask[channel.start_day:min(channel.end_day, days):channel.every_days] = True
+    if schedule.days is None:
+        mask[schedule.start_day:min(schedule.end_day, days):schedule.every_days] = True
     else:
-        mask[[d for d in channel.days if d < days]] = True
+        mask[[d for d in schedule.days if d < days]] = True
     return mask
+
+
+def _sessions(channel: SessionChannel, days: int, combine: np.ufunc
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Hours and attendance factor per day over a channel's schedules.
+
+    Where schedules meet on one day, ``combine`` merges their hours (``np.maximum``: one session,
+    the longest; ``np.add``: the curriculum hours add up) and the larger attendance factor holds.
+    A schedule of 0-hour sessions holds none.
+    """
+    hours, factor = np.zeros(days), np.zeros(days)
+    for schedule in channel.timetable:
+        held = schedule_mask(schedule, days) & (schedule.hours_per_session > 0)
+        combine(hours, held * schedule.hours_per_session, out=hours)
+        np.maximum(factor, held * schedule.attendance_factor, out=factor)
+    return hours, factor
 
 
 def contact_plan(program: Program, days: int, n_groups: int, rng: np.random.Generator
@@ -55,14 +81,11 @@ def contact_plan(program: Program, days: int, n_groups: int, rng: np.random.Gene
     """
     im = np.zeros(days, dtype=bool)
     im[program.im.start_day:min(program.im.end_day, days)] = True
-    ip = program.in_person
-    session = _schedule(ip, days)
-    if ip.hours_per_session == 0:
-        session[:] = False
-    ed = program.education
-    hours = _schedule(ed, days) * ed.hours_per_session
+    session_hours, session_attendance = _sessions(program.in_person, days, np.maximum)
+    education_hours, education_attendance = _sessions(program.education, days, np.add)
     rank = np.argsort(rng.random(n_groups), kind="stable")
     offered = np.zeros(n_groups, dtype=bool)
-    offered[rank[: int(round(ip.groups_share * n_groups))]] = True
-    return ContactPlan(im_active=im, session=session, education_hours=hours.astype(np.float64),
-                       offered=offered)
+    offered[rank[: int(round(program.in_person.groups_share * n_groups))]] = True
+    return ContactPlan(im_active=im, session_hours=session_hours,
+                       session_attendance=session_attendance, education_hours=education_hours,
+                       education_attendance=education_attendance, offered=offered)

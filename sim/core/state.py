@@ -45,6 +45,7 @@ class PatientState(NamedTuple):
     posts: np.ndarray  # int32, IM posts made today
     posts_total: np.ndarray  # int64, IM posts made so far
     received: np.ndarray  # messages read today, weighted by rapport
+    co_attendees: np.ndarray  # group mates met at today's gathering, weighted by rapport
     norm: np.ndarray  # logit, peer norm from neighbours' adherent status
     support: np.ndarray  # support memory (EWMA of support received per day)
     contact: np.ndarray  # 0-1, recent programme contact

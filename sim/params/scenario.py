@@ -249,14 +249,24 @@ class InstantMessaging(Section):
 
 
 class Schedule(Section):
-    """Days of a channel: start_day, start_day + every_days, ... before end_day.
+    """One schedule of a channel: explicit ``days``, or evenly spaced days.
 
-    Or an explicit ``days`` list (then none of the other three may be given).
+    Evenly spaced: start_day, start_day + every_days, ... before end_day (then ``days`` may not
+    be given). Channels reuse it: a channel's flat keys are one schedule, its ``schedules`` list
+    several; ``sim.core.program.schedule_mask`` expands one into the days it acts.
     """
 
     days: list[int] | None = param(
-        None, "days", "-", "explicit days of the sessions, increasing (none = evenly spaced); "
-        "days past run.days are not reached",
+        None, "days", "-", "explicit days, strictly increasing and before run.days "
+        "(none = evenly spaced)",
+    )
+    start_day: int = param(0, "day", "-", "first day", ge=0)
+    end_day: int = param(0, "day", "-", "none from this day on", ge=0)
+    every_days: int = param(7, "days", "-", "days between two", ge=1)
+    attendance_factor: float = param(
+        1.0, "x attendance probability", "assumption",
+        "share of the usual attendance these sessions draw (optional meetings: fewer come)",
+        gt=0, le=1,
     )
 
     @field_validator("days")
@@ -271,17 +281,64 @@ class Schedule(Section):
 
     @model_validator(mode="after")
     def _one_form(self) -> Schedule:
-        spaced = {key for key in ("start_day", "end_day", "every_days")  # not at default
-                  if getattr(self, key) != type(self).model_fields[key].default}
+        spaced = _set_keys(self, ("start_day", "end_day", "every_days"))
         if self.days is not None and spaced:
-            raise ValueError(f"give either days or {', '.join(sorted(spaced))}, not both")
+            raise ValueError(f"give either days or {', '.join(spaced)}, not both")
         return self
 
 
-class InPerson(Schedule):
+def _set_keys(section: Section, keys: Sequence[str]) -> list[str]:
+    """The ``keys`` of ``section`` not at their defaults (the ones a file or --set gave)."""
+    return [key for key in keys
+            if getattr(section, key) != type(section).model_fields[key].default]
+
+
+class SessionSchedule(Schedule):
+    """A schedule of group sessions (or education sessions) of a given length."""
+
+    hours_per_session: float = param(2.0, "hours", "assumption",
+                                     "length of each session (0 = none held)", ge=0, le=24)
+
+
+class SessionChannel(SessionSchedule):
+    """A channel of sessions: its flat keys are one schedule, or ``schedules`` lists several."""
+
+    schedules: list[SessionSchedule] | None = param(
+        None, "list of schedules", "-",
+        "several schedules, each with the keys days or start_day/end_day/every_days, "
+        "hours_per_session and attendance_factor (instead of the flat keys)",
+    )
+
+    @model_validator(mode="after")
+    def _flat_or_list(self) -> SessionChannel:
+        flat = _set_keys(self, _FLAT_KEYS)
+        if self.schedules is not None and flat:
+            raise ValueError(f"give either schedules or {', '.join(flat)}, not both (a "
+                             "channel's flat keys are its one schedule; when extending a file "
+                             "that sets them, set them back to their defaults)")
+        return self
+
+    @property
+    def timetable(self) -> tuple[SessionSchedule, ...]:
+        """The channel's schedules: ``schedules``, or the flat keys as the one schedule."""
+        return (self,) if self.schedules is None else tuple(self.schedules)
+
+    @property
+    def holds_sessions(self) -> bool:
+        """Whether any of its schedules holds a session (of more than 0 hours) at all."""
+        return any(s.hours_per_session > 0 and (bool(s.days) if s.days is not None
+                                                else s.end_day > s.start_day)
+                   for s in self.timetable)
+
+
+_FLAT_KEYS = tuple(SessionSchedule.model_fields)
+"""The keys of one schedule, which a channel also takes flat (as its one schedule)."""
+
+
+class InPerson(SessionChannel):
     """Group sessions on days start_day, start_day + every_days, ... before end_day.
 
-    Or on the explicit ``days``.
+    Or on the explicit ``days``, or on several ``schedules``.
     """
 
     start_day: int = param(0, "day", "-", "day of the first session", ge=0)
@@ -292,10 +349,10 @@ class InPerson(Schedule):
                                 ge=0, le=1)
 
 
-class Education(Schedule):
+class Education(SessionChannel):
     """DSMES curriculum delivered in sessions on days start_day, +every_days, ... < end_day.
 
-    Or on the explicit ``days``.
+    Or on the explicit ``days``, or on several ``schedules``.
     """
 
     start_day: int = param(0, "day", "-", "day of the first education session", ge=0)
@@ -429,6 +486,17 @@ class Behaviour(Section):
         0.3, "fraction of the gap to 1", "DiabPeerS process evaluation [A]",
         "engagement regained by attending a session", ge=0, le=1,
     )
+    session_support_days: float = param(
+        0.0, "days-equivalent of support per session", "assumption",
+        "peer support (modelling, encouragement) a group session delivers, as days of "
+        "contact (0 = none, today's model; proposed 3, prior 1-7, to calibrate against "
+        "Qi 2015 and Tang 2014)", ge=0, le=60,
+    )
+    session_support_half_attendees: float = param(
+        1.0, "rapport-weighted co-attendees", "assumption",
+        "co-attendees (weighted by rapport) that give 63% of a session's peer support "
+        "(prior 0.5-3)", gt=0,
+    )
 
 
 class Clinical(Section):
@@ -519,8 +587,19 @@ class Economics(Section):
                                        "moderator / facilitator cost incl. on-costs", ge=0,
                                        le=COST_LIMIT)
     moderation_minutes_per_message: float = param(
-        2.0, "minutes", "assumption (no source found)", "staff time per IM message moderated",
-        ge=0, le=1440,
+        2.0, "minutes", "assumption (no source found)",
+        "moderator time per IM message read (members', leaders' and moderators'); the design "
+        "proposes 0.5 (prior 0.25-2) with the two keys below", ge=0, le=1440,
+    )
+    moderation_minutes_per_group_week: float = param(
+        0.0, "minutes per open group-week", "assumption (no source found)",
+        "moderator time per open IM group whatever its messages (0 = none, today's model; "
+        "proposed 60, prior 30-120)", ge=0, le=10080,
+    )
+    moderation_max_messages_per_group_day: float | None = param(
+        None, "messages per group-day", "assumption",
+        "messages a moderator reads in one group a day; beyond it they skim (none = all, "
+        "today's model; proposed 50, prior 20-100)", ge=0,
     )
     peer_leader_cost_per_patient_year: float = param(
         13.84, "currency/patient/year", "RAPSID cost analysis (2013 prices)",
@@ -797,7 +876,29 @@ def validate(
     data: dict[str, Any], lines: dict[tuple[str, ...], Location], label: str
 ) -> Scenario:
     """Validate a resolved dict; translate pydantic errors into one clear ScenarioError."""
-    return Located(label, lines, Scenario).validate(Scenario, data)
+    where = Located(label, lines, Scenario)
+    scenario = where.validate(Scenario, data)
+    _check_days_in_run(scenario, where)
+    return scenario
+
+
+def _check_days_in_run(scenario: Scenario, where: Located) -> None:
+    """Explicit schedule days must fall in the run: a located error names the first that does not.
+
+    (A day past the run would silently never happen; evenly spaced schedules simply stop.)
+    """
+    last = scenario.run.days
+    for name in Program.model_fields:
+        channel = getattr(scenario.program, name)
+        if not isinstance(channel, Schedule):
+            continue
+        listed = getattr(channel, "schedules", None) or ()
+        for loc, schedule in [(("program", name), channel), *(
+                (("program", name, "schedules", str(i)), s) for i, s in enumerate(listed))]:
+            for k, day in enumerate(schedule.days or ()):
+                if day >= last:
+                    raise where.error(f"day {day} is past the run: days count from 0, so they "
+                                      f"must be below run.days ({last})", (*loc, "days", str(k)))
 
 
 def parameter_field(dotted: str) -> Any:

@@ -50,7 +50,7 @@ class Levers:
 def has_sessions(scenario: Scenario) -> bool:
     """Whether the scenario's program offers any in-person group session."""
     ip = scenario.program.in_person
-    return ip.end_day > ip.start_day and ip.groups_share > 0
+    return ip.holds_sessions and ip.groups_share > 0
 
 
 def levers_of(scenario: Scenario, *, patients: int | None = None) -> Levers:
@@ -82,19 +82,16 @@ def with_kickoff(scenario: Scenario, on: bool) -> dict[str, Any]:
 
     On: keep the scenario's own sessions if it has any, else add two weekly sessions
     at the start of the IM group (days s and s + 7), as the hybrid_kickoff design does.
-    Off: no in-person sessions; everything else (IM schedule included) is unchanged.
+    Off: no in-person sessions; everything else (IM schedule included) is unchanged. Either way
+    the in-person channel is replaced whole, whatever form its schedule had.
     """
     if on == has_sessions(scenario):
         return {}
     if not on:
-        return {"program.in_person.end_day": scenario.program.in_person.start_day}
+        return {"program.in_person": {}}
     start = scenario.program.im.start_day if scenario.program.im.end_day > 0 else 0
-    return {
-        "program.in_person.start_day": start,
-        "program.in_person.end_day": start + KICKOFF_DAYS,
-        "program.in_person.every_days": 7,
-        "program.in_person.groups_share": 1.0,
-    }
+    return {"program.in_person": {"start_day": start, "end_day": start + KICKOFF_DAYS,
+                                  "every_days": 7}}
 
 
 def apply_levers(scenario: Scenario, levers: Levers) -> Scenario:
