@@ -123,7 +123,7 @@ def test_session_costs_follow_the_hours_of_the_sessions_held():
 
 
 def test_schedule_mask_drops_days_past_the_plan():
-    """The mask is cut at the plan's length (a loaded scenario has no explicit day past it)."""
+    """The mask is cut at the plan's length."""
     spaced = Schedule(start_day=3, end_day=1000, every_days=10)
     assert _days(schedule_mask(spaced, 30)) == [3, 13, 23]
     assert _days(schedule_mask(Schedule(days=[1, 29, 40]), 30)) == [1, 29]
@@ -137,14 +137,15 @@ def _error(tmp_path, program: str, days: int = 365) -> ScenarioError:
     return err.value
 
 
-def test_a_day_past_the_run_is_a_located_error(tmp_path):
-    err = _error(tmp_path, "  in_person:\n    schedules:\n      - {days: [0]}\n"
-                           "      - {days: [30, 91, 182]}\n", days=120)
-    assert err.path == "program.in_person.schedules[1].days[2]"
-    assert err.line == 7 and err.file.endswith("design.yaml")
-    assert "182" in str(err) and "run.days (120)" in str(err)
-    flat = _error(tmp_path, "  education:\n    days: [0, 365]\n")
-    assert flat.path == "program.education.days[1]" and "run.days (365)" in str(flat)
+def test_days_past_the_run_are_not_reached(tmp_path):
+    """A design keeps its schedule when run for a shorter horizon (a 30-day check)."""
+    path = write(tmp_path / "design.yaml",
+                 f"extends: {SCENARIOS}/base.yaml\nrun: {{days: 120}}\nprogram:\n"
+                 "  in_person:\n    schedules:\n      - {days: [0]}\n"
+                 "      - {days: [30, 91, 182]}\n")
+    scenario = load_scenario(path)
+    assert scenario.program.in_person.schedules[1].days == [30, 91, 182]
+    assert _days(schedule_mask(scenario.program.in_person.schedules[1], 120)) == [30, 91]
 
 
 def test_unsorted_days_are_a_located_error(tmp_path):

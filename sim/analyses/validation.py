@@ -167,8 +167,9 @@ class OutcomeSpec(Strict):
             raise ValueError(f"interval low ({self.interval[0]:g}) exceeds high "
                              f"({self.interval[1]:g})")
         if self.interval is not None and not self.interval[0] <= self.published <= self.interval[1]:
+            lo, hi = self.interval
             raise ValueError(f"published value {self.published:g} lies outside its own interval "
-                             f"[{self.interval[0]:g}, {self.interval[1]:g}]: a typo in one of them?")
+                             f"[{lo:g}, {hi:g}]: a typo in one of them?")
         return self
 
     def metric(self) -> str:
