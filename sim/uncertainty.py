@@ -328,8 +328,9 @@ def _check_keys(d: Distribution) -> None:
                          f"{', '.join(missing)}")
     extra = sorted(given - set(form) - optional)
     if extra:
-        raise ValueError(f"a {d.dist} distribution takes {', '.join(sorted(set(form) | optional))}"
-                         f"; remove {', '.join(extra)}")
+        takes = " or ".join(", ".join(f) for f in forms)
+        takes += f" (optional {', '.join(sorted(optional))})" if optional else ""
+        raise ValueError(f"a {d.dist} distribution takes {takes}; remove {', '.join(extra)}")
 
 
 def _check_values(d: Distribution) -> None:
