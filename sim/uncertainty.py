@@ -1,4 +1,11 @@
-"""Probabilistic sensitivity analysis (PSA): distributions of uncertain parameters.
+"""The one vocabulary of distributions: PSA parameters, sweep/sensitivity inputs, priors.
+
+Names (:data:`DISTRIBUTIONS`) and the keys each is given by (:data:`PARAMETERISATIONS`) are
+declared here once, with one pydantic model (:class:`Distribution`; :class:`RangeSpec` for
+sweep and sensitivity inputs), one translation to SALib (:meth:`Distribution.salib`) and one
+to scipy (:meth:`Distribution.frozen`, :meth:`Distribution.ppf`). Each front-end accepts a
+subset (:data:`SampledName`, :data:`PriorName`); former SALib spellings are refused with the
+name to use (docs/distributions.md).
 
 Health-economic convention (Briggs, Claxton & Sculpher 2006): each uncertain input gets a
 distribution that respects its range (gamma or lognormal for costs, beta for probabilities
@@ -33,18 +40,68 @@ References:
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from scipy import stats
 
 from sim.core.rng import seed_sequence
-from sim.params.located import Located, Strict
+from sim.params.located import Located
 from sim.params.scenario import check_parameter_path
 
-DISTRIBUTIONS = ("normal", "lognormal", "gamma", "beta", "uniform", "triangular")
-"""Distribution names accepted under ``psa:``."""
+DistName = Literal["uniform", "normal", "lognormal", "gamma", "beta", "triangular", "log_uniform"]
+"""The one vocabulary of distributions (PSA, sweep and sensitivity ranges, calibration priors)."""
+
+DISTRIBUTIONS: tuple[str, ...] = get_args(DistName)
+"""Every distribution name, in the order the docs' table lists them."""
+
+PARAMETERISATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "uniform": (("low", "high"),),
+    "normal": (("mean", "sd"), ("low", "high")),
+    "lognormal": (("mean", "sd"), ("low", "high")),
+    "gamma": (("mean", "sd"),),
+    "beta": (("mean", "sd"),),
+    "triangular": (("low", "high"),),
+    "log_uniform": (("low", "high"),),
+}
+"""The key sets each distribution is given by. ``low``/``high`` of a normal or lognormal is
+its central 95% interval; ``around_default`` stands for low/high and ``relative`` for sd."""
+
+OPTIONAL_KEYS: dict[str, frozenset[str]] = {"triangular": frozenset({"mode"}),
+                                            "normal": frozenset({"min", "max"})}
+"""Keys a distribution may add to its parameterisation (a triangular's mode is the
+midpoint unless given; a normal's min/max clip its draws)."""
+
+RENAMED = {"unif": "uniform", "norm": "normal", "lognorm": "lognormal", "triang": "triangular",
+           "logunif": "log_uniform"}
+"""Former (SALib) spellings, refused with the name to use instead."""
+
+SALIB_NAMES = {"uniform": "unif", "normal": "norm", "lognormal": "lognorm",
+               "triangular": "triang", "log_uniform": "logunif"}
+"""The distributions SALib can sample, by their SALib ``dists`` name (not gamma or beta)."""
+
+BOUNDED = ("uniform", "triangular", "log_uniform")
+"""Members whose low and high are the ends of every draw (not a 95% interval)."""
+
+NORMAL_95_Z = float(stats.norm.ppf(0.975))
+"""z of a central 95% interval (1.96): a normal or lognormal given by low/high."""
+
+
+def refuse_renamed(value: Any) -> Any:
+    """Pydantic before-validator: an old spelling (``unif``) fails with the name to use."""
+    if isinstance(value, str) and value in RENAMED:
+        raise ValueError(f"'{value}' is no longer a distribution name: use '{RENAMED[value]}'")
+    return value
+
+
+SampledName = Annotated[Literal["uniform", "normal", "lognormal", "triangular", "log_uniform"],
+                        BeforeValidator(refuse_renamed)]
+"""The members sweep and sensitivity inputs accept (those SALib can sample)."""
+
+PriorName = Annotated[Literal["uniform", "log_uniform", "normal"],
+                      BeforeValidator(refuse_renamed)]
+"""The members calibration priors accept."""
 
 _PSA_STREAM = 0x50534121
 """Spawn key that separates PSA draws from the runs' own seeds (which use derive_seed)."""
@@ -53,24 +110,6 @@ _PSA_STREAM = 0x50534121
 DEFAULT = "default"
 """The word for "the parameter's current value" in a distribution (mean or mode)."""
 
-
-
-class RangeSpec(Strict):
-    """An uncertain input's range and shape, as sweep and sensitivity files write it.
-
-    ``low``/``high`` (or ``around_default``, resolved by :func:`resolve_ranges` at the base
-    scenario's value) bound a ``unif`` or ``triang`` input, or give the 95% interval of a
-    ``norm`` or ``lognorm`` one.
-    """
-
-    low: float | None = Field(None, description="lower end of the range (or of its 95% "
-                              "interval for norm and lognorm), in the parameter's unit")
-    high: float | None = Field(None, description="upper end (as low)")
-    around_default: float | None = Field(
-        None, gt=0, le=10, description="instead of low/high: the range default*(1 -/+ this), "
-        "e.g. 0.5 for +-50% around the base scenario's value")
-    dist: Literal["unif", "norm", "lognorm", "triang"] = Field("unif", description="shape")
-    mode: float | None = Field(None, description="peak of a triang input")
 
 class Relative(BaseModel):
     """Spreads given as shares of the current default (``relative: {sd: 0.2}``)."""
@@ -81,84 +120,58 @@ class Relative(BaseModel):
 
 
 class Distribution(BaseModel):
-    """One uncertain parameter's distribution (mean/sd for all but uniform and triangular).
+    """One uncertain parameter's distribution, in the one vocabulary (see docs/distributions.md).
 
-    - ``normal``: mean, sd; optional min/max clip (for example ``max: 0`` for a decrement).
-    - ``lognormal``: mean > 0 and sd of the value itself (not of its log).
+    - ``uniform``: low < high.  ``log_uniform``: 0 < low < high (uniform in log).
+    - ``normal``: mean, sd, or low/high as its central 95% interval; optional min/max clip
+      (for example ``max: 0`` for a decrement).
+    - ``lognormal``: mean > 0 and sd of the value itself (not of its log), or 0 < low/high
+      as its central 95% interval.
     - ``gamma``: mean > 0, sd > 0 (method of moments: shape = mean²/sd², scale = sd²/mean).
     - ``beta``: 0 < mean < 1 and sd² < mean·(1 - mean) (method of moments).
-    - ``uniform``: low < high.
-    - ``triangular``: low <= mode <= high, low < high.
+    - ``triangular``: low <= mode <= high, low < high (mode defaults to the midpoint).
+
+    Relative to the current default: ``mean: default``, ``mode: default``,
+    ``relative: {sd: f}`` and ``around_default: f`` (low/high = default·(1 ∓ f)); resolve
+    them with :meth:`at_default`.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    dist: Literal["normal", "lognormal", "gamma", "beta", "uniform", "triangular"] = Field(
-        description="distribution: normal, lognormal, gamma, beta, uniform or triangular")
+    dist: Annotated[DistName, BeforeValidator(refuse_renamed)] = Field(
+        description="distribution: " + ", ".join(DISTRIBUTIONS))
     mean: float | Literal["default"] | None = Field(
         None, description="mean (normal, lognormal, gamma, beta); 'default': the current value")
     sd: float | None = Field(None, ge=0, description="standard deviation (as mean)")
     relative: Relative | None = Field(None, description="spread as a share of the current "
                                       "default, e.g. {sd: 0.2} (instead of sd)")
-    low: float | None = Field(None, description="lower end (uniform, triangular)")
-    high: float | None = Field(None, description="upper end (uniform, triangular)")
+    low: float | None = Field(None, description="lower end (uniform, triangular, log_uniform; "
+                              "of the 95% interval for normal and lognormal)")
+    high: float | None = Field(None, description="upper end (as low)")
+    around_default: float | None = Field(
+        None, gt=0, le=10, description="instead of low/high: the range default*(1 -/+ this), "
+        "e.g. 0.5 for +-50% around the base scenario's value")
     mode: float | Literal["default"] | None = Field(
-        None, description="peak (triangular); 'default': the current value")
+        None, description="peak (triangular; default the midpoint); 'default': the current value")
     min: float | None = Field(None, description="normal only: clip draws below this")
     max: float | None = Field(None, description="normal only: clip draws above this")
     source: str = Field("", description="where the distribution comes from (shown in reports)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Distribution:
-        needs = {"normal": ("mean", "sd"), "lognormal": ("mean", "sd"), "gamma": ("mean", "sd"),
-                 "beta": ("mean", "sd"), "uniform": ("low", "high"),
-                 "triangular": ("low", "mode", "high")}[self.dist]
-        allowed = set(needs) | ({"min", "max"} if self.dist == "normal" else set())
-        missing = [k for k in needs if getattr(self, k) is None
-                   and not (k == "sd" and self.relative is not None)]
-        if self.relative is not None and self.sd is not None:
-            raise ValueError("give sd or relative: {sd: ...}, not both")
-        if self.relative is not None and "sd" not in needs:
-            raise ValueError(f"relative: {{sd: ...}} needs a distribution with an sd, not "
-                             f"{self.dist}")
-        if missing:
-            raise ValueError(f"a {self.dist} distribution needs {', '.join(needs)}; missing "
-                             f"{', '.join(missing)}")
-        extra = [k for k in ("mean", "sd", "low", "high", "mode", "min", "max")
-                 if getattr(self, k) is not None and k not in allowed]
-        if extra:
-            raise ValueError(f"a {self.dist} distribution takes {', '.join(sorted(allowed))}; "
-                             f"remove {', '.join(extra)}")
-        if self.pending:
-            return self  # checked once resolved against the default (see :meth:`at_default`)
-        m, s = self.mean, self.sd
-        if self.dist in ("lognormal", "gamma") and not (m > 0 and s > 0):  # type: ignore[operator]
-            raise ValueError(f"a {self.dist} distribution needs mean > 0 and sd > 0, got "
-                             f"mean={m:g}, sd={s:g}")
-        if self.dist == "beta":
-            if not 0 < m < 1:  # type: ignore[operator]
-                raise ValueError(f"a beta distribution needs 0 < mean < 1, got mean={m:g}")
-            if not 0 < s**2 < m * (1 - m):  # type: ignore[operator]
-                raise ValueError(f"a beta distribution needs 0 < sd < sqrt(mean*(1-mean)) = "
-                                 f"{math.sqrt(m * (1 - m)):.4g}, got sd={s:g}")  # type: ignore[operator]
-        if self.dist == "uniform" and not self.low < self.high:  # type: ignore[operator]
-            raise ValueError(f"low must be < high, got low={self.low:g}, high={self.high:g}")
-        if self.dist == "triangular" and not (
-            self.low <= self.mode <= self.high and self.low < self.high  # type: ignore[operator]
-        ):
-            raise ValueError(f"a triangular distribution needs low <= mode <= high and "
-                             f"low < high, got {self.low:g}, {self.mode:g}, {self.high:g}")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min:g}) must not exceed max ({self.max:g})")
+        _check_keys(self)
+        if not self.pending:
+            _check_values(self)
         return self
 
     @property
     def pending(self) -> bool:
         """Whether it refers to the current default (resolve with :meth:`at_default`)."""
-        return DEFAULT in (self.mean, self.mode) or self.relative is not None
+        return (DEFAULT in (self.mean, self.mode) or self.relative is not None
+                or self.around_default is not None)
 
     def at_default(self, default: float) -> Distribution:
-        """The distribution with ``default`` and ``relative`` spreads filled in.
+        """The distribution with ``default``, ``relative`` and ``around_default`` filled in.
 
         Raises:
             ValueError: the resulting distribution is invalid (e.g. a gamma around a
@@ -166,29 +179,61 @@ class Distribution(BaseModel):
         """
         if not self.pending:
             return self
-        data = self.model_dump(exclude={"relative"})
+        data = self.model_dump(exclude={"relative", "around_default"}, exclude_unset=True)
         for key in ("mean", "mode"):
-            if data[key] == DEFAULT:
+            if data.get(key) == DEFAULT:
                 data[key] = float(default)
         if self.relative is not None:
             data["sd"] = self.relative.sd * abs(float(default))
+        if self.around_default is not None:
+            share = self.around_default
+            data["low"], data["high"] = sorted((default * (1 - share), default * (1 + share)))
+            if self.dist == "triangular" and self.mode is None:
+                data["mode"] = float(default)
         try:
-            return Distribution.model_validate(data)
+            return type(self).model_validate(data)
         except ValueError as exc:
             detail = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)
             raise ValueError(f"around the current default {default:g}: "
                              f"{detail.removeprefix('Value error, ')}") from None
 
-    # ---------------------------------------------------------------- scipy view
+    # ------------------------------------------------------------ scipy and SALib views
+
+    @property
+    def by_interval(self) -> bool:
+        """Whether a normal or lognormal is given by its 95% interval (low/high)."""
+        return self.dist in ("normal", "lognormal") and self.low is not None
+
+    def _moments(self) -> tuple[float, float]:
+        """(mean, sd) of a normal, or of the log of a lognormal."""
+        if self.by_interval:
+            low, high = float(self.low), float(self.high)  # type: ignore[arg-type]
+            if self.dist == "lognormal":
+                low, high = math.log(low), math.log(high)
+            return (low + high) / 2, (high - low) / (2 * NORMAL_95_Z)
+        m, s = float(self.mean), float(self.sd)  # type: ignore[arg-type]
+        if self.dist == "normal":
+            return m, s
+        sigma2 = math.log1p((s / m) ** 2)
+        return math.log(m) - sigma2 / 2, math.sqrt(sigma2)
+
+    def _peak(self) -> float:
+        """A triangular's peak as a share of its width (SALib's and scipy's ``c``)."""
+        low, high = float(self.low), float(self.high)  # type: ignore[arg-type]
+        mode = (low + high) / 2 if self.mode is None else float(self.mode)
+        return (mode - low) / (high - low)
 
     def frozen(self) -> stats.rv_continuous:
         """The distribution as a frozen scipy.stats object (before any normal clip)."""
         m, s = self.mean, self.sd
         if self.dist == "normal":
-            return stats.norm(m, s)
+            return stats.norm(*self._moments())
         if self.dist == "lognormal":
+            if self.by_interval:
+                mu, sigma = self._moments()
+                return stats.lognorm(sigma, scale=math.exp(mu))
             sigma2 = math.log1p((s / m) ** 2)  # type: ignore[operator]
-            return stats.lognorm(math.sqrt(sigma2), scale=math.exp(math.log(m) - sigma2 / 2))
+            return stats.lognorm(math.sqrt(sigma2), scale=math.exp(math.log(m) - sigma2 / 2))  # type: ignore[arg-type]
         if self.dist == "gamma":
             return stats.gamma((m / s) ** 2, scale=s**2 / m)  # type: ignore[operator]
         if self.dist == "beta":
@@ -196,12 +241,43 @@ class Distribution(BaseModel):
             return stats.beta(m * k, (1 - m) * k)  # type: ignore[operator]
         if self.dist == "uniform":
             return stats.uniform(self.low, self.high - self.low)  # type: ignore[operator]
+        if self.dist == "log_uniform":
+            return stats.loguniform(self.low, self.high)
         width = self.high - self.low  # type: ignore[operator]
-        return stats.triang((self.mode - self.low) / width, loc=self.low, scale=width)  # type: ignore[operator]
+        return stats.triang(self._peak(), loc=self.low, scale=width)
+
+    def salib(self) -> tuple[str, list[float]]:
+        """SALib's ``dists`` name and ``bounds`` entry for this distribution.
+
+        Raises:
+            ValueError: gamma and beta (SALib cannot sample them).
+        """
+        if self.dist not in SALIB_NAMES:
+            raise ValueError(f"SALib cannot sample a {self.dist} distribution; use one of "
+                             f"{', '.join(SALIB_NAMES)}")
+        name = SALIB_NAMES[self.dist]
+        if self.dist in ("normal", "lognormal"):
+            return name, list(self._moments())
+        low, high = float(self.low), float(self.high)  # type: ignore[arg-type]
+        return name, [low, high, self._peak()] if self.dist == "triangular" else [low, high]
 
     def ppf(self, u: np.ndarray | float) -> np.ndarray | float:
-        """Quantile function (with the normal clip applied)."""
-        x = self.frozen().ppf(u)
+        """Quantile function (with the normal clip applied).
+
+        The SALib-sampled members map uniforms exactly as SALib's ``scale_samples`` does,
+        so every front-end draws the same numbers from the same uniforms.
+        """
+        if self.dist == "uniform":
+            low, high = float(self.low), float(self.high)  # type: ignore[arg-type]
+            x = np.asarray(u) * (high - low) + low
+        elif self.dist == "lognormal" and self.by_interval:
+            mu, sigma = self._moments()
+            x = np.exp(stats.norm.ppf(u, loc=mu, scale=sigma))
+        elif self.dist == "triangular":
+            low, high = float(self.low), float(self.high)  # type: ignore[arg-type]
+            x = stats.triang.ppf(u, c=self._peak(), scale=high - low, loc=low)
+        else:
+            x = self.frozen().ppf(u)
         if self.min is not None or self.max is not None:
             x = np.clip(x, -np.inf if self.min is None else self.min,
                         np.inf if self.max is None else self.max)
@@ -214,11 +290,15 @@ class Distribution(BaseModel):
 
     def describe(self) -> str:
         """Words for reports, e.g. ``gamma(mean 45, sd 9)``."""
-        if self.dist in ("uniform",):
-            return f"uniform({self.low:g} to {self.high:g})"
+        if self.dist in ("uniform", "log_uniform"):
+            return f"{self.dist}({self.low:g} to {self.high:g})"
         if self.dist == "triangular":
-            return f"triangular({self.low:g}, mode {self.mode:g}, {self.high:g})"
-        text = f"{self.dist}(mean {self.mean:g}, sd {self.sd:g}"
+            mode = (self.low + self.high) / 2 if self.mode is None else self.mode  # type: ignore[operator]
+            return f"triangular({self.low:g}, mode {mode:g}, {self.high:g})"
+        if self.by_interval:
+            text = f"{self.dist}(95% interval {self.low:g} to {self.high:g}"
+        else:
+            text = f"{self.dist}(mean {self.mean:g}, sd {self.sd:g}"
         if self.min is not None:
             text += f", min {self.min:g}"
         if self.max is not None:
@@ -226,31 +306,105 @@ class Distribution(BaseModel):
         return text + ")"
 
 
-def resolve_ranges(specs: dict[str, BaseModel], base: dict[str, Any], where: Located,
-                   section: str) -> dict[str, BaseModel]:
-    """Fill ``low``/``high`` (and a triang ``mode``) of inputs given ``around_default: f``.
+def _check_keys(d: Distribution) -> None:
+    """The keys given must be one of the distribution's parameterisations (plus options)."""
+    if d.relative is not None and d.sd is not None:
+        raise ValueError("give sd or relative: {sd: ...}, not both")
+    if d.around_default is not None and (d.low is not None or d.high is not None):
+        raise ValueError("give low and high, or around_default, not both")
+    given = {k for k in ("mean", "sd", "low", "high", "mode", "min", "max")
+             if getattr(d, k) is not None}
+    given |= {"sd"} if d.relative is not None else set()
+    given |= {"low", "high"} if d.around_default is not None else set()
+    forms = PARAMETERISATIONS[d.dist]
+    form = max(forms, key=lambda f: len(given & set(f)))  # the closest (first on a tie)
+    if d.relative is not None and "sd" not in form:
+        raise ValueError(f"relative: {{sd: ...}} needs a distribution with an sd, not "
+                         f"{d.dist}")
+    optional = OPTIONAL_KEYS.get(d.dist, frozenset())
+    missing = [k for k in form if k not in given]
+    if missing:
+        raise ValueError(f"a {d.dist} distribution needs {', '.join(form)}; missing "
+                         f"{', '.join(missing)}")
+    extra = sorted(given - set(form) - optional)
+    if extra:
+        takes = " or ".join(", ".join(f) for f in forms)
+        takes += f" (optional {', '.join(sorted(optional))})" if optional else ""
+        raise ValueError(f"a {d.dist} distribution takes {takes}; remove {', '.join(extra)}")
+
+
+def _check_values(d: Distribution) -> None:
+    """The values must make a proper distribution (raises ValueError saying which)."""
+    if d.dist in ("uniform", "log_uniform", "triangular") or d.by_interval:
+        if not d.low < d.high:  # type: ignore[operator]
+            raise ValueError(f"low must be < high, got low={d.low:g}, high={d.high:g}")
+        if d.dist in ("lognormal", "log_uniform") and d.low <= 0:  # type: ignore[operator]
+            raise ValueError(f"a {d.dist} distribution needs low > 0, got low={d.low:g}")
+    m, s = d.mean, d.sd
+    if d.dist in ("lognormal", "gamma") and not d.by_interval and not (m > 0 and s > 0):  # type: ignore[operator]
+        raise ValueError(f"a {d.dist} distribution needs mean > 0 and sd > 0, got "
+                         f"mean={m:g}, sd={s:g}")
+    if d.dist == "beta":
+        if not 0 < m < 1:  # type: ignore[operator]
+            raise ValueError(f"a beta distribution needs 0 < mean < 1, got mean={m:g}")
+        if not 0 < s**2 < m * (1 - m):  # type: ignore[operator]
+            raise ValueError(f"a beta distribution needs 0 < sd < sqrt(mean*(1-mean)) = "
+                             f"{math.sqrt(m * (1 - m)):.4g}, got sd={s:g}")  # type: ignore[operator]
+    if d.dist == "triangular" and d.mode is not None and not d.low <= d.mode <= d.high:  # type: ignore[operator]
+        raise ValueError(f"a triangular distribution needs low <= mode <= high, got "
+                         f"{d.low:g}, {d.mode:g}, {d.high:g}")
+    if d.min is not None and d.max is not None and d.min > d.max:
+        raise ValueError(f"min ({d.min:g}) must not exceed max ({d.max:g})")
+
+
+class RangeSpec(Distribution):
+    """An uncertain input of a sweep or sensitivity file: a range and its shape.
+
+    The members SALib can sample, each by its range: ``low``/``high`` (the central 95%
+    interval of a normal or lognormal), or ``around_default`` (resolved by
+    :func:`resolve_ranges` at the base scenario's value); a triangular may add ``mode``.
+    Which keys: checked here; their values: by the front-end (``Input``), which names the
+    key at fault.
+    """
+
+    dist: SampledName = Field("uniform", description="shape: " + ", ".join(SALIB_NAMES))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RangeSpec:
+        given = [k for k in ("mean", "sd", "relative", "min", "max")
+                 if getattr(self, k) is not None]
+        if given:
+            raise ValueError(f"an input gives its range: low and high (for normal and "
+                             f"lognormal, the central 95% interval) or around_default; "
+                             f"remove {', '.join(given)}")
+        if self.low is None and self.high is None and self.around_default is None:
+            return self  # no range (a grid's values): the front-end says what it needs
+        _check_keys(self)  # values: checked by the front-end, at the key at fault (.low)
+        return self
+
+
+def resolve_ranges(specs: dict[str, RangeSpec], base: dict[str, Any], where: Located,
+                   section: str) -> dict[str, RangeSpec]:
+    """Fill ``low``/``high`` (and a triangular's ``mode``) of inputs given ``around_default``.
 
     A sweep's or sensitivity file's input ``{around_default: 0.5}`` means the range from
     50% below to 50% above the parameter's value in ``base`` (the analysis' base scenario),
-    so it stays centred when a default is recalibrated; a triang input peaks at the default.
+    so it stays centred when a default is recalibrated; a triangular input peaks at the
+    default (:meth:`Distribution.at_default`).
 
     Args:
-        specs: input specs by dotted path (pydantic models with ``low``, ``high``, ``mode``
-            and ``around_default`` fields).
+        specs: input specs by dotted path.
         base: the resolved base scenario as a dict.
         where: the file, for located errors.
         section: its key (``inputs``, ``uncertain``).
     """
     out = {}
     for name, spec in specs.items():
-        share = getattr(spec, "around_default", None)
-        if share is None:
+        if spec.around_default is None:
             out[name] = spec
             continue
         loc = (section, name)
         check_parameter_path(where, name, loc, numeric_for="can be uncertain inputs")
-        if spec.low is not None or spec.high is not None:  # type: ignore[attr-defined]
-            raise where.error("give low and high, or around_default, not both", loc)
         node: Any = base
         for key in name.split("."):
             node = node[key]
@@ -258,12 +412,17 @@ def resolve_ranges(specs: dict[str, BaseModel], base: dict[str, Any], where: Loc
         if default == 0:
             raise where.error(f"around_default needs a nonzero default; {name} is 0: give "
                               "low and high", (*loc, "around_default"))
-        low, high = sorted((default * (1 - share), default * (1 + share)))
-        update = {"low": low, "high": high}
-        if spec.dist == "triang" and spec.mode is None:  # type: ignore[attr-defined]
-            update["mode"] = default
-        out[name] = spec.model_copy(update=update)
+        try:
+            out[name] = spec.at_default(default)
+        except ValueError as exc:
+            raise where.error(str(exc), loc) from None
     return out
+
+
+def stored_dist(stored: dict[str, Any]) -> str:
+    """An input's distribution name in a stored manifest (older results used SALib's names)."""
+    name = str(stored.get("dist") or "uniform")
+    return RENAMED.get(name, name)
 
 
 def psa_uniform(seed: int, replication: int, name: str) -> float:

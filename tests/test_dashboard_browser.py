@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli.dashboard import free_port
+from tests.ports import free_port
 
 from .conftest import ROOT
 

@@ -18,10 +18,10 @@ import psutil
 import pytest
 
 from sim.analyses.sweep import run_sweep
-from sim.cli.dashboard import free_port
 from sim.engine.executors import default_workers
 from sim.engine.options import RunOptions
 from sim.engine.store import load_results
+from tests.ports import free_port
 from tests.test_sweep import TINY, assert_same_runs, write_sweep
 
 ROOT = Path(__file__).resolve().parents[1]

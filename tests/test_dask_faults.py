@@ -25,10 +25,10 @@ import pytest
 
 import sim.engine.executors as executors
 from sim.analyses.sweep import run_sweep
-from sim.cli.dashboard import free_port
 from sim.engine.options import RunOptions
 from sim.engine.store import ResultsStore, load_results
 from tests.conftest import sweep_yaml, write_sweep
+from tests.ports import free_port
 from tests.test_sweep import assert_same_runs
 from tests.test_sweep_crash_resume import report_figures
 

@@ -42,11 +42,11 @@ def _compare_problems(path: Path) -> list[str]:
     problems = []
     for name, dist in comparison.spec.psa.items():
         default = _value(comparison.first, name)
-        if dist.dist in ("uniform", "triangular"):
-            centre = dist.mode if dist.dist == "triangular" else (dist.low + dist.high) / 2
-            if dist.dist == "uniform":
-                problems.append(_range_problem(name, default, dist.low, dist.high))
-                continue
+        if dist.dist == "triangular" and dist.mode is not None:
+            centre = dist.mode
+        elif dist.low is not None:  # a range, or a 95% interval
+            problems.append(_range_problem(name, default, dist.low, dist.high))
+            continue
         else:
             centre = dist.mean
         if abs(centre - default) > 0.05 * abs(default) + 1e-12:
@@ -92,7 +92,7 @@ base: base.yaml
 set: {population.size: 50, run.days: 20}
 inputs:
   behaviour.support_effect_logit: {around_default: 0.5}
-  network.in_person_gain: {around_default: 0.2, dist: triang}
+  network.in_person_gain: {around_default: 0.2, dist: triangular}
   clinical.utility_per_hba1c_pct: {around_default: 0.5}
 method: morris
 settings: {n: 4}

@@ -302,9 +302,9 @@ def test_converged_and_recommend_n():
 
 def test_input_distributions_follow_low_high():
     inputs = [
-        Input("n", 1.0, 3.0, "norm"),  # central 95% interval [1, 3]
-        Input("l", 0.5, 2.0, "lognorm"),  # central 95% interval [0.5, 2], median 1
-        Input("t", 0.0, 10.0, "triang", mode=2.0),  # mean (0 + 10 + 2) / 3 = 4
+        Input("n", 1.0, 3.0, "normal"),  # central 95% interval [1, 3]
+        Input("l", 0.5, 2.0, "lognormal"),  # central 95% interval [0.5, 2], median 1
+        Input("t", 0.0, 10.0, "triangular", mode=2.0),  # mean (0 + 10 + 2) / 3 = 4
     ]
     X = sample(inputs, "lhs", 4000, seed=1)
     q = X.quantile([0.025, 0.5, 0.975])
@@ -316,8 +316,10 @@ def test_input_distributions_follow_low_high():
 
 
 def test_bad_input_is_explained():
-    with pytest.raises(ValueError, match="did you mean 'unif'"):
-        Input("x", 0, 1, dist="uniform")
+    with pytest.raises(ValueError, match="did you mean 'uniform'"):
+        Input("x", 0, 1, dist="unform")
+    with pytest.raises(ValueError, match="use 'uniform'"):
+        Input("x", 0, 1, dist="unif")
     with pytest.raises(ValueError, match="low must be < high"):
         Input("x", 1, 0)
     with pytest.raises(ValueError, match="did you mean 'sobol'"):

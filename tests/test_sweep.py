@@ -116,7 +116,7 @@ def test_bad_lever_value_and_design_file(tmp_path: Path) -> None:
 
 
 def test_design_rows_and_bounds(tmp_path: Path) -> None:
-    inputs = [Input("a", 0.0, 1.0), Input("b", 10.0, 20.0, "triang"), Input("c", 2.0, 9.0)]
+    inputs = [Input("a", 0.0, 1.0), Input("b", 10.0, 20.0, "triangular"), Input("c", 2.0, 9.0)]
     cases = {
         "lhs": (designs.lhs_design(inputs, 7, seed=3), 7),
         "sobol": (designs.sobol_design(inputs, 8, seed=3), 8 * (3 + 2)),

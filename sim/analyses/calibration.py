@@ -79,6 +79,7 @@ from sim.engine.options import RunOptions
 from sim.params.errors import ScenarioError
 from sim.params.located import Strict, load_document
 from sim.params.scenario import check_parameter_path, set_path
+from sim.uncertainty import PriorName
 
 OBJECTIVE_FAILED = 1e12
 """Objective of a trial whose model value is undefined (e.g. an empty subgroup)."""
@@ -92,7 +93,7 @@ class ParameterSpec(Strict):
 
     low: float = Field(description="lower end of the search range")
     high: float = Field(description="upper end of the search range")
-    prior: Literal["uniform", "log_uniform", "normal"] = Field(
+    prior: PriorName = Field(
         "uniform", description="uniform or log_uniform over [low, high], or normal "
         "(mean, sd) truncated to [low, high]")
     mean: float | None = Field(None, description="normal prior: mean")

@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.stats import qmc
 
 from sim.analyses.sensitivity import Input, sample
@@ -127,15 +126,8 @@ def expected_rows(method: str, n_inputs: int, n: int, *, second_order: bool = Fa
 
 
 def _quantile(inp: Input, u: np.ndarray) -> np.ndarray:
-    """Map uniform draws to ``inp``'s distribution (same parameters SALib uses)."""
-    b = inp.salib_bounds()
-    if inp.dist == "unif":
-        return b[0] + u * (b[1] - b[0])
-    if inp.dist == "triang":
-        return stats.triang.ppf(u, b[2], loc=b[0], scale=b[1] - b[0])
-    if inp.dist == "norm":
-        return stats.norm.ppf(u, loc=b[0], scale=b[1])
-    return np.exp(stats.norm.ppf(u, loc=b[0], scale=b[1]))
+    """Map uniform draws to ``inp``'s distribution (the numbers SALib would give)."""
+    return np.asarray(inp.distribution().ppf(u), dtype=float)
 
 
 def _finish(X: pd.DataFrame, integer: Collection[str]) -> pd.DataFrame:

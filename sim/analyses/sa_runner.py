@@ -7,7 +7,7 @@ A sensitivity file (``scenarios/sensitivity/*.yaml``; docs/sensitivity.md)::
     set: {population.size: 1000}              # fixed overrides for every run (optional)
     inputs:                                   # uncertain inputs by dotted parameter path
       behaviour.support_effect_logit: {low: 0.75, high: 2.5}
-      network.in_person_gain: {low: 0.2, high: 0.8, dist: triang, mode: 0.5,
+      network.in_person_gain: {low: 0.2, high: 0.8, dist: triangular, mode: 0.5,
                                group: program design}   # optional groups
     method: sobol                             # sobol | morris | fast | delta | pawn
     settings: {n: 256, second_order: false}   # method settings (n always)
@@ -76,7 +76,7 @@ from sim.engine.tasks import RunReport, Task, run_tasks
 from sim.params.errors import ScenarioError
 from sim.params.located import Located, Strict, load_document, short
 from sim.params.scenario import Scenario, check_parameter_path, parse_set
-from sim.uncertainty import RangeSpec, resolve_ranges
+from sim.uncertainty import BOUNDED, RangeSpec, resolve_ranges, stored_dist
 
 __all__ = [
     "DEFAULT_OUTPUTS",
@@ -397,7 +397,7 @@ def _inputs(spec: SensitivitySpec, base: Scenario, ctx: Located) -> tuple[list[I
         except ScenarioError as exc:
             raise ctx.error(exc.message.replace(f"sensitivity input '{name}': ", ""),
                             loc) from None
-        if u.dist in ("unif", "triang"):  # finite ranges: both ends must be allowed values
+        if u.dist in BOUNDED:  # finite ranges: both ends must be allowed values
             for key in ("low", "high"):
                 value = getattr(u, key)
                 value = round(value) if name in integer else value
@@ -463,7 +463,7 @@ def _sample(spec: SensitivitySpec, inputs: list[Input], ctx: Located) -> pd.Data
         for key in ("num_levels", "optimal_trajectories"):
             if key in msg:
                 loc = ("settings", key)
-        bad_dist = [i.name for i in inputs if i.name in msg and i.dist in ("norm", "lognorm")]
+        bad_dist = [i.name for i in inputs if i.name in msg and i.dist in ("normal", "lognormal")]
         if bad_dist:
             loc = ("inputs", bad_dist[0], "dist")
         raise ctx.error(msg, loc) from None
@@ -500,9 +500,9 @@ def _check_points(X: pd.DataFrame, inputs: list[Input], integer: set[str], base:
         except ScenarioError as exc:
             culprit = next((n for n in names if exc.path and exc.path.startswith(n)), None)
             loc = ("inputs", culprit) if culprit else ("inputs",)
-            hint = (" (a norm or lognorm input reaches beyond its 95% interval: narrow it, "
-                    "or use unif or triang)" if culprit and any(
-                        i.name == culprit and i.dist in ("norm", "lognorm") for i in inputs)
+            hint = (" (a normal or lognormal input reaches beyond its 95% interval: narrow "
+                    "it, or use uniform or triangular)" if culprit and any(
+                        i.name == culprit and i.dist in ("normal", "lognormal") for i in inputs)
                     else "")
             raise ctx.error(f"sample point {p} ({short(values)}) is invalid: "
                             f"{exc.message}{hint}", loc) from None
@@ -668,35 +668,9 @@ def _analyze_given_data(results: Any, method: str | None, inputs: Sequence[str] 
                         num_resamples: int | None) -> SensitivityResult:
     manifest = results.manifest
     kind = manifest.get("kind", "sweep")
-    if method is None:
-        raise ScenarioError(f"{results.path} is a {kind} store: name a given-data method "
-                            "with --method delta or --method pawn")
-    if method not in ("delta", "pawn"):
-        hint = (f" (this store was run for {manifest['analysis']['method']}: analyse it "
-                "without --method/--inputs/--select)" if kind == "sensitivity" else "")
-        raise ScenarioError(
-            f"only the given-data methods delta and pawn analyse an existing store with "
-            f"another method or a subset; {method!r} needs its own sample design: write a "
-            f"sensitivity file (scenarios/sensitivity/){hint}")
-    design = _design_method(manifest)
-    if design != "lhs":
-        raise ScenarioError(
-            f"{method} needs a random sample of the inputs (a Latin hypercube); the design of "
-            f"{results.path} is {design!r}. Run a sweep with design: {{method: lhs, n: ...}} "
-            "(a few hundred points), or a sensitivity file with method delta or pawn")
-    runs = results.runs
-    runs = _select(runs, select or {}, results.path)
-    params = results.parameter_columns
-    names = list(inputs) if inputs else params
-    for name in names:
-        if name not in params:
-            close = difflib.get_close_matches(name, params, n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ScenarioError(f"'{name}' is not an uncertain input of {results.path}{hint} "
-                                f"(inputs: {', '.join(params)})")
-    if len(names) < 2:
-        raise ScenarioError(f"a sensitivity analysis needs at least two inputs, got "
-                            f"{', '.join(names) or 'none'}")
+    _check_given_data_method(results, method)
+    runs = _select(results.runs, select or {}, results.path)
+    names = _given_inputs(results, inputs)
     _one_lever_setting(runs, results, select)
     runs = _ok_runs(results, runs=runs)
     outs = _pick_outputs(results, outputs, default=outputs is None)
@@ -710,9 +684,7 @@ def _analyze_given_data(results: Any, method: str | None, inputs: Sequence[str] 
     spec_inputs = _stored_ranges(manifest)
     input_list = [_range_input(n, spec_inputs.get(n), X[n]) for n in names]
     X.attrs = {"sampler": "lhs", "n": len(X), "names": names}
-    seed = int(manifest.get("seed", 0))
-    n_base = len(X)
-    fractions = (0.25, 0.5, 1.0) if n_base >= MIN_CONVERGENCE_N[method] else None
+    fractions = (0.25, 0.5, 1.0) if len(X) >= MIN_CONVERGENCE_N[method] else None
     opts = {"S": 10} if method == "pawn" else {}
     if kind == "sensitivity" and method == "pawn":
         opts = {"S": manifest["analysis"]["options"].get("S", 10)}
@@ -720,7 +692,7 @@ def _analyze_given_data(results: Any, method: str | None, inputs: Sequence[str] 
     try:
         crn = kind == "sensitivity" and manifest["analysis"].get("streams") == "common"
         result = analyze_replications(
-            input_list, method, X, Y_reps, seed=seed,
+            input_list, method, X, Y_reps, seed=int(manifest.get("seed", 0)),
             num_resamples=int(stored_resamples if num_resamples is None
                               else num_resamples), fractions=fractions,
             common_random_numbers=crn, **opts)
@@ -738,6 +710,44 @@ def _analyze_given_data(results: Any, method: str | None, inputs: Sequence[str] 
         primary_output=outs[0], wall_time_s=None, store=str(results.path),
         selected=dict(select or {}), given_data=True)
     return result
+
+
+def _check_given_data_method(results: Any, method: str | None) -> None:
+    """Only delta and PAWN analyse an existing store, and only a Latin-hypercube one."""
+    manifest = results.manifest
+    kind = manifest.get("kind", "sweep")
+    if method is None:
+        raise ScenarioError(f"{results.path} is a {kind} store: name a given-data method "
+                            "with --method delta or --method pawn")
+    if method not in ("delta", "pawn"):
+        hint = (f" (this store was run for {manifest['analysis']['method']}: analyse it "
+                "without --method/--inputs/--select)" if kind == "sensitivity" else "")
+        raise ScenarioError(
+            f"only the given-data methods delta and pawn analyse an existing store with "
+            f"another method or a subset; {method!r} needs its own sample design: write a "
+            f"sensitivity file (scenarios/sensitivity/){hint}")
+    design = _design_method(manifest)
+    if design != "lhs":
+        raise ScenarioError(
+            f"{method} needs a random sample of the inputs (a Latin hypercube); the design of "
+            f"{results.path} is {design!r}. Run a sweep with design: {{method: lhs, n: ...}} "
+            "(a few hundred points), or a sensitivity file with method delta or pawn")
+
+
+def _given_inputs(results: Any, inputs: Sequence[str] | None) -> list[str]:
+    """The store's uncertain inputs to analyse (all by default), at least two, each known."""
+    params = results.parameter_columns
+    names = list(inputs) if inputs else params
+    for name in names:
+        if name not in params:
+            close = difflib.get_close_matches(name, params, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ScenarioError(f"'{name}' is not an uncertain input of {results.path}{hint} "
+                                f"(inputs: {', '.join(params)})")
+    if len(names) < 2:
+        raise ScenarioError(f"a sensitivity analysis needs at least two inputs, got "
+                            f"{', '.join(names) or 'none'}")
+    return names
 
 
 def _check_supported(result: SensitivityResult, method: str, outputs: list[str],
@@ -778,7 +788,7 @@ def _range_input(name: str, stored: dict[str, Any] | None, values: pd.Series) ->
     """The input's declared range (else the observed one): delta/PAWN only label by it."""
     if stored and stored.get("low") is not None and stored.get("high") is not None:
         return Input(name, float(stored["low"]), float(stored["high"]),
-                     stored.get("dist", "unif"), mode=stored.get("mode"))
+                     stored_dist(stored), mode=stored.get("mode"))
     low, high = float(values.min()), float(values.max())
     return Input(name, low, high if high > low else low + 1.0)
 

@@ -56,6 +56,7 @@ from scipy.stats import norm
 
 from sim.core.rng import seed_sequence
 from sim.params.errors import ScenarioError
+from sim.uncertainty import RENAMED, SALIB_NAMES, Distribution
 
 __all__ = [
     "ANALYSIS_METHODS",
@@ -110,8 +111,9 @@ ANALYSIS_METHODS = ("sobol", "morris", "fast", "delta", "pawn")
 SAMPLER_FOR = {"sobol": "sobol", "morris": "morris", "fast": "fast", "delta": "lhs", "pawn": "lhs"}
 """The sampler each analyser needs (given-data methods take a Latin hypercube)."""
 
-DISTS = ("unif", "norm", "lognorm", "triang")
-"""Input distributions, SALib names. See :class:`Input` for what ``low``/``high`` mean."""
+DISTS = tuple(SALIB_NAMES)
+"""Input distributions (the SALib-sampled members of the one vocabulary, sim.uncertainty).
+See :class:`Input` for what ``low``/``high`` mean."""
 
 RANKING_INDEX = {
     "sobol": "ST",
@@ -140,9 +142,6 @@ Stochastic models raise it to the replication-noise floor (:func:`noise_floors`)
 DEFAULT_MORRIS_RELATIVE_THRESHOLD = 0.01
 """Morris mu* below 1% of the largest mu* of the same output counts as negligible (convention)."""
 
-NORMAL_95_Z = float(norm.ppf(0.975))
-"""z of a central 95% interval (1.96): ``norm``/``lognorm`` inputs take (low, high) as one."""
-
 _MIN_BASE_SAMPLES = {"sobol": 4, "morris": 2, "delta": 50, "pawn": 50}
 """Smallest subset :func:`convergence` analyses (fewer points give meaningless bootstraps)."""
 
@@ -167,18 +166,18 @@ class Input:
             name of the sample frame.
         low: Lower end of the plausible range, in the parameter's unit.
         high: Upper end of the plausible range, in the parameter's unit (> ``low``).
-        dist: ``"unif"`` (uniform on [low, high]), ``"triang"`` (triangular on [low, high],
-            peak at ``mode``), ``"norm"`` (normal whose central 95% interval is [low, high]) or
-            ``"lognorm"`` (log-normal whose central 95% interval is [low, high], low > 0).
+        dist: ``"uniform"`` (on [low, high]), ``"triangular"`` (on [low, high], peak at
+            ``mode``), ``"normal"`` (whose central 95% interval is [low, high]),
+            ``"lognormal"`` (likewise, low > 0) or ``"log_uniform"`` (uniform in log, low > 0).
         group: Optional group name (e.g. ``"program design"``); when any input has a group,
             Sobol' and Morris report one index per group (ungrouped inputs form their own).
-        mode: Peak of a ``triang`` input, in [low, high]; defaults to the midpoint.
+        mode: Peak of a ``triangular`` input, in [low, high]; defaults to the midpoint.
     """
 
     name: str
     low: float
     high: float
-    dist: str = "unif"
+    dist: str = "uniform"
     group: str | None = None
     mode: float | None = None
 
@@ -188,6 +187,9 @@ class Input:
             raise ScenarioError(
                 f"sensitivity input names must be non-empty strings, got {self.name!r}"
             )
+        if self.dist in RENAMED:
+            raise ScenarioError(f"{where}: dist '{self.dist}' is no longer a distribution "
+                                f"name: use '{RENAMED[self.dist]}'")
         if self.dist not in DISTS:
             raise ScenarioError(
                 f"{where}: dist must be one of {', '.join(DISTS)}, got {self.dist!r}"
@@ -204,14 +206,14 @@ class Input:
             raise ScenarioError(
                 f"{where}: low must be < high, got low={self.low}, high={self.high}"
             )
-        if self.dist == "lognorm" and self.low <= 0:
+        if self.dist in ("lognormal", "log_uniform") and self.low <= 0:
             raise ScenarioError(
-                f"{where}: a lognorm input needs low > 0 (its 95% interval), got low={self.low}"
+                f"{where}: a {self.dist} input needs low > 0, got low={self.low}"
             )
         if self.mode is not None:
-            if self.dist != "triang":
+            if self.dist != "triangular":
                 raise ScenarioError(
-                    f"{where}: mode is only used by dist 'triang', not {self.dist!r}"
+                    f"{where}: mode is only used by dist 'triangular', not {self.dist!r}"
                 )
             if not self.low <= self.mode <= self.high:
                 raise ScenarioError(
@@ -219,22 +221,18 @@ class Input:
                     f"got {self.mode}"
                 )
 
+    def distribution(self) -> Distribution:
+        """The input as a distribution of the one vocabulary (sim.uncertainty)."""
+        return Distribution(dist=self.dist, low=self.low, high=self.high, mode=self.mode)
+
     def salib_bounds(self) -> list[float]:
         """The distribution parameters SALib expects for this input's ``dist``.
 
         Returns:
-            unif: [low, high]; triang: [low, high, peak as a fraction of the width];
-            norm: [mean, sd]; lognorm: [mean, sd] of ln(x).
+            uniform, log_uniform: [low, high]; triangular: [low, high, peak as a fraction of
+            the width]; normal: [mean, sd]; lognormal: [mean, sd] of ln(x).
         """
-        if self.dist == "unif":
-            return [float(self.low), float(self.high)]
-        if self.dist == "triang":
-            mode = (self.low + self.high) / 2 if self.mode is None else self.mode
-            return [float(self.low), float(self.high), (mode - self.low) / (self.high - self.low)]
-        if self.dist == "norm":
-            return [(self.low + self.high) / 2, (self.high - self.low) / (2 * NORMAL_95_Z)]
-        log_low, log_high = math.log(self.low), math.log(self.high)
-        return [(log_low + log_high) / 2, (log_high - log_low) / (2 * NORMAL_95_Z)]
+        return self.distribution().salib()[1]
 
 
 def make_problem(inputs: Sequence[Input]) -> ProblemSpec:
@@ -253,7 +251,7 @@ def make_problem(inputs: Sequence[Input]) -> ProblemSpec:
     spec: dict[str, Any] = {
         "names": [i.name for i in inputs],
         "bounds": [i.salib_bounds() for i in inputs],
-        "dists": [i.dist for i in inputs],
+        "dists": [SALIB_NAMES[i.dist] for i in inputs],
     }
     if any(i.group is not None for i in inputs):
         groups = [i.group if i.group is not None else i.name for i in inputs]
@@ -397,12 +395,12 @@ def sample(
         attrs["calc_second_order"] = bool(calc_second_order)
         attrs["block"] = (2 * n_factors + 2) if calc_second_order else (n_factors + 2)
     elif method == "morris":
-        infinite = [i.name for i in inputs if i.dist in ("norm", "lognorm")]
+        infinite = [i.name for i in inputs if i.dist in ("normal", "lognormal")]
         if infinite:
             raise ScenarioError(
                 "Morris grids include the 0 and 100% quantiles, which are infinite for "
-                f"norm/lognorm inputs ({', '.join(infinite)}); give them dist 'unif' or "
-                "'triang' for screening"
+                f"normal/lognormal inputs ({', '.join(infinite)}); give them dist 'uniform' "
+                "or 'triangular' for screening"
             )
         if num_levels < 2 or num_levels % 2:
             raise ScenarioError(f"Morris num_levels must be an even number >= 2, got {num_levels}")
@@ -638,23 +636,8 @@ def _resolve_opts(method: str, inputs: list[Input], X: pd.DataFrame, opts: dict)
     rows = len(X)
     resolved: dict[str, Any] = {}
     if method == "sobol":
-        cso = opts.get("calc_second_order", attrs.get("calc_second_order"))
-        if cso is None:
-            fits = [c for c in (False, True) if rows % ((2 if c else 1) * n_factors + 2) == 0]
-            if len(fits) != 1:
-                raise ScenarioError(
-                    f"cannot tell from {rows} rows whether the Sobol' sample has second-order "
-                    "rows; pass calc_second_order=True or False as used when sampling"
-                )
-            cso = fits[0]
-        block = (2 * n_factors + 2) if cso else (n_factors + 2)
-        if rows % block:
-            raise ScenarioError(
-                f"a Sobol' sample with {n_factors} inputs/groups and calc_second_order={cso} "
-                f"has a multiple of {block} rows, got {rows}; check calc_second_order and that "
-                "no points were dropped"
-            )
-        resolved["calc_second_order"] = bool(cso)
+        resolved["calc_second_order"] = _sobol_second_order(
+            opts.get("calc_second_order", attrs.get("calc_second_order")), n_factors, rows)
     elif method == "morris":
         resolved["num_levels"] = int(opts.get("num_levels", attrs.get("num_levels", 4)))
         resolved["scaled"] = bool(opts.get("scaled", False))
@@ -682,6 +665,30 @@ def _resolve_opts(method: str, inputs: list[Input], X: pd.DataFrame, opts: dict)
     return resolved
 
 
+def _sobol_second_order(cso: bool | None, n_factors: int, rows: int) -> bool:
+    """Whether a Sobol' sample has second-order rows (as told, else by its row count).
+
+    Raises:
+        ScenarioError: the row count fits neither, both, or not the one told.
+    """
+    if cso is None:
+        fits = [c for c in (False, True) if rows % ((2 if c else 1) * n_factors + 2) == 0]
+        if len(fits) != 1:
+            raise ScenarioError(
+                f"cannot tell from {rows} rows whether the Sobol' sample has second-order "
+                "rows; pass calc_second_order=True or False as used when sampling"
+            )
+        cso = fits[0]
+    block = (2 * n_factors + 2) if cso else (n_factors + 2)
+    if rows % block:
+        raise ScenarioError(
+            f"a Sobol' sample with {n_factors} inputs/groups and calc_second_order={cso} "
+            f"has a multiple of {block} rows, got {rows}; check calc_second_order and that "
+            "no points were dropped"
+        )
+    return bool(cso)
+
+
 def _half_width_rows(
     names: Sequence[str], index: str, values: np.ndarray, half: np.ndarray | None
 ) -> pd.DataFrame:
@@ -698,6 +705,14 @@ def _half_width_rows(
     )
 
 
+def _problem_with(inputs: list[Input], X: pd.DataFrame, y: np.ndarray) -> ProblemSpec:
+    """The inputs' SALib problem holding the sample and the model's results."""
+    problem = make_problem(inputs)
+    problem.set_samples(X.to_numpy())
+    problem.set_results(y)
+    return problem
+
+
 def _analyze_sobol(
     inputs: list[Input],
     X: pd.DataFrame,
@@ -708,9 +723,7 @@ def _analyze_sobol(
     conf_level: float,
     calc_second_order: bool,
 ) -> pd.DataFrame:
-    problem = make_problem(inputs)
-    problem.set_samples(X.to_numpy())
-    problem.set_results(y)
+    problem = _problem_with(inputs, X, y)
     problem.analyze_sobol(
         calc_second_order=calc_second_order,
         num_resamples=num_resamples,
@@ -745,9 +758,7 @@ def _analyze_morris(
     num_levels: int,
     scaled: bool,
 ) -> pd.DataFrame:
-    problem = make_problem(inputs)
-    problem.set_samples(X.to_numpy())
-    problem.set_results(y)
+    problem = _problem_with(inputs, X, y)
     problem.analyze_morris(
         num_resamples=num_resamples,
         conf_level=conf_level,
@@ -777,9 +788,7 @@ def _analyze_fast(
     conf_level: float,
     M: int,
 ) -> pd.DataFrame:
-    problem = make_problem(inputs)
-    problem.set_samples(X.to_numpy())
-    problem.set_results(y)
+    problem = _problem_with(inputs, X, y)
     with _isolated_legacy_rng():
         # SALib warns its eFAST bootstrap intervals are indicative only (SALib issue 649);
         # the report says so in words instead of a warning per output.

@@ -11,7 +11,7 @@ A sweep file (``scenarios/sweeps/*.yaml``, see docs/sweeps.md)::
                                                  #  a list of mappings: hand-picked rows)
     uncertain:                          # inputs nobody controls, with ranges
       behaviour.support_effect_logit: {low: 1.5, high: 3.5}
-      network.in_person_gain: {low: 0.2, high: 0.5, dist: triang, mode: 0.35}
+      network.in_person_gain: {low: 0.2, high: 0.5, dist: triangular, mode: 0.35}
     design: {method: lhs, n: 20}        # grid | list | lhs | sobol | morris
     combine: full_factorial             # or paired (lever setting i with point i)
     replications: 5
@@ -53,7 +53,7 @@ from sim.engine.tasks import RunReport, Task, run_tasks
 from sim.params.errors import ScenarioError
 from sim.params.located import Located, Strict, load_document, short
 from sim.params.scenario import Scenario, check_parameter_path, load_scenario
-from sim.uncertainty import RangeSpec, resolve_ranges
+from sim.uncertainty import BOUNDED, RangeSpec, resolve_ranges
 
 _RANGE = "can take a range (give a grid design with values instead)"
 
@@ -378,51 +378,68 @@ def _points(spec: SweepSpec, ctx: Located) -> tuple[pd.DataFrame, set[str]]:
         return designs.grid_design({}), integer
     method = design.method
     if method == "list":
-        if uncertain:
-            raise ctx.error("a list design takes its values from design.rows; remove the "
-                            "uncertain section (or use grid/lhs/sobol/morris)", ("uncertain",))
-        if not design.rows:
-            raise ctx.error("a list design needs rows: a list of mappings of parameter "
-                            "values", ("design", "method"))
-        for i, row in enumerate(design.rows):
-            for key in row:
-                ann = check_parameter_path(ctx, key, ("design", "rows", str(i), key))
-                if ann is int:
-                    integer.add(key)
-        try:
-            return designs.list_design(design.rows), integer
-        except ValueError as exc:
-            raise ctx.error(str(exc), ("design", "rows")) from None
+        return _list_points(spec, design, ctx, integer), integer
     if not uncertain:
         raise ctx.error(f"a {method} design needs uncertain inputs", ("design", "method"))
-    for key in ("rows",):
-        if getattr(design, key) is not None:
-            raise ctx.error(f"design.{key} is only used by a list design", ("design", key))
+    if design.rows is not None:
+        raise ctx.error("design.rows is only used by a list design", ("design", "rows"))
     if method == "grid":
-        values = {}
-        for name, u in uncertain.items():
-            loc = ("uncertain", name)
-            if u.values is not None:
-                if u.low is not None or u.high is not None or u.levels is not None:
-                    raise ctx.error("give either values or low/high/levels, not both", loc)
-                if not u.values:
-                    raise ctx.error("values must not be empty", loc)
-                values[name] = list(u.values)
-            elif u.low is not None and u.high is not None and u.levels is not None:
-                _input(name, u, ctx)
-                step = (u.high - u.low) / (u.levels - 1)
-                values[name] = [u.low + i * step for i in range(u.levels)]
-                if name in integer:
-                    values[name] = sorted({round(v) for v in values[name]})
-            else:
-                raise ctx.error("a grid input needs values: [...] or low, high and levels",
-                                loc)
-        if design.n is not None:
-            raise ctx.error("a grid design takes no n (its size is the product of the "
-                            "value lists)", ("design", "n"))
-        return designs.grid_design(values), integer
+        return _grid_points(spec, design, ctx, integer), integer
+    return _sampled_points(spec, design, ctx, integer), integer
+
+
+def _list_points(spec: SweepSpec, design: DesignSpec, ctx: Located,
+                 integer: set[str]) -> pd.DataFrame:
+    """A list design's rows (adds their integer parameters to ``integer``)."""
+    if spec.uncertain:
+        raise ctx.error("a list design takes its values from design.rows; remove the "
+                        "uncertain section (or use grid/lhs/sobol/morris)", ("uncertain",))
+    if not design.rows:
+        raise ctx.error("a list design needs rows: a list of mappings of parameter "
+                        "values", ("design", "method"))
+    for i, row in enumerate(design.rows):
+        for key in row:
+            ann = check_parameter_path(ctx, key, ("design", "rows", str(i), key))
+            if ann is int:
+                integer.add(key)
+    try:
+        return designs.list_design(design.rows)
+    except ValueError as exc:
+        raise ctx.error(str(exc), ("design", "rows")) from None
+
+
+def _grid_points(spec: SweepSpec, design: DesignSpec, ctx: Located,
+                 integer: set[str]) -> pd.DataFrame:
+    """Every combination of each input's values (given, or ``levels`` from low to high)."""
+    values = {}
+    for name, u in spec.uncertain.items():
+        loc = ("uncertain", name)
+        if u.values is not None:
+            if u.low is not None or u.high is not None or u.levels is not None:
+                raise ctx.error("give either values or low/high/levels, not both", loc)
+            if not u.values:
+                raise ctx.error("values must not be empty", loc)
+            values[name] = list(u.values)
+        elif u.low is not None and u.high is not None and u.levels is not None:
+            _input(name, u, ctx)
+            step = (u.high - u.low) / (u.levels - 1)
+            values[name] = [u.low + i * step for i in range(u.levels)]
+            if name in integer:
+                values[name] = sorted({round(v) for v in values[name]})
+        else:
+            raise ctx.error("a grid input needs values: [...] or low, high and levels", loc)
+    if design.n is not None:
+        raise ctx.error("a grid design takes no n (its size is the product of the "
+                        "value lists)", ("design", "n"))
+    return designs.grid_design(values)
+
+
+def _sampled_points(spec: SweepSpec, design: DesignSpec, ctx: Located,
+                    integer: set[str]) -> pd.DataFrame:
+    """An lhs, sobol or morris sample of the inputs' distributions."""
+    method = design.method
     inputs = []
-    for name, u in uncertain.items():
+    for name, u in spec.uncertain.items():
         if u.values is not None or u.levels is not None:
             raise ctx.error(f"values/levels are for grid designs; a {method} design samples "
                             "from low and high", ("uncertain", name))
@@ -432,16 +449,14 @@ def _points(spec: SweepSpec, ctx: Located) -> tuple[pd.DataFrame, set[str]]:
                         "power of 2; morris: trajectories)", ("design", "method"))
     try:
         if method == "lhs":
-            X = designs.lhs_design(inputs, design.n, seed=spec.seed, integer=integer)
-        elif method == "sobol":
-            X = designs.sobol_design(inputs, design.n, seed=spec.seed,
-                                     second_order=design.second_order, integer=integer)
-        else:
-            X = designs.morris_design(inputs, design.n, seed=spec.seed,
-                                      num_levels=design.num_levels, integer=integer)
+            return designs.lhs_design(inputs, design.n, seed=spec.seed, integer=integer)
+        if method == "sobol":
+            return designs.sobol_design(inputs, design.n, seed=spec.seed,
+                                        second_order=design.second_order, integer=integer)
+        return designs.morris_design(inputs, design.n, seed=spec.seed,
+                                     num_levels=design.num_levels, integer=integer)
     except (ScenarioError, ValueError) as exc:
         raise ctx.error(getattr(exc, "message", str(exc)), ("design",)) from None
-    return X, integer
 
 
 def _input(name: str, u: UncertainSpec, ctx: Located) -> Input:
@@ -464,7 +479,7 @@ def _check_points(points: pd.DataFrame, integer: set[str], spec: SweepSpec, base
     for name, u in spec.uncertain.items():
         for key in ("low", "high"):
             value = getattr(u, key)
-            if value is not None and u.dist in ("unif", "triang"):
+            if value is not None and u.dist in BOUNDED:
                 value = round(value) if name in integer else value
                 check_value(base, {name: value}, ctx, ("uncertain", name, key),
                              f"{key} {value} is outside the parameter's valid range: ")

@@ -59,11 +59,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_dashboard)
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port that is free on ``host`` now."""
-    return check_port(host, 0)
-
-
 def check_port(host: str, port: int) -> int:
     """Bind ``host:port`` once, as the server will; returns the port (a free one for 0).
 
