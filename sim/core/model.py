@@ -51,7 +51,7 @@ class Patient(mesa.Agent):
     adherence = _State("adherence", doc="Recent adherence (EWMA of doses taken).")
     engagement = _State("engagement", doc="IM engagement (0-1).")
     utility = _State("utility", doc="EQ-5D utility today.")
-    distress = _State("distress", doc="Diabetes distress (0-1).")
+    distress = _State("distress", doc="Diabetes distress (PAID points, 0-100).")
     self_efficacy_gain = _State("self_efficacy_gain", doc="Self-efficacy gained in sessions (SD).")
     knowledge_gain = _State("knowledge_gain", doc="Self-care knowledge gained (0-1).")
     education_hours = _State("education_hours", doc="Curriculum hours received.")
@@ -217,7 +217,8 @@ class PeerSupportModel(mesa.Model):
             received=np.zeros(n), norm=np.zeros(n), support=np.zeros(n), contact=np.zeros(n),
             practice=np.zeros(n), adherence=adherence0.copy(), dose_window=dose_window,
             pdc_count=pdc_count, adherent=dynamics.adherent(pdc_count, b.pdc_window_days),
-            hba1c=p.hba1c0_pct.copy(), distress=p.distress0.copy(), utility=p.utility0.copy(),
+            hba1c=p.hba1c0_pct.copy(), distress=p.distress0.copy(), burden=np.zeros(n),
+            utility=p.utility0.copy(),
             qalys=np.zeros(n), qalys_undiscounted=np.zeros(n), cost=np.zeros(n))
         g, bg = net.group, net.background
         self.ties = Ties(g.indptr, g.indices, g.data, bg.indptr, bg.indices, bg.data)
@@ -275,8 +276,12 @@ class PeerSupportModel(mesa.Model):
         s, e = self.spec, self.spec.economics
         df_qaly = discount_factor(d, e.discount_rate_effects)
         df_cost = discount_factor(d, e.discount_rate_costs)
+        in_person_ed = s.program.education.mode == "in_person"
+        hours = (s.program.in_person.hours_per_session * bool(self.plan.session[d])
+                 + float(self.plan.education_hours[d]) * in_person_ed)
         return kernels.Today(
-            day=d, gathering=gathering, im_active=bool(self.plan.im_active[d]),
+            day=d, gathering=gathering, gathering_hours=hours,
+            im_active=bool(self.plan.im_active[d]),
             digital_contact=bool(self.plan.education_hours[d] > 0
                                  and s.program.education.mode == "digital"),
             cost_discount=df_cost, qaly_weight=df_qaly / DAYS_PER_YEAR,
@@ -382,6 +387,8 @@ class PeerSupportModel(mesa.Model):
             "adherence_mean": float(st.adherence.mean()),
             "hba1c_mean": float(st.hba1c.mean()),
             "utility_mean": float(st.utility.mean()),
+            "distress_mean": float(st.distress.mean()),
+            "distress_severe_share": float((st.distress >= dynamics.PAID_SEVERE).mean()),
             "engagement_mean": float(st.engagement.mean()),
             "support_mean": float(st.support.mean()),
             "practice_mean": float(st.practice.mean()),
@@ -413,7 +420,8 @@ def _latest(key: str, model: PeerSupportModel) -> float:
 
 MODEL_REPORTERS = {key: functools.partial(_latest, key) for key in (
     "day", "pdc_mean", "adherent_share", "adherence_mean", "hba1c_mean", "utility_mean",
-    "engagement_mean", "support_mean", "practice_mean", "knowledge_gain_mean",
+    "distress_mean", "distress_severe_share", "engagement_mean", "support_mean", "practice_mean",
+    "knowledge_gain_mean",
     "self_efficacy_gain_mean", "tie_strength_mean", "attended_any_share", "cost_per_patient",
     "qalys_per_patient")}
 """DataCollector model reporters: the population means of ``population_means()``."""
