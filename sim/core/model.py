@@ -20,6 +20,7 @@ import numpy as np
 from sim.core import dynamics, kernels
 from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT, discount_factor
 from sim.core.network import PeerNetwork, build_network
+from sim.core.outcomes import TIMESERIES_COLUMNS
 from sim.core.population import Patients, draw_patients
 from sim.core.program import ContactPlan, contact_plan
 from sim.core.rng import Streams
@@ -418,10 +419,5 @@ def _latest(key: str, model: PeerSupportModel) -> float:
     return model.records[-1][key]
 
 
-MODEL_REPORTERS = {key: functools.partial(_latest, key) for key in (
-    "day", "pdc_mean", "adherent_share", "adherence_mean", "hba1c_mean", "utility_mean",
-    "distress_mean", "distress_severe_share", "engagement_mean", "support_mean", "practice_mean",
-    "knowledge_gain_mean",
-    "self_efficacy_gain_mean", "tie_strength_mean", "attended_any_share", "cost_per_patient",
-    "qalys_per_patient")}
+MODEL_REPORTERS = {key: functools.partial(_latest, key) for key in TIMESERIES_COLUMNS}
 """DataCollector model reporters: the population means of ``population_means()``."""

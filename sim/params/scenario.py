@@ -528,11 +528,11 @@ class Clinical(Section):
         "distress relieved by peer support", ge=0, le=100,
     )
     distress_per_self_efficacy: float = param(
-        0.0, "PAID points per SD", "Steinsbekk 2012 [M]; assumption (proposed 5)",
+        0.0, "PAID points per SD", "Steinsbekk 2012 [M]; assumption (proposed 8)",
         "distress relieved by self-efficacy gained (how sessions reach distress)", ge=0, le=50,
     )
     distress_per_knowledge: float = param(
-        0.0, "PAID points per unit knowledge gained", "assumption (proposed 3)",
+        0.0, "PAID points per unit knowledge gained", "assumption (proposed 5)",
         "distress relieved by knowledge gained", ge=0, le=100,
     )
     distress_per_hba1c_rise: float = param(
