@@ -383,7 +383,7 @@ class Behaviour(Section):
     )
     overload_messages_per_day: float = param(
         10.0, "rapport-weighted messages per day", "assumption",
-        "messages read in a day beyond which IM becomes overload (distress, QoL)", gt=0,
+        "messages read in a day beyond which IM becomes overload (distress, QoL)", ge=0.01,
     )
     posting_activity_sigma: float = param(
         3.6, "log-scale SD", "van Mierlo 2014 [I]",
