@@ -30,6 +30,8 @@ poisson_inverse, dose_logit = dynamics.poisson_inverse.py_func, dynamics.dose_lo
 simple_norm, complex_norm = dynamics.simple_norm.py_func, dynamics.complex_norm.py_func
 hba1c_target, practice_target = dynamics.hba1c_target.py_func, dynamics.practice_target.py_func
 knowledge_gain, utility = dynamics.knowledge_gain.py_func, dynamics.utility.py_func
+distress_target, follow = dynamics.distress_target.py_func, dynamics.follow.py_func
+burden_update, overload = dynamics.burden_update.py_func, dynamics.overload.py_func
 adherent = dynamics.adherent.py_func
 
 
@@ -62,6 +64,7 @@ class BaselinePatient(mesa.Agent):
         self.hba1c = self.hba1c0
         self.utility = self.utility0
         self.distress = self.distress0
+        self.burden = 0.0
         self.support = self.contact = self.practice = 0.0
         self.self_efficacy_gain = self.education_hours = self.knowledge_gain = 0.0
         self.qalys = 0.0
@@ -166,10 +169,20 @@ class BaselinePatient(mesa.Agent):
         target = hba1c_target(self.hba1c0, self.adherence, self.adherence0, self.practice,
                               self.multiplier, p.adherence_slope, p.lifestyle_effect, p.drift)
         self.hba1c = relax(self.hba1c, target, p.hba1c_rate)
-        self.distress = min(max(self.distress0 - p.distress_relief * self.support, 0.0), 1.0)
+        messages = support_today if m.im_active else 0.0
+        self.burden = burden_update(self.burden, m.gathering_hours if self.attended else 0.0,
+                                    p.burden_keep)
+        o = overload(messages, p.overload_messages)
+        target = distress_target(
+            self.distress0, self.support, self.self_efficacy_gain, self.knowledge_gain,
+            self.hba1c - self.hba1c0, self.burden, o, p.distress_per_support,
+            p.distress_per_self_efficacy, p.distress_per_knowledge, p.distress_per_hba1c_rise,
+            p.distress_per_burden, p.distress_per_overload)
+        self.distress = follow(self.distress, target, p.distress_rate)
         self.utility = utility(self.utility0, self.hba1c - self.hba1c0, self.knowledge_gain,
-                               self.support, self.distress - self.distress0, p.per_hba1c,
-                               p.per_knowledge, p.per_support, p.per_distress)
+                               self.support, self.distress - self.distress0, self.burden, o,
+                               p.per_hba1c, p.per_knowledge, p.per_support, p.per_distress,
+                               p.per_burden, p.per_overload, p.participation_utility)
         self.qalys += self.utility * m.qaly_weight
 
 
@@ -198,6 +211,8 @@ class BaselineModel(mesa.Model):
         self.in_person_ed = s.program.education.mode == "in_person" and self.hours > 0
         self.digital = self.hours > 0 and not self.in_person_ed
         self.im_active = bool(plan.im_active[d])
+        self.gathering_hours = (s.program.in_person.hours_per_session * self.session
+                                + self.hours * (s.program.education.mode == "in_person"))
         if self.session or self.hours > 0:
             self.agents.do("gather")
         else:

@@ -91,7 +91,8 @@ def bytes_per_agent_day() -> tuple[float, str]:
               st.rate, st.posts,
               np.empty(m.n), np.empty(m.n)],  # + the day's messaging and dosing variates
         "rw": [st.self_efficacy_gain, st.engagement, st.support, st.contact, st.practice,
-               st.adherence, st.pdc_count, st.adherent, st.hba1c, st.distress, st.utility,
+               st.adherence, st.pdc_count, st.adherent, st.hba1c, st.distress, st.burden,
+               st.utility,
                st.qalys, st.qalys_undiscounted, st.cost, st.posts_total, st.received, st.norm],
     }
     patient = sum(a.itemsize for a in per_patient["r"]) + 2 * sum(

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from sim.core.economics import DAYS_PER_YEAR, discounted_sum, net_monetary_benefit
 from sim.core.lifetime import EVENT_TYPES, draw_risk_factors, simulate_lifetime
 from sim.core.model import PeerSupportModel
-from sim.core.outcomes import CURVE_YEARS, SUBGROUPS, top_share
+from sim.core.outcomes import CURVE_YEARS, MEASURED_AT_BASELINE_AND_END, SUBGROUPS, top_share
 from sim.core.results import RunResult
 from sim.params.scenario import Scenario, load_scenario
 
@@ -98,11 +98,12 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
         "days": float(model.day),
         "patients": float(n),
     }
-    for key in ("pdc_mean", "adherent_share", "hba1c_mean", "utility_mean"):
+    for key in MEASURED_AT_BASELINE_AND_END:
         out[f"{key}_baseline"] = base[key]
         out[f"{key}_end"] = end[key]
     out["hba1c_change"] = end["hba1c_mean"] - base["hba1c_mean"]
     out["utility_change"] = end["utility_mean"] - base["utility_mean"]
+    out["distress_change"] = end["distress_mean"] - base["distress_mean"]
     out["pdc_change"] = end["pdc_mean"] - base["pdc_mean"]
     out["adherent_share_change"] = end["adherent_share"] - base["adherent_share"]
     out["im_days"] = im_weeks * 7.0

@@ -27,7 +27,7 @@ def test_logistic_dosing_probabilities_at_known_logits():
     assert dyn.sigmoid(0.0) == pytest.approx(0.5, abs=EXACT), "logit 0 is probability 1/2"
     assert dyn.sigmoid(math.log(3.0)) == pytest.approx(0.75, rel=EXACT), "odds 3 is 3/4"
     assert dyn.sigmoid(-math.log(3.0)) == pytest.approx(0.25, rel=EXACT), "odds 1/3 is 1/4"
-    # base 1 + 0.5 x support 2 + norm 0.3 + 0.4 x SE 1 + 0.6 x knowledge 0.5 - 0.8 x distress 0.5
+    # base 1 + 0.5 x support 2 + norm 0.3 + 0.4 x SE 1 + 0.6 x knowledge 0.5 - 0.8 x dPAID 0.5
     logit = dyn.dose_logit(1.0, 2.0, 0.3, 1.0, 0.5, 0.5, 0.5, 0.4, 0.6, 0.8)
     assert logit == pytest.approx(1.0 + 1.0 + 0.3 + 0.4 + 0.3 - 0.4, rel=EXACT), logit
 
@@ -42,14 +42,55 @@ def test_logistic_variates_take_doses_with_the_sigmoid_probability():
         assert share == pytest.approx(dyn.sigmoid(logit), abs=0.004), (logit, share)
 
 
+def _utility(u0: float, dh: float, k: float, s: float, dd: float, per_h: float, per_k: float,
+             per_s: float, per_d: float, burden: float = 0.0, over: float = 0.0,
+             per_b: float = 0.0, per_o: float = 0.0, participation: float = 0.0) -> float:
+    return dyn.utility(u0, dh, k, s, dd, burden, over, per_h, per_k, per_s, per_d, per_b, per_o,
+                       participation)
+
+
 def test_utility_equation_at_known_inputs_and_its_bounds():
-    # 0.8 - 0.02 x (-1 %-point) + 0.05 x 0.4 + 0.03 x 1 - 0.1 x 0.2
-    u = dyn.utility(0.8, -1.0, 0.4, 1.0, 0.2, -0.02, 0.05, 0.03, -0.1)
+    # 0.8 - 0.02 x (-1 %-point) + 0.05 x 0.4 + 0.03 x 1 - 0.002 x 10 PAID points
+    u = _utility(0.8, -1.0, 0.4, 1.0, 10.0, -0.02, 0.05, 0.03, -0.002)
     assert u == pytest.approx(0.8 + 0.02 + 0.02 + 0.03 - 0.02, rel=EXACT), u
-    assert dyn.utility(0.99, -5.0, 1.0, 1.0, 0.0, -0.02, 0.05, 0.03, -0.1) == 1.0, \
+    assert _utility(0.99, -5.0, 1.0, 1.0, 0.0, -0.02, 0.05, 0.03, -0.1) == 1.0, \
         "utility is capped at full health"
-    assert dyn.utility(-0.5, 10.0, 0.0, 0.0, 0.0, -0.02, 0.0, 0.0, 0.0) == -0.594, \
+    assert _utility(-0.5, 10.0, 0.0, 0.0, 0.0, -0.02, 0.0, 0.0, 0.0) == -0.594, \
         "utility is floored at the EQ-5D-3L minimum"
+    # burden 3 h/week x 0.004 and overload 0.5 x 0.01 lower it; participation 0.02 raises it
+    lower = _utility(0.7, 0.0, 0.0, 0.0, 0.0, -0.02, 0.05, 0.03, -0.002, burden=3.0, over=0.5,
+                     per_b=0.004, per_o=0.01, participation=0.02)
+    assert lower == pytest.approx(0.7 - 0.012 - 0.005 + 0.02, rel=EXACT), lower
+
+
+def test_distress_target_known_answer_and_the_old_relief_term():
+    # D0 30 - 3 x support 0.5 - 5 x SE 0.6 - 3 x knowledge 0.4 + 2 x rise 0.5 + 0.5 x 3 h + 2 x 0.25
+    target = dyn.distress_target(30.0, 0.5, 0.6, 0.4, 0.5, 3.0, 0.25, 3.0, 5.0, 3.0, 2.0, 0.5,
+                                 2.0)
+    assert target == pytest.approx(30 - 1.5 - 3.0 - 1.2 + 1.0 + 1.5 + 0.5, rel=EXACT), target
+    assert dyn.distress_target(30.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0, 0, 0, 2.0, 0, 0) == 30.0, \
+        "a fall in HbA1c does not relieve distress through the HbA1c term"
+    assert dyn.distress_target(1.0, 1.0, 2.0, 0, 0, 0, 0, 2.0, 5.0, 0, 0, 0, 0) == 0.0, "floored"
+    assert dyn.distress_target(99.0, 0, 0, 0, 3.0, 0, 0, 0, 0, 0, 2.0, 0, 0) == dyn.PAID_MAX
+    # with every new weight at 0 it is the original relief term D0 - d_S x support, exactly
+    d0, support = 27.3, 0.37
+    assert dyn.distress_target(d0, support, 1.1, 0.3, 0.4, 2.0, 1.5, 2.0, 0, 0, 0, 0, 0) \
+        == min(max(d0 - 2.0 * support, 0.0), 100.0)
+
+
+def test_distress_kinetics_burden_and_overload():
+    assert dyn.follow(40.0, 31.3, 1.0) == 31.3, "a time constant of 0 lands on the target"
+    rate = dyn.relax_rate(30.0)
+    assert dyn.follow(40.0, 30.0, rate) == pytest.approx(40.0 - 10.0 * rate, rel=EXACT)
+    keep, b = math.exp(-1 / 7), 0.0
+    for day in range(7 * 40):  # weekly 3-hour sessions
+        b = dyn.burden_update(b, 3.0 if day % 7 == 0 else 0.0, keep)
+    week = []
+    for day in range(7):
+        b = dyn.burden_update(b, 3.0 if day % 7 == 0 else 0.0, keep)
+        week.append(b)
+    assert np.mean(week) == pytest.approx(3.0, rel=0.01), "weekly 3 h: about 3 h a week"
+    assert dyn.overload(5.0, 10.0) == 0.0 and dyn.overload(25.0, 10.0) == 1.5
 
 
 def test_hba1c_target_and_effect_multiplier():

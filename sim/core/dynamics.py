@@ -195,15 +195,72 @@ def practice_target(knowledge_gained: float, contact: float, support: float,
     return min(max(out, 0.0), 1.0)
 
 
+PAID_MAX = 100.0
+"""Top of the PAID scale (Problem Areas in Diabetes, 20 items, 0-100) on which distress is held."""
+
+PAID_SEVERE = 40.0
+"""PAID score from which distress counts as severe (the usual cut-off [M])."""
+
+
+@njit(cache=True)
+def distress_target(distress0: float, support: float, self_efficacy_gain: float,
+                    knowledge_gained: float, hba1c_change: float, burden: float,
+                    overload: float, per_support: float, per_self_efficacy: float,
+                    per_knowledge: float, per_hba1c_rise: float, per_burden: float,
+                    per_overload: float) -> float:
+    """Diabetes distress (PAID points, 0-100) that today's state leads to.
+
+    target = D0 - d_S * support - d_SE * self-efficacy gain (SD) - d_K * knowledge gain
+             + d_H * max(HbA1c change, 0) + d_B * burden + d_O * overload, within 0-100.
+    Sessions reach distress through self-efficacy and knowledge; worsening control, the burden
+    of attending and IM overload raise it. With every weight but ``per_support`` at 0 this is
+    the model's original relief term, D0 - d_S * support.
+
+    References: Liang 2021 (peer support, n.s.); Steinsbekk 2012 (self-efficacy with DSME).
+    """
+    out = (distress0 - per_support * support - per_self_efficacy * self_efficacy_gain
+           - per_knowledge * knowledge_gained + per_hba1c_rise * max(hba1c_change, 0.0)
+           + per_burden * burden + per_overload * overload)
+    return min(max(out, 0.0), PAID_MAX)
+
+
+@njit(cache=True)
+def follow(x: float, target: float, rate: float) -> float:
+    """``relax`` that lands exactly on the target at rate 1 (a time constant of 0)."""
+    return target if rate >= 1.0 else relax(x, target, rate)
+
+
+@njit(cache=True)
+def burden_update(burden: float, hours_today: float, keep: float) -> float:
+    """Attendance burden (contact hours per week): an EWMA of 7 x today's hours attended.
+
+    ``keep`` = exp(-1/7) (a one-week memory), so weekly 3-hour sessions hold it near 3.
+    """
+    return burden * keep + (1.0 - keep) * 7.0 * hours_today
+
+
+@njit(cache=True)
+def overload(messages: float, threshold: float) -> float:
+    """IM overload: rapport-weighted messages read today beyond ``threshold``, per threshold."""
+    return max(messages - threshold, 0.0) / threshold
+
+
 @njit(cache=True)
 def utility(utility0: float, hba1c_change: float, knowledge_gained: float, support: float,
-            distress_change: float, per_hba1c: float, per_knowledge: float,
-            per_support: float, per_distress: float) -> float:
+            distress_change: float, burden: float, overload: float, per_hba1c: float,
+            per_knowledge: float, per_support: float, per_distress: float, per_burden: float,
+            per_overload: float, participation: float) -> float:
     """EQ-5D utility today, capped at 1 (full health) and at the EQ-5D-3L floor -0.594.
+
+    U = U0 + u_H * dHbA1c + u_K * knowledge gain + u_S * support + u_D * dPAID
+        - u_B * burden - u_O * overload + participation,
+    ``participation`` being the trial-participation term u_P (0 in planning runs). Burden and
+    overload let a programme lower QoL.
 
     References: Redekop 2002 (-0.02 per HbA1c %-point); Cochran & Conn 2008 (education);
     Kong 2019 (peer support).
     """
     out = (utility0 + per_hba1c * hba1c_change + per_knowledge * knowledge_gained
-           + per_support * support + per_distress * distress_change)
+           + per_support * support + per_distress * distress_change
+           - per_burden * burden - per_overload * overload + participation)
     return min(max(out, -0.594), 1.0)

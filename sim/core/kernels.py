@@ -84,11 +84,22 @@ class DayParams(NamedTuple):
     lifestyle_effect: float
     drift: float
     hba1c_rate: float
-    distress_relief: float
+    distress_rate: float  # 1: distress follows its target the same day
+    distress_per_support: float
+    distress_per_self_efficacy: float
+    distress_per_knowledge: float
+    distress_per_hba1c_rise: float
+    distress_per_burden: float
+    distress_per_overload: float
+    overload_messages: float
+    burden_keep: float
     per_hba1c: float
     per_knowledge: float
     per_support: float
     per_distress: float
+    per_burden: float
+    per_overload: float
+    participation_utility: float  # u_P when run.trial_participation, else 0
     days_per_year: float
     hba1c_cost_threshold_pct: float
     max_posts_per_day: float  # inf: no cap
@@ -124,9 +135,20 @@ def day_params(s: Scenario) -> DayParams:
         adherence_rate=dyn.relax_rate(b.adherence_memory_days), pdc_window=b.pdc_window_days,
         adherence_slope=c.adherence_slope_pct, lifestyle_effect=c.lifestyle_effect_pct,
         drift=c.trial_drift_hba1c_pct, hba1c_rate=dyn.relax_rate(c.hba1c_time_constant_days),
-        distress_relief=c.distress_relief_per_support, per_hba1c=c.utility_per_hba1c_pct,
-        per_knowledge=c.utility_per_knowledge, per_support=c.utility_per_support,
-        per_distress=c.utility_per_distress, days_per_year=DAYS_PER_YEAR,
+        distress_rate=(1.0 if c.distress_time_constant_days == 0
+                       else dyn.relax_rate(c.distress_time_constant_days)),
+        distress_per_support=c.distress_per_support,
+        distress_per_self_efficacy=c.distress_per_self_efficacy,
+        distress_per_knowledge=c.distress_per_knowledge,
+        distress_per_hba1c_rise=c.distress_per_hba1c_rise,
+        distress_per_burden=c.distress_per_burden, distress_per_overload=c.distress_per_overload,
+        overload_messages=b.overload_messages_per_day, burden_keep=1.0 - dyn.relax_rate(7.0),
+        per_hba1c=c.utility_per_hba1c_pct, per_knowledge=c.utility_per_knowledge,
+        per_support=c.utility_per_support, per_distress=c.utility_per_distress,
+        per_burden=c.utility_per_burden, per_overload=c.utility_per_overload,
+        participation_utility=(c.trial_participation_utility if s.run.trial_participation
+                               else 0.0),
+        days_per_year=DAYS_PER_YEAR,
         hba1c_cost_threshold_pct=HBA1C_COST_THRESHOLD_PCT,
         max_posts_per_day=_or_inf(b.max_posts_per_day),
         max_posts_per_member=_or_inf(b.max_posts_per_member),
@@ -150,6 +172,7 @@ class Today(NamedTuple):
     day: int  # model day (0 = the first simulated day)
     gathering: bool  # someone attends a session or in-person education today
     session: bool  # an in-person group session is held today
+    gathering_hours: float  # hours of today's session and in-person education (attendees)
     im_active: bool  # the IM groups are open
     digital_contact: bool  # digital curriculum delivered today
     cost_discount: float  # discount factor of costs incurred today
@@ -273,8 +296,9 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     delivers (saturating in rapport-weighted co-attendees, worth ``session_support_days`` of
     contact); recent contact;
     self-care practice; today's dose against the peer norm and the other dose-logit terms;
-    recent adherence (EWMA), PDC and adherent status; HbA1c toward its target; distress;
-    QoL (EQ-5D utility); QALYs and costs, discounted.
+    recent adherence (EWMA), PDC and adherent status; HbA1c toward its target; attendance
+    burden, IM overload and distress (PAID) toward its target; QoL (EQ-5D utility); QALYs and
+    costs, discounted.
 
     ``z_dose`` are standard logistic variates log(u / (1 - u)): the dose is taken when
     the dose logit exceeds z, i.e. with probability sigmoid(logit). ``moderator`` holds
@@ -310,6 +334,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     adherent = st.adherent
     hba1c = st.hba1c
     distress = st.distress
+    burden = st.burden
     util = st.utility
     qalys = st.qalys
     cost = st.cost
@@ -318,9 +343,11 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     taken = 0
     for i in prange(z_dose.shape[0]):
         support_today = 0.0
+        messages = 0.0
         if t.im_active:
             support_today = engagement[i] * (
                 received[i] + p.moderator_strength * min(moderator[group_id[i]], p.read_limit))
+            messages = support_today
             if p.saturating_support:
                 support_today = dyn.saturating(support_today, p.support_half_messages,
                                                p.support_max)
@@ -358,11 +385,19 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
                                   multiplier[i], p.adherence_slope, p.lifestyle_effect, p.drift)
         h = dyn.relax(hba1c[i], target, p.hba1c_rate)
         hba1c[i] = h
-        d = min(max(distress0[i] - p.distress_relief * support[i], 0.0), 1.0)
+        b = dyn.burden_update(burden[i], t.gathering_hours if attended[i] else 0.0,
+                              p.burden_keep)
+        burden[i] = b
+        o = dyn.overload(messages, p.overload_messages)
+        target = dyn.distress_target(
+            distress0[i], support[i], self_efficacy[i], knowledge_gain[i], h - hba1c0[i], b, o,
+            p.distress_per_support, p.distress_per_self_efficacy, p.distress_per_knowledge,
+            p.distress_per_hba1c_rise, p.distress_per_burden, p.distress_per_overload)
+        d = dyn.follow(distress[i], target, p.distress_rate)
         distress[i] = d
         u = dyn.utility(utility0[i], h - hba1c0[i], knowledge_gain[i], support[i],
-                        d - distress0[i], p.per_hba1c, p.per_knowledge, p.per_support,
-                        p.per_distress)
+                        d - distress0[i], b, o, p.per_hba1c, p.per_knowledge, p.per_support,
+                        p.per_distress, p.per_burden, p.per_overload, p.participation_utility)
         util[i] = u
         qalys[i] += u * t.qaly_weight
         qalys_undiscounted[i] += u / p.days_per_year

@@ -25,6 +25,7 @@ from sim.core.economics import (
     moderation_minutes,
 )
 from sim.core.network import PeerNetwork, build_network
+from sim.core.outcomes import TIMESERIES_COLUMNS
 from sim.core.population import Patients, draw_patients
 from sim.core.program import ContactPlan, contact_plan
 from sim.core.rng import Streams
@@ -56,7 +57,7 @@ class Patient(mesa.Agent):
     adherence = _State("adherence", doc="Recent adherence (EWMA of doses taken).")
     engagement = _State("engagement", doc="IM engagement (0-1).")
     utility = _State("utility", doc="EQ-5D utility today.")
-    distress = _State("distress", doc="Diabetes distress (0-1).")
+    distress = _State("distress", doc="Diabetes distress (PAID points, 0-100).")
     self_efficacy_gain = _State("self_efficacy_gain", doc="Self-efficacy gained in sessions (SD).")
     knowledge_gain = _State("knowledge_gain", doc="Self-care knowledge gained (0-1).")
     education_hours = _State("education_hours", doc="Curriculum hours received.")
@@ -223,7 +224,8 @@ class PeerSupportModel(mesa.Model):
             co_attendees=np.zeros(n),
             practice=np.zeros(n), adherence=adherence0.copy(), dose_window=dose_window,
             pdc_count=pdc_count, adherent=dynamics.adherent(pdc_count, b.pdc_window_days),
-            hba1c=p.hba1c0_pct.copy(), distress=p.distress0.copy(), utility=p.utility0.copy(),
+            hba1c=p.hba1c0_pct.copy(), distress=p.distress0.copy(), burden=np.zeros(n),
+            utility=p.utility0.copy(),
             qalys=np.zeros(n), qalys_undiscounted=np.zeros(n), cost=np.zeros(n))
         g, bg = net.group, net.background
         self.ties = Ties(g.indptr, g.indices, g.data, bg.indptr, bg.indices, bg.data)
@@ -281,8 +283,11 @@ class PeerSupportModel(mesa.Model):
         s, e = self.spec, self.spec.economics
         df_qaly = discount_factor(d, e.discount_rate_effects)
         df_cost = discount_factor(d, e.discount_rate_costs)
+        in_person_ed = s.program.education.mode == "in_person"
+        hours = float(self.plan.session_hours[d] + self.plan.education_hours[d] * in_person_ed)
         return kernels.Today(
             day=d, gathering=gathering, session=bool(self.plan.session_hours[d] > 0),
+            gathering_hours=hours,
             im_active=bool(self.plan.im_active[d]),
             digital_contact=bool(self.plan.education_hours[d] > 0
                                  and s.program.education.mode == "digital"),
@@ -398,6 +403,8 @@ class PeerSupportModel(mesa.Model):
             "adherence_mean": float(st.adherence.mean()),
             "hba1c_mean": float(st.hba1c.mean()),
             "utility_mean": float(st.utility.mean()),
+            "distress_mean": float(st.distress.mean()),
+            "distress_severe_share": float((st.distress >= dynamics.PAID_SEVERE).mean()),
             "engagement_mean": float(st.engagement.mean()),
             "support_mean": float(st.support.mean()),
             "practice_mean": float(st.practice.mean()),
@@ -427,9 +434,5 @@ def _latest(key: str, model: PeerSupportModel) -> float:
     return model.records[-1][key]
 
 
-MODEL_REPORTERS = {key: functools.partial(_latest, key) for key in (
-    "day", "pdc_mean", "adherent_share", "adherence_mean", "hba1c_mean", "utility_mean",
-    "engagement_mean", "support_mean", "practice_mean", "knowledge_gain_mean",
-    "self_efficacy_gain_mean", "tie_strength_mean", "attended_any_share", "cost_per_patient",
-    "qalys_per_patient")}
+MODEL_REPORTERS = {key: functools.partial(_latest, key) for key in TIMESERIES_COLUMNS}
 """DataCollector model reporters: the population means of ``population_means()``."""

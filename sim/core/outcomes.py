@@ -29,6 +29,10 @@ OUTCOMES: dict[str, Outcome] = {
     "utility_mean": Outcome("QoL (EQ-5D utility)", "utility", "higher"),
     "hba1c_change": Outcome("HbA1c change", "%-points", "lower"),
     "utility_change": Outcome("QoL change", "utility", "higher"),
+    "distress_mean": Outcome("Diabetes distress", "PAID points (0-100)", "lower"),
+    "distress_severe_share": Outcome("Severe diabetes distress (PAID >= 40)",
+                                     "share of patients", "lower"),
+    "distress_change": Outcome("Diabetes distress change", "PAID points (0-100)", "lower"),
     "pdc_change": Outcome("PDC change", "proportion", "higher"),
     "engagement_end": Outcome("IM engagement of members on the last open day", "0-1",
                               "higher"),
@@ -123,6 +127,14 @@ OUTCOMES.update({
     "utility_mean_baseline": Outcome("Mean QoL (EQ-5D utility) at baseline", "utility",
                                      "neither"),
     "utility_mean_end": Outcome("Mean QoL (EQ-5D utility) at the end", "utility", "higher"),
+    "distress_mean_baseline": Outcome("Mean diabetes distress at baseline", "PAID points (0-100)",
+                                      "neither"),
+    "distress_mean_end": Outcome("Mean diabetes distress at the end", "PAID points (0-100)",
+                                 "lower"),
+    "distress_severe_share_baseline": Outcome("Severe diabetes distress (PAID >= 40) at "
+                                              "baseline", "share of patients", "neither"),
+    "distress_severe_share_end": Outcome("Severe diabetes distress (PAID >= 40) at the end",
+                                         "share of patients", "lower"),
     "im_days": Outcome("Days the instant-messaging group was open", "days", "neither"),
     "sessions_attended_mean": Outcome("Sessions attended", "sessions per patient", "neither"),
     "education_hours_mean": Outcome("Education received", "hours per patient", "neither"),
@@ -161,11 +173,13 @@ SUBGROUP_OUTCOMES: dict[str, Outcome] = {
 # The runner's summary (sim.runner.summarize) and time series (PeerSupportModel.population_means)
 # hold exactly these names; tests/test_core_outcomes.py checks them against a real run.
 
-MEASURED_AT_BASELINE_AND_END = ("pdc_mean", "adherent_share", "hba1c_mean", "utility_mean")
+MEASURED_AT_BASELINE_AND_END = ("pdc_mean", "adherent_share", "hba1c_mean", "utility_mean",
+                                "distress_mean", "distress_severe_share")
 """Population means reported as ``<key>_baseline`` and ``<key>_end``."""
 
 RUN_TOTALS = (
-    "hba1c_change", "utility_change", "pdc_change", "adherent_share_change", "im_days",
+    "hba1c_change", "utility_change", "distress_change", "pdc_change", "adherent_share_change",
+    "im_days",
     "engagement_end", "engagement_open_mean", "attended_any_share", "sessions_attended_mean",
     "education_hours_mean",
     "posts_per_member_week", "posters_share", "top1pct_post_share",
@@ -180,7 +194,8 @@ SUBGROUP_MEASURES = tuple(SUBGROUP_OUTCOMES)
 
 TIMESERIES_COLUMNS = (
     "day", "pdc_mean", "adherent_share", "adherence_mean", "hba1c_mean", "utility_mean",
-    "engagement_mean", "support_mean", "practice_mean", "knowledge_gain_mean",
+    "distress_mean", "distress_severe_share", "engagement_mean", "support_mean", "practice_mean",
+    "knowledge_gain_mean",
     "self_efficacy_gain_mean", "tie_strength_mean", "attended_any_share",
     "cost_per_patient", "qalys_per_patient",
 )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from sim.core.dynamics import PAID_MAX
 from sim.params.scenario import Behaviour, Beta, Normal, Population
 
 FLOAT = np.float64
@@ -69,7 +70,7 @@ def draw_patients(spec: Population, behaviour: Behaviour, rng: np.random.Generat
         self_efficacy0_z=_normal(rng, spec.self_efficacy_z, n),
         knowledge0=_beta(rng, spec.knowledge, n),
         digital_literacy=_beta(rng, spec.digital_literacy, n),
-        distress0=_beta(rng, spec.distress, n),
+        distress0=PAID_MAX * _beta(rng, spec.distress, n),
         utility0=_normal(rng, spec.baseline_utility, n),
         attendance_prob=_beta(rng, spec.attendance_propensity, n)
         * (rng.random(n) >= spec.never_attend_share),

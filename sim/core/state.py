@@ -27,7 +27,7 @@ class PatientState(NamedTuple):
     group_offered: np.ndarray  # bool, the patient's group is offered in-person sessions
     hba1c0_pct: np.ndarray  # %, baseline HbA1c; Patients.hba1c0_pct
     utility0: np.ndarray  # EQ-5D utility at baseline; Patients.utility0
-    distress0: np.ndarray  # 0-1, diabetes distress at baseline; Patients.distress0
+    distress0: np.ndarray  # PAID points (0-100), distress at baseline; Patients.distress0
     digital_literacy: np.ndarray  # 0-1; Patients.digital_literacy
     base_logit: np.ndarray  # logit, baseline dose propensity (regimen barrier, champions)
     adherence0: np.ndarray  # probability, expected baseline adherence (before champions)
@@ -55,7 +55,8 @@ class PatientState(NamedTuple):
     pdc_count: np.ndarray  # int32, days covered within the PDC window
     adherent: np.ndarray  # bool, PDC >= the adherence threshold (dynamics.PDC_ADHERENT)
     hba1c: np.ndarray  # %, HbA1c
-    distress: np.ndarray  # 0-1, diabetes distress
+    distress: np.ndarray  # PAID points (0-100), diabetes distress
+    burden: np.ndarray  # contact hours per week, attendance burden (EWMA, 1-week memory)
     utility: np.ndarray  # EQ-5D utility today
     qalys: np.ndarray  # QALY, accrued so far, discounted
     qalys_undiscounted: np.ndarray  # QALY, accrued so far

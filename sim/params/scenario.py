@@ -136,7 +136,9 @@ class Population(Section):
         "ease with online talk; sets initial IM engagement",
     )
     distress: Beta = param(
-        Beta(alpha=2, beta=5), "score 0-1", "assumption", "diabetes distress (scaled DDS)"
+        Beta(alpha=2, beta=5), "PAID score / 100", "assumption (T2DM PAID means about 20-25, "
+        "SD about 18 [M])", "baseline diabetes distress on the PAID scale (0-100) divided by "
+        "100; the default has mean 29, SD 16",
     )
     baseline_utility: Normal = param(
         Normal(mean=0.77, sd=0.2, min=-0.2, max=1.0), "EQ-5D utility", "Redenz 2023; Redekop 2002",
@@ -434,7 +436,12 @@ class Behaviour(Section):
         0.4, "logit", "assumption", "dosing barrier of a complex regimen", ge=0, le=5
     )
     distress_barrier_logit: float = param(
-        0.8, "logit per unit distress", "assumption", "dosing barrier of distress", ge=0, le=10
+        0.008, "logit per PAID point", "assumption",
+        "dosing barrier of a rise in diabetes distress", ge=0, le=0.1,
+    )
+    overload_messages_per_day: float = param(
+        10.0, "rapport-weighted messages per day", "assumption",
+        "messages read in a day beyond which IM becomes overload (distress, QoL)", ge=0.01,
     )
     posting_activity_sigma: float = param(
         3.6, "log-scale SD", "van Mierlo 2014 [I]",
@@ -563,11 +570,51 @@ class Clinical(Section):
         ge=0, le=1,
     )
     utility_per_distress: float = param(
-        -0.15, "utility per unit distress", "assumption", "QoL loss from distress", ge=-2, le=0
+        -0.0015, "utility per PAID point", "assumption",
+        "QoL loss from a rise in diabetes distress", ge=-0.02, le=0,
     )
-    distress_relief_per_support: float = param(
-        0.02, "distress per unit support", "Liang 2021 (n.s.) [A]",
-        "distress relieved by peer support", ge=0, le=1,
+    utility_per_burden: float = param(
+        0.0, "utility per contact-hour per week", "assumption (proposed 0.004)",
+        "QoL lost to the burden of attending sessions and education (0 = no burden)",
+        ge=0, le=0.1,
+    )
+    utility_per_overload: float = param(
+        0.0, "utility per unit overload", "assumption (proposed 0.01)",
+        "QoL lost to IM overload (0 = no overload effect)", ge=0, le=0.2,
+    )
+    trial_participation_utility: float = param(
+        0.0, "utility", "DiabPeerS 2025; Cochran & Conn 2008 [A] (proposed 0.02)",
+        "QoL gain in every arm from taking part in a trial; applies only with "
+        "run.trial_participation", ge=0, le=0.2,
+    )
+    distress_time_constant_days: float = param(
+        0.0, "days", "assumption (proposed 30)",
+        "time constant of distress following its target (0 = the same day, today's model)",
+        ge=0,
+    )
+    distress_per_support: float = param(
+        2.0, "PAID points per unit support", "Liang 2021 (n.s.) [A]",
+        "distress relieved by peer support", ge=0, le=100,
+    )
+    distress_per_self_efficacy: float = param(
+        0.0, "PAID points per SD", "Steinsbekk 2012 [M]; assumption (proposed 8)",
+        "distress relieved by self-efficacy gained (how sessions reach distress)", ge=0, le=50,
+    )
+    distress_per_knowledge: float = param(
+        0.0, "PAID points per unit knowledge gained", "assumption (proposed 5)",
+        "distress relieved by knowledge gained", ge=0, le=100,
+    )
+    distress_per_hba1c_rise: float = param(
+        0.0, "PAID points per %-point", "assumption (proposed 2)",
+        "distress from a rise in HbA1c above baseline (worsening control)", ge=0, le=50,
+    )
+    distress_per_burden: float = param(
+        0.0, "PAID points per contact-hour per week", "assumption (proposed 0.5)",
+        "distress from the burden of attending sessions and education", ge=0, le=20,
+    )
+    distress_per_overload: float = param(
+        0.0, "PAID points per unit overload", "assumption (proposed 2)",
+        "distress from IM overload", ge=0, le=50,
     )
 
     @model_validator(mode="after")
@@ -651,6 +698,10 @@ class Run(Section):
     replications: int = param(1, "runs", "-", "replications (SeedSequence spawns)", ge=1,
                               le=100_000)
     record_every_days: int = param(7, "days", "-", "time-series recording interval", ge=1)
+    trial_participation: bool = param(
+        False, "-", "-", "the run reproduces a trial (participation terms apply); planning "
+        "runs leave it off",
+    )
 
 
 class Scenario(Section):

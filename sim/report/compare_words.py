@@ -115,9 +115,11 @@ def _design_line(n: _Numbers, name: str) -> str:
     dq = fmt("qaly", n.o(n.qaly_key, name, "diff_mean"), diff=True)
     hb = fmt("hba1c", n.o("hba1c_change", name, "diff_mean"), diff=True)
     qol = fmt("utility", n.o("utility_change", name, "diff_mean"), diff=True)
+    distress = fmt("distress", n.o("distress_change", name, "diff_mean"), diff=True)
     verdict = verdict_text(str(n.icer.loc[name, "verdict_vs_comparator"]))
     return (f"- {md_escape(name)}: {dc} and {dq} QALYs per patient vs {md_escape(n.comp)}, "
-            f"{verdict}{frontier}. HbA1c {hb} %-points, QoL {qol}; best choice in "
+            f"{verdict}{frontier}. HbA1c {hb} %-points, QoL {qol}, distress {distress} PAID "
+            "points; best choice in "
             f"{pct(n.p_best(t1, name))} of draws at {n.money(t1)}/QALY.")
 
 

@@ -71,12 +71,12 @@ def interval(low: Any, high: Any, places: int = 3) -> str:
 
 
 _KINDS = {"share": (100.0, 1), "hba1c": (1.0, 2), "utility": (1.0, 4), "qaly": (1.0, 4),
-          "per1000": (1.0, 1)}
+          "per1000": (1.0, 1), "distress": (1.0, 2)}
 
 
 def fmt(kind: str, value: Any, *, diff: bool = False, currency: str = "GBP",
         unit: bool = True, decimals: int | None = None) -> str:
-    """Format a value of an outcome kind (share, hba1c, utility, money, qaly, plain).
+    """Format a value of an outcome kind (share, hba1c, utility, distress, money, qaly, plain).
 
     Values that round to zero print as 0 (never "-0.0"); differences carry a sign.
     """
