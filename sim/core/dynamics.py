@@ -46,6 +46,18 @@ def saturating(messages: float, half_messages: float, maximum: float) -> float:
 
 
 @njit(cache=True)
+def with_call(support_today: float, call_support: float, maximum: float) -> float:
+    """Support of a day with a one-to-one call: support from any source, bounded by ``maximum``.
+
+    The call's input ``call_support`` (0-1: the rapport with the buddy or mentor) closes its share
+    of the gap between the day's other support and ``maximum``; as shares of the maximum this is
+    1 - (1 - g_IM)(1 - g_B) (design doc §2.3). Support already above the maximum (linear
+    response) gains nothing.
+    """
+    return support_today + call_support * max(maximum - support_today, 0.0)
+
+
+@njit(cache=True)
 def sigmoid(x: float) -> float:
     """Logistic function, logit -> probability."""
     return 0.5 * (1.0 + math.tanh(0.5 * x))

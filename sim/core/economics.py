@@ -144,6 +144,15 @@ def qalys_from_daily_utility(
 # --------------------------------------------------------------------------- words
 
 
+def mentor_time_cost(calls: float, minutes_per_call: float, admin_minutes_per_call: float,
+                     cost_per_hour: float) -> float:
+    """Peer mentors' time: calls x (call + admin minutes) / 60 x hourly rate (currency).
+
+    Design doc §3.2: a mentor's call takes its length plus notes and scheduling.
+    """
+    return calls * (minutes_per_call + admin_minutes_per_call) / 60.0 * cost_per_hour
+
+
 def format_money(x: float, currency: str = "GBP", decimals: int | None = None) -> str:
     """Format an amount of money for words in tables and reports.
 

@@ -97,6 +97,8 @@ class DayParams(NamedTuple):
     saturating_support: bool
     support_half_messages: float
     support_max: float
+    call_self_efficacy_gain: float  # SD per one-to-one call
+    call_support_rate: float  # support memory's rate on a call day: 1 - exp(-(1 + w_B) / tau_S)
 
 
 def day_params(s: Scenario) -> DayParams:
@@ -131,7 +133,15 @@ def day_params(s: Scenario) -> DayParams:
         read_limit=_or_inf(b.read_limit_per_author),
         saturating_support=b.support_response == "saturating",
         support_half_messages=b.support_half_messages, support_max=b.support_max,
+        call_self_efficacy_gain=b.self_efficacy_gain_per_call,
+        call_support_rate=dyn.relax_rate(b.support_time_constant_days / (1.0 + call_days(s))),
     )
+
+
+def call_days(s: Scenario) -> float:
+    """Days-equivalent of support a one-to-one call adds (w_B; twice as much in person [A])."""
+    w = s.behaviour.call_support_days
+    return 2.0 * w if s.program.one_to_one.medium == "in_person" else w
 
 
 def _or_inf(limit: float | None) -> float:
@@ -146,6 +156,7 @@ class Today(NamedTuple):
     gathering: bool  # someone attends a session or in-person education today
     im_active: bool  # the IM groups are open
     digital_contact: bool  # digital curriculum delivered today
+    calls: bool  # one-to-one calls are scheduled today (who had one: PatientState.called)
     cost_discount: float  # discount factor of costs incurred today
     qaly_weight: float  # QALY per unit of utility today, discounted (factor / DAYS_PER_YEAR)
     dose_cost: float  # currency per dose taken, discounted
@@ -164,12 +175,14 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndar
     """Step phase 3 per patient; returns the posts made.
 
     Self-efficacy gained at sessions decays; attending today raises it (saturating) and
-    raises IM engagement; then each member posts a Poisson count at rate x engagement
-    (leaders at their full rate), at most ``max_posts_per_day`` a day and until
-    ``max_posts_per_member`` in all (fewer or equal posts from the same uniform: CRN-safe).
+    raises IM engagement; a one-to-one call raises self-efficacy too; then each member posts a
+    Poisson count at rate x engagement (leaders at their full rate), at most
+    ``max_posts_per_day`` a day and until ``max_posts_per_member`` in all (fewer or equal posts
+    from the same uniform: CRN-safe).
     ``log_u_msg`` holds log(u) of one uniform per patient (the messaging stream).
     """
     attended = st.attended
+    called = st.called
     engagement = st.engagement
     self_efficacy = st.self_efficacy_gain
     sessions = st.sessions_attended
@@ -184,6 +197,8 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndar
             self_efficacy[i] += p.self_efficacy_gain * (1.0 - self_efficacy[i] / 2.0)
             engagement[i] = dyn.toward_one(engagement[i], p.engagement_boost)
             sessions[i] += 1
+        if t.calls and called[i]:
+            self_efficacy[i] += p.call_self_efficacy_gain * (1.0 - self_efficacy[i] / 2.0)
         if t.im_active:
             lam = min(rate[i] * (1.0 if leader[i] else engagement[i]), p.max_posts_per_day)
             k = dyn.poisson_inverse(log_u_msg[i], lam)
@@ -258,7 +273,8 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
 
     In order: support received today (messages read and the moderator's, weighted by
     engagement; linear, or saturating: ``dynamics.saturating``) and engagement fading
-    toward rest; support memory; recent contact;
+    toward rest; support memory (a one-to-one call adds its input, ``dynamics.with_call``,
+    and weighs more); recent contact (a call is contact);
     self-care practice; today's dose against the peer norm and the other dose-logit terms;
     recent adherence (EWMA), PDC and adherent status; HbA1c toward its target; distress;
     QoL (EQ-5D utility); QALYs and costs, discounted.
@@ -281,6 +297,8 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     resting = st.engagement_resting
     baseline_norm = st.baseline_norm
     attended = st.attended
+    called = st.called
+    call_support = st.call_support
     received = st.received
     norm = st.norm
     knowledge_gain = st.knowledge_gain
@@ -315,8 +333,13 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
                 e = dyn.relax(engagement[i], resting[i], p.engagement_rate)
                 engagement[i] = dyn.toward_one(
                     e, p.engagement_reinforcement * min(support_today, 1.0))
-        support[i] = dyn.relax(support[i], support_today, p.support_rate)
-        c = max(contact[i] * p.contact_keep, 1.0 if attended[i] else 0.0)
+        call = t.calls and called[i]
+        if call:  # a call weighs 1 + w_B days in support memory
+            support[i] = dyn.relax(support[i], dyn.with_call(support_today, call_support[i],
+                                                             p.support_max), p.call_support_rate)
+        else:
+            support[i] = dyn.relax(support[i], support_today, p.support_rate)
+        c = max(contact[i] * p.contact_keep, 1.0 if attended[i] or call else 0.0)
         if t.im_active:
             c = max(c, min(support_today, 1.0))
         if t.digital_contact:

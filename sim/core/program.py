@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.params.scenario import Education, InPerson, Program
+from sim.params.scenario import Education, InPerson, OneToOne, Program
 
 
 @dataclass(frozen=True)
@@ -18,12 +18,14 @@ class ContactPlan:
         session: an in-person session is held (for groups offered sessions).
         education_hours: curriculum hours delivered that day.
         offered: per group, whether it is offered in-person sessions (rollout share).
+        call: a one-to-one call is scheduled (``program.one_to_one``).
     """
 
     im_active: np.ndarray
     session: np.ndarray
     education_hours: np.ndarray
     offered: np.ndarray
+    call: np.ndarray
 
     @property
     def days(self) -> int:
@@ -31,7 +33,7 @@ class ContactPlan:
         return self.im_active.shape[0]
 
 
-def _schedule(channel: InPerson | Education, days: int) -> np.ndarray:
+def _schedule(channel: InPerson | Education | OneToOne, days: int) -> np.ndarray:
     """Boolean per day of the run: the channel meets that day.
 
     Explicit ``days``, or evenly spaced from ``start_day`` before ``end_day``; days past the run are
@@ -65,4 +67,4 @@ def contact_plan(program: Program, days: int, n_groups: int, rng: np.random.Gene
     offered = np.zeros(n_groups, dtype=bool)
     offered[rank[: int(round(ip.groups_share * n_groups))]] = True
     return ContactPlan(im_active=im, session=session, education_hours=hours.astype(np.float64),
-                       offered=offered)
+                       offered=offered, call=_schedule(program.one_to_one, days))
