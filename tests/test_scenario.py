@@ -23,10 +23,10 @@ def error_of(path: Path, **kw) -> ScenarioError:
 
 def test_every_design_file_validates():
     files = sorted(DESIGNS.glob("*.yaml"))
-    assert len(files) == 5, f"expected the five ready designs, found {[f.name for f in files]}"
+    assert len(files) == 6, f"expected the six ready designs, found {[f.name for f in files]}"
     names = {load_scenario(f).program.name for f in files}
     assert names == {"usual_care", "dsmes_in_person", "im_peer_support", "hybrid_kickoff",
-                     "hybrid_monthly"}
+                     "hybrid_monthly", "buddy_calls"}
 
 
 def test_malformed_yaml_names_file_and_line(tmp_path):
@@ -130,6 +130,6 @@ def test_cli_bad_input_exits_2_without_traceback(tmp_path):
 def test_cli_check_and_schema():
     proc = _cli("check", *map(str, sorted(DESIGNS.glob("*.yaml"))))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count("ok ") == 5
+    assert proc.stdout.count("ok ") == 6
     schema = json.loads(_cli("schema").stdout)
     assert schema["title"] == "Scenario"

@@ -134,7 +134,7 @@ def day_params(s: Scenario) -> DayParams:
         saturating_support=b.support_response == "saturating",
         support_half_messages=b.support_half_messages, support_max=b.support_max,
         call_self_efficacy_gain=b.self_efficacy_gain_per_call,
-        call_support_rate=dyn.relax_rate(b.support_time_constant_days / (1.0 + call_days(s))),
+        call_support_rate=-math.expm1(-(1.0 + call_days(s)) / b.support_time_constant_days),
     )
 
 

@@ -215,7 +215,7 @@ class Network(Section):
         "rapport built by reading a group member's message", ge=0, le=1,
     )
     call_gain: float = param(
-        0.2, "fraction of the gap to 1 per call", "assumption",
+        0.5, "fraction of the gap to 1 per call", "assumption (as a group session)",
         "rapport built with the buddy or mentor by one call (in person: in_person_gain)",
         ge=0, le=1,
     )
@@ -378,8 +378,8 @@ class Behaviour(Section):
         14.0, "days", "assumption", "memory of received support", gt=0
     )
     call_support_days: float = param(
-        1.0, "days-equivalent of support per call",
-        "assumption (to calibrate on Tang 2014, Long 2012)",
+        5.0, "days-equivalent of support per call",
+        "assumption (weekly calls under 4x monthly's effect); to calibrate: Tang 2014, Long 2012",
         "weight of a one-to-one call in support memory (a call day counts as 1 + this)",
         ge=0, le=30,
     )
