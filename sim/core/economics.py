@@ -141,9 +141,6 @@ def qalys_from_daily_utility(
     return discounted_sum(utility / DAYS_PER_YEAR, rate_per_year, start_day)
 
 
-# --------------------------------------------------------------------------- words
-
-
 def mentor_time_cost(calls: float, minutes_per_call: float, admin_minutes_per_call: float,
                      cost_per_hour: float) -> float:
     """Peer mentors' time: calls x (call + admin minutes) / 60 x hourly rate (currency).
@@ -151,6 +148,9 @@ def mentor_time_cost(calls: float, minutes_per_call: float, admin_minutes_per_ca
     Design doc §3.2: a mentor's call takes its length plus notes and scheduling.
     """
     return calls * (minutes_per_call + admin_minutes_per_call) / 60.0 * cost_per_hour
+
+
+# --------------------------------------------------------------------------- words
 
 
 def format_money(x: float, currency: str = "GBP", decimals: int | None = None) -> str:

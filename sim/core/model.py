@@ -370,6 +370,7 @@ class PeerSupportModel(mesa.Model):
             np.multiply(strength, st.called, out=st.call_support)
             gain = net.in_person_gain if spec.medium == "in_person" else net.call_gain
             strength += st.called * (gain * (1.0 - strength))  # toward_one
+            self.ledger.calls += int(st.called.sum())
         elif st.called.any():
             st.called[:] = False
             st.call_support[:] = 0.0
@@ -427,10 +428,9 @@ class PeerSupportModel(mesa.Model):
     def _mentor_cost(self, d: int) -> float:
         """Peer mentors' time for today's calls, and their training on day 0 (mentor mode)."""
         spec, e = self.spec.program.one_to_one, self.spec.economics
-        calls = int(self.state.called.sum()) if self.plan.call[d] else 0
-        self.ledger.calls += calls
         if spec.mode != "mentor":
             return 0.0
+        calls = int(self.state.called.sum()) if self.plan.call[d] else 0
         training = self.buddies.mentors * e.mentor_training_cost if d == 0 else 0.0
         return training + mentor_time_cost(calls, spec.minutes_per_call,
                                            e.mentor_admin_minutes_per_call, e.mentor_cost_per_hour)
