@@ -25,7 +25,7 @@ def test_every_design_file_validates():
     files = sorted(DESIGNS.glob("*.yaml"))
     names = {load_scenario(f).program.name for f in files}
     assert names == {"usual_care", "dsmes_in_person", "im_peer_support", "hybrid_kickoff",
-                     "hybrid_monthly", "dsmes_plus_im", "dsmes_then_im"}
+                     "hybrid_monthly", "dsmes_plus_im", "dsmes_then_im", "buddy_calls"}
     assert all(load_scenario(f).program.name == f.stem for f in files), "name = file name"
 
 

@@ -110,6 +110,8 @@ class DayParams(NamedTuple):
     support_max: float
     session_support_rate: float  # share of the gap a session's peer support closes; 0: none
     session_support_half: float  # rapport-weighted co-attendees giving 63% of it
+    call_self_efficacy_gain: float  # SD per one-to-one call
+    call_support_rate: float  # support memory's rate on a call day: 1 - exp(-(1 + w_B) / tau_S)
 
 
 def day_params(s: Scenario) -> DayParams:
@@ -158,7 +160,15 @@ def day_params(s: Scenario) -> DayParams:
         session_support_rate=-math.expm1(-b.session_support_days
                                          / b.support_time_constant_days),
         session_support_half=b.session_support_half_attendees,
+        call_self_efficacy_gain=b.self_efficacy_gain_per_call,
+        call_support_rate=-math.expm1(-(1.0 + call_days(s)) / b.support_time_constant_days),
     )
+
+
+def call_days(s: Scenario) -> float:
+    """Days-equivalent of support a one-to-one call adds (w_B; twice as much in person [A])."""
+    w = s.behaviour.call_support_days
+    return 2.0 * w if s.program.one_to_one.medium == "in_person" else w
 
 
 def _or_inf(limit: float | None) -> float:
@@ -175,6 +185,7 @@ class Today(NamedTuple):
     gathering_hours: float  # hours of today's session and in-person education (attendees)
     im_active: bool  # the IM groups are open
     digital_contact: bool  # digital curriculum delivered today
+    calls: bool  # one-to-one calls are scheduled today (who had one: PatientState.called)
     cost_discount: float  # discount factor of costs incurred today
     qaly_weight: float  # QALY per unit of utility today, discounted (factor / DAYS_PER_YEAR)
     dose_cost: float  # currency per dose taken, discounted
@@ -193,12 +204,14 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndar
     """Step phase 3 per patient; returns the posts made.
 
     Self-efficacy gained at sessions decays; attending today raises it (saturating) and
-    raises IM engagement; then each member posts a Poisson count at rate x engagement
-    (leaders at their full rate), at most ``max_posts_per_day`` a day and until
-    ``max_posts_per_member`` in all (fewer or equal posts from the same uniform: CRN-safe).
+    raises IM engagement; a one-to-one call raises self-efficacy too; then each member posts a
+    Poisson count at rate x engagement (leaders at their full rate), at most
+    ``max_posts_per_day`` a day and until ``max_posts_per_member`` in all (fewer or equal posts
+    from the same uniform: CRN-safe).
     ``log_u_msg`` holds log(u) of one uniform per patient (the messaging stream).
     """
     attended = st.attended
+    called = st.called
     engagement = st.engagement
     self_efficacy = st.self_efficacy_gain
     sessions = st.sessions_attended
@@ -213,6 +226,8 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndar
             self_efficacy[i] += p.self_efficacy_gain * (1.0 - self_efficacy[i] / 2.0)
             engagement[i] = dyn.toward_one(engagement[i], p.engagement_boost)
             sessions[i] += 1
+        if t.calls and called[i]:
+            self_efficacy[i] += p.call_self_efficacy_gain * (1.0 - self_efficacy[i] / 2.0)
         if t.im_active:
             lam = min(rate[i] * (1.0 if leader[i] else engagement[i]), p.max_posts_per_day)
             k = dyn.poisson_inverse(log_u_msg[i], lam)
@@ -292,9 +307,10 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
 
     In order: support received today (messages read and the moderator's, weighted by
     engagement; linear, or saturating: ``dynamics.saturating``) and engagement fading
-    toward rest; support memory, and for attendees of a group session the peer support it
-    delivers (saturating in rapport-weighted co-attendees, worth ``session_support_days`` of
-    contact); recent contact;
+    toward rest; support memory (a one-to-one call adds its input, ``dynamics.combine_support``,
+    and weighs more), and for attendees of a group session the peer support it delivers
+    (saturating in rapport-weighted co-attendees, worth ``session_support_days`` of contact);
+    recent contact (a call is contact);
     self-care practice; today's dose against the peer norm and the other dose-logit terms;
     recent adherence (EWMA), PDC and adherent status; HbA1c toward its target; attendance
     burden, IM overload and distress (PAID) toward its target; QoL (EQ-5D utility); QALYs and
@@ -319,6 +335,8 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     resting = st.engagement_resting
     baseline_norm = st.baseline_norm
     attended = st.attended
+    called = st.called
+    call_support = st.call_support
     received = st.received
     co_attendees = st.co_attendees
     norm = st.norm
@@ -357,12 +375,17 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
                 e = dyn.relax(engagement[i], resting[i], p.engagement_rate)
                 engagement[i] = dyn.toward_one(
                     e, p.engagement_reinforcement * min(support_today, 1.0))
-        support[i] = dyn.relax(support[i], support_today, p.support_rate)
+        call = t.calls and called[i]
+        if call:  # a call weighs 1 + w_B days in support memory
+            support[i] = dyn.relax(support[i], dyn.combine_support(support_today, call_support[i],
+                                                             p.support_max), p.call_support_rate)
+        else:
+            support[i] = dyn.relax(support[i], support_today, p.support_rate)
         if t.session and attended[i] and offered[i] and p.session_support_rate > 0.0:
             peers = dyn.saturating(co_attendees[i], p.session_support_half, 1.0)
             support[i] = dyn.relax(support[i], dyn.combine_support(
                 support_today, peers, p.support_max), p.session_support_rate)
-        c = max(contact[i] * p.contact_keep, 1.0 if attended[i] else 0.0)
+        c = max(contact[i] * p.contact_keep, 1.0 if attended[i] or call else 0.0)
         if t.im_active:
             c = max(c, min(support_today, 1.0))
         if t.digital_contact:

@@ -18,10 +18,12 @@ import mesa
 import numpy as np
 
 from sim.core import dynamics, kernels
+from sim.core.buddies import Buddies, build_buddies
 from sim.core.economics import (
     DAYS_PER_YEAR,
     HBA1C_COST_THRESHOLD_PCT,
     discount_factor,
+    mentor_time_cost,
     moderation_minutes,
 )
 from sim.core.network import PeerNetwork, build_network
@@ -105,12 +107,12 @@ class Patient(mesa.Agent):
 
 @dataclass
 class Ledger:
-    """Running totals (whole population, undiscounted) of costs by category and posts.
+    """Running totals (whole population, undiscounted) of costs by category, posts and calls.
 
     Also IM group members' (not leaders') engagement on open IM days.
 
     ``shared_discounted`` holds the discounted program costs no single patient causes
-    (platform, peer leaders, moderation, rooms and facilitators, digital curriculum);
+    (platform, peer leaders, moderation, rooms and facilitators, digital curriculum, mentors);
     costs a patient causes accrue, discounted, in ``PeerSupportModel.cost``.
     """
 
@@ -119,6 +121,7 @@ class Ledger:
     healthcare: float = 0.0
     shared_discounted: float = 0.0
     posts: float = 0.0
+    calls: float = 0.0  # one-to-one calls that took place, one per patient called
     engagement_open_sum: float = 0.0  # members' mean engagement, summed over open IM days
     engagement_last_open: float = math.nan  # members' mean engagement on the last IM day
 
@@ -174,6 +177,7 @@ class PeerSupportModel(mesa.Model):
         self.params = kernels.day_params(scenario)
         self.kernels = kernels.day_kernels(self.n)
         self._init_state(program_rng)
+        self.buddies = self._init_buddies(program_rng)
         self.day = 0
         self.ledger = Ledger()
         members = ~self.state.leader
@@ -218,7 +222,9 @@ class PeerSupportModel(mesa.Model):
             engagement_resting=b.engagement_resting * p.digital_literacy, rate=rate,
             baseline_norm=np.zeros(n), attended=np.zeros(n, dtype=bool),
             sessions_attended=np.zeros(n, dtype=np.int32), education_hours=np.zeros(n),
-            knowledge_gain=np.zeros(n), self_efficacy_gain=np.zeros(n), engagement=engagement,
+            knowledge_gain=np.zeros(n), self_efficacy_gain=np.zeros(n),
+            called=np.zeros(n, dtype=bool), call_support=np.zeros(n), buddy_strength=np.zeros(n),
+            engagement=engagement,
             posts=np.zeros(n, dtype=np.int32), posts_total=np.zeros(n, dtype=np.int64),
             received=np.zeros(n), norm=np.zeros(n), support=np.zeros(n), contact=np.zeros(n),
             co_attendees=np.zeros(n),
@@ -232,6 +238,19 @@ class PeerSupportModel(mesa.Model):
         quiet = self._today(0, gathering=False)._replace(im_active=False)  # no contact
         self.kernels.tie_pass(self.params, quiet, self.ties, self.state, False)
         self.state.baseline_norm[:] = self.state.norm
+
+    def _init_buddies(self, program_rng: np.random.Generator) -> Buddies | None:
+        """The one-to-one channel's pairs or mentees, if it has a call day (draws: program, last).
+
+        Rapport with the buddy or mentor starts at ``network.buddy_initial_strength`` or
+        ``network.mentor_initial_strength``.
+        """
+        spec, net = self.spec.program.one_to_one, self.spec.network
+        if not self.plan.call.any():
+            return None
+        self.state.buddy_strength[:] = (net.mentor_initial_strength if spec.mode == "mentor"
+                                        else net.buddy_initial_strength)
+        return build_buddies(spec, self.network.group_id, self.network.group_start, program_rng)
 
     def __getattr__(self, name: str) -> np.ndarray:
         """The patient arrays of ``self.state`` read as attributes (``model.hba1c``)."""
@@ -257,6 +276,7 @@ class PeerSupportModel(mesa.Model):
         """Advance one day in seven phases; the kernels' docstrings give each one's science.
 
         1. gatherings: who attends a session or education; hours and knowledge gained;
+           calls: which one-to-one calls take place; rapport with the buddy or mentor;
         2. today: which channels act; the day's discount factors and unit costs;
         3. posts: session effects on self-efficacy and engagement; members' and moderators' posts;
         4. ties: rapport, support received, peer norms (yesterday's adherence), rapport decay;
@@ -270,6 +290,7 @@ class PeerSupportModel(mesa.Model):
             self.running = False
             return
         gathering = self._gatherings(d)  # 1
+        self._calls(d)  # 1
         today = self._today(d, gathering)  # 2
         posts, taken, moderator = self._day_pass(today)  # 3-5
         self._accounting(d, posts, taken, moderator, today.cost_discount)  # 6
@@ -291,6 +312,7 @@ class PeerSupportModel(mesa.Model):
             im_active=bool(self.plan.im_active[d]),
             digital_contact=bool(self.plan.education_hours[d] > 0
                                  and s.program.education.mode == "digital"),
+            calls=bool(self.plan.call[d]),
             cost_discount=df_cost, qaly_weight=df_qaly / DAYS_PER_YEAR,
             dose_cost=e.medication_cost_per_dose * df_cost,
             care_cost=e.healthcare_cost_per_year * df_cost / DAYS_PER_YEAR,
@@ -341,6 +363,33 @@ class PeerSupportModel(mesa.Model):
                                     s.behaviour.knowledge_hours_scale, st.knowledge_gain)
         return bool(st.attended.any())
 
+    def _calls(self, d: int) -> None:
+        """Phase 1, one-to-one (draws: calls): who has a call today; rapport with the partner.
+
+        One uniform per call unit (pair, trio or mentee) decides whether its call takes place.
+        A call's support input is the rapport before it (g_B = s_B); the call then builds rapport
+        (``network.call_gain``, in person ``network.in_person_gain``), and every one-to-one tie
+        decays toward ``network.strength_floor`` like the group ties.
+        """
+        b, st, net = self.buddies, self.state, self.spec.network
+        if b is None:
+            return
+        spec = self.spec.program.one_to_one
+        strength = st.buddy_strength
+        if self.plan.call[d]:
+            np.copyto(st.called, b.called(self.streams.day("calls", d).random(self.n),
+                                          spec.call_completion))
+            np.multiply(strength, st.called, out=st.call_support)
+            gain = net.in_person_gain if spec.medium == "in_person" else net.call_gain
+            strength += st.called * (gain * (1.0 - strength))  # toward_one
+            self.ledger.calls += int(st.called.sum())
+        elif st.called.any():
+            st.called[:] = False
+            st.call_support[:] = 0.0
+        keep = self.params.tie_keep
+        strength *= keep
+        strength += (1.0 - keep) * net.strength_floor
+
     def _accounting(self, d: int, posts: int, taken: int, moderator: np.ndarray,
                     df_cost: float) -> None:
         """Phase 6: programme costs and the day's totals (``Ledger``).
@@ -362,6 +411,8 @@ class PeerSupportModel(mesa.Model):
         session_hours = float(plan.session_hours[d])  # the day's schedule sets the length
         if session_hours > 0:
             shared += float(plan.offered.sum()) * session_hours * e.session_cost_per_group_hour
+        if self.buddies is not None:
+            shared += self._mentor_cost(d)
         hours_ed = plan.education_hours[d]
         caused = 0.0
         if st.attended.any() or hours_ed > 0:
@@ -390,6 +441,16 @@ class PeerSupportModel(mesa.Model):
             engagement = float(st.engagement @ self._members) / self._n_members
             led.engagement_open_sum += engagement
             led.engagement_last_open = engagement
+
+    def _mentor_cost(self, d: int) -> float:
+        """Peer mentors' time for today's calls, and their training on day 0 (mentor mode)."""
+        spec, e = self.spec.program.one_to_one, self.spec.economics
+        if spec.mode != "mentor":
+            return 0.0
+        calls = int(self.state.called.sum()) if self.plan.call[d] else 0
+        training = self.buddies.mentors * e.mentor_training_cost if d == 0 else 0.0
+        return training + mentor_time_cost(calls, spec.minutes_per_call,
+                                           e.mentor_admin_minutes_per_call, e.mentor_cost_per_hour)
 
     # ------------------------------------------------------------------ outputs
 

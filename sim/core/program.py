@@ -21,6 +21,7 @@ class ContactPlan:
         education_hours: curriculum hours delivered that day.
         education_attendance: factor on the attendance (or reach) of that day's education.
         offered: per group, whether it is offered in-person sessions (rollout share).
+        call: a one-to-one call is scheduled (``program.one_to_one``).
     """
 
     im_active: np.ndarray
@@ -29,6 +30,7 @@ class ContactPlan:
     education_hours: np.ndarray
     education_attendance: np.ndarray
     offered: np.ndarray
+    call: np.ndarray
 
     @property
     def days(self) -> int:
@@ -45,7 +47,7 @@ def schedule_mask(schedule: Schedule, days: int) -> np.ndarray:
     """Boolean per day of the run: the schedule acts that day.
 
     Explicit ``days``, or evenly spaced from ``start_day`` before ``end_day``; days past the run
-    are dropped (a loaded scenario has none among explicit days: ``run.days`` bounds them).
+    are not reached.
     """
     mask = np.zeros(days, dtype=bool)
     if schedule.days is None:
@@ -88,4 +90,5 @@ def contact_plan(program: Program, days: int, n_groups: int, rng: np.random.Gene
     offered[rank[: int(round(program.in_person.groups_share * n_groups))]] = True
     return ContactPlan(im_active=im, session_hours=session_hours,
                        session_attendance=session_attendance, education_hours=education_hours,
-                       education_attendance=education_attendance, offered=offered)
+                       education_attendance=education_attendance, offered=offered,
+                       call=schedule_mask(program.one_to_one, days))

@@ -14,9 +14,10 @@ import zlib
 import numpy as np
 
 STREAMS = ("population", "network", "program", "attendance", "messaging", "dosing", "warmup",
-           "lifetime")
+           "lifetime", "calls")
 """Named streams; ``lifetime`` feeds the lifetime stage (risk factors via ``get``, event
-uniforms keyed by year in ``sim.core.lifetime.simulate``): the same for every design."""
+uniforms keyed by year in ``sim.core.lifetime.simulate``): the same for every design;
+``calls`` decides, day by day, which one-to-one calls take place."""
 
 
 def name_key(name: str) -> int:

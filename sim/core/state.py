@@ -41,6 +41,9 @@ class PatientState(NamedTuple):
     education_hours: np.ndarray  # hours of curriculum received so far
     knowledge_gain: np.ndarray  # 0-1, knowledge gained from education
     self_efficacy_gain: np.ndarray  # SD, self-efficacy gained from sessions
+    called: np.ndarray  # bool, had a one-to-one call today
+    call_support: np.ndarray  # 0-1, today's call's support input g_B (0: no call)
+    buddy_strength: np.ndarray  # 0-1, rapport with the buddy or mentor
     engagement: np.ndarray  # 0-1, IM engagement
     posts: np.ndarray  # int32, IM posts made today
     posts_total: np.ndarray  # int64, IM posts made so far

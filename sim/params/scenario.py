@@ -216,6 +216,18 @@ class Network(Section):
         0.004, "fraction of the gap to 1 per message read", "assumption",
         "rapport built by reading a group member's message", ge=0, le=1,
     )
+    call_gain: float = param(
+        0.5, "fraction of the gap to 1 per call", "assumption (as a group session)",
+        "rapport built with the buddy or mentor by one call (in person: in_person_gain)",
+        ge=0, le=1,
+    )
+    buddy_initial_strength: float = param(
+        0.15, "0-1", "assumption", "rapport with a buddy before the first call", ge=0, le=1
+    )
+    mentor_initial_strength: float = param(
+        0.3, "0-1", "assumption",
+        "rapport with a peer mentor before the first call (trained to build rapport)", ge=0, le=1,
+    )
     moderator_strength: float = param(
         0.39, "0-1", "Sartori 2020 [calibrated]",
         "weight of moderator messages (staff, not peers)", ge=0, le=1,
@@ -266,11 +278,6 @@ class Schedule(Section):
     start_day: int = param(0, "day", "-", "first day", ge=0)
     end_day: int = param(0, "day", "-", "none from this day on", ge=0)
     every_days: int = param(7, "days", "-", "days between two", ge=1)
-    attendance_factor: float = param(
-        1.0, "x attendance probability", "assumption",
-        "share of the usual attendance these sessions draw (optional meetings: fewer come)",
-        gt=0, le=1,
-    )
 
     @field_validator("days")
     @classmethod
@@ -301,6 +308,11 @@ class SessionSchedule(Schedule):
 
     hours_per_session: float = param(2.0, "hours", "assumption",
                                      "length of each session (0 = none held)", ge=0, le=24)
+    attendance_factor: float = param(
+        1.0, "x attendance probability", "assumption",
+        "share of the usual attendance these sessions draw (optional meetings: fewer come)",
+        gt=0, le=1,
+    )
 
 
 class SessionChannel(SessionSchedule):
@@ -368,6 +380,39 @@ class Education(SessionChannel):
     )
 
 
+class OneToOne(Schedule):
+    """One-to-one peer contact: calls on days start_day, start_day + every_days, ... < end_day.
+
+    Or on the explicit ``days``. Buddy pairs within each group (``reciprocal``; an odd-sized group
+    gets one trio) or one external peer mentor per ``mentees_per_mentor`` patients (``mentor``).
+    """
+
+    start_day: int = param(0, "day", "-", "day of the first call", ge=0)
+    end_day: int = param(0, "day", "-", "no calls from this day on", ge=0)
+    every_days: int = param(7, "days", "-", "days between calls", ge=1)
+    mode: Literal["reciprocal", "mentor"] = param(
+        "mentor", "-", "design choice",
+        "buddy pairs within the group (reciprocal) or external peer mentors (mentor)",
+    )
+    medium: Literal["phone", "in_person"] = param(
+        "phone", "-", "design choice",
+        "calls by phone, or meetings in person (rapport gain network.in_person_gain, twice the "
+        "support weight [A])",
+    )
+    mentees_per_mentor: int = param(10, "patients", "Chan 2014 (1 peer : 10 patients)",
+                                    "patients per peer mentor (mentor mode)", ge=1, le=1000)
+    minutes_per_call: float = param(20.0, "minutes", "assumption", "length of a call",
+                                    gt=0, le=600)
+    uptake_share: float = param(
+        0.926, "share", "Simmons 2015 [I: 92.6% of dyads had phone contact]",
+        "share of patients who take part in the one-to-one channel", ge=0, le=1,
+    )
+    call_completion: float = param(
+        0.8, "probability", "assumption",
+        "chance that a scheduled call between participants takes place", ge=0, le=1,
+    )
+
+
 class Program(Section):
     """A program design: the levers a planner controls, as a schedule of channels."""
 
@@ -379,6 +424,7 @@ class Program(Section):
     im: InstantMessaging = InstantMessaging()
     in_person: InPerson = InPerson()
     education: Education = Education()
+    one_to_one: OneToOne = OneToOne()
 
 
 class Behaviour(Section):
@@ -390,6 +436,12 @@ class Behaviour(Section):
     )
     support_time_constant_days: float = param(
         14.0, "days", "assumption", "memory of received support", gt=0
+    )
+    call_support_days: float = param(
+        5.0, "days-equivalent of support per call",
+        "assumption (weekly calls under 4x monthly's effect); to calibrate: Tang 2014, Long 2012",
+        "weight of a one-to-one call in support memory (a call day counts as 1 + this)",
+        ge=0, le=30,
     )
     adherence_memory_days: float = param(
         30.0, "days", "assumption", "time constant of recent adherence (EWMA) driving HbA1c",
@@ -423,6 +475,10 @@ class Behaviour(Section):
     self_efficacy_gain_per_session: float = param(
         0.12, "SD per session attended", "Liang 2021 [I]",
         "self-efficacy gained per in-person or education session attended", ge=0, le=2,
+    )
+    self_efficacy_gain_per_call: float = param(
+        0.04, "SD per call", "assumption (a third of a group session)",
+        "self-efficacy gained per one-to-one call", ge=0, le=2,
     )
     knowledge_effect_logit: float = param(
         0.6, "logit per unit knowledge gained", "assumption",
@@ -652,6 +708,17 @@ class Economics(Section):
     peer_leader_cost_per_patient_year: float = param(
         13.84, "currency/patient/year", "RAPSID cost analysis (2013 prices)",
         "lay peer leader support cost while a program runs", ge=0, le=COST_LIMIT,
+    )
+    mentor_cost_per_hour: float = param(
+        15.0, "currency/hour", "assumption (RAPSID's GBP 13.84 per patient-year bounds the total)",
+        "peer mentor time (mentor mode)", ge=0, le=COST_LIMIT,
+    )
+    mentor_admin_minutes_per_call: float = param(
+        5.0, "minutes", "assumption", "mentor's notes and scheduling per call", ge=0, le=1440
+    )
+    mentor_training_cost: float = param(
+        300.0, "currency per mentor", "assumption", "training a peer mentor, once at day 0",
+        ge=0, le=COST_LIMIT,
     )
     session_cost_per_group_hour: float = param(
         150.0, "currency/group-hour", "Gillett 2010 [I]",
