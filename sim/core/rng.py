@@ -14,9 +14,11 @@ import zlib
 import numpy as np
 
 STREAMS = ("population", "network", "program", "attendance", "messaging", "dosing", "warmup",
-           "lifetime")
+           "lifetime", "course", "measurement")
 """Named streams; ``lifetime`` feeds the lifetime stage (risk factors via ``get``, event
-uniforms keyed by year in ``sim.core.lifetime.simulate``): the same for every design."""
+uniforms keyed by year in ``sim.core.lifetime.simulate``): the same for every design.
+``course`` (the daily step of each patient's clinical course) and ``measurement`` (HbA1c
+measurement noise, keyed by the day measured) are shared by every design too."""
 
 
 def name_key(name: str) -> int:
