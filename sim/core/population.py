@@ -111,8 +111,8 @@ def _too_few(spec: Population, enrolled: int, drawn: int) -> None:
                           ((">=", rule.hba1c_min_pct), ("<=", rule.hba1c_max_pct))
                           if v is not None)
     raise ScenarioError(
-        f"the source population almost never meets the criterion: {enrolled:,} of {drawn:,} "
-        f"candidates ({enrolled / drawn:.2%}, under {MIN_SCREENING_YIELD:.0%}) have a "
+        f"population.eligibility: the source population almost never meets the criterion: "
+        f"{enrolled:,} of {drawn:,} candidates ({enrolled / drawn:.2%}, under {MIN_SCREENING_YIELD:.0%}) have a "
         f"{rule.on} screening HbA1c {bounds} (population.baseline_hba1c_pct: mean "
         f"{source.mean:g}, sd {source.sd:g}, range {source.min:g}-{source.max:g}); widen the "
         "criteria or move the source population", path="population.eligibility")
