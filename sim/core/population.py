@@ -112,7 +112,8 @@ def _too_few(spec: Population, enrolled: int, drawn: int) -> None:
                           if v is not None)
     raise ScenarioError(
         f"population.eligibility: the source population almost never meets the criterion: "
-        f"{enrolled:,} of {drawn:,} candidates ({enrolled / drawn:.2%}, under {MIN_SCREENING_YIELD:.0%}) have a "
+        f"{enrolled:,} of {drawn:,} candidates ({enrolled / drawn:.2%}, under "
+        f"{MIN_SCREENING_YIELD:.0%}) have a "
         f"{rule.on} screening HbA1c {bounds} (population.baseline_hba1c_pct: mean "
         f"{source.mean:g}, sd {source.sd:g}, range {source.min:g}-{source.max:g}); widen the "
         "criteria or move the source population", path="population.eligibility")
