@@ -107,7 +107,7 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     out["hba1c_change"] = out["hba1c_mean_end"] - out["hba1c_mean_baseline"]
     out["hba1c_true_change"] = end["hba1c_mean"] - base["hba1c_mean"]
     hba1c_change = measured_end - measured0
-    out["hba1c_change_sd"] = float(hba1c_change.std(ddof=1)) if n > 1 else float("nan")
+    out["hba1c_change_sd"] = float(hba1c_change.std(ddof=1)) if n > 1 else 0.0
     out["screening_yield"] = p.screening_yield
     out["utility_change"] = end["utility_mean"] - base["utility_mean"]
     out["pdc_change"] = end["pdc_mean"] - base["pdc_mean"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from sim.core.dynamics import HBA1C_RANGE_PCT
 from sim.params.errors import ScenarioError
 from sim.params.scenario import Behaviour, Beta, Clinical, Eligibility, Normal, Population
 
@@ -163,11 +164,13 @@ def _course0(rng: np.random.Generator, sd: float, source: Normal,
 
     True HbA1c = set-point + course, with the course N(0, sd^2) of the source population's
     variance, so given true HbA1c h the course is N(b (h - mean), sd^2 (1 - b)) with
-    b = sd^2 / source sd^2 (design doc §4.2). Zeros, with no draw, when ``sd`` = 0.
+    b = sd^2 / source sd^2 (design doc §4.2). A course wider than the source population
+    (b > 1) is taken as b = 1: every set-point is the mean. Zeros, with no draw, when
+    ``sd`` = 0.
     """
     if sd == 0.0:
         return np.zeros(hba1c0.shape[0], dtype=FLOAT)
-    share = sd * sd / (source.sd * source.sd)
+    share = 1.0 if source.sd <= sd else (sd / source.sd) ** 2
     noise = rng.standard_normal(hba1c0.shape[0]) * (sd * np.sqrt(1.0 - share))
     return (share * (hba1c0 - source.mean) + noise).astype(FLOAT)
 
@@ -178,13 +181,14 @@ def measurement_cv(clinical: Clinical) -> float:
 
 
 def measured(rng: np.random.Generator, true_pct: np.ndarray, cv: float) -> np.ndarray:
-    """Measured HbA1c: true x (1 + cv z), one standard normal z per patient.
+    """Measured HbA1c: true x (1 + cv z), one standard normal z per patient, within 4-20 %.
 
     The true values themselves, with no draw, when ``cv`` = 0.
     """
     if cv == 0.0:
         return true_pct
-    return true_pct * (1.0 + cv * rng.standard_normal(true_pct.shape[0]))
+    noisy = true_pct * (1.0 + cv * rng.standard_normal(true_pct.shape[0]))
+    return np.clip(noisy, *HBA1C_RANGE_PCT)
 
 
 def _response(rng: np.random.Generator, cv: float, n: int) -> np.ndarray:
