@@ -118,10 +118,15 @@ def test_two_designs_with_one_population_get_identical_patients_and_course():
                                b.measured_hba1c() / b.state.hba1c, rtol=1e-12)
 
 
-def test_a_criterion_the_source_almost_never_meets_is_a_clear_error():
+def test_a_criterion_the_source_almost_never_meets_is_a_clear_error(tmp_path):
     with pytest.raises(ScenarioError, match="almost never meets") as err:
         _patients(eligibility={"hba1c_min_pct": 12.5})
     assert "population.eligibility" in str(err.value)
+    path = tmp_path / "strict.yaml"
+    path.write_text("population:\n  eligibility:\n    hba1c_max_pct: 5.0\n")
+    with pytest.raises(ScenarioError, match="<= 5%") as err:
+        PeerSupportModel(path, seed=1)
+    assert err.value.file == str(path) and str(err.value).startswith(str(path))
 
 
 def test_user_subgroup_cut_offs_name_their_keys():

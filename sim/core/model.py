@@ -154,8 +154,11 @@ class PeerSupportModel(mesa.Model):
         self.spec = scenario
         self.streams = Streams(self.seed_used)
         s = scenario
-        self.patients: Patients = draw_patients(s.population, s.behaviour,
-                                                self.streams.get("population"), s.clinical)
+        try:
+            self.patients: Patients = draw_patients(s.population, s.behaviour,
+                                                    self.streams.get("population"), s.clinical)
+        except ScenarioError as exc:  # eligibility nobody meets: name the file too
+            raise ScenarioError(exc.message, file=s.source or exc.file, path=exc.path) from None
         p = self.patients
         n = p.size
         self.n = n
