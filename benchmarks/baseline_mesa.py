@@ -31,6 +31,7 @@ simple_norm, complex_norm = dynamics.simple_norm.py_func, dynamics.complex_norm.
 hba1c_target, practice_target = dynamics.hba1c_target.py_func, dynamics.practice_target.py_func
 knowledge_gain, utility = dynamics.knowledge_gain.py_func, dynamics.utility.py_func
 adherent = dynamics.adherent.py_func
+clinical_course, true_hba1c = dynamics.clinical_course.py_func, dynamics.true_hba1c.py_func
 
 
 class BaselinePatient(mesa.Agent):
@@ -60,6 +61,8 @@ class BaselinePatient(mesa.Agent):
         self.adherent = bool(st.adherent[i])
         self.adherence = self.adherence0
         self.hba1c = self.hba1c0
+        self.course = float(p.hba1c_course0_pct[i])
+        self.setpoint = self.behaviour_hba1c = float(st.hba1c_setpoint[i])
         self.utility = self.utility0
         self.distress = self.distress0
         self.support = self.contact = self.practice = 0.0
@@ -163,9 +166,15 @@ class BaselinePatient(mesa.Agent):
         self.pdc_count += int(took) - self.window[slot]
         self.window[slot] = int(took)
         self.adherent = adherent(self.pdc_count, p.pdc_window)
-        target = hba1c_target(self.hba1c0, self.adherence, self.adherence0, self.practice,
-                              self.multiplier, p.adherence_slope, p.lifestyle_effect, p.drift)
-        self.hba1c = relax(self.hba1c, target, p.hba1c_rate)
+        target = hba1c_target(self.setpoint, self.adherence, self.adherence0, self.practice,
+                              self.multiplier, p.adherence_slope, p.lifestyle_effect,
+                              p.drift - p.progression_per_day * m.day)
+        self.behaviour_hba1c = h = relax(self.behaviour_hba1c, target, p.hba1c_rate)
+        if p.course_step > 0.0:
+            self.course = clinical_course(self.course, p.course_keep, p.course_step,
+                                          m.rng.standard_normal())
+            h = true_hba1c(h, self.course)
+        self.hba1c = h
         self.distress = min(max(self.distress0 - p.distress_relief * self.support, 0.0), 1.0)
         self.utility = utility(self.utility0, self.hba1c - self.hba1c0, self.knowledge_gain,
                                self.support, self.distress - self.distress0, p.per_hba1c,
