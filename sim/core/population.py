@@ -51,8 +51,8 @@ class Patients:
         return sum(v.nbytes for f in fields(self)
                    if isinstance(v := getattr(self, f.name), np.ndarray))
 
-    def subset(self, keep: np.ndarray) -> Patients:
-        """The patients selected by a boolean mask or index array."""
+    def subset(self, keep: np.ndarray | slice) -> Patients:
+        """The patients selected by a boolean mask, index array or slice."""
         return replace(self, **{f.name: getattr(self, f.name)[keep] for f in fields(self)
                                 if isinstance(getattr(self, f.name), np.ndarray)})
 
