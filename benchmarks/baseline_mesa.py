@@ -33,6 +33,7 @@ knowledge_gain, utility = dynamics.knowledge_gain.py_func, dynamics.utility.py_f
 distress_target, follow = dynamics.distress_target.py_func, dynamics.follow.py_func
 burden_update, overload = dynamics.burden_update.py_func, dynamics.overload.py_func
 adherent = dynamics.adherent.py_func
+clinical_course, true_hba1c = dynamics.clinical_course.py_func, dynamics.true_hba1c.py_func
 
 
 class BaselinePatient(mesa.Agent):
@@ -62,6 +63,8 @@ class BaselinePatient(mesa.Agent):
         self.adherent = bool(st.adherent[i])
         self.adherence = self.adherence0
         self.hba1c = self.hba1c0
+        self.course = float(p.hba1c_course0_pct[i])
+        self.setpoint = self.behaviour_hba1c = float(st.hba1c_setpoint[i])
         self.utility = self.utility0
         self.distress = self.distress0
         self.burden = 0.0
@@ -166,9 +169,15 @@ class BaselinePatient(mesa.Agent):
         self.pdc_count += int(took) - self.window[slot]
         self.window[slot] = int(took)
         self.adherent = adherent(self.pdc_count, p.pdc_window)
-        target = hba1c_target(self.hba1c0, self.adherence, self.adherence0, self.practice,
-                              self.multiplier, p.adherence_slope, p.lifestyle_effect, p.drift)
-        self.hba1c = relax(self.hba1c, target, p.hba1c_rate)
+        target = hba1c_target(self.setpoint, self.adherence, self.adherence0, self.practice,
+                              self.multiplier, p.adherence_slope, p.lifestyle_effect,
+                              p.drift - p.progression_per_day * m.day)
+        self.behaviour_hba1c = h = relax(self.behaviour_hba1c, target, p.hba1c_rate)
+        if p.course_step > 0.0:
+            self.course = clinical_course(self.course, p.course_keep, p.course_step,
+                                          m.rng.standard_normal())
+            h = true_hba1c(h, self.course)
+        self.hba1c = h
         messages = support_today if m.im_active else 0.0
         self.burden = burden_update(self.burden, m.gathering_hours if self.attended else 0.0,
                                     p.burden_keep)

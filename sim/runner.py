@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from sim.core.economics import DAYS_PER_YEAR, discounted_sum, net_monetary_benefit
 from sim.core.lifetime import EVENT_TYPES, draw_risk_factors, simulate_lifetime
 from sim.core.model import PeerSupportModel
-from sim.core.outcomes import CURVE_YEARS, MEASURED_AT_BASELINE_AND_END, SUBGROUPS, top_share
+from sim.core.outcomes import CURVE_YEARS, MEASURED_AT_BASELINE_AND_END, subgroups, top_share
 from sim.core.results import RunResult
 from sim.params.scenario import Scenario, load_scenario
 
@@ -101,7 +101,14 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     for key in MEASURED_AT_BASELINE_AND_END:
         out[f"{key}_baseline"] = base[key]
         out[f"{key}_end"] = end[key]
-    out["hba1c_change"] = end["hba1c_mean"] - base["hba1c_mean"]
+    measured0, measured_end = p.hba1c0_measured_pct, model.measured_hba1c()
+    out["hba1c_mean_baseline"] = float(measured0.mean())  # as trials report them
+    out["hba1c_mean_end"] = float(measured_end.mean())
+    out["hba1c_change"] = out["hba1c_mean_end"] - out["hba1c_mean_baseline"]
+    out["hba1c_true_change"] = end["hba1c_mean"] - base["hba1c_mean"]
+    hba1c_change = measured_end - measured0
+    out["hba1c_change_sd"] = float(hba1c_change.std(ddof=1)) if n > 1 else 0.0
+    out["screening_yield"] = p.screening_yield
     out["utility_change"] = end["utility_mean"] - base["utility_mean"]
     out["distress_change"] = end["distress_mean"] - base["distress_mean"]
     out["pdc_change"] = end["pdc_mean"] - base["pdc_mean"]
@@ -129,9 +136,8 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     wtp = model.spec.economics.wtp_per_qaly
     out["nmb_per_patient"] = float(net_monetary_benefit(
         out["cost_per_patient_discounted"], out["qalys_per_patient"], wtp))
-    hba1c_change = st.hba1c - p.hba1c0_pct
     utility_change = st.utility - p.utility0
-    for name, select in SUBGROUPS.items():
+    for name, select in subgroups(model.spec.run.subgroups.hba1c).items():
         mask = select(p)
         share = float(mask.mean())
         out[f"share_{name}"] = share
@@ -149,14 +155,22 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
 def lifetime_effect(model: PeerSupportModel) -> np.ndarray:
     """Per-patient programme HbA1c effect that enters the lifetime stage (%-points).
 
-    The HbA1c change over the agent-based stage minus its trial-participation drift: the
-    drift is a constant offset to every patient's HbA1c target, so at day T it contributes
-    exactly -drift x (1 - exp(-T / tau)) (first-order kinetics, ``sim.core.dynamics``), and
-    a trial-participation effect is not a programme effect: it ends with the trial.
+    The change of the behavioural part of HbA1c over the agent-based stage (the clinical
+    course is not a programme effect, and reverts), minus its trial-participation drift and
+    its progression. The drift is a constant offset to every patient's HbA1c target, so at
+    day T it contributes exactly -drift x (1 - exp(-T / tau)) (first-order kinetics,
+    ``sim.core.dynamics``); a trial-participation effect ends with the trial. Progression
+    is the lifetime stage's own business.
     """
-    c, days = model.spec.clinical, model.day
-    drift_part = c.trial_drift_hba1c_pct * -np.expm1(-days / c.hba1c_time_constant_days)
-    return np.clip(model.state.hba1c - model.patients.hba1c0_pct + drift_part, -10.0, 10.0)
+    c, days, st = model.spec.clinical, model.day, model.state
+    rate = model.params.hba1c_rate
+    drift_part = model.params.drift * -np.expm1(-days / c.hba1c_time_constant_days)
+    # the target's ramp g d on days d = 0..T-1, relaxed: sum of (1 - r)^(T-1-d) r g d
+    ramp = np.arange(days, dtype=float)
+    progression = model.params.progression_per_day * rate * float(
+        np.sum((1.0 - rate) ** (days - 1 - ramp) * ramp)) if days else 0.0
+    change = st.hba1c_behaviour - st.hba1c_setpoint + drift_part - progression
+    return np.clip(change, -10.0, 10.0)
 
 
 def lifetime_stage(model: PeerSupportModel, abm: dict[str, float]

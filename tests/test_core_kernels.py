@@ -15,7 +15,8 @@ from .conftest import DESIGNS
 def _run(kernel_set: kernels.DayKernels, contagion: str, days: int = 30) -> PeerSupportModel:
     sc = load_scenario(DESIGNS / "hybrid_kickoff.yaml",
                        {"population.size": 3000, "run.days": days,
-                        "behaviour.contagion": contagion})
+                        "behaviour.contagion": contagion,
+                        "clinical.course_sd_pct": 0.5})  # the course's writes too
     m = PeerSupportModel(sc, seed=3, agent_views=False)
     m.kernels = kernel_set
     for _ in range(days):

@@ -71,14 +71,15 @@ def test_weekly_three_hour_sessions_alone_lower_qol_through_burden() -> None:
 
 def test_trial_participation_term_applies_only_in_a_trial() -> None:
     base = {**PROPOSED, "run.days": 60, "population.size": 200}
-    plain = run(load_scenario("designs/usual_care", base), seed=4).summary
-    off = run(load_scenario("designs/usual_care", {
-        **base, "clinical.trial_participation_utility": 0.02}), seed=4).summary
-    trial = run(load_scenario("designs/usual_care", {
-        **base, "clinical.trial_participation_utility": 0.02, "run.trial_participation": True}),
-        seed=4).summary
+
+    def summary(trial: bool, u_p: float) -> dict:
+        return run(load_scenario("designs/usual_care", {
+            **base, "run.trial_participation": trial,
+            "clinical.trial_participation_utility": u_p}), seed=4).summary
+
     # u_P is absent when run.trial_participation is off (planning runs): identical summaries
-    np.testing.assert_equal(off, plain)
+    np.testing.assert_equal(summary(False, 0.02), summary(False, 0.0))
+    plain, trial = summary(True, 0.0), summary(True, 0.02)
     gain = trial["utility_change"] - plain["utility_change"]
     assert 0.015 < gain <= 0.02 + 1e-12, f"+0.02, less where utility is capped at 1: {gain}"
     assert trial["distress_change"] == plain["distress_change"]
@@ -88,7 +89,7 @@ def test_distress_rises_with_worsening_hba1c_and_follows_its_time_constant() -> 
     settings = {**PROPOSED, "population.size": 300, "run.days": 1}
     model = PeerSupportModel(load_scenario("designs/usual_care", settings), 5)
     st = model.state
-    st.hba1c[:] = st.hba1c0_pct + 1.0  # a 1 %-point rise: target D0 + 2 PAID
+    st.hba1c_behaviour[:] = st.hba1c0_pct + 1.0  # a 1 %-point rise: target D0 + 2 PAID
     model.step()
     rise = st.distress - st.distress0
     rate = 1 - np.exp(-1 / 30)  # one day of 30-day kinetics

@@ -142,3 +142,23 @@ def test_decision_section_in_the_report(report: Path, tiny_result: CompareResult
     assert text.index('id="uncertainty"') < text.index('id="decision"') < text.index(
         'id="subgroups"'), "after the uncertainty section"
     assert "Tornado:" in text
+
+
+def test_user_subgroup_cut_offs_reach_the_report(tmp_path: Path) -> None:
+    from sim.analyses.compare import analyse, load_comparison, run_comparison
+    from sim.engine.options import RunOptions
+
+    from .test_compare import TINY, write_compare
+
+    text = TINY.replace("  population.size: 200\n",
+                        "  population.size: 200\n  run.subgroups.hba1c: [9]\n")
+    text = text.replace("replications: 6", "replications: 2").replace("horizon_days: 60",
+                                                                      "horizon_days: 14")
+    comparison = load_comparison(write_compare(tmp_path, text))
+    runs = run_comparison(comparison, tmp_path / "runs", RunOptions(executor="serial"))
+    result = analyse(tmp_path / "runs", comparison, command="pytest", report=runs)
+    bands = dict(zip(result.subgroups["subgroup"], result.subgroups["band"], strict=True))
+    assert bands["hba1c_lt9"] == "< 9%" and bands["hba1c_ge9"] == ">= 9%"
+    assert "hba1c_ge8.5" not in bands and "literacy_low" in bands
+    page = write_report(result, tmp_path / "report.html")["report"].read_text()
+    assert "&lt; 9%" in page and "&gt;= 9%" in page and "&gt;= 8.5%" not in page

@@ -118,6 +118,16 @@ def test_unknown_summary_key(tmp_path):
     assert "did you mean 'hba1c_change'" in str(err)
 
 
+def test_a_study_with_its_own_subgroup_cut_offs_may_target_their_keys(tmp_path):
+    text = TINY.replace("  run.days: 60\n", "  run.days: 60\n  run.subgroups.hba1c: [9]\n")
+    assert load_study(write(tmp_path, text.replace(
+        "key: hba1c_change", "key: hba1c_change_hba1c_ge9"))).spec.outcomes[0].key
+    assert "unknown summary key" in str(error_of(tmp_path, TINY.replace(
+        "key: hba1c_change", "key: hba1c_change_hba1c_ge9")))
+    err = error_of(tmp_path, text.replace("[9]", "[9, 8]"))
+    assert "run.subgroups.hba1c" in str(err) and "strictly increasing" in str(err)
+
+
 def test_bad_parameter_path_and_value(tmp_path):
     err = error_of(tmp_path, TINY.replace("population.size: 200", "population.sise: 200"))
     assert "'population.sise' is not a scenario parameter" in str(err) and err.line == 6

@@ -51,7 +51,7 @@ from sim.analyses import cea
 from sim.analyses.decision import DecisionResult, decide
 from sim.analyses.paired import paired_differences
 from sim.core import economics as econ
-from sim.core.outcomes import LIFETIME_EVENTS, OUTCOMES, SUBGROUPS
+from sim.core.outcomes import LIFETIME_EVENTS, OUTCOMES, subgroup_label
 from sim.core.rng import replication_seeds
 from sim.engine.options import RunOptions
 from sim.engine.store import Results, load_results
@@ -91,6 +91,23 @@ SUBGROUP_LABELS = {
     "literacy_high": ("Digital literacy", "high (>= 0.5)"),
 }
 """Subgroups of ``sim.core.outcomes.SUBGROUPS`` as (grouping, band) for reports."""
+
+
+def subgroup_bands(runs: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """(grouping, band) of every subgroup all the runs report, in the summary's order.
+
+    The default bands, and those of a user's HbA1c cut-offs (``run.subgroups.hba1c``).
+    """
+    out: dict[str, tuple[str, str]] = {}
+    for col in runs.columns:
+        sub = col.removeprefix("share_")
+        if sub == col or runs[col].isna().any():
+            continue
+        if sub in SUBGROUP_LABELS:
+            out[sub] = SUBGROUP_LABELS[sub]
+        elif (label := subgroup_label(sub)) is not None:
+            out[sub] = ("Baseline HbA1c", label.removeprefix("baseline HbA1c "))
+    return out
 
 SUBGROUP_MEASURES = {
     "hba1c_change": ("HbA1c change", "%-points", "lower"),
@@ -932,9 +949,7 @@ def _timecourse(res: Results, runs: pd.DataFrame, names: list[str]) -> pd.DataFr
 
 def _subgroups(runs: pd.DataFrame, names: list[str], comp: str) -> pd.DataFrame:
     records = []
-    for sub, (grouping, band) in SUBGROUP_LABELS.items():
-        if sub not in SUBGROUPS or f"share_{sub}" not in runs.columns:
-            continue
+    for sub, (grouping, band) in subgroup_bands(runs).items():
         share = _wide(runs, f"share_{sub}", names)[comp].to_numpy()
         for measure, (label, unit, better) in SUBGROUP_MEASURES.items():
             key = f"{measure}_{sub}"

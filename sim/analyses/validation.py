@@ -52,15 +52,15 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy import stats
 
-from sim.core.outcomes import TIMESERIES_COLUMNS, summary_keys
+from sim.core.outcomes import HBA1C_CUTS, TIMESERIES_COLUMNS, summary_keys
 from sim.core.rng import derive_seed
 from sim.engine.options import RunOptions
 from sim.params.errors import ScenarioError
 from sim.params.located import Located, Strict, load_document
-from sim.params.scenario import Scenario, check_parameter_path, load_scenario
+from sim.params.scenario import Scenario, Subgroups, check_parameter_path, load_scenario
 
 EDGE_LIST = "network.background.edge_list"
 """The one scenario parameter that names a file (resolved relative to the validation file)."""
@@ -236,7 +236,13 @@ def load_study(source: str | Path, overrides: Mapping[str, Any] | None = None) -
     spec, where, _ = load_document(path, StudySpec)
     for key in spec.set:
         check_parameter_path(where, key, ("set", key))
-    keys, ts_columns = summary_keys(), TIMESERIES_COLUMNS
+    cuts = spec.set.get("run.subgroups.hba1c", HBA1C_CUTS)  # the study's own bands
+    try:
+        keys = summary_keys(hba1c_cuts=Subgroups(hba1c=cuts).hba1c)
+    except ValidationError as exc:
+        raise where.error(f"expected increasing HbA1c cut-offs within 4-20 %: "
+                          f"{exc.errors()[0]['msg']}", ("set", "run.subgroups.hba1c")) from None
+    ts_columns = TIMESERIES_COLUMNS
     if spec.plot not in ts_columns:
         raise where.error(_unknown("time-series column", spec.plot, ts_columns), ("plot",))
     for i, out in enumerate(spec.outcomes):

@@ -164,7 +164,9 @@ def hba1c_target(hba1c0_pct: float, adherence: float, adherence0: float, practic
     """Steady-state HbA1c (%) that current behaviour leads to.
 
     target = h0 - m * (slope * (adherence - adherence0) + lifestyle * practice) - drift,
-    kept within the physiological range 4-20 % (HBA1C_RANGE_PCT).
+    kept within the physiological range 4-20 % (HBA1C_RANGE_PCT). ``h0`` is the set-point
+    (baseline HbA1c less its clinical course); ``drift`` the trial-participation term less
+    disease progression so far.
 
     References: Rozenfeld 2008 (-0.1 per +10 pp PDC); Nichols 2016; Norris 2002;
     Chrvala 2016 (control-arm drift).
@@ -172,6 +174,24 @@ def hba1c_target(hba1c0_pct: float, adherence: float, adherence0: float, practic
     target = hba1c0_pct - multiplier * (adherence_slope_pct * (adherence - adherence0)
                                         + lifestyle_effect_pct * practice) - drift_pct
     return min(max(target, HBA1C_RANGE_PCT[0]), HBA1C_RANGE_PCT[1])
+
+
+@njit(cache=True)
+def clinical_course(course_pct: float, keep: float, step_sd: float, z: float) -> float:
+    """One day of a patient's clinical course, an AR(1): keep x course + step_sd x z.
+
+    With keep = exp(-1 / tau_c) and step_sd = sigma_c sqrt(1 - keep^2) the course stays
+    N(0, sigma_c^2) and reverts with time constant tau_c: HbA1c moves that behaviour does not
+    control (treatment changes, illness, life events), the source of regression to the mean
+    when patients are selected on a high measurement (design doc §4.2).
+    """
+    return keep * course_pct + step_sd * z
+
+
+@njit(cache=True)
+def true_hba1c(behaviour_pct: float, course_pct: float) -> float:
+    """True HbA1c (%): behavioural state plus clinical course, within HBA1C_RANGE_PCT."""
+    return min(max(behaviour_pct + course_pct, HBA1C_RANGE_PCT[0]), HBA1C_RANGE_PCT[1])
 
 
 @njit(cache=True)

@@ -82,8 +82,11 @@ class DayParams(NamedTuple):
     pdc_window: int
     adherence_slope: float
     lifestyle_effect: float
-    drift: float
+    drift: float  # the trial-participation term; 0 when run.trial_participation is off
+    progression_per_day: float  # %-points of HbA1c per day without treatment change
     hba1c_rate: float
+    course_keep: float  # AR(1) coefficient of the clinical course per day
+    course_step: float  # SD of the course's daily innovation; 0: no course
     distress_rate: float  # 1: distress follows its target the same day
     distress_per_support: float
     distress_per_self_efficacy: float
@@ -136,7 +139,12 @@ def day_params(s: Scenario) -> DayParams:
         knowledge_effect=b.knowledge_effect_logit, distress_barrier=b.distress_barrier_logit,
         adherence_rate=dyn.relax_rate(b.adherence_memory_days), pdc_window=b.pdc_window_days,
         adherence_slope=c.adherence_slope_pct, lifestyle_effect=c.lifestyle_effect_pct,
-        drift=c.trial_drift_hba1c_pct, hba1c_rate=dyn.relax_rate(c.hba1c_time_constant_days),
+        drift=c.trial_drift_hba1c_pct if s.run.trial_participation else 0.0,
+        progression_per_day=c.progression_pct_per_year / DAYS_PER_YEAR,
+        hba1c_rate=dyn.relax_rate(c.hba1c_time_constant_days),
+        course_keep=1.0 - dyn.relax_rate(c.course_time_constant_days),
+        course_step=c.course_sd_pct * math.sqrt(
+            -math.expm1(-2.0 / c.course_time_constant_days)),
         distress_rate=(1.0 if c.distress_time_constant_days == 0
                        else dyn.relax_rate(c.distress_time_constant_days)),
         distress_per_support=c.distress_per_support,
@@ -302,7 +310,7 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
 
 
 def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
-                 moderator: np.ndarray) -> int:
+                 moderator: np.ndarray, z_course: np.ndarray) -> int:
     """Step phase 5 per patient; returns the number of doses taken.
 
     In order: support received today (messages read and the moderator's, weighted by
@@ -312,20 +320,24 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     (saturating in rapport-weighted co-attendees, worth ``session_support_days`` of contact);
     recent contact (a call is contact);
     self-care practice; today's dose against the peer norm and the other dose-logit terms;
-    recent adherence (EWMA), PDC and adherent status; HbA1c toward its target; attendance
-    burden, IM overload and distress (PAID) toward its target; QoL (EQ-5D utility); QALYs and
-    costs, discounted.
+    recent adherence (EWMA), PDC and adherent status; HbA1c: the behavioural state toward
+    its target (with progression and the trial-participation term), plus the clinical
+    course; attendance burden, IM overload and distress (PAID) toward its target; QoL (EQ-5D
+    utility); QALYs and costs, discounted.
 
     ``z_dose`` are standard logistic variates log(u / (1 - u)): the dose is taken when
     the dose logit exceeds z, i.e. with probability sigmoid(logit). ``moderator`` holds
     each group's moderator posts today. ``st.cost`` accrues each patient's medication and
     healthcare cost, already discounted (``t.dose_cost`` per dose, ``t.care_cost`` per
     day plus ``t.care_cost_per_pct`` per HbA1c %-point above ``HBA1C_COST_THRESHOLD_PCT``).
+    ``z_course`` holds one standard normal per patient (the course stream; unread, and may
+    be empty, when ``p.course_step`` is 0).
     """
     group_id = st.group_id
     leader = st.leader
     offered = st.group_offered
     hba1c0 = st.hba1c0_pct
+    setpoint = st.hba1c_setpoint
     utility0 = st.utility0
     distress0 = st.distress0
     literacy = st.digital_literacy
@@ -351,6 +363,8 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     pdc_count = st.pdc_count
     adherent = st.adherent
     hba1c = st.hba1c
+    behaviour_hba1c = st.hba1c_behaviour
+    course = st.hba1c_course
     distress = st.distress
     burden = st.burden
     util = st.utility
@@ -358,6 +372,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     cost = st.cost
     qalys_undiscounted = st.qalys_undiscounted
     slot = t.day % p.pdc_window
+    offset = p.drift - p.progression_per_day * t.day  # trial participation less progression
     taken = 0
     for i in prange(z_dose.shape[0]):
         support_today = 0.0
@@ -404,9 +419,14 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
         pdc_count[i] += took - window[slot, i]
         window[slot, i] = took
         adherent[i] = dyn.adherent(pdc_count[i], p.pdc_window)
-        target = dyn.hba1c_target(hba1c0[i], adherence[i], adherence0[i], practice[i],
-                                  multiplier[i], p.adherence_slope, p.lifestyle_effect, p.drift)
-        h = dyn.relax(hba1c[i], target, p.hba1c_rate)
+        target = dyn.hba1c_target(setpoint[i], adherence[i], adherence0[i], practice[i],
+                                  multiplier[i], p.adherence_slope, p.lifestyle_effect, offset)
+        h = dyn.relax(behaviour_hba1c[i], target, p.hba1c_rate)
+        behaviour_hba1c[i] = h
+        if p.course_step > 0.0:
+            course[i] = dyn.clinical_course(course[i], p.course_keep, p.course_step,
+                                            z_course[i])
+            h = dyn.true_hba1c(h, course[i])
         hba1c[i] = h
         b = dyn.burden_update(burden[i], t.gathering_hours if attended[i] else 0.0,
                               p.burden_keep)
@@ -460,7 +480,8 @@ def baseline_arrays(base_logit: np.ndarray, hba1c0: np.ndarray, floor: float, re
 
 
 def day_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, log_u_msg: np.ndarray,
-             moderator_rate: float, z_dose: np.ndarray) -> tuple[int, int, np.ndarray]:
+             moderator_rate: float, z_dose: np.ndarray,
+             z_course: np.ndarray) -> tuple[int, int, np.ndarray]:
     """Step phases 3-5 in one compiled call: posts, ties, patients.
 
     Returns the posts made by patients, the doses taken and each group's moderator posts
@@ -470,7 +491,7 @@ def day_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, log_u_msg: np
     made = gather_and_post(p, t, st, log_u_msg)
     moderator = poisson_counts(log_u_msg[st.group_id.shape[0]:], moderator_rate)
     tie_pass(p, t, ties, st, True)
-    taken = patient_pass(p, t, st, z_dose, moderator)
+    taken = patient_pass(p, t, st, z_dose, moderator, z_course)
     return made, taken, moderator
 
 

@@ -28,7 +28,7 @@ from sim.core.economics import (
 )
 from sim.core.network import PeerNetwork, build_network
 from sim.core.outcomes import TIMESERIES_COLUMNS
-from sim.core.population import Patients, draw_patients
+from sim.core.population import Patients, draw_patients, measured, measurement_cv
 from sim.core.program import ContactPlan, contact_plan
 from sim.core.rng import Streams
 from sim.core.state import PatientState, Ties
@@ -163,9 +163,11 @@ class PeerSupportModel(mesa.Model):
         self.spec = scenario
         self.streams = Streams(self.seed_used)
         s = scenario
-        self.patients: Patients = draw_patients(s.population, s.behaviour,
-                                                self.streams.get("population"),
-                                                s.clinical.response_cv)
+        try:
+            self.patients: Patients = draw_patients(s.population, s.behaviour,
+                                                    self.streams.get("population"), s.clinical)
+        except ScenarioError as exc:  # eligibility nobody meets: name the file too
+            raise ScenarioError(exc.message, file=s.source or exc.file, path=exc.path) from None
         p = self.patients
         n = p.size
         self.n = n
@@ -214,9 +216,11 @@ class PeerSupportModel(mesa.Model):
         engagement[net.leader] = 1.0
         rate = s.program.im.posts_per_week / 7.0 * p.posting_activity
         rate[net.leader] = s.program.im.leader_posts_per_week / 7.0
+        setpoint = p.hba1c0_pct - p.hba1c_course0_pct
         self.state = PatientState(
             group_id=net.group_id, leader=net.leader,
             group_offered=self.plan.offered[net.group_id], hba1c0_pct=p.hba1c0_pct,
+            hba1c_setpoint=setpoint,
             utility0=p.utility0, distress0=p.distress0, digital_literacy=p.digital_literacy,
             base_logit=base_logit, adherence0=adherence0, multiplier=multiplier,
             engagement_resting=b.engagement_resting * p.digital_literacy, rate=rate,
@@ -230,7 +234,9 @@ class PeerSupportModel(mesa.Model):
             co_attendees=np.zeros(n),
             practice=np.zeros(n), adherence=adherence0.copy(), dose_window=dose_window,
             pdc_count=pdc_count, adherent=dynamics.adherent(pdc_count, b.pdc_window_days),
-            hba1c=p.hba1c0_pct.copy(), distress=p.distress0.copy(), burden=np.zeros(n),
+            hba1c=p.hba1c0_pct.copy(), hba1c_behaviour=setpoint.copy(),
+            hba1c_course=p.hba1c_course0_pct.copy(), distress=p.distress0.copy(),
+            burden=np.zeros(n),
             utility=p.utility0.copy(),
             qalys=np.zeros(n), qalys_undiscounted=np.zeros(n), cost=np.zeros(n))
         g, bg = net.group, net.background
@@ -329,7 +335,8 @@ class PeerSupportModel(mesa.Model):
             else np.zeros(draws)
         posts, taken, moderator = self.kernels.day_pass(
             self.params, t, self.ties, self.state, log_u,
-            self.spec.program.im.moderator_posts_per_week / 7.0, self._dose_variates(t.day))
+            self.spec.program.im.moderator_posts_per_week / 7.0, self._dose_variates(t.day),
+            self._course_variates(t.day))
         if t.im_active:
             posts += int(moderator.sum())
         return posts, taken, moderator
@@ -340,6 +347,24 @@ class PeerSupportModel(mesa.Model):
         z = np.log(u)
         z -= np.log1p(-u)
         return z
+
+    def _course_variates(self, d: int) -> np.ndarray:
+        """Phase 5 (draws: course): one standard normal per patient; none without a course."""
+        if self.params.course_step == 0.0:
+            return np.empty(0)
+        return self.streams.day("course", d).standard_normal(self.n)
+
+    def measured_hba1c(self) -> np.ndarray:
+        """Every patient's HbA1c as measured today (draws: measurement, keyed by the day).
+
+        The baseline measurement is the screening value (``Patients.hba1c0_measured_pct``);
+        a later one is true HbA1c with biological and analytical noise. Every design run
+        with one seed shares the noise of a day (common random numbers).
+        """
+        if self.day == 0:
+            return self.patients.hba1c0_measured_pct
+        return measured(self.streams.day("measurement", self.day), self.state.hba1c,
+                        measurement_cv(self.spec.clinical))
 
     def _gatherings(self, d: int) -> bool:
         """Phase 1 (draws: attendance): who attends a session or education today."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,7 +28,14 @@ OUTCOMES: dict[str, Outcome] = {
                               "higher"),
     "hba1c_mean": Outcome("HbA1c", "%", "lower"),
     "utility_mean": Outcome("QoL (EQ-5D utility)", "utility", "higher"),
-    "hba1c_change": Outcome("HbA1c change", "%-points", "lower"),
+    "hba1c_change": Outcome("HbA1c change, measured (as trials report it)", "%-points",
+                            "lower"),
+    "hba1c_true_change": Outcome("HbA1c change, true (without measurement noise)", "%-points",
+                                 "lower"),
+    "hba1c_change_sd": Outcome("SD of the patients' measured HbA1c change", "%-points",
+                               "neither"),
+    "screening_yield": Outcome("Candidates enrolled under the eligibility criteria",
+                               "share of candidates screened", "neither"),
     "utility_change": Outcome("QoL change", "utility", "higher"),
     "distress_mean": Outcome("Diabetes distress", "PAID points (0-100)", "lower"),
     "distress_severe_share": Outcome("Severe diabetes distress (PAID >= 40)",
@@ -97,14 +105,57 @@ OUTCOMES |= {
        for y in CURVE_YEARS for e, label in {"death": "Death", **LIFETIME_EVENTS}.items()},
 }
 
-SUBGROUPS: dict[str, Callable[[Patients], np.ndarray]] = {
-    "hba1c_lt7.5": lambda p: p.hba1c0_pct < 7.5,
-    "hba1c_7.5to8.5": lambda p: (p.hba1c0_pct >= 7.5) & (p.hba1c0_pct < 8.5),
-    "hba1c_ge8.5": lambda p: p.hba1c0_pct >= 8.5,
+HBA1C_CUTS = (7.5, 8.5)
+"""Default cut-offs of the baseline HbA1c bands (Qi 2015; ``run.subgroups.hba1c``)."""
+
+_LITERACY: dict[str, Callable[[Patients], np.ndarray]] = {
     "literacy_low": lambda p: p.digital_literacy < 0.5,
     "literacy_high": lambda p: p.digital_literacy >= 0.5,
 }
-"""Subgroups reported separately: baseline HbA1c bands (Qi 2015) and digital literacy."""
+
+
+def _band(lo: float, hi: float) -> Callable[[Patients], np.ndarray]:
+    """Patients whose measured baseline HbA1c lies in [lo, hi)."""
+    return lambda p: (p.hba1c0_measured_pct >= lo) & (p.hba1c0_measured_pct < hi)
+
+
+def subgroups(hba1c_cuts: Sequence[float] = HBA1C_CUTS
+              ) -> dict[str, Callable[[Patients], np.ndarray]]:
+    """Subgroups reported separately: measured baseline HbA1c bands, then digital literacy.
+
+    Cut-offs c1 < ... < ck give ``hba1c_lt<c1>``, ``hba1c_<c1>to<c2>``, ..., ``hba1c_ge<ck>``
+    (numbers as ``%g``). Bands are on the measured baseline, as trials define them, so they
+    carry regression to the mean.
+    """
+    edges = (-np.inf, *hba1c_cuts, np.inf)
+    names = [f"hba1c_lt{hba1c_cuts[0]:g}",
+             *(f"hba1c_{a:g}to{b:g}" for a, b in zip(hba1c_cuts[:-1], hba1c_cuts[1:],
+                                                     strict=True)),
+             f"hba1c_ge{hba1c_cuts[-1]:g}"]
+    bands = {name: _band(lo, hi) for name, lo, hi in zip(names, edges[:-1], edges[1:],
+                                                          strict=True)}
+    return bands | _LITERACY
+
+
+SUBGROUPS = subgroups()
+"""The subgroups with the default cut-offs."""
+
+_HBA1C_BAND = re.compile(
+    r"hba1c_(?:lt(?P<lt>[\d.]+)|ge(?P<ge>[\d.]+)|(?P<a>[\d.]+)to(?P<b>[\d.]+))")
+
+
+def subgroup_label(name: str) -> str | None:
+    """Plain words for a subgroup name of :func:`subgroups` (any cut-offs); None if not one."""
+    if name in SUBGROUP_LABELS:
+        return SUBGROUP_LABELS[name]
+    band = _HBA1C_BAND.fullmatch(name)
+    if band is None:
+        return None
+    if band["lt"]:
+        return f"baseline HbA1c < {band['lt']}%"
+    if band["ge"]:
+        return f"baseline HbA1c >= {band['ge']}%"
+    return f"baseline HbA1c {band['a']}-{band['b']}%"
 
 # --------------------------------------------------------------------------- summary columns
 # Declarations of the remaining summary keys of ``sim.runner.summarize``, so the column
@@ -122,8 +173,9 @@ OUTCOMES.update({
                                   "share of patients", "higher"),
     "adherent_share_change": Outcome("Change in the adherent share", "share of patients",
                                      "higher"),
-    "hba1c_mean_baseline": Outcome("Mean HbA1c at baseline", "%", "neither"),
-    "hba1c_mean_end": Outcome("Mean HbA1c at the end", "%", "lower"),
+    "hba1c_mean_baseline": Outcome("Mean measured HbA1c at baseline (the screening value)", "%",
+                                   "neither"),
+    "hba1c_mean_end": Outcome("Mean measured HbA1c at the end", "%", "lower"),
     "utility_mean_baseline": Outcome("Mean QoL (EQ-5D utility) at baseline", "utility",
                                      "neither"),
     "utility_mean_end": Outcome("Mean QoL (EQ-5D utility) at the end", "utility", "higher"),
@@ -153,7 +205,7 @@ SUBGROUP_LABELS: dict[str, str] = {
     "literacy_low": "digital literacy < 0.5",
     "literacy_high": "digital literacy >= 0.5",
 }
-"""Plain words for each of :data:`SUBGROUPS`."""
+"""Plain words for each of :data:`SUBGROUPS` (:func:`subgroup_label` for other cut-offs)."""
 
 SUBGROUP_OUTCOMES: dict[str, Outcome] = {
     "share": Outcome("Share of patients with {group}", "share of patients", "neither"),
@@ -178,8 +230,8 @@ MEASURED_AT_BASELINE_AND_END = ("pdc_mean", "adherent_share", "hba1c_mean", "uti
 """Population means reported as ``<key>_baseline`` and ``<key>_end``."""
 
 RUN_TOTALS = (
-    "hba1c_change", "utility_change", "distress_change", "pdc_change", "adherent_share_change",
-    "im_days",
+    "hba1c_change", "hba1c_true_change", "hba1c_change_sd", "screening_yield",
+    "utility_change", "distress_change", "pdc_change", "adherent_share_change", "im_days",
     "engagement_end", "engagement_open_mean", "attended_any_share", "sessions_attended_mean",
     "education_hours_mean",
     "posts_per_member_week", "posters_share", "top1pct_post_share",
@@ -190,7 +242,8 @@ RUN_TOTALS = (
 """Changes, engagement, costs and QALYs of the whole run, in the summary's order."""
 
 SUBGROUP_MEASURES = tuple(SUBGROUP_OUTCOMES)
-"""Reported per subgroup as ``<measure>_<subgroup>`` (``share``: the subgroup's share)."""
+"""Reported per subgroup as ``<measure>_<subgroup>`` (``share``: the subgroup's share); the
+HbA1c change is the measured one."""
 
 TIMESERIES_COLUMNS = (
     "day", "pdc_mean", "adherent_share", "adherence_mean", "hba1c_mean", "utility_mean",
@@ -202,15 +255,17 @@ TIMESERIES_COLUMNS = (
 """Columns of a run's time series (population means on each recorded day)."""
 
 
-def summary_keys(*, lifetime: bool = True) -> tuple[str, ...]:
+def summary_keys(*, lifetime: bool = True,
+                 hba1c_cuts: Sequence[float] = HBA1C_CUTS) -> tuple[str, ...]:
     """Every key of a run's summary, in the order the runner writes them.
 
-    The lifetime stage's keys come last, when ``lifetime.enabled``.
+    The lifetime stage's keys come last, when ``lifetime.enabled``; the subgroups follow
+    ``run.subgroups.hba1c`` (``hba1c_cuts``).
     """
     keys = ["days", "patients"]
     keys += [f"{k}_{when}" for k in MEASURED_AT_BASELINE_AND_END for when in ("baseline", "end")]
     keys += RUN_TOTALS
-    keys += [f"{m}_{g}" for g in SUBGROUPS for m in SUBGROUP_MEASURES]
+    keys += [f"{m}_{g}" for g in subgroups(hba1c_cuts) for m in SUBGROUP_MEASURES]
     if lifetime:
         keys += [k for k in OUTCOMES if k.startswith("lifetime_")]
     return tuple(keys)

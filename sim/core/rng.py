@@ -14,10 +14,12 @@ import zlib
 import numpy as np
 
 STREAMS = ("population", "network", "program", "attendance", "messaging", "dosing", "warmup",
-           "lifetime", "calls")
+           "lifetime", "calls", "course", "measurement")
 """Named streams; ``lifetime`` feeds the lifetime stage (risk factors via ``get``, event
-uniforms keyed by year in ``sim.core.lifetime.simulate``): the same for every design;
-``calls`` decides, day by day, which one-to-one calls take place."""
+uniforms keyed by year in ``sim.core.lifetime.simulate``): the same for every design.
+``calls`` decides, day by day, which one-to-one calls take place. ``course`` (the daily step
+of each patient's clinical course) and ``measurement`` (HbA1c measurement noise, keyed by the
+day measured) are shared by every design too."""
 
 
 def name_key(name: str) -> int:

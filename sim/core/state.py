@@ -25,7 +25,8 @@ class PatientState(NamedTuple):
     group_id: np.ndarray  # int, program group (cohort and IM group); PeerNetwork.group_id
     leader: np.ndarray  # bool, the group's peer leader; PeerNetwork.leader
     group_offered: np.ndarray  # bool, the patient's group is offered in-person sessions
-    hba1c0_pct: np.ndarray  # %, baseline HbA1c; Patients.hba1c0_pct
+    hba1c0_pct: np.ndarray  # %, true baseline HbA1c; Patients.hba1c0_pct
+    hba1c_setpoint: np.ndarray  # %, true baseline HbA1c less the day-0 clinical course
     utility0: np.ndarray  # EQ-5D utility at baseline; Patients.utility0
     distress0: np.ndarray  # PAID points (0-100), distress at baseline; Patients.distress0
     digital_literacy: np.ndarray  # 0-1; Patients.digital_literacy
@@ -57,7 +58,9 @@ class PatientState(NamedTuple):
     dose_window: np.ndarray  # uint8, (PDC window days x N): 1 = dose taken that day
     pdc_count: np.ndarray  # int32, days covered within the PDC window
     adherent: np.ndarray  # bool, PDC >= the adherence threshold (dynamics.PDC_ADHERENT)
-    hba1c: np.ndarray  # %, HbA1c
+    hba1c: np.ndarray  # %, true HbA1c: behavioural state + clinical course, within 4-20
+    hba1c_behaviour: np.ndarray  # %, the part of HbA1c behaviour moves (relaxes to its target)
+    hba1c_course: np.ndarray  # %-points, clinical course (AR(1) around the set-point)
     distress: np.ndarray  # PAID points (0-100), diabetes distress
     burden: np.ndarray  # contact hours per week, attendance burden (EWMA, 1-week memory)
     utility: np.ndarray  # EQ-5D utility today

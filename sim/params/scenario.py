@@ -99,6 +99,39 @@ class Beta(Section):
     beta: float = Field(gt=0, description="shape beta")
 
 
+class Eligibility(Section):
+    """Entry criteria on the screening HbA1c: candidates outside them are never enrolled.
+
+    Truncation, not clipping: candidates are drawn until enough pass (``sim.core.population``).
+    """
+
+    hba1c_min_pct: float | None = param(
+        None, "%", "-", "lowest screening HbA1c enrolled, inclusive (none = no lower bound)",
+        ge=4, le=20,
+    )
+    hba1c_max_pct: float | None = param(
+        None, "%", "-", "highest screening HbA1c enrolled, inclusive (none = no upper bound)",
+        ge=4, le=20,
+    )
+    on: Literal["measured", "true"] = param(
+        "measured", "-", "-",
+        "screen on the measured value (true HbA1c with measurement noise, as trials do) or on "
+        "true HbA1c",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Eligibility:
+        lo, hi = self.hba1c_min_pct, self.hba1c_max_pct
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"hba1c_min_pct ({lo:g}) must not exceed hba1c_max_pct ({hi:g})")
+        return self
+
+    @property
+    def active(self) -> bool:
+        """Whether any criterion is set."""
+        return self.hba1c_min_pct is not None or self.hba1c_max_pct is not None
+
+
 class Population(Section):
     """Who the patients are (drawn once per run from the population stream)."""
 
@@ -114,8 +147,10 @@ class Population(Section):
     )
     baseline_hba1c_pct: Normal = param(
         Normal(mean=8.2, sd=1.2, min=6.0, max=13.0), "%", "Qi 2015; Presley 2020",
-        "baseline HbA1c (trial populations span about 7.5 to 10)", clip=(4, 20),
+        "true baseline HbA1c of the source population, before eligibility (trial populations "
+        "span about 7.5 to 10)", clip=(4, 20),
     )
+    eligibility: Eligibility = Eligibility()
     adherence_logit: Normal = param(
         Normal(mean=1.8, sd=1.5, min=-6, max=8), "logit of daily dose probability",
         "Piragine 2023; Kirkman 2015 [I]",
@@ -591,6 +626,29 @@ class Clinical(Section):
         "between-patient heterogeneity of the HbA1c response to behaviour: a lognormal "
         "multiplier with mean 1 (0 = every patient responds alike, today's model)", ge=0, le=3,
     )
+    course_sd_pct: float = param(
+        0.0, "%-points", "Presley 2020 [I] (change SD 1.0-1.5 in trials)",
+        "SD of the clinical course: HbA1c variation behaviour does not control, an AR(1) around "
+        "the set-point (0 = none, today's model; 1.0 gives a 6-month change SD of about 1.1)",
+        ge=0, le=5,
+    )
+    course_time_constant_days: float = param(
+        180.0, "days", "assumption", "time constant of the clinical course (treatment changes, "
+        "life events)", gt=0,
+    )
+    biological_cv: float = param(
+        0.0, "coefficient of variation", "EFLM biological variation database [M]",
+        "within-person biological variation of a measured HbA1c (0 = none; about 0.018)",
+        ge=0, le=0.1,
+    )
+    analytical_cv: float = param(
+        0.0, "coefficient of variation", "EFLM biological variation database [M]",
+        "analytical variation of a measured HbA1c (0 = none; about 0.02)", ge=0, le=0.1,
+    )
+    progression_pct_per_year: float = param(
+        0.0, "%-points per year", "UKPDS [M] [A]",
+        "HbA1c rise without treatment change (disease progression; about 0.1)", ge=-1, le=2,
+    )
     lifestyle_effect_pct: float = param(
         4.3, "HbA1c %-points per unit self-care practice",
         "Norris 2002; Chrvala 2016 [calibrated]",
@@ -611,8 +669,9 @@ class Clinical(Section):
         "self-care practice sustained by peer support", ge=0, le=5,
     )
     trial_drift_hba1c_pct: float = param(
-        0.17, "%-points", "Chrvala 2016", "HbA1c fall in every arm from trial participation",
-        ge=0, le=3,
+        0.17, "%-points", "Chrvala 2016",
+        "HbA1c fall in every arm from trial participation (the trial-participation term; "
+        "applied only with run.trial_participation)", ge=0, le=3,
     )
     utility_per_hba1c_pct: float = param(
         -0.02, "utility per %-point", "Redekop 2002", "direct HbA1c effect on EQ-5D", ge=-1, le=0
@@ -757,6 +816,25 @@ class Economics(Section):
                                 "willingness-to-pay threshold", ge=0, le=COST_LIMIT)
 
 
+class Subgroups(Section):
+    """Cut-offs of the subgroups reported separately (summary keys ``<measure>_hba1c_...``)."""
+
+    hba1c: list[float] = param(
+        [7.5, 8.5], "% (measured baseline)", "Qi 2015",
+        "cut-offs of the baseline HbA1c bands, increasing: [7.5, 8.5] gives < 7.5, 7.5-8.5 and "
+        ">= 8.5 (keys hba1c_lt7.5, hba1c_7.5to8.5, hba1c_ge8.5)", min_length=1, max_length=10,
+    )
+
+    @field_validator("hba1c")
+    @classmethod
+    def _increasing(cls, cuts: list[float]) -> list[float]:
+        if any(b <= a for a, b in zip(cuts[:-1], cuts[1:], strict=True)):
+            raise ValueError(f"cut-offs must be strictly increasing, got {cuts}")
+        if any(not 4 <= c <= 20 for c in cuts):
+            raise ValueError(f"cut-offs must lie within 4-20 %, got {cuts}")
+        return cuts
+
+
 class Run(Section):
     """How long, which seed, what to record."""
 
@@ -766,9 +844,12 @@ class Run(Section):
                               le=100_000)
     record_every_days: int = param(7, "days", "-", "time-series recording interval", ge=1)
     trial_participation: bool = param(
-        False, "-", "-", "the run reproduces a trial (participation terms apply); planning "
-        "runs leave it off",
+        True, "-", "Chrvala 2016",
+        "the run reproduces a trial: the trial-participation terms apply in every arm "
+        "(clinical.trial_drift_hba1c_pct on HbA1c, clinical.trial_participation_utility on "
+        "QoL); a planning run sets false",
     )
+    subgroups: Subgroups = Subgroups()
 
 
 class Scenario(Section):

@@ -12,10 +12,9 @@ from pathlib import Path
 
 from sim.core.outcomes import (
     OUTCOMES,
-    SUBGROUP_LABELS,
     SUBGROUP_OUTCOMES,
-    SUBGROUPS,
     Outcome,
+    subgroup_label,
     summary_keys,
 )
 from sim.engine.store import sql_name
@@ -30,9 +29,9 @@ def declaration(key: str) -> Outcome | None:
         return OUTCOMES[key]
     for prefix, template in SUBGROUP_OUTCOMES.items():
         group = key.removeprefix(f"{prefix}_")
-        if group != key and group in SUBGROUPS:
-            label = template.label.format(group=SUBGROUP_LABELS.get(group, group))
-            return Outcome(label, template.unit, template.better)
+        words = subgroup_label(group) if group != key else None
+        if words is not None:
+            return Outcome(template.label.format(group=words), template.unit, template.better)
     return None
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from sim.analyses.compare import SUBGROUP_LABELS, TIMECOURSE, CompareResult, OutcomeRow, nmb_key
+from sim.analyses.compare import TIMECOURSE, CompareResult, OutcomeRow, nmb_key
 from sim.core import economics as econ
 from sim.core.outcomes import CURVE_YEARS, LIFETIME_EVENTS, OUTCOMES
 from sim.report.compare_words import (
@@ -265,7 +265,7 @@ def _subgroup_fig(result: CompareResult, colours: dict[str, str]) -> str:
     sg = result.subgroups
     comp = result.comparison.comparator
     others = [n for n in result.comparison.names if n != comp]
-    subs = [s for s in SUBGROUP_LABELS if s in set(sg["subgroup"])]
+    subs = list(dict.fromkeys(sg["subgroup"]))  # in the order compare found them
     k = len(others)
     with mpl.rc_context(_RC):
         fig = new_figure(FULL, 0.2 * k * len(subs) + 0.25 * len(subs) + 1.0)
@@ -278,8 +278,8 @@ def _subgroup_fig(result: CompareResult, colours: dict[str, str]) -> str:
             for i, sub in enumerate(subs):
                 centre = -i * (k + 1)
                 ticks.append(centre - (k - 1) / 2)
-                grouping, band = SUBGROUP_LABELS[sub]
-                share = float(sg.loc[sg["subgroup"] == sub, "share"].iloc[0])
+                first = sg[sg["subgroup"] == sub].iloc[0]
+                grouping, band, share = first["grouping"], first["band"], float(first["share"])
                 labels.append(f"{grouping} {band}\n{100 * share:.0f}% of patients")
                 for j, name in enumerate(others):
                     row = sg[(sg["subgroup"] == sub) & (sg["measure"] == measure) &
@@ -364,10 +364,9 @@ SUBGROUP_MEASURES = (("hba1c_change", "hba1c", "HbA1c change", "lower"),
 def _subgroup_rows(result: CompareResult) -> list[dict[str, Any]]:
     sg, comp, names = result.subgroups, result.comparison.comparator, result.comparison.names
     groups = []
-    for sub, (grouping, band) in SUBGROUP_LABELS.items():
+    for sub in dict.fromkeys(sg["subgroup"]):
         part = sg[sg["subgroup"] == sub]
-        if part.empty:
-            continue
+        grouping, band = part["grouping"].iloc[0], part["band"].iloc[0]
         measures = []
         for measure, kind, label, better in SUBGROUP_MEASURES:
             cells = []
