@@ -158,7 +158,8 @@ def test_graded_contagion_responsive_share_and_waning(tmp_path):
 
     def with_(**behaviour) -> object:
         return graded.model_copy(update={"behaviour": graded.behaviour.model_copy(
-            update={"graded_first_signal": 1.0, **behaviour})})
+            update={"graded_first_signal": 1.0, "norm_responsive_share": 1.0,
+                    "norm_signal_waning_days": None, **behaviour})})
     assert _followers_adherent(with_()) > 0.9
     assert _followers_adherent(with_(norm_responsive_share=0.0)) == 0.0
     assert _followers_adherent(with_(norm_signal_waning_days=1.0)) == 0.0

@@ -350,22 +350,22 @@ class Behaviour(Section):
         ge=1, le=50,
     )
     graded_first_signal: float = param(
-        0.05, "share of the norm effect", "Centola 2010 [calibrated]",
+        0.28, "share of the norm effect", "Centola 2010 [calibrated]",
         "graded contagion: response p1 to one adopting neighbour; p_k = min(p1 r^(k-1), 1)",
         ge=0, le=1,
     )
     graded_signal_growth: float = param(
-        20.0, "ratio", "Centola 2010 [calibrated]",
+        3.6, "ratio", "Centola 2010 [calibrated]",
         "graded contagion: factor r by which each further adopting neighbour raises the response",
         ge=1,
     )
     norm_responsive_share: float = param(
-        1.0, "share of patients", "Centola 2010 [calibrated]",
+        0.85, "share of patients", "Centola 2010 [calibrated]",
         "graded contagion: share phi of patients who respond to peers at all", ge=0, le=1,
     )
     norm_signal_waning_days: float | None = param(
-        None, "days", "assumption",
-        "graded contagion: time constant of a signal's pull after the count of adopting "
+        4.0, "days", "Centola 2010 [calibrated]",
+        "graded contagion: time constant of a non-adopter's pull after the count of adopting "
         "neighbours last rose (none = no waning)", gt=0,
     )
     norm_effect_logit: float = param(
