@@ -48,7 +48,7 @@ class PatientState(NamedTuple):
     received: np.ndarray  # messages read today, weighted by rapport
     norm: np.ndarray  # logit, peer norm from neighbours' adherent status
     signal_count: np.ndarray  # adopting neighbours at the last tie pass (graded contagion)
-    signal_day: np.ndarray  # int32, day that count last rose (graded contagion waning)
+    signal_day: np.ndarray  # int32, day that count last rose or i was adherent (graded waning)
     support: np.ndarray  # support memory (EWMA of support received per day)
     contact: np.ndarray  # 0-1, recent programme contact
     practice: np.ndarray  # 0-1, self-care practice
