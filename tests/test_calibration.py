@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -12,8 +13,11 @@ from sim import load_scenario
 from sim.analyses.calibration import (
     TargetSpec,
     best_parameters,
+    identifiability,
+    joint_pairs,
     load_calibration,
     model_values,
+    near_best,
     open_study,
     optimise,
     overlay_yaml,
@@ -165,3 +169,50 @@ def test_calibration_errors_name_file_and_line(tmp_path, synthetic):
     with pytest.raises(ScenarioError, match="low .* must be below high"):
         load_calibration(bad)
     assert yaml.safe_load(text)["name"] == "synthetic"
+
+
+def test_workers_seed_their_samplers_apart(synthetic):
+    """2 workers x 20 trials give 40 distinct parameter vectors (a shared seed duplicated them).
+
+    Each trial records its sampler's seed: the file's seed plus the worker's index.
+    """
+    text = synthetic.read_text().replace("replications: 2\nseed: 11",
+                                         "replications: 1\nseed: 11\n"
+                                         "set: {population.size: 20, run.days: 5}")
+    synthetic.write_text(text)
+    cal = load_calibration(synthetic, synthetic.parent / "out")
+    study = optimise(cal, trials=40, workers=2)
+    vectors = {tuple(sorted(t.params.items())) for t in study.trials}
+    assert len(study.trials) == 40 and len(vectors) == 40, f"{len(vectors)} distinct of 40"
+    assert {t.user_attrs["sampler_seed"] for t in study.trials} == {5, 6}
+
+
+def toy_study(objectives: list[float], values: list[dict[str, float]]) -> SimpleNamespace:
+    trials = [SimpleNamespace(number=i, value=v, params=p)
+              for i, (v, p) in enumerate(zip(objectives, values, strict=True))]
+    return SimpleNamespace(trials=trials)
+
+
+def test_near_best_set_and_bound_flags_known_answer(synthetic):
+    """Known answer: with k = 2 parameters the near-best set is best + chi2_2(0.5) = 1.386.
+
+    Drift (range 0-0.6) sits at 0.01 in the best fit: within 5% of its low edge. The
+    lifestyle effect (0.5-5) is best at 4.95, within 5% of its high edge, and spreads
+    1.0-4.95 over the near-best set: weakly identified.
+    """
+    cal = load_calibration(synthetic, synthetic.parent / "out")
+    drift, life = "clinical.trial_drift_hba1c_pct", "clinical.lifestyle_effect_pct"
+    study = toy_study([3.0, 4.0, 4.3, 4.5, 9.0, None],
+                      [{drift: 0.01, life: 4.95}, {drift: 0.3, life: 1.0},
+                       {drift: 0.31, life: 4.9}, {drift: 0.2, life: 3.0},
+                       {drift: 0.5, life: 1.0}, {drift: 0.4, life: 1.0}])
+    near = near_best(cal, study)
+    assert near["trial"].tolist() == [0, 1, 2], "4.5 > 3 + 1.386 and 9 are out; None failed"
+    table = identifiability(cal, near).set_index("parameter")
+    assert table.loc[drift, "at_bound"] == "low" and not table.loc[drift, "weak"]
+    assert table.loc[life, "weak"] and table.loc[life, "at_bound"] == "high"
+    assert table.loc[drift, "best"] == 0.01 and table.loc[life, "median"] == 4.9
+    centred = identifiability(cal, near.assign(**{drift: [0.3, 0.31, 0.29]}))
+    assert centred.set_index("parameter").loc[drift, "at_bound"] == ""
+    assert joint_pairs(cal, near.assign(**{life: [1.0, 2.0, 3.0],
+                                           drift: [0.1, 0.2, 0.3]}))[0][2] == pytest.approx(1.0)

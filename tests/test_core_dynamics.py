@@ -126,6 +126,24 @@ def test_norms_simple_and_complex():
     assert dyn.complex_norm(2.0, 2.0, 0.4) == 0.4
 
 
+def test_graded_norm_rises_with_the_count_and_caps():
+    """p_k = min(p1 r^(k-1), 1): 0.1, 0.3, 0.9, then 1; non-responders and waning scale it."""
+    first, growth, effect = 0.1, 3.0, 2.0
+    got = [dyn.graded_norm(k, first, growth, True, 1.0, effect) for k in range(6)]
+    assert got == pytest.approx([0.0, 0.2, 0.6, 1.8, 2.0, 2.0], rel=EXACT)
+    assert dyn.graded_norm(3.0, first, growth, False, 1.0, effect) == 0.0, "not responsive"
+    assert dyn.graded_norm(2.0, first, growth, True, 0.5, effect) == pytest.approx(0.3, rel=EXACT)
+    assert dyn.graded_norm(50.0, 0.0, 1e300, True, 1.0, effect) == 0.0, "no 0 x inf"
+
+
+def test_graded_norm_threshold_limit_is_complex_norm():
+    """p1 -> 0 with p1 r = 1 (exact powers of two): the threshold-2 norm bit for bit from k = 2."""
+    first, growth = 2.0 ** -40, 2.0 ** 40
+    for k in (0.0, 2.0, 3.0, 6.0):
+        assert dyn.graded_norm(k, first, growth, True, 1.0, 6.0) == dyn.complex_norm(k, 2.0, 6.0)
+    assert 0 < dyn.graded_norm(1.0, first, growth, True, 1.0, 6.0) < 1e-11
+
+
 def test_knowledge_and_practice_saturate():
     assert dyn.knowledge_gain(0.4, 0.0, 10.0) == 0.0
     gain = dyn.knowledge_gain(0.4, 10.0, 10.0)

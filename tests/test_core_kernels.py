@@ -24,7 +24,7 @@ def _run(kernel_set: kernels.DayKernels, contagion: str, days: int = 30) -> Peer
     return m
 
 
-@pytest.mark.parametrize("contagion", ["simple", "complex"])
+@pytest.mark.parametrize("contagion", ["simple", "complex", "graded"])
 def test_parallel_kernels_match_serial_bit_for_bit(contagion):
     """numba's parallel loops can silently drop writes to arrays held in a tuple (numba
     #5872): every state array and tie strength must match the serial kernels exactly."""

@@ -8,6 +8,7 @@ import sys
 
 import mesa
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -137,6 +138,48 @@ def test_complex_contagion_needs_two_adherent_neighbours(tmp_path):
             assert share > 0.9, f"simple contagion should spread from one neighbour: {share:.2f}"
         else:
             assert share == 0.0, f"one adherent neighbour must not suffice: {share:.2f}"
+
+
+def _followers_adherent(scenario) -> float:
+    """Share adherent after 60 days among non-champions whose one neighbour is a champion."""
+    m = PeerSupportModel(scenario, seed=1)
+    for _ in range(60):
+        m.step()
+    champion = m.state.base_logit > 0
+    followers = ~champion & (m.network.background @ champion.astype(float) > 0)
+    assert followers.sum() > 30
+    return float(m.state.adherent[followers].mean())
+
+
+def test_graded_contagion_responsive_share_and_waning(tmp_path):
+    """One signal at full response (p1 = 1) spreads; nobody responsive, or a pull that wanes
+    within a day (adoption takes 6 dosed days of 7), does not."""
+    graded = _pairs_scenario(tmp_path, "graded")
+
+    def with_(**behaviour) -> object:
+        return graded.model_copy(update={"behaviour": graded.behaviour.model_copy(
+            update={"graded_first_signal": 1.0, "norm_responsive_share": 1.0,
+                    "norm_signal_waning_days": None, **behaviour})})
+    assert _followers_adherent(with_()) > 0.9
+    assert _followers_adherent(with_(norm_responsive_share=0.0)) == 0.0
+    assert _followers_adherent(with_(norm_signal_waning_days=1.0)) == 0.0
+
+
+def test_graded_threshold_limit_reproduces_complex_contagion():
+    """Graded with p1 = 2^-40, r = 2^40, everyone responsive, no waning: complex bit for bit."""
+    from sim.analyses.validation import load_study
+
+    over = {"run.days": 60, "behaviour.contagion": "complex"}
+    path = ROOT / "experiments" / "validation" / "centola2010.yaml"
+    complex_ = load_study(path, over).scenarios["clustered"]
+    graded = load_study(path, {**over, "behaviour.contagion": "graded",
+                               "behaviour.graded_first_signal": 2.0 ** -40,
+                               "behaviour.graded_signal_growth": 2.0 ** 40,
+                               "behaviour.norm_responsive_share": 1.0,
+                               "behaviour.norm_signal_waning_days": None}).scenarios["clustered"]
+    runs = [run(sc, seed=3).timeseries for sc in (complex_, graded)]
+    assert runs[0]["adherent_share"].iloc[-1] > 0.1, "the behaviour spreads at all"
+    pd.testing.assert_frame_equal(runs[0], runs[1], check_exact=True)
 
 
 def test_effects_grow_with_baseline_hba1c():

@@ -38,8 +38,12 @@ def test_calibrate_writes_fit_report_through_the_template(tmp_path: Path, capsys
                      "--no-progress"]) == 0
     out, err = capsys.readouterr()
     assert "# Fit report: fit_report_check" in out and "## Targets vs fitted" in out
+    assert "## Identifiability" in out and "| clinical.lifestyle_effect_pct |" in out
     written = {Path(p).name for p in err.split("wrote ")[-1].strip().split(", ")}
-    assert written == {"best.yaml", "fit_report.md", "fit_report.html", "trials.csv"}
+    assert written == {"best.yaml", "fit_report.md", "fit_report.html", "trials.csv",
+                       "near_best.csv"}
+    near = (tmp_path / "out" / "near_best.csv").read_text().splitlines()
+    assert near[0].startswith("trial,objective,") and len(near) >= 2, "header and the best"
     html = next(Path(p) for p in err.split("wrote ")[-1].strip().split(", ")
                 if p.endswith(".html")).read_text()
     assert 'class="top"' in html and 'id="optimisation"' in html

@@ -39,9 +39,12 @@ names, so a calibration file cannot write elsewhere), so a calibration can be re
 Resuming is refused when the calibration or its studies changed (a fingerprint is stored).
 Outputs: ``best.yaml`` (the best parameters as a scenario overlay: ``extends`` it or pass
 its ``--set`` line), ``fit_report.md`` / ``fit_report.html`` (targets vs fitted with 95%
-intervals over ``report_replications`` replications; written by
-``sim.report.calibration_report``) and ``trials.csv``. An output folder holding files this
-command did not create (no ``MARKER`` file) is refused unless ``force``.
+intervals over ``report_replications`` replications, and how well each parameter is
+identified; written by ``sim.report.calibration_report``), ``trials.csv`` and
+``near_best.csv`` (the trials within chi2_k(0.5) of the best objective, :func:`near_best`).
+Each worker, and each resumed round, seeds its sampler differently (no duplicate trials).
+An output folder holding files this command did not create (no ``MARKER`` file) is refused
+unless ``force``.
 """
 
 from __future__ import annotations
@@ -433,8 +436,13 @@ def suggest(trial: Any, cal: Calibration) -> dict[str, float]:
     return out
 
 
-def objective(trial: Any, cal: Calibration) -> float:
-    """Optuna objective: -2 log posterior (+ const) at the trial's parameters."""
+def objective(trial: Any, cal: Calibration, sampler_seed: int | None = None) -> float:
+    """Optuna objective: -2 log posterior (+ const) at the trial's parameters.
+
+    ``sampler_seed`` (the seed of the sampler that drew the trial) is recorded with it.
+    """
+    if sampler_seed is not None:
+        trial.set_user_attr("sampler_seed", sampler_seed)
     params = suggest(trial, cal)
     runs, ts = simulate(cal, params)
     values = model_values(cal, runs, ts)
@@ -469,12 +477,17 @@ def _storage(cal: Calibration) -> Any:
                                           heartbeat_interval=60, grace_period=180)
 
 
-def _sampler(cal: Calibration) -> Any:
+def _sampler(cal: Calibration, offset: int = 0) -> Any:
+    """The file's sampler seeded ``sampler.seed + offset``.
+
+    Every worker and every resumed round gets its own offset: samplers sharing a seed
+    propose the same parameter vectors (duplicate trials).
+    """
     optuna = _optuna()
     s = cal.spec.sampler
     if s.kind == "random":
-        return optuna.samplers.RandomSampler(seed=s.seed)
-    return optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=s.startup_trials,
+        return optuna.samplers.RandomSampler(seed=s.seed + offset)
+    return optuna.samplers.TPESampler(seed=s.seed + offset, n_startup_trials=s.startup_trials,
                                       multivariate=True)
 
 
@@ -517,8 +530,8 @@ def open_study(cal: Calibration, *, resume: bool, force: bool = False) -> Any:
     return study
 
 
-def _worker(path: str, out: str, n_trials: int, threads: int | None) -> None:
-    """A worker process: load the calibration and run ``n_trials`` trials of its study."""
+def _worker(path: str, out: str, n_trials: int, threads: int | None, offset: int) -> None:
+    """A worker process: run ``n_trials`` trials of the study, sampler seed offset ``offset``."""
     if threads:
         import numba
 
@@ -527,8 +540,10 @@ def _worker(path: str, out: str, n_trials: int, threads: int | None) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     cal = load_calibration(path, out)
     study = optuna.load_study(study_name=cal.spec.name, storage=_storage(cal),
-                              sampler=_sampler(cal))
-    study.optimize(lambda t: objective(t, cal), n_trials=n_trials, catch=(ScenarioError,))
+                              sampler=_sampler(cal, offset))
+    seed = cal.spec.sampler.seed + offset
+    study.optimize(lambda t: objective(t, cal, seed), n_trials=n_trials,
+                   catch=(ScenarioError,))
 
 
 def optimise(cal: Calibration, *, trials: int | None = None, workers: int = 1,
@@ -550,11 +565,13 @@ def optimise(cal: Calibration, *, trials: int | None = None, workers: int = 1,
         return study
     from tqdm.auto import tqdm
 
-    start = len(study.trials)
+    start = len(study.trials)  # sampler seed offset of this round's first worker
     if workers == 1:
         bar = tqdm(total=n, unit="trial", desc=cal.spec.name, disable=not progress,
                    file=sys.stderr)
-        study.optimize(lambda t: objective(t, cal), n_trials=n, catch=(ScenarioError,),
+        study.sampler = _sampler(cal, start)
+        seed = cal.spec.sampler.seed + start
+        study.optimize(lambda t: objective(t, cal, seed), n_trials=n, catch=(ScenarioError,),
                        callbacks=[lambda s, t: bar.update(1)])
         bar.close()
         return study
@@ -563,8 +580,9 @@ def optimise(cal: Calibration, *, trials: int | None = None, workers: int = 1,
     threads = max(1, default_workers() // workers)
     shares = [n // workers + (i < n % workers) for i in range(workers)]
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(str(cal.path), str(cal.out_dir), k, threads),
-                         daemon=True) for k in shares if k]
+    procs = [ctx.Process(target=_worker,
+                         args=(str(cal.path), str(cal.out_dir), k, threads, start + i),
+                         daemon=True) for i, k in enumerate(shares) if k]
     for p in procs:
         p.start()
     bar = tqdm(total=n, unit="trial", desc=cal.spec.name, disable=not progress,
@@ -637,25 +655,104 @@ def fit_check(cal: Calibration, params: Mapping[str, float], *, workers: int | N
                           overrides={**cal.spec.set, **params}, outcomes=outcomes)
 
 
+NEAR_BEST_LEVEL = 0.5
+"""The near-best set is a likelihood-ratio region of this level: objective <= best + chi2_k."""
+
+EDGE_SHARE = 0.05
+"""A parameter is flagged at a bound when its fit lies within this share of the range's edge."""
+
+WEAK_SHARE = 0.5
+"""A parameter is weakly identified when its near-best 5-95% range spans more of its range."""
+
+JOINT_R = 0.7
+"""Two parameters are identified only jointly when near-best fits correlate beyond this."""
+
+
+def near_best(cal: Calibration, study: Any) -> pd.DataFrame:
+    """Completed trials within chi2_k(``NEAR_BEST_LEVEL``) of the best objective, best first.
+
+    k is the number of fitted parameters: with the objective a -2 log likelihood, the set
+    is about a 50% likelihood-ratio region (for k = 6, best + 5.35), a plausible region of
+    fits rather than posterior draws (TPE samples cluster near the optimum). Columns:
+    trial, objective, then one per parameter.
+    """
+    from scipy import stats
+
+    names = list(cal.spec.parameters)
+    done = [t for t in study.trials if t.value is not None and t.value < OBJECTIVE_FAILED]
+    if not done:
+        raise ScenarioError(f"calibration '{cal.spec.name}' has no completed trial yet")
+    frame = pd.DataFrame([{"trial": t.number, "objective": t.value,
+                           **{n: t.params[n] for n in names}} for t in done])
+    limit = frame["objective"].min() + stats.chi2.ppf(NEAR_BEST_LEVEL, len(names))
+    return (frame[frame["objective"] <= limit].sort_values(["objective", "trial"])
+            .reset_index(drop=True))
+
+
+def _position(spec: ParameterSpec, values: np.ndarray) -> np.ndarray:
+    """Where values lie in a parameter's range, 0 (low) to 1 (high); log scale if log-uniform."""
+    if spec.prior == "log_uniform":
+        return (np.log(values) - math.log(spec.low)) / (math.log(spec.high) - math.log(spec.low))
+    return (values - spec.low) / (spec.high - spec.low)
+
+
+def identifiability(cal: Calibration, near: pd.DataFrame) -> pd.DataFrame:
+    """Per parameter: best, near-best median and 5-95% range, its share of the range, flags.
+
+    ``weak``: the 5-95% range spans more than ``WEAK_SHARE`` of the range. ``at_bound``
+    ("low", "high", both or ""): the best value or the near-best 5th (95th) percentile lies
+    within ``EDGE_SHARE`` of the low (high) edge, so the data push the fit against the
+    range: the docs must say why.
+    """
+    rows = []
+    for name, spec in cal.spec.parameters.items():
+        values = near[name].to_numpy(dtype=float)
+        best = values[0]
+        p5, median, p95 = np.percentile(values, [5, 50, 95])
+        pos_best, pos5, pos95 = _position(spec, np.array([best, p5, p95]))
+        edges = [edge for edge, hit in (("low", min(pos_best, pos5) <= EDGE_SHARE),
+                                        ("high", max(pos_best, pos95) >= 1 - EDGE_SHARE)) if hit]
+        rows.append({"parameter": name, "best": best, "median": median, "p5": p5, "p95": p95,
+                     "range_share": float(pos95 - pos5), "weak": bool(pos95 - pos5 > WEAK_SHARE),
+                     "at_bound": ", ".join(edges)})
+    return pd.DataFrame(rows)
+
+
+def joint_pairs(cal: Calibration, near: pd.DataFrame) -> list[tuple[str, str, float]]:
+    """Parameter pairs whose near-best fits correlate with abs(r) > ``JOINT_R``."""
+    names = [n for n in cal.spec.parameters if near[n].nunique() > 1]
+    if len(near) < 3 or len(names) < 2:
+        return []
+    r = near[names].astype(float).corr().to_numpy()
+    return [(a, b, float(r[i, j])) for i, a in enumerate(names) for j, b in enumerate(names)
+            if i < j and abs(r[i, j]) > JOINT_R]
+
+
 @dataclass
 class Fit:
-    """The outcome of a calibration: best parameters, their recheck and the files written."""
+    """The outcome of a calibration: best parameters, their recheck, near-best spread, files."""
 
     params: dict[str, float]
     check: Validation
+    near_best: pd.DataFrame
+    identifiability: pd.DataFrame
     paths: dict[str, Path]
 
 
 def write_outputs(cal: Calibration, study: Any, *, workers: int | None = None,
                   progress: bool = False) -> Fit:
-    """Write best.yaml and trials.csv and recheck the fit (the fit report: sim.report)."""
+    """Write best.yaml, trials.csv and near_best.csv; recheck the fit (report: sim.report)."""
     params = best_parameters(cal, study)
     check = fit_check(cal, params, workers=workers, progress=progress)
     out = cal.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"overlay": out / "best.yaml", "trials": out / "trials.csv"}
+    paths = {"overlay": out / "best.yaml", "trials": out / "trials.csv",
+             "near_best": out / "near_best.csv"}
     paths["overlay"].write_text(overlay_yaml(cal, study, params))
     frame = study.trials_dataframe(attrs=("number", "value", "state", "params",
                                           "datetime_start", "duration"))
     frame.to_csv(paths["trials"], index=False)
-    return Fit(params=params, check=check, paths=paths)
+    near = near_best(cal, study)
+    near.to_csv(paths["near_best"], index=False)
+    return Fit(params=params, check=check, near_best=near,
+               identifiability=identifiability(cal, near), paths=paths)

@@ -74,7 +74,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         f"{best.number}, objective {best.value:.4g}")
     fit = write_outputs(cal, study, workers=args.workers, progress=progress)
     report = write_fit_report(cal, study, fit)
-    paths = {"overlay": fit.paths["overlay"], **report, "trials": fit.paths["trials"]}
+    paths = {"overlay": fit.paths["overlay"], **report, "trials": fit.paths["trials"],
+             "near_best": fit.paths["near_best"]}
     say(args, paths["report"].read_text())
     note(args, "wrote " + ", ".join(str(p) for p in paths.values()))
     if args.json:

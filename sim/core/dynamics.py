@@ -141,6 +141,28 @@ def complex_norm(adherent_count: float, threshold: float, effect: float) -> floa
 
 
 @njit(cache=True)
+def graded_norm(adherent_count: float, first: float, growth: float, responsive: bool,
+                waning: float, effect: float) -> float:
+    """Graded complex contagion: effect x p_k x waning for a responsive patient.
+
+    p_k = min(p1 r^(k-1), 1) for k >= 1 adopting neighbours (p_0 = 0), so reinforcement
+    from a second neighbour counts r times the first; ``waning`` (0-1) is the pull left of
+    the latest signal. Its threshold limit (p1 -> 0, p1 r = 1, every patient responsive,
+    no waning) is ``complex_norm`` with threshold 2.
+
+    References: Centola 2010; Centola & Macy 2007.
+    """
+    if adherent_count < 1.0 - 1e-9 or not responsive:
+        return 0.0
+    response = first
+    for _ in range(int(adherent_count + 0.5) - 1):  # p1 r^(k-1) without overflow
+        if response >= 1.0:
+            break
+        response *= growth
+    return effect * min(response, 1.0) * waning
+
+
+@njit(cache=True)
 def effect_multiplier(hba1c0_pct: float, floor_pct: float, reference_pct: float,
                       cap: float) -> float:
     """How strongly behaviour moves HbA1c, by baseline HbA1c (1 at ``reference_pct``).

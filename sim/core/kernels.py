@@ -60,8 +60,12 @@ class DayParams(NamedTuple):
     im_gain: float
     tie_keep: float
     strength_floor: float
-    complex_contagion: bool
+    complex_contagion: bool  # complex or graded: count adopting neighbours
     complex_threshold: float
+    graded_contagion: bool
+    graded_first_signal: float
+    graded_signal_growth: float
+    signal_waning_rate: float  # per day; 0: no waning
     norm_effect: float
     moderator_strength: float
     self_efficacy_gain: float
@@ -124,7 +128,11 @@ def day_params(s: Scenario) -> DayParams:
         in_person_gain=net.in_person_gain, im_gain=net.im_gain,
         tie_keep=1.0 - dyn.relax_rate(net.strength_decay_days),
         strength_floor=net.strength_floor,
-        complex_contagion=b.contagion == "complex", complex_threshold=float(b.complex_threshold),
+        complex_contagion=b.contagion != "simple", complex_threshold=float(b.complex_threshold),
+        graded_contagion=b.contagion == "graded", graded_first_signal=b.graded_first_signal,
+        graded_signal_growth=b.graded_signal_growth,
+        signal_waning_rate=0.0 if b.norm_signal_waning_days is None
+        else 1.0 / b.norm_signal_waning_days,
         norm_effect=b.norm_effect_logit, moderator_strength=net.moderator_strength,
         self_efficacy_gain=b.self_efficacy_gain_per_session,
         self_efficacy_keep=1.0 - dyn.relax_rate(b.self_efficacy_decay_days),
@@ -257,7 +265,8 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
     ``read_limit`` of them) with weight = rapport (support received); rapport from
     reading; the tie's weight in i's peer norm (from yesterday's adherent status); decay
     toward the floor. With ``evolve`` False, strengths are left unchanged (used for the
-    baseline norm).
+    baseline norm). Graded contagion notes the day the count of adopting neighbours last
+    rose (or i was adherent): a non-adopter's pull wanes from then.
     """
     indptr = ties.indptr
     indices = ties.indices
@@ -272,6 +281,9 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
     received = st.received
     co_attendees = st.co_attendees
     norm = st.norm
+    responsive = st.responsive
+    signal_count = st.signal_count
+    signal_day = st.signal_day
     for i in prange(indptr.shape[0] - 1):
         met = 0.0
         recv = 0.0
@@ -303,7 +315,14 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
                 weight += s * adherent[bg_indices[k]]
         received[i] = recv
         co_attendees[i] = met
-        if p.complex_contagion:
+        if p.graded_contagion:
+            if weight > signal_count[i] or adherent[i]:  # an adopter's pull does not wane
+                signal_day[i] = t.day
+            signal_count[i] = weight
+            waning = math.exp(-p.signal_waning_rate * (t.day - signal_day[i]))
+            norm[i] = dyn.graded_norm(weight, p.graded_first_signal, p.graded_signal_growth,
+                                      responsive[i], waning, p.norm_effect)
+        elif p.complex_contagion:
             norm[i] = dyn.complex_norm(weight, p.complex_threshold, p.norm_effect)
         else:
             norm[i] = dyn.simple_norm(weight, total, p.norm_effect)

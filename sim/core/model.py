@@ -195,7 +195,10 @@ class PeerSupportModel(mesa.Model):
     # ------------------------------------------------------------------ set-up
 
     def _init_state(self, program_rng: np.random.Generator) -> None:
-        """Build ``self.state`` and ``self.ties`` at baseline (draws: champions, PDC warm-up)."""
+        """Build ``self.state`` and ``self.ties`` at baseline.
+
+        Draws: champions, who responds to peers (graded contagion), the PDC warm-up.
+        """
         s, p, n, net = self.spec, self.patients, self.n, self.network
         b, c = s.behaviour, s.clinical
         base_logit = p.adherence_logit - b.complex_regimen_barrier_logit * p.complex_regimen
@@ -206,6 +209,7 @@ class PeerSupportModel(mesa.Model):
         champions = np.argsort(program_rng.random(n), kind="stable")
         base_logit[champions[: int(round(s.program.champions_share * n))]] += \
             b.champion_boost_logit
+        responsive = program_rng.random(n) < b.norm_responsive_share  # the last program draw
         # PDC window warm-up: the W days before day 0, drawn at baseline propensity.
         warm = self.streams.day("warmup", -1)
         dose_window = np.empty((b.pdc_window_days, n), dtype=np.uint8)
@@ -224,13 +228,14 @@ class PeerSupportModel(mesa.Model):
             utility0=p.utility0, distress0=p.distress0, digital_literacy=p.digital_literacy,
             base_logit=base_logit, adherence0=adherence0, multiplier=multiplier,
             engagement_resting=b.engagement_resting * p.digital_literacy, rate=rate,
-            baseline_norm=np.zeros(n), attended=np.zeros(n, dtype=bool),
+            baseline_norm=np.zeros(n), responsive=responsive, attended=np.zeros(n, dtype=bool),
             sessions_attended=np.zeros(n, dtype=np.int32), education_hours=np.zeros(n),
             knowledge_gain=np.zeros(n), self_efficacy_gain=np.zeros(n),
             called=np.zeros(n, dtype=bool), call_support=np.zeros(n), buddy_strength=np.zeros(n),
             engagement=engagement,
             posts=np.zeros(n, dtype=np.int32), posts_total=np.zeros(n, dtype=np.int64),
-            received=np.zeros(n), norm=np.zeros(n), support=np.zeros(n), contact=np.zeros(n),
+            received=np.zeros(n), norm=np.zeros(n), signal_count=np.zeros(n),
+            signal_day=np.zeros(n, dtype=np.int32), support=np.zeros(n), contact=np.zeros(n),
             co_attendees=np.zeros(n),
             practice=np.zeros(n), adherence=adherence0.copy(), dose_window=dose_window,
             pdc_count=pdc_count, adherent=dynamics.adherent(pdc_count, b.pdc_window_days),

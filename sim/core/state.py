@@ -36,6 +36,7 @@ class PatientState(NamedTuple):
     engagement_resting: np.ndarray  # 0-1, IM engagement without messages
     rate: np.ndarray  # posts/day at full engagement
     baseline_norm: np.ndarray  # logit, peer norm at baseline (set after the first tie pass)
+    responsive: np.ndarray  # bool, responds to peers' signals at all (graded contagion)
     # -- evolving
     attended: np.ndarray  # bool, attended a gathering today
     sessions_attended: np.ndarray  # int32, sessions attended so far
@@ -51,6 +52,8 @@ class PatientState(NamedTuple):
     received: np.ndarray  # messages read today, weighted by rapport
     co_attendees: np.ndarray  # group mates met at today's gathering, weighted by rapport
     norm: np.ndarray  # logit, peer norm from neighbours' adherent status
+    signal_count: np.ndarray  # adopting neighbours at the last tie pass (graded contagion)
+    signal_day: np.ndarray  # int32, day that count last rose or i was adherent (graded waning)
     support: np.ndarray  # support memory (EWMA of support received per day)
     contact: np.ndarray  # 0-1, recent programme contact
     practice: np.ndarray  # 0-1, self-care practice

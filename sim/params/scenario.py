@@ -487,17 +487,38 @@ class Behaviour(Section):
     champion_boost_logit: float = param(
         3.0, "logit", "assumption", "dosing boost of a peer champion", ge=0, le=20
     )
-    contagion: Literal["simple", "complex"] = param(
-        "simple", "-", "Centola 2010", "peer norm: linear (simple) or threshold (complex)"
+    contagion: Literal["simple", "complex", "graded"] = param(
+        "simple", "-", "Centola 2010",
+        "peer norm: linear (simple), threshold (complex) or graded by the count of adopting "
+        "neighbours (graded)",
     )
     complex_threshold: int = param(
         2, "adherent neighbours", "Centola 2010", "neighbours needed under complex contagion",
         ge=1, le=50,
     )
+    graded_first_signal: float = param(
+        0.28, "share of the norm effect", "Centola 2010 [calibrated]",
+        "graded contagion: response p1 to one adopting neighbour; p_k = min(p1 r^(k-1), 1)",
+        ge=0, le=1,
+    )
+    graded_signal_growth: float = param(
+        3.6, "ratio", "Centola 2010 [calibrated]",
+        "graded contagion: factor r by which each further adopting neighbour raises the response",
+        ge=1,
+    )
+    norm_responsive_share: float = param(
+        0.85, "share of patients", "Centola 2010 [calibrated]",
+        "graded contagion: share phi of patients who respond to peers at all", ge=0, le=1,
+    )
+    norm_signal_waning_days: float | None = param(
+        4.0, "days", "Centola 2010 [calibrated]",
+        "graded contagion: time constant of a non-adopter's pull after the count of adopting "
+        "neighbours last rose (none = no waning)", gt=0,
+    )
     norm_effect_logit: float = param(
         0.45, "logit", "Christakis & Fowler 2007 (ln 1.57)",
         "peer norm effect: all neighbours turning adherent (simple) or reaching the "
-        "threshold (complex)", ge=0, le=10,
+        "threshold (complex) or full response (graded)", ge=0, le=10,
     )
     self_efficacy_effect_logit: float = param(
         0.25, "logit per SD", "Liang 2021 [A]", "effect of self-efficacy on dosing", ge=0, le=5

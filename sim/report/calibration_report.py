@@ -16,8 +16,17 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from scipy import stats
 
-from sim.analyses.calibration import Calibration, Fit
+from sim.analyses.calibration import (
+    EDGE_SHARE,
+    JOINT_R,
+    NEAR_BEST_LEVEL,
+    WEAK_SHARE,
+    Calibration,
+    Fit,
+    joint_pairs,
+)
 from sim.analyses.validation import Validation
 from sim.report.render import markdown_html, md_escape, mpl_text
 from sim.report.validation_report import html_report, model_text, published_text
@@ -61,13 +70,39 @@ def _target_lines(cal: Calibration, check: Validation) -> list[str]:
     return lines
 
 
-def fit_markdown(cal: Calibration, study: Any, params: Mapping[str, float],
-                 check: Validation) -> str:
-    """The fit report in Markdown: parameters, then targets vs fitted."""
-    lines = [f"# Fit report: {md_escape(cal.spec.name)}", "",
-             *_intro_lines(cal, study, check), *_parameter_lines(cal, params), "",
-             *_target_lines(cal, check)]
+def _identifiability_lines(cal: Calibration, fit: Fit) -> list[str]:
+    k = len(cal.spec.parameters)
+    lines = ["## Identifiability", "",
+             f"Near-best set: the {len(fit.near_best)} trials whose objective lies within "
+             f"chi2_{k}({NEAR_BEST_LEVEL:g}) = {stats.chi2.ppf(NEAR_BEST_LEVEL, k):.3g} of the "
+             f"best (`{fit.paths['near_best'].name}`), a plausible region of fits, not "
+             "posterior draws. *Weak*: its 5-95% range spans more than "
+             f"{WEAK_SHARE:.0%} of the parameter's range; *at a bound*: the best value or a "
+             f"near-best 5th/95th percentile lies within {EDGE_SHARE:.0%} of the range's edge.",
+             "", "| parameter | best | near-best median (5-95%) | share of range | weak | "
+             "at a bound |", "|---|---|---|---|---|---|"]
+    for r in fit.identifiability.itertuples():
+        lines.append(f"| {md_escape(r.parameter)} | {r.best:.4g} | {r.median:.4g} "
+                     f"({r.p5:.4g} to {r.p95:.4g}) | {r.range_share:.0%} | "
+                     f"{'**yes**' if r.weak else 'no'} | "
+                     f"{'**' + r.at_bound + '**' if r.at_bound else 'no'} |")
+    pairs = joint_pairs(cal, fit.near_best)
+    if pairs:
+        lines += ["", "Identified only jointly (near-best correlation |r| > "
+                  f"{JOINT_R:g}): " + "; ".join(f"{md_escape(a)} and {md_escape(b)} "
+                                                f"(r = {r:+.2f})" for a, b, r in pairs) + "."]
+    return lines
+
+
+def fit_markdown(cal: Calibration, study: Any, fit: Fit) -> str:
+    """The fit report in Markdown: parameters, targets vs fitted, identifiability."""
+    lines = [f"# Fit report: {md_escape(cal.spec.name)}", "", *_body_lines(cal, study, fit)]
     return "\n".join(lines) + "\n"
+
+
+def _body_lines(cal: Calibration, study: Any, fit: Fit) -> list[str]:
+    return [*_intro_lines(cal, study, fit.check), *_parameter_lines(cal, fit.params), "",
+            *_target_lines(cal, fit.check), "", *_identifiability_lines(cal, fit)]
 
 
 def history_figure(cal: Calibration, study: Any) -> bytes:
@@ -107,11 +142,9 @@ def write_fit_report(cal: Calibration, study: Any, fit: Fit) -> dict[str, Path]:
     """Write ``fit_report.md`` and ``fit_report.html`` beside the fit; return their paths."""
     out = cal.out_dir
     paths = {"report": out / "fit_report.md", "html": out / "fit_report.html"}
-    md = fit_markdown(cal, study, fit.params, fit.check)
-    paths["report"].write_text(md)
+    paths["report"].write_text(fit_markdown(cal, study, fit))
     history = "data:image/png;base64," + base64.b64encode(history_figure(cal, study)).decode()
-    body = "\n".join([*_intro_lines(cal, study, fit.check), *_parameter_lines(cal, fit.params),
-                      "", *_target_lines(cal, fit.check)])
+    body = "\n".join(_body_lines(cal, study, fit))
     paths["html"].write_text(html_report(
         fit.check, title=f"Fit report: {cal.spec.name}", template="calibration.html.j2",
         generator="peersupport calibrate", eyebrow="calibration fit report",
