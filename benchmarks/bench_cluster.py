@@ -1,18 +1,23 @@
 """Scale-out: driver ingest rate, idle share and tail of a simulated 100-800 worker cluster.
 
 Usage: ``python benchmarks/bench_cluster.py [--runs 12288] [--workers 200 800]
-[--sleep 0.08] [--label note]``. The table is appended to ``benchmarks/results.md``.
+[--sleep 0.08] [--dask] [--label note]``. The table is appended to
+``benchmarks/results.md``.
 
 The model is replaced by the no-op test hook (``PEERSUPPORT_NOOP_RUN_S``, see
 :data:`sim.engine.tasks.NOOP_ENV`): each run sleeps ``--sleep`` seconds (a realistic run
-time) or nothing, and returns a one-number summary. Workers are lightweight: threads of a
-``LocalCluster(processes=False)`` reached over TCP, so scheduling, serialisation and the
-driver (``run_tasks``: chunking, results buffering, Parquet parts) are real while the
-runs cost no CPU. Measures, for a Sobol'-sized task list (10 overridden inputs, 2 columns
-of metadata):
+time) or nothing, and returns a one-number summary. The driver (``run_tasks``: chunking,
+results buffering, Parquet parts) is the real one. Simulated workers are threads that sleep
+(they cost no CPU, so 200-800 of them run on a loaded 2-core machine): by default a thread
+pool handed to ``run_tasks`` in place of the executor (no scheduler between driver and
+workers), with ``--dask`` the threads of a ``LocalCluster(processes=False)`` reached over
+TCP (Dask's scheduling and serialisation included; hundreds of in-process Dask workers
+need a quiet machine). Measures, for a Sobol'-sized task list (10 overridden inputs, 2
+columns of metadata):
 
 * ingest: runs/s through the driver with a no-op model (no sleep), serial executor (the
-  driver alone, one run per task) and a Dask cluster of ``--ingest-workers`` threads;
+  driver alone, one run per task), without and with ``fsync`` of each part (parts of 200
+  runs, ``--flush-every``), and a Dask cluster of ``--ingest-workers`` threads;
 * per simulated cluster size: the set-up before the first task (validation, store,
   reaching the cluster and setting up its workers), the work phase after it, the ideal
   (total run time / workers), the idle share of the work phase
@@ -22,13 +27,18 @@ of metadata):
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
+import contextlib
 import logging
 import os
 import platform
 import sys
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 import dask  # noqa: E402
 from distributed import LocalCluster  # noqa: E402
 
+import sim.engine.tasks  # noqa: E402
 from sim.engine.options import RunOptions  # noqa: E402
 from sim.engine.store import load_results  # noqa: E402
 from sim.engine.tasks import NOOP_ENV, Task, run_tasks  # noqa: E402
@@ -67,6 +78,34 @@ def sweep(tasks: list[Task], options: RunOptions,
     return report.wall_time_s, report.setup_s, float(runs["wall_time_s"].sum())
 
 
+class SleepingWorkers(cf.ThreadPoolExecutor):
+    """``workers`` threads as a cluster's workers, one task at a time each."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(max_workers=workers, thread_name_prefix="simulated-worker")
+        self.workers = workers
+
+    def capacity(self) -> int:
+        """Tasks it runs at once: its threads."""
+        return self.workers
+
+
+def on_threads(workers: int, tasks: list[Task],
+               sleep_s: float) -> tuple[float, float, float]:
+    """:func:`sweep` with ``workers`` sleeping threads in place of the executor."""
+
+    @contextlib.contextmanager
+    def simulated(*args: Any, initializer: Any = None, initargs: tuple = (),
+                  **kwargs: Any) -> Iterator[cf.Executor]:
+        if initializer is not None:
+            initializer(*initargs)
+        with SleepingWorkers(workers) as pool:
+            yield pool
+
+    with mock.patch.object(sim.engine.tasks, "open_executor", simulated):
+        return sweep(tasks, RunOptions(executor="local"), sleep_s)
+
+
 def on_cluster(workers: int, tasks: list[Task],
                sleep_s: float) -> tuple[float, float, float]:
     """:func:`sweep` on a fresh in-process cluster of ``workers`` one-thread workers.
@@ -92,21 +131,31 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[200])
     ap.add_argument("--ingest-workers", type=int, default=8)
     ap.add_argument("--sleep", type=float, default=0.08, help="seconds per simulated run")
+    ap.add_argument("--dask", action="store_true",
+                    help="simulated workers in an in-process Dask cluster (default: threads)")
+    ap.add_argument("--skip-ingest", action="store_true", help="only the simulated clusters")
     ap.add_argument("--label", default="")
     args = ap.parse_args()
     tasks = sobol_tasks(args.runs)
     lines = []
-
-    for name, workers, sleep_s in (
-        ("ingest, serial (the driver alone, 1 run/task), no-op", None, 0.0),
-        (f"ingest, Dask {args.ingest_workers} workers, no-op", args.ingest_workers, 0.0),
-        *((f"{w} simulated workers, {args.sleep * 1000:.0f} ms runs", w, args.sleep)
-          for w in args.workers),
+    kind = "Dask" if args.dask else "thread"
+    ingest = () if args.skip_ingest else (
+        ("ingest, serial (the driver alone, 1 run/task), no-op", None, 0.0, False),
+        ("ingest, serial, no-op, `--fsync` (every part fsynced)", None, 0.0, True),
+        (f"ingest, Dask {args.ingest_workers} workers, no-op", args.ingest_workers, 0.0,
+         False))
+    for name, workers, sleep_s, fsync in (
+        *ingest,
+        *((f"{w} simulated workers ({kind}), {args.sleep * 1000:.0f} ms runs", w,
+           args.sleep, False) for w in args.workers),
     ):
         if workers is None:
-            wall, setup, busy = sweep(tasks, RunOptions(executor="serial"), sleep_s)
-        else:
+            wall, setup, busy = sweep(tasks, RunOptions(executor="serial", fsync=fsync),
+                                      sleep_s)
+        elif sleep_s == 0 or args.dask:
             wall, setup, busy = on_cluster(workers, tasks, sleep_s)
+        else:
+            wall, setup, busy = on_threads(workers, tasks, sleep_s)
         work = wall - setup
         row = [name, f"{args.runs:,}", str(workers or 1), f"{wall:.2f}", f"{setup:.2f}",
                f"**{args.runs / work:,.0f}**"]

@@ -94,6 +94,37 @@ def test_cli_force_resume_reaches_the_run_options() -> None:
         assert not run_options(args).force_resume, f"{command} without --force-resume"
 
 
+def test_resume_deletes_temporary_files_of_interrupted_writes(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_tasks(_tasks(2), out, SERIAL)
+    left = [out / ".manifest.json.99999.tmp", out / "runs" / ".part-000009.parquet.99999.tmp"]
+    for path in left:
+        path.write_bytes(b"half")
+    assert run_tasks(_tasks(2), out, RunOptions(executor="serial", resume=True)).skipped == 2
+    assert not any(path.exists() for path in left)
+
+
+@pytest.mark.parametrize("fsync", [False, True])
+def test_parts_are_fsynced_only_when_asked(tmp_path: Path, monkeypatch, fsync: bool) -> None:
+    """Default: atomic renames, no fsync per part (the manifest always); --fsync: every part
+    and its directory entry."""
+    import sim.engine.store as store_module
+    from sim.cli.main import build_parser
+    from sim.cli.options import run_options
+
+    synced: list[int] = []
+    real = store_module.os.fsync
+    monkeypatch.setattr(store_module.os, "fsync", lambda fd: (synced.append(fd), real(fd)))
+    args = ["sweep", "x.yaml", "--executor", "serial", *(["--fsync"] if fsync else [])]
+    options = run_options(build_parser().parse_args(args))
+    assert options.fsync is fsync
+    run_tasks(_tasks(4), tmp_path / "out", options, timeseries=True)
+    parts = len(ResultsStore(tmp_path / "out").parts())
+    assert parts >= 1 and len(load_results(tmp_path / "out").runs) == 4
+    # the manifest (file + folder); with fsync also each runs and time-series part (x 2)
+    assert len(synced) == 2 + (4 * parts if fsync else 0)
+
+
 def test_resume_refuses_other_package_versions_naming_them(tmp_path: Path) -> None:
     out = tmp_path / "out"
     run_tasks(_tasks(2), out, SERIAL)

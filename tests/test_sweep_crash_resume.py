@@ -45,7 +45,8 @@ DRIVER = """\
 # `peersupport` with two fault-injection hooks, set by environment variables:
 #   CS_RUN_DELAY=S     every run first sleeps S seconds (so a kill lands mid-way)
 #   CS_HANG_ON_PART=K  the K-th runs part this process writes stops half-written in its
-#                      temporary file (the test then kills the process there)
+#                      temporary file, whose path then goes into the file CS_HANG_MARK
+#                      (the test waits for it, then kills the process there)
 import io, os, sys, time
 
 delay = float(os.environ.get("CS_RUN_DELAY", "0"))
@@ -62,7 +63,8 @@ if hang:
     from sim.engine import store
     _atomic_write = store._atomic_write
     written = [0]
-    def atomic_write(path, write):
+    mark = os.environ["CS_HANG_MARK"]
+    def atomic_write(path, write, **kwargs):
         if path.parent.name == "runs" and path.name.startswith("part-"):
             written[0] += 1
             if written[0] == hang:
@@ -72,9 +74,12 @@ if hang:
                 def half(handle):
                     handle.write(data[: len(data) // 2])
                     handle.flush()
+                    with open(mark + ".tmp", "w") as note:
+                        note.write(handle.name)
+                    os.replace(mark + ".tmp", mark)
                     time.sleep(600)
-                return _atomic_write(path, half)
-        return _atomic_write(path, write)
+                return _atomic_write(path, half, **kwargs)
+        return _atomic_write(path, write, **kwargs)
     store._atomic_write = atomic_write
 
 if __name__ == "__main__":  # worker processes (forkserver) import this file too
@@ -159,15 +164,15 @@ def kill_chain(tmp_path: Path, sweep: Path, ref: store_module.Results, kills: in
         local = local_every and k % local_every == local_every - 1
         extra += ["--executor", "local", "--workers", "2"] if local else ["--executor", "serial"]
         env = {"CS_RUN_DELAY": "0.03"}
+        mark = tmp_path / f"hang-{k}.txt"
         if k == hang_at:
-            env["CS_HANG_ON_PART"] = str(rng.randint(1, 2))
+            env |= {"CS_HANG_ON_PART": str(rng.randint(1, 2)), "CS_HANG_MARK": str(mark)}
         parts_before = len(store.parts())
         proc = start(driver, sweep, out, *extra, token=token, **env)
         if k == hang_at:
-            def half_written() -> bool:
-                return any(p.stat().st_size > 0 for p in store.runs_dir.glob(".part-*.tmp"))
-
-            wait_until(half_written, proc, "a half-written part")
+            # Wait for this session's own hung write: a temporary part on disk may also be
+            # an earlier session's, killed mid-write (complete or not; resume deletes it).
+            wait_until(mark.exists, proc, "a half-written part")
         else:
             wait_until(lambda n=parts_before: len(store.parts()) > n, proc, "a new part")
             time.sleep(rng.uniform(0.0, max_delay_s))
@@ -175,9 +180,11 @@ def kill_chain(tmp_path: Path, sweep: Path, ref: store_module.Results, kills: in
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
         if k == hang_at:  # killed inside the write: the temporary file is there, half full
-            (tmp,) = store.runs_dir.glob(".part-*.tmp")
-            number = len(store.parts()) + 1
-            assert not (store.runs_dir / f"part-{number:06d}.parquet").exists()
+            tmp = Path(mark.read_text())
+            assert tmp.parent == store.runs_dir and tmp.name.endswith(f".{proc.pid}.tmp")
+            assert tmp.stat().st_size > 0
+            part = tmp.name.split(".")[1]  # .part-000007.parquet.<pid>.tmp
+            assert not (store.runs_dir / f"{part}.parquet").exists()
             with pytest.raises(pa.ArrowException):
                 pq.read_table(tmp)
             mid_write += 1
@@ -211,11 +218,6 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path, reference) -> None
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "intermittent since the store and chunking rework (2 of 3 seeds failed in 1 of 2 slow "
-    "runs): once the half-written temporary part read back whole, once the manifest held 12 "
-    "sessions for 12 kills + 1; no run was lost or duplicated in the runs that got that far. "
-    "Quarantined for the next session to diagnose (closing note, roadmap)"))
 @pytest.mark.parametrize("seed", [11, 12, 13])
 def test_sigkill_at_random_points_then_resume_long(tmp_path: Path, reference, seed) -> None:
     sweep, ref = reference

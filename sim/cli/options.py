@@ -167,7 +167,7 @@ def set_errors_named(overrides: Mapping[str, Any]) -> Iterator[None]:
 def add_executor_arguments(p: argparse.ArgumentParser) -> None:
     """The --workers, --executor and --scheduler options shared by every many-run command.
 
-    Also the run budget's --max-runs and --force.
+    Also the run budget's --max-runs and --force, and the store's --force-resume and --fsync.
     """
     p.add_argument("--workers", type=int_in(1, max_workers), default=None,
                    help="worker processes, at most 4 per core (default: all cores)")
@@ -178,6 +178,9 @@ def add_executor_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force-resume", action="store_true",
                    help="with --resume: continue even a store made by other code or package "
                    "versions (a warning names what differs)")
+    p.add_argument("--fsync", action="store_true",
+                   help="flush each results part to disk before going on (survives a power "
+                   "loss; slower on network file systems)")
     p.add_argument("--executor", choices=LazyChoices("sim.engine.executors", "EXECUTORS"),
                    default="local", metavar="KIND",
                    help="one of %(choices)s (default: local processes)")
@@ -221,4 +224,5 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         retry_failed=getattr(args, "retry_failed", False),
         progress=show_progress(args),
         chunk_size=getattr(args, "chunk_size", None),
-        flush_every=getattr(args, "flush_every", RunOptions.flush_every))
+        flush_every=getattr(args, "flush_every", RunOptions.flush_every),
+        fsync=getattr(args, "fsync", False))

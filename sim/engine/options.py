@@ -25,6 +25,10 @@ class RunOptions:
             capacity and the run cost, smaller towards the end; see tasks._Chunker).
         flush_every: write a results part at least every this many finished runs ...
         flush_seconds: ... or this many seconds.
+        fsync: flush every results part to disk before going on (survives a power loss,
+            at a disk round trip per part). Without it a part is still written atomically,
+            so a crash of the process loses nothing written; a power loss may lose the last
+            parts, which ``resume`` redoes.
     """
 
     executor: str = "local"
@@ -37,6 +41,7 @@ class RunOptions:
     chunk_size: int | None = None
     flush_every: int = 200
     flush_seconds: float = 5.0
+    fsync: bool = False
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:

@@ -19,13 +19,15 @@ DuckDB, polars and pandas reads). Column names in the files are SQL-safe
 under their model names (the mapping is in each part's schema metadata), and ``day`` is
 an integer.
 
-Every part is written to a temporary file, flushed to disk and renamed into place
-(``os.replace``), the time-series part before its runs part: a runs part is the commit
-record of its runs, so a crash loses at most the runs not yet written. Rows for a run
-never appear twice: resume skips recorded runs and ``--retry-failed`` removes the failed
-rows (rewriting those parts atomically) before running them again. :func:`load_results`
-still deduplicates defensively: for each run the last successful record wins, else its
-last record. :func:`compact` rewrites many small parts into few.
+Every part is written to a temporary file and renamed into place (``os.replace``), the
+time-series part before its runs part: a runs part is the commit record of its runs, so a
+crash of the process loses at most the runs not yet written. Parts are not fsynced unless
+asked (``ResultsStore(fsync=True)``, ``--fsync``): a power loss may then lose or damage the
+last parts written, which resume moves aside and redoes; the manifest is always fsynced.
+Rows for a run never appear twice: resume skips recorded runs and ``--retry-failed``
+removes the failed rows (rewriting those parts atomically) before running them again.
+:func:`load_results` still deduplicates defensively: for each run the last successful
+record wins, else its last record. :func:`compact` rewrites many small parts into few.
 """
 
 from __future__ import annotations
@@ -90,10 +92,17 @@ def _stored(table: pa.Table) -> pa.Table:
 
 
 class ResultsStore:
-    """One sweep's directory: manifest, part files, lock. Used by ``run_tasks``."""
+    """One sweep's directory: manifest, part files, lock. Used by ``run_tasks``.
 
-    def __init__(self, path: str | Path) -> None:
+    Args:
+        path: the directory.
+        fsync: flush each part (and its directory entry) to disk before going on, so a
+            power loss cannot lose a written part; costs a disk round trip per part.
+    """
+
+    def __init__(self, path: str | Path, *, fsync: bool = False) -> None:
         self.path = Path(path)
+        self.fsync = fsync
         self.runs_dir = self.path / "runs"
         self.ts_dir = self.path / "timeseries"
         self.manifest_path = self.path / "manifest.json"
@@ -129,7 +138,8 @@ class ResultsStore:
         """Write the manifest atomically."""
         self.path.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.manifest_path,
-                      lambda f: f.write(json.dumps(manifest, indent=2, default=str).encode()))
+                      lambda f: f.write(json.dumps(manifest, indent=2, default=str).encode()),
+                      fsync=True)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -168,7 +178,8 @@ class ResultsStore:
     def scan(self) -> tuple[dict[Any, str], list[str], int]:
         """Recorded runs, for resuming.
 
-        Reads only run_id and status of every part; moves unreadable parts aside.
+        Reads only run_id and status of every part; moves unreadable parts aside and
+        deletes the temporary files of writes a crash interrupted (parts, manifest).
 
         Returns:
             ``({run_id: status}, output columns, next part number)``; for a run recorded
@@ -178,8 +189,9 @@ class ResultsStore:
             ScenarioError: a part that is valid Parquet but not a runs part (no run_id or
                 status column), named.
         """
-        for tmp in (*self.runs_dir.glob(".*.tmp"), *self.ts_dir.glob(".*.tmp")):
-            tmp.unlink(missing_ok=True)  # a write interrupted by a crash
+        for folder in (self.path, self.runs_dir, self.ts_dir):
+            for tmp in folder.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)  # a write interrupted by a crash
         status: dict[Any, str] = {}
         outputs: list[str] = []
         highest = 0
@@ -222,11 +234,12 @@ class ResultsStore:
         if timeseries is not None and timeseries.num_rows:
             series = _stored(_integer_day(timeseries))
             self.ts_dir.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.ts_dir / name, lambda f: pq.write_table(series, f))
+            _atomic_write(self.ts_dir / name, lambda f: pq.write_table(series, f),
+                          fsync=self.fsync)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         path = self.runs_dir / name
         stored = _stored(runs)
-        _atomic_write(path, lambda f: pq.write_table(stored, f))
+        _atomic_write(path, lambda f: pq.write_table(stored, f), fsync=self.fsync)
         return path
 
     def drop_runs(self, run_ids: set[Any]) -> int:
@@ -244,7 +257,8 @@ class ResultsStore:
                     removed += len(keep) - sum(keep)
                 kept = table.filter(pa.array(keep))
                 if kept.num_rows:
-                    _atomic_write(part, lambda f, t=kept: pq.write_table(t, f))
+                    _atomic_write(part, lambda f, t=kept: pq.write_table(t, f),
+                                  fsync=self.fsync)
                 else:
                     part.unlink()
         return removed
@@ -292,17 +306,40 @@ def _parts(folder: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    """Write via a temporary file in the same folder, fsync, then rename into place."""
+def _atomic_write(path: Path, write: Any, *, fsync: bool = False) -> None:
+    """Write via a temporary file in the same folder, then rename it into place.
+
+    Readers see the old file or the whole new one, never a part of it. With ``fsync`` the
+    data is on disk before the rename and the rename before returning (survives a power
+    loss); without, the operating system writes it back in its own time (survives a crash
+    of this process).
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as handle:
             write(handle)
             handle.flush()
-            os.fsync(handle.fileno())
+            if fsync:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
+        if fsync:
+            _fsync_directory(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _fsync_directory(folder: Path) -> None:
+    """Flush a directory's entries (a rename in it) to disk, where the platform allows."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows: directories cannot be opened
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse fsync on a directory
+        pass
+    finally:
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------- loading

@@ -258,7 +258,7 @@ def run_tasks(
     inputs = input_files(bases, payloads)
     fingerprint = _fingerprint(bases, payloads, tasks, inputs)
 
-    store = ResultsStore(out_dir)
+    store = ResultsStore(out_dir, fsync=options.fsync)
     report = RunReport(out_dir=store.path, total=len(tasks))
     with _writable(store), store.lock():
         created = not store.exists()
