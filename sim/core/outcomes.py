@@ -164,6 +164,28 @@ SUBGROUP_OUTCOMES: dict[str, Outcome] = {
 MEASURED_AT_BASELINE_AND_END = ("pdc_mean", "adherent_share", "hba1c_mean", "utility_mean")
 """Population means reported as ``<key>_baseline`` and ``<key>_end``."""
 
+MILESTONES = {"programme_end": "at the end of the programme", "1y": "at one year"}
+"""Days besides the horizon at which :data:`MEASURED_AT_BASELINE_AND_END` are reported as
+``<key>_<milestone>`` (``sim.runner.DailyOutcomes``): the programme's end (the day after the
+last day any channel acts; the horizon when none acts) and day 365 (NaN for a shorter run)."""
+
+AUC_MEASURES = {"adherent_share": "adherent_share_auc", "hba1c_mean": "hba1c_auc",
+                "utility_mean": "utility_auc"}
+"""Population means integrated over the horizon from daily means, per patient-year (the
+area under the curve divided by the years simulated: the time-averaged level)."""
+
+OUTCOMES.update({
+    "programme_end_day": Outcome("Day the programme ends", "day", "neither"),
+    **{f"{key}_{when}": Outcome(f"{OUTCOMES[key].label} {words}", OUTCOMES[key].unit,
+                                OUTCOMES[key].better)
+       for when, words in MILESTONES.items() for key in MEASURED_AT_BASELINE_AND_END},
+    "adherent_share_auc": Outcome(f"Adherent (PDC >= {PDC_ADHERENT}), time-averaged (AUC)",
+                                  "adherent patient-years per patient-year", "higher"),
+    "hba1c_auc": Outcome("HbA1c, time-averaged (AUC)", "%-years per patient-year", "lower"),
+    "utility_auc": Outcome("QoL (EQ-5D utility), time-averaged (AUC)",
+                           "utility-years per patient-year", "higher"),
+})
+
 RUN_TOTALS = (
     "hba1c_change", "utility_change", "pdc_change", "adherent_share_change", "im_days",
     "engagement_end", "engagement_open_mean", "attended_any_share", "sessions_attended_mean",
@@ -194,6 +216,9 @@ def summary_keys(*, lifetime: bool = True) -> tuple[str, ...]:
     """
     keys = ["days", "patients"]
     keys += [f"{k}_{when}" for k in MEASURED_AT_BASELINE_AND_END for when in ("baseline", "end")]
+    keys += ["programme_end_day"]
+    keys += [f"{k}_{when}" for when in MILESTONES for k in MEASURED_AT_BASELINE_AND_END]
+    keys += AUC_MEASURES.values()
     keys += RUN_TOTALS
     keys += [f"{m}_{g}" for g in SUBGROUPS for m in SUBGROUP_MEASURES]
     if lifetime:

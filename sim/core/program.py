@@ -30,6 +30,16 @@ class ContactPlan:
         """Length of the plan in days."""
         return self.im_active.shape[0]
 
+    @property
+    def end_day(self) -> int:
+        """The day the programme ends: after the last day any channel acts (index + 1).
+
+        The plan's length when a channel acts on its last day or none acts at all (usual
+        care runs to the horizon).
+        """
+        acts = self.im_active | self.session | (self.education_hours > 0)
+        return int(np.flatnonzero(acts)[-1]) + 1 if acts.any() else self.days
+
 
 def _schedule(channel: InPerson | Education, days: int) -> np.ndarray:
     """Boolean per day of the run: the channel meets that day.
