@@ -324,7 +324,6 @@ def _side_by_side(result: CompareResult, frame: pd.DataFrame | None = None,
     out = frame.set_index(["outcome", "design"])
     rows = []
     for row in result.rows if table_rows is None else table_rows:
-        part = frame[frame["outcome"] == row.key]
         cells = []
         for n in names:
             r = out.loc[(row.key, n)]
@@ -332,10 +331,9 @@ def _side_by_side(result: CompareResult, frame: pd.DataFrame | None = None,
                           "mean": r["mean"], "low": r["low"], "high": r["high"],
                           "diff_mean": _finite_or_none(r["diff_mean"]),
                           "diff_low": r["diff_low"], "diff_high": r["diff_high"],
-                          "tone": _tone(r["diff_low"], r["diff_high"], r["better"])})
-        rows.append({"label": row.label, "unit": row.unit, "kind": row.kind, "cells": cells,
-                     "decimals": money_decimals(
-                         row.kind, *part[["mean", "low", "high"]].to_numpy().ravel())})
+                          "tone": _tone(r["diff_low"], r["diff_high"], r["better"]),
+                          "decimals": money_decimals(row.kind, r["mean"])})
+        rows.append({"label": row.label, "unit": row.unit, "kind": row.kind, "cells": cells})
     return rows
 
 
@@ -411,7 +409,7 @@ def _cards(result: CompareResult) -> list[dict[str, Any]]:
     dq = out.loc[(qaly_key, focus)]
     probs = " / ".join(pct(h["probability_best"][f"{t:g}"][best]) for t in thr)
     at = " / ".join(f"{t / 1000:g}k" for t in thr)
-    dec = money_decimals("money", dc["diff_mean"], dc["diff_low"], dc["diff_high"])
+    dec = money_decimals("money", dc["diff_mean"])
     cost_range = fmt_range("money", dc["diff_low"], dc["diff_high"], currency=cur,
                            decimals=dec)
     return [
