@@ -367,3 +367,43 @@ def test_ready_comparison_runs_end_to_end(tmp_path: Path, capsys) -> None:
     programs = icer.set_index("design")["cost"]
     assert (programs.drop("usual_care") > programs["usual_care"]).all(), (
         "every program costs more than usual care")
+
+
+# --------------------------------------------------------------------------- console and money
+
+
+def test_text_table_columns_never_run_together() -> None:
+    from sim.report.compare_words import text_table
+
+    lines = text_table([["outcome", "a", "b"], ["x", "(0.0115 to 0.0184)", "+0.0002"],
+                        ["longer label", "1", "+GBP 52.92 (10.00 to 120.00)"]])
+    assert lines[2] == "x              (0.0115 to 0.0184)                        +0.0002"
+    assert "(0.0115 to 0.0184)+0.0002" not in "\n".join(lines)
+    assert {len(line) for line in (lines[0], lines[2], lines[3])} == {len(lines[1])}
+
+
+def test_a_money_increment_rounds_the_same_everywhere() -> None:
+    from sim.report.render import fmt, fmt_interval, money_decimals
+
+    alone = fmt("money", 52.92, diff=True)
+    assert alone == "+GBP 52.92"
+    assert fmt_interval("money", 52.92, 10.0, 120.0, diff=True).startswith(alone + " (")
+    assert fmt_interval("money", 152.4, 10.0, 320.0) == "GBP 152 (10 to 320)"
+    assert money_decimals("money", 99.5) == 2 and money_decimals("qaly", 1.0) is None
+
+
+def test_console_shows_programme_end_and_later_side_by_side(tiny_result: CompareResult
+                                                            ) -> None:
+    from sim.report.compare_words import format_tables
+
+    keys = set(tiny_result.outcomes["outcome"])
+    assert {"adherent_share_programme_end", "adherent_share_end",  # horizon 60 < one year
+            "adherent_share_auc", "hba1c_auc", "utility_auc"} <= keys
+    text = format_tables(tiny_result)
+    assert "at programme end" in text and "at day 60" in text and "60-day average" in text
+    block = text.split("Incremental analysis")[0].splitlines()
+    header = next(line for line in block if line.startswith("mean (95% interval)"))
+    others = [n for n in tiny_result.comparison.names if n != tiny_result.comparison.comparator]
+    for line in filter(None, block[block.index(header) + 2:]):
+        # every cell is right-aligned under its design's name: it ends where the name ends
+        assert all(line[header.index(n) + len(n) - 1] != " " for n in others), line
