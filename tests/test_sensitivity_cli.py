@@ -104,10 +104,17 @@ def test_ready_files_validate_and_fit_their_purpose() -> None:
         "the screening file should screen 15 or more inputs"
     assert sobol.spec.method == "sobol" and 8 <= len(sobol.inputs) <= 10, \
         "the Sobol' file should quantify the 8-10 inputs that matter"
-    for plan in (morris, sobol):
-        assert plan.outputs[0] == "utility_change", "QoL change is the primary output"
-        assert plan.base["program"]["name"] == "hybrid_kickoff", "both analyse the hybrid design"
+    levers = load_sensitivity(SCENARIOS / "sensitivity" / "qol_levers.yaml")
+    for plan in (morris, sobol, levers):
+        assert plan.outputs[0] == "qalys_per_patient", "QALYs are the primary output"
+        assert {"utility_auc", "utility_change"} <= set(plan.outputs), "and QoL"
+        assert plan.base["program"]["name"] == "hybrid_kickoff", "all analyse the hybrid design"
+        assert plan.comparator["program"]["name"] == "usual_care", "on differences from it"
         assert plan.spec.replications >= 2, "a stochastic model needs replications for noise"
+    assert {i.name for i in levers.inputs} == {
+        "program.im.posts_per_week", "program.im.leader_posts_per_week",
+        "program.im.moderator_posts_per_week", "network.group_size",
+        "program.in_person.end_day", "program.im.end_day"}, "the programme levers"
     screened = {i.name for i in morris.inputs}
     assert {i.name for i in sobol.inputs} <= screened, \
         "the Sobol' inputs should be among those screened by Morris"

@@ -741,7 +741,7 @@ def _analyze_sensitivity_store(results: Any, stored: dict[str, Any],
     )
     result.meta.update(title=stored["title"], primary_output=outs[0],
                        wall_time_s=run_wall_time(results.path), streams=stored["streams"],
-                       store=str(results.path))
+                       store=str(results.path), model_runs=len(runs), comparator=comparator)
     return result
 
 

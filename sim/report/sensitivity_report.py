@@ -238,9 +238,12 @@ def _header_lines(result: SensitivityResult) -> list[str]:
     method = result.method
     runs = result.meta.get("model_runs", len(result.Y_reps))
     wall = result.meta.get("wall_time_s")
+    comparator = result.meta.get("comparator")
+    pair = (f" x 2 (the design and {_code(comparator)}, same seed: each output is the "
+            "difference, design minus comparator)" if comparator else "")
     return [
         f"**Method:** {METHOD_NAME[method]}; N = {result.n} {N_MEANING[method]}, "
-        f"{len(result.X):,} sample points x {result.replications} replication(s) = "
+        f"{len(result.X):,} sample points x {result.replications} replication(s){pair} = "
         f"{runs:,} model runs; seed {result.seed}; {_level(result)}s from "
         f"{result.meta.get('num_resamples', 'SALib')} bootstrap resamples"
         + (f"; wall time {wall:.1f} s." if isinstance(wall, int | float) else "."),
