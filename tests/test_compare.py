@@ -407,3 +407,31 @@ def test_console_shows_programme_end_and_later_side_by_side(tiny_result: Compare
     for line in filter(None, block[block.index(header) + 2:]):
         # every cell is right-aligned under its design's name: it ends where the name ends
         assert all(line[header.index(n) + len(n) - 1] != " " for n in others), line
+
+
+# --------------------------------------------------------------------------- planners' words
+
+
+def test_design_labels_come_from_the_design_files_and_are_escaped(tiny_result: CompareResult
+                                                                  ) -> None:
+    import dataclasses
+
+    from sim.report.compare_report import render_html
+    from sim.report.compare_words import GLOSSARY
+
+    labels = tiny_result.comparison.labels
+    assert labels["usual_care"] == "Usual care: no peer-support programme"
+    assert labels["usual_care_copy"] == "usual_care_copy", "no description of its own: the name"
+    assert "(Instant-messaging (IM) peer groups" in " ".join(summary_lines(tiny_result))
+    hostile = "<script>alert(1)</script> **IM** ![x](/etc/passwd)"
+    comparison = tiny_result.comparison
+    designs = [dataclasses.replace(d, label=hostile) if d.name == "hybrid_kickoff" else d
+               for d in comparison.designs]
+    result = dataclasses.replace(
+        tiny_result, comparison=dataclasses.replace(comparison, designs=designs))
+    page = render_html(result)
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'src="/etc/passwd"' not in page
+    assert 'id="glossary"' in page and all(f"<dt>{term}</dt>" in page for term in GLOSSARY)
+    assert {"DSMES", "IM", "ICER", "NMB", "QALY", "pp", "PAID", "AUC"} <= set(GLOSSARY)
+    assert "Net benefit gained at GBP 20,000/QALY" in page, "the headline is an increment"

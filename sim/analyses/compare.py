@@ -260,12 +260,15 @@ class Design:
         file: the scenario file it came from.
         scenario: the resolved scenario (set and horizon applied) as a dict.
         sha256: hash of ``scenario`` (canonical JSON, as in run provenance).
+        label: plain words for planners: the ``description`` the design file itself writes
+            (not one it extends), else its name. Untrusted text: reports escape it.
     """
 
     name: str
     file: str
     scenario: dict[str, Any] = field(repr=False)
     sha256: str = ""
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -287,6 +290,11 @@ class Comparison:
     def comparator(self) -> str:
         """The comparator's name."""
         return self.spec.comparator
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Plain-words label of each design, by name (the name when the file gives none)."""
+        return {d.name: d.label or d.name for d in self.designs}
 
     @property
     def seeds(self) -> list[int]:
@@ -506,7 +514,7 @@ def _resolve(spec: CompareSpec, files: list[tuple[Path, tuple[str, ...]]], where
         seen[name] = str(file)
         scenarios.append(scenario)
         designs.append(Design(name=name, file=_display_path(file), scenario=scenario.model_dump(
-            mode="json"), sha256=scenario_hash(scenario)))
+            mode="json"), sha256=scenario_hash(scenario), label=_own_description(file)))
 
     names = [d.name for d in designs]
     if spec.comparator not in names:
@@ -523,6 +531,13 @@ def _resolve(spec: CompareSpec, files: list[tuple[Path, tuple[str, ...]]], where
                           "programme", ("horizon",))
     spec, draws = _psa_draws(spec, scenarios, where)
     return Comparison(spec=spec, designs=designs, draws=draws, path=path, text=text)
+
+
+def _own_description(file: Path) -> str:
+    """The ``description`` a design file writes itself (one line; "" if it only extends one)."""
+    data, _ = read_yaml(file)
+    text = data.get("description")
+    return " ".join(text.split()) if isinstance(text, str) else ""
 
 
 def _display_path(path: Path) -> str:

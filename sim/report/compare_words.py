@@ -19,10 +19,26 @@ from sim.core import economics as econ
 from sim.report.render import fmt, fmt_interval, fmt_range, md_escape, money_decimals, pct
 
 __all__ = ["summary_lines", "summary_markdown", "thresholds_words", "format_tables",
-           "verdict_text", "CAVEAT_START"]
+           "verdict_text", "CAVEAT_START", "GLOSSARY", "text_table"]
 
 CAVEAT_START = "Read with care"
 """How the summary's caveat line starts (the HTML report sets it apart)."""
+
+GLOSSARY = {
+    "AUC": "area under the curve: an outcome averaged over the whole horizon (per patient-year), "
+           "so a gain while a programme runs counts even if it fades after it ends",
+    "DSMES": "diabetes self-management education and support: a taught group curriculum",
+    "ICER": "incremental cost-effectiveness ratio: extra cost divided by extra QALYs, against "
+            "the next cheaper design worth considering (or the comparator)",
+    "IM": "instant messaging: peer groups chatting on a phone app",
+    "NMB": "net monetary benefit: QALYs x the threshold (what a QALY is worth) minus cost; "
+           "the design with the highest is the best value at that threshold",
+    "PAID": "Problem Areas in Diabetes: a questionnaire of diabetes distress (0-100)",
+    "pp": "percentage points: the difference between two percentages (60% vs 50% is +10 pp)",
+    "QALY": "quality-adjusted life year: a year in full health; a year at EQ-5D utility 0.8 "
+            "is 0.8 QALYs",
+}
+"""Terms the compare report uses, in plain words (its glossary)."""
 
 
 def thresholds_words(result: CompareResult) -> str:
@@ -116,7 +132,10 @@ def _design_line(n: _Numbers, name: str) -> str:
     hb = fmt("hba1c", n.o("hba1c_change", name, "diff_mean"), diff=True)
     qol = fmt("utility", n.o("utility_change", name, "diff_mean"), diff=True)
     verdict = verdict_text(str(n.icer.loc[name, "verdict_vs_comparator"]))
-    return (f"- {md_escape(name)}: {dc} and {dq} QALYs per patient vs {md_escape(n.comp)}, "
+    label = n.result.comparison.labels[name]
+    about = f" ({md_escape(label)})" if label != name else ""
+    return (f"- {md_escape(name)}{about}: {dc} and {dq} QALYs per patient vs "
+            f"{md_escape(n.comp)}, "
             f"{verdict}{frontier}. HbA1c {hb} %-points, QoL {qol}; best choice in "
             f"{pct(n.p_best(t1, name))} of draws at {n.money(t1)}/QALY.")
 
