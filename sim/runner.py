@@ -96,7 +96,10 @@ def scenario_hash(scenario: Scenario) -> str:
 
 
 ONE_YEAR_DAYS = 365
-"""The day of the one-year milestone (``<key>_1y``)."""
+"""The day of the one-year milestone (``<key>_1y``; the horizon when a run is shorter)."""
+
+_DAILY_ARRAYS = {"adherent_share": "adherent", "hba1c_mean": "hba1c", "utility_mean": "utility"}
+"""The patient array whose population mean is each of ``AUC_MEASURES``, day by day."""
 
 
 class DailyOutcomes:
@@ -109,17 +112,16 @@ class DailyOutcomes:
     """
 
     def __init__(self, model: PeerSupportModel) -> None:
-        self.days = {"programme_end": model.plan.end_day, "1y": ONE_YEAR_DAYS}
+        self.days = {"programme_end": model.plan.end_day,
+                     "1y": min(ONE_YEAR_DAYS, model.plan.days)}
         self.sums = dict.fromkeys(AUC_MEASURES, 0.0)
         self.observed = 0
         self.at: dict[str, dict[str, float]] = {}
 
     def observe(self, model: PeerSupportModel) -> None:
         """Add the day just simulated (``model.day``) to the sums; snapshot a milestone."""
-        st = model.state
-        self.sums["adherent_share"] += float(st.adherent.mean())
-        self.sums["hba1c_mean"] += float(st.hba1c.mean())
-        self.sums["utility_mean"] += float(st.utility.mean())
+        for measure in self.sums:
+            self.sums[measure] += float(getattr(model.state, _DAILY_ARRAYS[measure]).mean())
         self.observed += 1
         for name, day in self.days.items():
             if model.day == day:
@@ -129,7 +131,8 @@ class DailyOutcomes:
     def summary(self) -> dict[str, float]:
         """The summary keys: programme end day, milestone snapshots, time-averaged levels.
 
-        A milestone the run did not reach is NaN; so are the averages of a run of no days.
+        A milestone not reached yet (a model summarized mid-run) is NaN; so are the averages
+        of a run of no days.
         """
         nan = float("nan")
         out = {"programme_end_day": float(self.days["programme_end"])}

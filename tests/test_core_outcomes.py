@@ -61,7 +61,7 @@ def test_time_averaged_outcome_of_a_constant_run_is_the_constant() -> None:
                             utility=np.full(n, 0.8))
     levels = {"pdc_mean": 0.7, "adherent_share": 0.6, "hba1c_mean": 7.25,
               "utility_mean": 0.8}
-    model = SimpleNamespace(plan=SimpleNamespace(end_day=120), state=state, day=0,
+    model = SimpleNamespace(plan=SimpleNamespace(end_day=120, days=horizon), state=state, day=0,
                             population_means=lambda: levels)
     daily = DailyOutcomes(model)  # type: ignore[arg-type]
     for day in range(1, horizon + 1):
@@ -73,16 +73,19 @@ def test_time_averaged_outcome_of_a_constant_run_is_the_constant() -> None:
     assert out["utility_auc"] == pytest.approx(0.8)
     assert out["programme_end_day"] == 120
     assert out["adherent_share_programme_end"] == out["adherent_share_1y"] == 0.6
+    unobserved = DailyOutcomes(model).summary()  # type: ignore[arg-type]
+    assert np.isnan(unobserved["utility_auc"]), "no day observed: no average"
 
 
-def test_unreached_milestone_is_nan_and_no_programme_ends_at_the_horizon() -> None:
+def test_short_run_milestones_fall_on_the_horizon() -> None:
     from sim.runner import run
 
     s = run(load_scenario("designs/usual_care", {"population.size": 30, "run.days": 20}),
             seed=1).summary
-    assert s["programme_end_day"] == 20
+    assert s["programme_end_day"] == 20, "no channel acts: the programme ends at the horizon"
     assert s["adherent_share_programme_end"] == s["adherent_share_end"]
-    assert np.isnan(s["adherent_share_1y"])
+    assert s["adherent_share_1y"] == s["adherent_share_end"], "a shorter run: its horizon"
+    assert all(np.isfinite(s[k]) for k in s if k.endswith(("_1y", "_auc"))), s
 
 
 def test_im_design_gain_is_seen_at_programme_end_not_at_one_year() -> None:

@@ -167,7 +167,8 @@ MEASURED_AT_BASELINE_AND_END = ("pdc_mean", "adherent_share", "hba1c_mean", "uti
 MILESTONES = {"programme_end": "at the end of the programme", "1y": "at one year"}
 """Days besides the horizon at which :data:`MEASURED_AT_BASELINE_AND_END` are reported as
 ``<key>_<milestone>`` (``sim.runner.DailyOutcomes``): the programme's end (the day after the
-last day any channel acts; the horizon when none acts) and day 365 (NaN for a shorter run)."""
+last day any channel acts; the horizon when none acts) and day 365 (the horizon when the run
+is shorter, so a short run's ``_1y`` equals its ``_end``)."""
 
 AUC_MEASURES = {"adherent_share": "adherent_share_auc", "hba1c_mean": "hba1c_auc",
                 "utility_mean": "utility_auc"}
