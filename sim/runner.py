@@ -22,11 +22,18 @@ from tqdm.auto import tqdm
 from sim.core.economics import DAYS_PER_YEAR, discounted_sum, net_monetary_benefit
 from sim.core.lifetime import EVENT_TYPES, draw_risk_factors, simulate_lifetime
 from sim.core.model import PeerSupportModel
-from sim.core.outcomes import CURVE_YEARS, MEASURED_AT_BASELINE_AND_END, subgroups, top_share
+from sim.core.outcomes import (
+    AUC_MEASURES,
+    CURVE_YEARS,
+    MEASURED_AT_BASELINE_AND_END,
+    MILESTONES,
+    subgroups,
+    top_share,
+)
 from sim.core.results import RunResult
 from sim.params.scenario import Scenario, load_scenario
 
-__all__ = ["RunResult", "code_identity", "lifetime_effect", "lifetime_stage",
+__all__ = ["DailyOutcomes", "RunResult", "code_identity", "lifetime_effect", "lifetime_stage",
            "package_versions", "run", "scenario_hash", "summarize"]
 
 PACKAGES = ("peersupport", "mesa", "numpy", "scipy", "numba", "llvmlite", "pyarrow", "pandas",
@@ -88,8 +95,62 @@ def scenario_hash(scenario: Scenario) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def summarize(model: PeerSupportModel) -> dict[str, float]:
-    """The summary outcomes of a finished (or running) model; see ``sim.core.outcomes``."""
+ONE_YEAR_DAYS = 365
+"""The day of the one-year milestone (``<key>_1y``; the horizon when a run is shorter)."""
+
+_DAILY_ARRAYS = {"adherent_share": "adherent", "hba1c_mean": "hba1c", "utility_mean": "utility"}
+"""The patient array whose population mean is each of ``AUC_MEASURES``, day by day."""
+
+
+class DailyOutcomes:
+    """What the summary needs from every simulated day, followed inside the run.
+
+    Sums of the daily population means of :data:`sim.core.outcomes.AUC_MEASURES` (the areas
+    under the curves, from every day rather than the recorded time series) and snapshots of
+    :data:`sim.core.outcomes.MEASURED_AT_BASELINE_AND_END` on the milestone days of
+    :data:`sim.core.outcomes.MILESTONES`. Call :meth:`observe` after every ``model.step()``.
+    """
+
+    def __init__(self, model: PeerSupportModel) -> None:
+        self.days = {"programme_end": model.plan.end_day,
+                     "1y": min(ONE_YEAR_DAYS, model.plan.days)}
+        self.sums = dict.fromkeys(AUC_MEASURES, 0.0)
+        self.observed = 0
+        self.at: dict[str, dict[str, float]] = {}
+
+    def observe(self, model: PeerSupportModel) -> None:
+        """Add the day just simulated (``model.day``) to the sums; snapshot a milestone."""
+        for measure in self.sums:
+            self.sums[measure] += float(getattr(model.state, _DAILY_ARRAYS[measure]).mean())
+        self.observed += 1
+        for name, day in self.days.items():
+            if model.day == day:
+                means = model.population_means()
+                self.at[name] = {k: means[k] for k in MEASURED_AT_BASELINE_AND_END}
+
+    def summary(self) -> dict[str, float]:
+        """The summary keys: programme end day, milestone snapshots, time-averaged levels.
+
+        A milestone not reached yet (a model summarized mid-run) is NaN; so are the averages
+        of a run of no days.
+        """
+        nan = float("nan")
+        out = {"programme_end_day": float(self.days["programme_end"])}
+        for name in MILESTONES:
+            snap = self.at.get(name, {})
+            out |= {f"{k}_{name}": snap.get(k, nan) for k in MEASURED_AT_BASELINE_AND_END}
+        out |= {key: self.sums[m] / self.observed if self.observed else nan
+                for m, key in AUC_MEASURES.items()}
+        return out
+
+
+def summarize(model: PeerSupportModel, daily: DailyOutcomes | None = None
+              ) -> dict[str, float]:
+    """The summary outcomes of a finished (or running) model; see ``sim.core.outcomes``.
+
+    ``daily`` followed the run day by day (as :func:`run` does); without it the milestone
+    and time-averaged outcomes are NaN.
+    """
     base, end = model.baseline, model.population_means()
     p, led, n, st = model.patients, model.ledger, model.n, model.state
     posts = st.posts_total[~st.leader]  # members' own posts, leaders aside
@@ -101,6 +162,7 @@ def summarize(model: PeerSupportModel) -> dict[str, float]:
     for key in MEASURED_AT_BASELINE_AND_END:
         out[f"{key}_baseline"] = base[key]
         out[f"{key}_end"] = end[key]
+    out |= (daily or DailyOutcomes(model)).summary()
     measured0, measured_end = p.hba1c0_measured_pct, model.measured_hba1c()
     out["hba1c_mean_baseline"] = float(measured0.mean())  # as trials report them
     out["hba1c_mean_end"] = float(measured_end.mean())
@@ -235,9 +297,11 @@ def run(scenario: Scenario | str | Path | dict[str, Any], seed: int | None = Non
     sc = load_scenario(scenario, overrides)
     started = datetime.now(UTC)
     model = PeerSupportModel(sc, sc.run.seed if seed is None else seed, agent_views=False)
+    daily = DailyOutcomes(model)
     for _ in tqdm(range(sc.run.days), desc=sc.program.name, unit="day", disable=not progress,
                   leave=False):
         model.step()
+        daily.observe(model)
     provenance = {
         "scenario_name": sc.name,
         "design": sc.program.name,
@@ -249,7 +313,7 @@ def run(scenario: Scenario | str | Path | dict[str, Any], seed: int | None = Non
         "started_utc": started.isoformat(),
         "scenario": sc.model_dump(mode="json"),
     }
-    summary, curves = summarize(model), None
+    summary, curves = summarize(model, daily), None
     if sc.lifetime.enabled:
         lifetime, curves = lifetime_stage(model, summary)
         summary |= lifetime

@@ -369,3 +369,71 @@ def test_ready_comparison_runs_end_to_end(tmp_path: Path, capsys) -> None:
     programs = icer.set_index("design")["cost"]
     assert (programs.drop("usual_care") > programs["usual_care"]).all(), (
         "every program costs more than usual care")
+
+
+# --------------------------------------------------------------------------- console and money
+
+
+def test_text_table_columns_never_run_together() -> None:
+    from sim.report.compare_words import text_table
+
+    lines = text_table([["outcome", "a", "b"], ["x", "(0.0115 to 0.0184)", "+0.0002"],
+                        ["longer label", "1", "+GBP 52.92 (10.00 to 120.00)"]])
+    assert lines[2] == "x              (0.0115 to 0.0184)                        +0.0002"
+    assert "(0.0115 to 0.0184)+0.0002" not in "\n".join(lines)
+    assert {len(line) for line in (lines[0], lines[2], lines[3])} == {len(lines[1])}
+
+
+def test_a_money_increment_rounds_the_same_everywhere() -> None:
+    from sim.report.render import fmt, fmt_interval, money_decimals
+
+    alone = fmt("money", 52.92, diff=True)
+    assert alone == "+GBP 52.92"
+    assert fmt_interval("money", 52.92, 10.0, 120.0, diff=True).startswith(alone + " (")
+    assert fmt_interval("money", 152.4, 10.0, 320.0) == "GBP 152 (10 to 320)"
+    assert money_decimals("money", 99.5) == 2 and money_decimals("qaly", 1.0) is None
+
+
+def test_console_shows_programme_end_and_later_side_by_side(tiny_result: CompareResult
+                                                            ) -> None:
+    from sim.report.compare_words import format_tables
+
+    keys = set(tiny_result.outcomes["outcome"])
+    assert {"adherent_share_programme_end", "adherent_share_end",  # horizon 60 < one year
+            "adherent_share_auc", "hba1c_auc", "utility_auc"} <= keys
+    text = format_tables(tiny_result)
+    assert "at programme end" in text and "at day 60" in text and "60-day average" in text
+    block = text.split("Incremental analysis")[0].splitlines()
+    header = next(line for line in block if line.startswith("mean (95% interval)"))
+    others = [n for n in tiny_result.comparison.names if n != tiny_result.comparison.comparator]
+    for line in filter(None, block[block.index(header) + 2:]):
+        # every cell is right-aligned under its design's name: it ends where the name ends
+        assert all(line[header.index(n) + len(n) - 1] != " " for n in others), line
+
+
+# --------------------------------------------------------------------------- planners' words
+
+
+def test_design_labels_come_from_the_design_files_and_are_escaped(tiny_result: CompareResult
+                                                                  ) -> None:
+    import dataclasses
+
+    from sim.report.compare_report import render_html
+    from sim.report.compare_words import GLOSSARY
+
+    labels = tiny_result.comparison.labels
+    assert labels["usual_care"] == "Usual care: no peer-support programme"
+    assert labels["usual_care_copy"] == "usual_care_copy", "no description of its own: the name"
+    assert "(Instant-messaging (IM) peer groups" in " ".join(summary_lines(tiny_result))
+    hostile = "<script>alert(1)</script> **IM** ![x](/etc/passwd)"
+    comparison = tiny_result.comparison
+    designs = [dataclasses.replace(d, label=hostile) if d.name == "hybrid_kickoff" else d
+               for d in comparison.designs]
+    result = dataclasses.replace(
+        tiny_result, comparison=dataclasses.replace(comparison, designs=designs))
+    page = render_html(result)
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'src="/etc/passwd"' not in page
+    assert 'id="glossary"' in page and all(f"<dt>{term}</dt>" in page for term in GLOSSARY)
+    assert {"DSMES", "IM", "ICER", "NMB", "QALY", "pp", "PAID", "AUC"} <= set(GLOSSARY)
+    assert "Net benefit gained at GBP 20,000/QALY" in page, "the headline is an increment"

@@ -36,3 +36,69 @@ def test_every_declared_outcome_is_a_summary_key() -> None:
     keys = set(summary_keys())
     assert all(k in keys or f"{k}_end" in keys for k in OUTCOMES), set(OUTCOMES) - keys
     assert "cost_per_patient_discounted_hba1c_ge8.5" in summary_keys()
+
+
+def test_time_averaged_outcomes_are_the_mean_of_every_days_means() -> None:
+    """AUC per patient-year = mean of the daily population means (recorded every day here)."""
+    from sim.runner import run
+
+    result = run(load_scenario({}, {"population.size": 60, "run.days": 40,
+                                    "run.record_every_days": 1}), seed=3)
+    days = result.timeseries[result.timeseries["day"] > 0]
+    for measure, key in (("adherent_share", "adherent_share_auc"),
+                         ("hba1c_mean", "hba1c_auc"), ("utility_mean", "utility_auc")):
+        assert result.summary[key] == pytest.approx(days[measure].mean(), rel=1e-12)
+
+
+def test_time_averaged_outcome_of_a_constant_run_is_the_constant() -> None:
+    """Known answer: a population that never changes has AUC per patient-year = its level."""
+    from types import SimpleNamespace
+
+    from sim.runner import DailyOutcomes
+
+    n, horizon = 50, 400
+    state = SimpleNamespace(adherent=np.arange(n) < 30, hba1c=np.full(n, 7.25),
+                            utility=np.full(n, 0.8))
+    levels = {"pdc_mean": 0.7, "adherent_share": 0.6, "hba1c_mean": 7.25,
+              "utility_mean": 0.8}
+    model = SimpleNamespace(plan=SimpleNamespace(end_day=120, days=horizon), state=state, day=0,
+                            population_means=lambda: levels)
+    daily = DailyOutcomes(model)  # type: ignore[arg-type]
+    for day in range(1, horizon + 1):
+        model.day = day
+        daily.observe(model)  # type: ignore[arg-type]
+    out = daily.summary()
+    assert out["adherent_share_auc"] == pytest.approx(0.6)
+    assert out["hba1c_auc"] == pytest.approx(7.25)
+    assert out["utility_auc"] == pytest.approx(0.8)
+    assert out["programme_end_day"] == 120
+    assert out["adherent_share_programme_end"] == out["adherent_share_1y"] == 0.6
+    unobserved = DailyOutcomes(model).summary()  # type: ignore[arg-type]
+    assert np.isnan(unobserved["utility_auc"]), "no day observed: no average"
+
+
+def test_short_run_milestones_fall_on_the_horizon() -> None:
+    from sim.runner import run
+
+    s = run(load_scenario("designs/usual_care", {"population.size": 30, "run.days": 20}),
+            seed=1).summary
+    assert s["programme_end_day"] == 20, "no channel acts: the programme ends at the horizon"
+    assert s["adherent_share_programme_end"] == s["adherent_share_end"]
+    assert s["adherent_share_1y"] == s["adherent_share_end"], "a shorter run: its horizon"
+    assert all(np.isfinite(s[k]) for k in s if k.endswith(("_1y", "_auc"))), s
+
+
+def test_im_design_gain_is_seen_at_programme_end_not_at_one_year() -> None:
+    """hybrid_kickoff's IM groups close at day 196: its adherent-share gain over usual care
+    (same seed) is large then and mostly gone by day 365."""
+    from sim.runner import run
+
+    size = {"population.size": 600}
+    im = run("designs/hybrid_kickoff", seed=7, overrides=size).summary
+    uc = run("designs/usual_care", seed=7, overrides=size).summary
+    assert im["programme_end_day"] == 196
+    end_gain = im["adherent_share_programme_end"] - uc["adherent_share_programme_end"]
+    year_gain = im["adherent_share_1y"] - uc["adherent_share_1y"]
+    assert end_gain > 0.1
+    assert end_gain > year_gain + 0.08
+    assert im["adherent_share_auc"] > uc["adherent_share_auc"] + 0.05

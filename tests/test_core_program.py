@@ -49,3 +49,15 @@ def test_rollout_offers_the_share_of_groups_and_keeps_the_narrower_ones():
 def test_plan_is_cut_at_the_run_length():
     plan = _plan({"im": {"start_day": 0, "end_day": 1000}}, days=50)
     assert plan.days == 50 and plan.im_active.all(), "an end after the run is the run's end"
+
+
+def test_programme_end_is_the_day_after_the_last_channel_acts() -> None:
+    def end(name: str, days: int = 365) -> int:
+        sc = load_scenario(name, {"run.days": days})
+        return contact_plan(sc.program, days, 10, np.random.default_rng(0)).end_day
+
+    assert end("designs/hybrid_kickoff") == 196  # IM open days 14-195
+    assert end("designs/im_peer_support") == 182
+    assert end("designs/dsmes_in_person") == 155  # last fortnightly session: day 154
+    assert end("designs/usual_care") == 365  # no channel: the horizon
+    assert end("designs/hybrid_kickoff", days=100) == 100  # still running at the horizon

@@ -33,6 +33,7 @@ from .conftest import ROOT
 pytestmark = pytest.mark.slow
 
 SHRINK_FILES: dict[str, dict[str, object]] = {
+    "scenarios/sensitivity/qol_levers.yaml": {"settings.n": 4, "set.population.size": 100},
     "scenarios/sensitivity/qol_morris.yaml": {"settings.n": 4, "set.population.size": 100},
     "scenarios/sensitivity/qol_sobol.yaml": {"settings.n": 8, "set.population.size": 100},
     "scenarios/sweeps/hybrid_lhs.yaml": {"set.population.size": 200},

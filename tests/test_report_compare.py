@@ -101,7 +101,7 @@ def test_report_renders_in_chromium(report: Path, tiny_result: CompareResult) ->
             summary = page.locator("#summary")
             assert summary.is_visible() and "health for the money" in summary.inner_text() \
                 or "no design beats" in summary.inner_text()
-            assert page.locator("#summary .card").count() == 4, "four key-figure cards"
+            assert page.locator("#summary .card").count() == 5, "five key-figure cards"
             rows = page.locator("#side-by-side-table tbody tr")
             assert rows.count() >= 10, f"side-by-side table has {rows.count()} rows"
             assert page.locator("#side-by-side-table thead th").count() == 1 + 4, "4 designs"
@@ -118,6 +118,13 @@ def test_report_renders_in_chromium(report: Path, tiny_result: CompareResult) ->
             page.screenshot(path=str(ARTIFACTS / "compare_report_full.png"), full_page=True)
             page.locator("#uncertainty").screenshot(
                 path=str(ARTIFACTS / "compare_report_uncertainty.png"))
+            page.set_viewport_size({"width": 900, "height": 900})  # a planner's laptop window
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 900, f"the page scrolls sideways at 900 px ({width} px wide)"
+            page.screenshot(path=str(ARTIFACTS / "compare_report_900px.png"))
+            page.emulate_media(media="print")
+            assert not page.locator("nav.toc").is_visible(), "no link bar on paper"
+            assert page.locator("#glossary").is_visible()
         finally:
             browser.close()
     assert not problems, problems

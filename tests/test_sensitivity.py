@@ -378,3 +378,29 @@ def test_delta_bias_is_one_warning_naming_the_unevenly_sampled_input() -> None:
         analyze([Input("a", 0, 1), Input("b", 0, 1)], "delta", X, y, seed=3, num_resamples=50)
     assert [type(w.message) for w in caught] == [DeltaBiasWarning], [str(w.message) for w in caught]
     assert caught[0].message.inputs == ("a",)
+
+
+def test_ranking_verdicts_come_from_the_analysis_layer() -> None:
+    """Known answers: each verdict of sim.analyses.sensitivity.ranking from hand-made indices."""
+    from sim.analyses.sensitivity import ranking
+
+    def rows(method: str, table: list[tuple[str, str, float, bool]]) -> pd.DataFrame:
+        return pd.DataFrame([{"output": "y", "input": i, "index": k, "value": v,
+                              "flagged_inert": f} for i, k, v, f in table])
+
+    sobol = ranking(rows("sobol", [
+        ("a", "ST", 0.6, False), ("a", "S1", 0.55, False),  # drives
+        ("b", "ST", 0.4, False), ("b", "S1", 0.1, False),  # partly interactions
+        ("c", "ST", 0.2, False), ("c", "S1", 0.0, True),  # interactions only
+        ("d", "ST", 0.001, True), ("d", "S1", 0.0, True)]), "sobol", "y")
+    assert sobol["input"].tolist() == ["a", "b", "c", "d"]
+    assert sobol["verdict"].tolist() == ["drives", "partly_interactions", "interactions_only",
+                                         "inert"]
+    assert sobol["sigma_ratio"].isna().all()
+    morris = ranking(rows("morris", [
+        ("a", "mu_star", 2.0, False), ("a", "sigma", 3.0, False),
+        ("b", "mu_star", 1.0, False), ("b", "sigma", 0.5, False),
+        ("c", "mu_star", 0.0, True), ("c", "sigma", 0.0, False)]), "morris", "y")
+    assert morris["verdict"].tolist() == ["nonlinear", "drives", "inert"]
+    assert morris["sigma_ratio"].iloc[:2].tolist() == [1.5, 0.5]
+    assert np.isnan(morris["sigma_ratio"].iloc[2])

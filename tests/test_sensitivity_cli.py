@@ -104,10 +104,17 @@ def test_ready_files_validate_and_fit_their_purpose() -> None:
         "the screening file should screen 15 or more inputs"
     assert sobol.spec.method == "sobol" and 8 <= len(sobol.inputs) <= 10, \
         "the Sobol' file should quantify the 8-10 inputs that matter"
-    for plan in (morris, sobol):
-        assert plan.outputs[0] == "utility_change", "QoL change is the primary output"
-        assert plan.base["program"]["name"] == "hybrid_kickoff", "both analyse the hybrid design"
+    levers = load_sensitivity(SCENARIOS / "sensitivity" / "qol_levers.yaml")
+    for plan in (morris, sobol, levers):
+        assert plan.outputs[0] == "qalys_per_patient", "QALYs are the primary output"
+        assert {"utility_auc", "utility_change"} <= set(plan.outputs), "and QoL"
+        assert plan.base["program"]["name"] == "hybrid_kickoff", "all analyse the hybrid design"
+        assert plan.comparator["program"]["name"] == "usual_care", "on differences from it"
         assert plan.spec.replications >= 2, "a stochastic model needs replications for noise"
+    assert {i.name for i in levers.inputs} == {
+        "program.im.posts_per_week", "program.im.leader_posts_per_week",
+        "program.im.moderator_posts_per_week", "network.group_size",
+        "program.in_person.end_day", "program.im.end_day"}, "the programme levers"
     screened = {i.name for i in morris.inputs}
     assert {i.name for i in sobol.inputs} <= screened, \
         "the Sobol' inputs should be among those screened by Morris"
@@ -385,3 +392,65 @@ def test_a_nan_index_is_never_a_driver() -> None:
                          "conf_high": [0.5, np.nan], "dummy_high": [0.05, 0.05]})
     flagged = _flag(rows, "delta", None, None).set_index("input")["flagged_inert"]
     assert not flagged["a"] and flagged["b"]
+
+
+# --------------------------------------------------------------------------- comparator
+
+PAIRED = f"""\
+name: tiny_paired
+base: {SCENARIOS}/designs/hybrid_kickoff.yaml
+comparator: designs/usual_care
+set: {{population.size: 60, run.days: 30, program.im.leader_posts_per_week: 4.0}}
+inputs:
+  economics.healthcare_cost_per_year: {{low: 500, high: 1500}}
+  program.im.posts_per_week: {{low: 1.0, high: 3.0}}
+method: morris
+settings: {{n: 4, num_levels: 4}}
+outputs: {{primary: cost_per_patient, also: [im_days]}}
+replications: 2
+seed: 4
+analysis: {{num_resamples: 50}}
+"""
+"""4 trajectories x 3 points x 2 replications x 2 arms = 48 runs of 60 patients x 30 days."""
+
+
+def test_differences_from_a_comparator_cancel_what_both_arms_share(tmp_path: Path) -> None:
+    """Known answer: healthcare cost per year adds the same to both arms, so its mu* on the
+    cost difference is 0, while the design-only lever (posts) drives it."""
+    path = write(tmp_path, PAIRED)
+    plan = load_sensitivity(path)
+    assert plan.n_runs == 48 and plan.comparator["program"]["name"] == "usual_care"
+    tasks = plan.tasks()
+    design, comp = tasks[0], tasks[1]
+    assert design.seed == comp.seed and (design.meta["arm"], comp.meta["arm"]) == (0, 1)
+    assert "program.im.posts_per_week" not in comp.overrides
+    assert comp.overrides["economics.healthcare_cost_per_year"] == \
+        design.overrides["economics.healthcare_cost_per_year"]
+    assert comp.scenario["program"]["im"]["leader_posts_per_week"] != 4.0, \
+        "set keys under program. stay the design's"
+    out = tmp_path / "store"
+    assert run_cli(path, "--out", out, "--executor", "serial", "--no-progress") == 0
+    result = analyze_store(out)
+    assert result.meta["primary_output"] == "cost_per_patient_diff"
+    assert result.outputs == ["cost_per_patient_diff", "im_days_diff"]
+    mu = result.indices[(result.indices["index"] == "mu_star")
+                        & (result.indices["output"] == "cost_per_patient_diff")]
+    mu = mu.set_index("input")["value"]
+    assert mu["economics.healthcare_cost_per_year"] < 1e-9 * mu["program.im.posts_per_week"]
+    assert mu["program.im.posts_per_week"] > 0
+    runs = load_results(out).runs
+    assert (runs.loc[runs["arm"] == 1, "im_days"] == 0).all(), "usual care has no IM group"
+    assert load_results(out).manifest["analysis"]["comparator"] == "usual_care"
+    same = analyze_store(out, outputs=["cost_per_patient"])  # with or without _diff
+    assert same.outputs == ["cost_per_patient_diff"]
+    assert "Top inputs for cost_per_patient_diff" in sa_runner.describe_result(
+        result, "cost_per_patient_diff")
+    report = sa_runner.run_sensitivity(plan, out, RunOptions(executor="serial", resume=True))
+    assert report.ran == 0 and report.skipped == 48, "resumable: every pair recorded"
+    with pytest.raises(ScenarioError, match="paired runs against a comparator"):
+        analyze_store(out, method="pawn")
+
+
+def test_a_missing_comparator_is_located(tmp_path: Path) -> None:
+    err = load_error(tmp_path, PAIRED.replace("designs/usual_care", "designs/no_such"))
+    assert err.path == "comparator" and "comparator" in str(err)

@@ -137,17 +137,35 @@ class OutcomeRow:
     kind: str  # share, pp, hba1c, utility, money, qaly, plain
 
 
-def outcome_rows(currency: str, thresholds: Sequence[float],
-                 healthcare: bool = False) -> list[OutcomeRow]:
-    """The side-by-side table's rows (health first, then costs, QALYs and net benefit)."""
+def outcome_rows(currency: str, thresholds: Sequence[float], healthcare: bool = False, *,
+                 horizon_days: int = 365) -> list[OutcomeRow]:
+    """The side-by-side table's rows (health first, then costs, QALYs and net benefit).
+
+    Health at the end of each programme (while it still acts), at one year (or the horizon,
+    if shorter), and averaged over the horizon (AUC), so a programme whose effect fades after
+    it closes is not read as doing nothing.
+    """
+    late = ("1y", "at one year") if horizon_days >= 365 else ("end", f"at day {horizon_days}")
+    adherent = "Adherent (PDC >= 0.8)"
     rows = [
-        OutcomeRow("adherent_share_end", "Adherent (PDC >= 0.8) at end", "share of patients",
+        OutcomeRow("adherent_share_programme_end", f"{adherent} at programme end",
+                   "share of patients", "higher", "share"),
+        OutcomeRow(f"adherent_share_{late[0]}", f"{adherent} {late[1]}", "share of patients",
                    "higher", "share"),
-        OutcomeRow("pdc_mean_end", "Mean PDC at end", "proportion of days covered", "higher",
-                   "share"),
-        OutcomeRow("hba1c_change", "HbA1c change from baseline", "%-points", "lower", "hba1c"),
-        OutcomeRow("utility_change", "QoL change from baseline", "EQ-5D utility", "higher",
-                   "utility"),
+        OutcomeRow("adherent_share_auc", f"{adherent}, {horizon_days}-day average",
+                   "share of patients (AUC per patient-year)", "higher", "share"),
+        OutcomeRow(f"pdc_mean_{late[0]}", f"Mean PDC {late[1]}", "proportion of days covered",
+                   "higher", "share"),
+        OutcomeRow("hba1c_mean_programme_end", "HbA1c at programme end", "%", "lower",
+                   "hba1c"),
+        OutcomeRow("hba1c_change", f"HbA1c change from baseline to day {horizon_days}",
+                   "%-points", "lower", "hba1c"),
+        OutcomeRow("hba1c_auc", f"HbA1c, {horizon_days}-day average", "% (AUC per "
+                   "patient-year)", "lower", "hba1c"),
+        OutcomeRow("utility_change", f"QoL change from baseline to day {horizon_days}",
+                   "EQ-5D utility", "higher", "utility"),
+        OutcomeRow("utility_auc", f"QoL, {horizon_days}-day average",
+                   "EQ-5D utility (AUC per patient-year)", "higher", "utility"),
         OutcomeRow("distress_change", "Diabetes distress change from baseline",
                    "PAID points (0-100)", "lower", "distress"),
         OutcomeRow("engagement_end", OUTCOMES["engagement_end"].label, "0-1", "higher",
@@ -261,12 +279,15 @@ class Design:
         file: the scenario file it came from.
         scenario: the resolved scenario (set and horizon applied) as a dict.
         sha256: hash of ``scenario`` (canonical JSON, as in run provenance).
+        label: plain words for planners: the ``description`` the design file itself writes
+            (not one it extends), else its name. Untrusted text: reports escape it.
     """
 
     name: str
     file: str
     scenario: dict[str, Any] = field(repr=False)
     sha256: str = ""
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -288,6 +309,11 @@ class Comparison:
     def comparator(self) -> str:
         """The comparator's name."""
         return self.spec.comparator
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Plain-words label of each design, by name (the name when the file gives none)."""
+        return {d.name: d.label or d.name for d in self.designs}
 
     @property
     def seeds(self) -> list[int]:
@@ -507,7 +533,7 @@ def _resolve(spec: CompareSpec, files: list[tuple[Path, tuple[str, ...]]], where
         seen[name] = str(file)
         scenarios.append(scenario)
         designs.append(Design(name=name, file=_display_path(file), scenario=scenario.model_dump(
-            mode="json"), sha256=scenario_hash(scenario)))
+            mode="json"), sha256=scenario_hash(scenario), label=_own_description(file)))
 
     names = [d.name for d in designs]
     if spec.comparator not in names:
@@ -524,6 +550,13 @@ def _resolve(spec: CompareSpec, files: list[tuple[Path, tuple[str, ...]]], where
                           "programme", ("horizon",))
     spec, draws = _psa_draws(spec, scenarios, where)
     return Comparison(spec=spec, designs=designs, draws=draws, path=path, text=text)
+
+
+def _own_description(file: Path) -> str:
+    """The ``description`` a design file writes itself (one line; "" if it only extends one)."""
+    data, _ = read_yaml(file)
+    text = data.get("description")
+    return " ".join(text.split()) if isinstance(text, str) else ""
 
 
 def _display_path(path: Path) -> str:
@@ -754,7 +787,8 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
     runs, complete = _complete_runs(res, comparison)
     healthcare = bool((runs["healthcare_cost_per_patient"].abs() > 0).any())
     thresholds, lifetime_nmb = comparison.spec.thresholds, comparison.spec.horizon == "lifetime"
-    rows = outcome_rows(comparison.currency, () if lifetime_nmb else thresholds, healthcare)
+    rows = outcome_rows(comparison.currency, () if lifetime_nmb else thresholds, healthcare,
+                        horizon_days=comparison.first["run"]["days"])
     no_im = {d.name for d in comparison.designs if not has_im(d.scenario)}
     outcomes = _outcomes(runs, rows, comparison, no_im)
     ce_plane, ceac, ceaf, evpi, icer = _cost_effectiveness(runs, comparison,

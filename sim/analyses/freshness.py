@@ -49,9 +49,9 @@ def sensitivity_freshness(results: str | Path, sensitivity_file: str | Path) -> 
         sensitivity_file: the analysis file as it is now.
 
     Returns:
-        :func:`stale_parameters` of the recorded base scenario and input ranges vs those
-        the file resolves to today (rows ``inputs.<name>.low`` etc. for ranges; empty:
-        fresh).
+        :func:`stale_parameters` of the recorded base scenario, input ranges and comparator
+        scenario vs those the file resolves to today (rows ``inputs.<name>.low``,
+        ``comparator.<parameter>`` etc.; empty: fresh).
     """
     folder = Path(results)
     path = next((folder / n for n in ("store_manifest.json", "manifest.json")
@@ -67,5 +67,7 @@ def sensitivity_freshness(results: str | Path, sensitivity_file: str | Path) -> 
               for name, spec in plan.spec.inputs.items()}
     recorded_ranges = manifest["resolved"].get("spec", {}).get("inputs", {})
     return pd.concat([stale_parameters(recorded, plan.base),
-                      stale_parameters({"inputs": recorded_ranges}, {"inputs": ranges})],
+                      stale_parameters({"inputs": recorded_ranges}, {"inputs": ranges}),
+                      stale_parameters({"comparator": manifest["resolved"].get("comparator")},
+                                       {"comparator": plan.comparator})],
                      ignore_index=True)

@@ -17,6 +17,7 @@ A sensitivity file (``scenarios/sensitivity/*.yaml``; docs/sensitivity.md)::
     replications: 2                           # runs per sample point, averaged
     seed: 20240601                            # root of every sample, run and bootstrap
     streams: common                           # common (default) or independent
+    comparator: ../designs/usual_care.yaml    # optional: analyse differences from it
     analysis: {num_resamples: 1000, conf_level: 0.95, tolerance: 0.05}
 
 Everything is validated before anything runs, as sweep files are (the helpers of
@@ -35,6 +36,13 @@ Run seeds (``streams``): ``common`` (default) gives replication r of every sampl
 seed ``derive_seed(seed, r)``: common random numbers across points, the seed of replication
 r of ``peersupport run``. ``independent`` gives ``derive_seed(seed, point, r)``. Why common
 is the default: docs/sensitivity.md.
+
+With a ``comparator`` (a scenario file relative to the sensitivity file, or a ready scenario's
+name such as ``designs/usual_care``), every sample point x replication also runs the
+comparator with the same seed (paired runs, common random numbers) and with the same values
+of every input and ``set`` key outside ``program.`` (the design's own levers stay the
+design's); each output is analysed as its difference, design minus comparator, named
+``<output>_diff`` (``qalys_per_patient_diff``).
 """
 
 from __future__ import annotations
@@ -75,7 +83,7 @@ from sim.engine.store import ResultsStore, load_results
 from sim.engine.tasks import RunReport, Task, run_tasks
 from sim.params.errors import ScenarioError
 from sim.params.located import Located, Strict, load_document, short
-from sim.params.scenario import Scenario, check_parameter_path, parse_set
+from sim.params.scenario import Scenario, check_parameter_path, load_scenario, parse_set
 from sim.uncertainty import BOUNDED, RangeSpec, resolve_ranges, stored_dist
 
 __all__ = [
@@ -85,8 +93,10 @@ __all__ = [
     "SensitivitySpec",
     "analyze_store",
     "describe_result",
+    "comparator_overrides",
     "estimate_budget",
     "load_sensitivity",
+    "paired_differences",
     "run_sensitivity",
 ]
 
@@ -190,6 +200,21 @@ class SensitivitySpec(Strict):
         "independent per point")
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec,
                                    description="bootstrap and convergence settings")
+    comparator: str | None = Field(None, min_length=1, description="scenario file (relative "
+                                   "to this file) or ready scenario name: analyse each "
+                                   "output's difference from it, run with the same seeds")
+
+
+DIFF_SUFFIX = "_diff"
+"""Suffix of an output analysed as its difference from the comparator."""
+
+DESIGN_ONLY = "program."
+"""Inputs and ``set`` keys under this prefix are the design's own: the comparator keeps its."""
+
+
+def comparator_overrides(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The overrides a comparator run shares with its design run (all but the design's own)."""
+    return {k: v for k, v in values.items() if not k.startswith(DESIGN_ONLY)}
 
 
 @dataclass(frozen=True)
@@ -204,6 +229,8 @@ class SensitivityPlan:
         inputs: the uncertain inputs.
         X: sample points, one column per input (index ``point``); analysed as drawn.
         integer: inputs whose parameter is an integer (runs use the rounded value).
+        comparator: the resolved comparator scenario (``set`` outside ``program.`` applied),
+            as a dict; None without one.
     """
 
     path: Path | None
@@ -213,23 +240,32 @@ class SensitivityPlan:
     inputs: list[Input] = field(repr=False)
     X: pd.DataFrame = field(repr=False)
     integer: frozenset[str] = frozenset()
+    comparator: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def outputs(self) -> list[str]:
-        """Analysed outputs, the primary first."""
+        """Outputs the runs give for the analysis, the primary first (summary keys)."""
         primary = self.spec.outputs.primary
         return [primary, *dict.fromkeys(o for o in self.spec.outputs.also if o != primary)]
 
     @property
+    def arms(self) -> int:
+        """Runs per sample point and replication: 2 with a comparator, else 1."""
+        return 2 if self.comparator is not None else 1
+
+    @property
     def n_runs(self) -> int:
-        """Runs in the analysis: sample points x replications."""
-        return len(self.X) * self.spec.replications
+        """Runs in the analysis: sample points x replications (x 2 with a comparator)."""
+        return len(self.X) * self.spec.replications * self.arms
 
     @property
     def title(self) -> str:
         """Heading of the report."""
         name = self.spec.name or (self.path.stem if self.path else "sensitivity")
-        return f"{name}: what drives {self.spec.outputs.primary}"
+        if self.comparator is None:
+            return f"{name}: what drives {self.spec.outputs.primary}"
+        return (f"{name}: what drives {self.spec.outputs.primary}{DIFF_SUFFIX} (the difference "
+                f"from {self.comparator['program']['name']})")
 
     def options(self) -> dict[str, Any]:
         """Sampler and analyser options of the method (defaults filled in)."""
@@ -242,17 +278,30 @@ class SensitivityPlan:
         return derive_seed(self.spec.seed, point, replication)
 
     def tasks(self) -> list[Task]:
-        """Every run: for each point, each replication (run_id = point * R + replication)."""
+        """Every run: for each point, each replication (run_id = point * R + replication).
+
+        With a comparator, each is a pair, design then comparator with the same seed:
+        run_id = 2 * (point * R + replication) + arm (arm 0 the design, 1 the comparator).
+        """
         names = [i.name for i in self.inputs]
-        reps = self.spec.replications
+        reps, arms = self.spec.replications, self.arms
         out = []
         for p, row in enumerate(self.X[names].itertuples(index=False, name=None)):
             values = {n: float(v) for n, v in zip(names, row, strict=True)}
             overrides = {n: (round(v) if n in self.integer else v) for n, v in values.items()}
             for r in range(reps):
-                out.append(Task(run_id=p * reps + r, scenario=self.base,
-                                seed=self.seed_of(p, r), overrides=overrides,
-                                meta={"point": p, "replication": r, **values}))
+                meta = {"point": p, "replication": r, **values}
+                if self.comparator is None:
+                    out.append(Task(run_id=p * reps + r, scenario=self.base,
+                                    seed=self.seed_of(p, r), overrides=overrides, meta=meta))
+                    continue
+                pair = (p * reps + r) * arms
+                out.append(Task(run_id=pair, scenario=self.base, seed=self.seed_of(p, r),
+                                overrides=overrides, meta={**meta, "arm": 0}))
+                out.append(Task(run_id=pair + 1, scenario=self.comparator,
+                                seed=self.seed_of(p, r),
+                                overrides=comparator_overrides(overrides),
+                                meta={**meta, "arm": 1}))
         return out
 
     def analysis(self) -> dict[str, Any]:
@@ -276,11 +325,16 @@ class SensitivityPlan:
             "tolerance": spec.analysis.tolerance,
             "n_points": len(self.X),
             "design": {k: v for k, v in self.X.attrs.items() if k != "names"},
+            "comparator": None if self.comparator is None
+            else self.comparator["program"]["name"],
         }
 
     def resolved(self) -> dict[str, Any]:
         """Everything the runs and the analysis depend on (hashed to guard --resume)."""
-        return {"spec": self.spec.model_dump(mode="json"), "base": self.base}
+        out = {"spec": self.spec.model_dump(mode="json"), "base": self.base}
+        if self.comparator is not None:
+            out["comparator"] = self.comparator
+        return out
 
     def sha256(self) -> str:
         """Hash of :meth:`resolved` (canonical JSON)."""
@@ -300,14 +354,18 @@ class SensitivityPlan:
             "resolved": self.resolved(),
             "analysis": self.analysis(),
             "columns": {"levers": [], "parameters": names,
-                        "metadata": ["point", "replication", *names]},
+                        "metadata": ["point", "replication",
+                                     *(["arm"] if self.comparator is not None else []),
+                                     *names]},
         }
 
     def describe(self) -> str:
         """A short plan: sample points x replications = runs."""
         spec, sc = self.spec, self.base
+        pair = (f" x 2 (design and comparator {self.comparator['program']['name']}, same "
+                "seed)" if self.comparator is not None else "")
         return (f"{spec.method} on {len(self.inputs)} inputs: {len(self.X):,} sample points "
-                f"(n = {spec.settings.n}) x {spec.replications} replications = "
+                f"(n = {spec.settings.n}) x {spec.replications} replications{pair} = "
                 f"{self.n_runs:,} runs of {sc['population']['size']:,} patients x "
                 f"{sc['run']['days']} days")
 
@@ -337,7 +395,7 @@ def estimate_budget(plan: SensitivityPlan, options: RunOptions, timed_runs: int 
     from sim.engine.executors import default_workers
     from sim.runner import run
 
-    tasks = plan.tasks()[:: plan.spec.replications][:timed_runs]
+    tasks = plan.tasks()[:: plan.spec.replications * plan.arms][:timed_runs]
     started = time.perf_counter()
     for task in tasks:
         run(plan.base, task.seed, overrides=dict(task.overrides))
@@ -363,12 +421,30 @@ def load_sensitivity(source: str | Path, *, max_runs: int | None = None) -> Sens
     inputs, integer = _inputs(spec, base_scenario, ctx)
     _check_settings(spec, ctx)
     _check_outputs(spec, ctx)
-    check_runs(_planned_runs(spec), str(path), max_runs)
+    comparator = _comparator(path.parent, spec, ctx)
+    check_runs(_planned_runs(spec) * (2 if comparator else 1), str(path), max_runs)
     X = _sample(spec, inputs, ctx)
     _check_points(X, inputs, integer, base_scenario, ctx)
+    if comparator is not None:
+        _check_points(X, [i for i in inputs if not i.name.startswith(DESIGN_ONLY)], integer,
+                      comparator, ctx)
     return SensitivityPlan(path=path, text=text, spec=spec,
                            base=base_scenario.model_dump(mode="json"), inputs=inputs, X=X,
-                           integer=frozenset(integer))
+                           integer=frozenset(integer),
+                           comparator=comparator.model_dump(mode="json") if comparator
+                           else None)
+
+
+def _comparator(folder: Path, spec: SensitivitySpec, ctx: Located) -> Scenario | None:
+    """The comparator scenario (a file beside the sensitivity file, or a ready name)."""
+    if spec.comparator is None:
+        return None
+    fixed = comparator_overrides(spec.set)
+    file = folder / spec.comparator
+    try:
+        return load_scenario(file if file.is_file() else spec.comparator, fixed)
+    except ScenarioError as exc:
+        raise ctx.error(f"comparator: {exc.message}", ("comparator",)) from None
 
 
 def _inputs(spec: SensitivitySpec, base: Scenario, ctx: Located) -> tuple[list[Input], set]:
@@ -638,7 +714,11 @@ def _analyze_sensitivity_store(results: Any, stored: dict[str, Any],
     inputs = [Input(**i) for i in stored["inputs"]]
     names = [i.name for i in inputs]
     method = stored["method"]
-    runs = _ok_runs(results, expected=stored["n_points"] * stored["replications"])
+    comparator = stored.get("comparator")
+    arms = 2 if comparator else 1
+    runs = _ok_runs(results, expected=stored["n_points"] * stored["replications"] * arms)
+    if comparator:  # "qalys_per_patient_diff" and "qalys_per_patient" name the same output
+        outputs = [o.removesuffix(DIFF_SUFFIX) for o in outputs or []]
     outs = _pick_outputs(results, outputs or stored["outputs"], default=False)
     points = runs.groupby("point", sort=True)
     X = points[names].first()
@@ -647,7 +727,9 @@ def _analyze_sensitivity_store(results: Any, stored: dict[str, Any],
                             "sample points; continue it with --resume")
     X.index = pd.RangeIndex(len(X), name="point")
     X.attrs = {**stored["design"], "names": names}
-    Y_reps = runs[["point", "replication", *outs]].reset_index(drop=True)
+    Y_reps = (paired_differences(runs, outs) if comparator
+              else runs[["point", "replication", *outs]].reset_index(drop=True))
+    outs = [c for c in Y_reps.columns if c not in ("point", "replication")]
     n_base = int(stored["design"].get("n", stored["n"]))
     fractions = (0.25, 0.5, 1.0) if n_base >= MIN_CONVERGENCE_N.get(method, math.inf) else None
     result = analyze_replications(
@@ -659,8 +741,24 @@ def _analyze_sensitivity_store(results: Any, stored: dict[str, Any],
     )
     result.meta.update(title=stored["title"], primary_output=outs[0],
                        wall_time_s=run_wall_time(results.path), streams=stored["streams"],
-                       store=str(results.path))
+                       store=str(results.path), model_runs=len(runs), comparator=comparator)
     return result
+
+
+def paired_differences(runs: pd.DataFrame, outputs: Sequence[str]) -> pd.DataFrame:
+    """Design minus comparator per sample point and replication, as ``<output>_diff``.
+
+    ``runs`` holds both arms (column ``arm``: 0 the design, 1 the comparator, same seed).
+    """
+    keys = ["point", "replication"]
+    arm = {a: runs[runs["arm"] == a].set_index(keys)[list(outputs)].sort_index()
+           for a in (0, 1)}
+    if not arm[0].index.equals(arm[1].index):
+        raise ScenarioError("the design and comparator runs do not pair up (a run of one arm "
+                            "is missing); continue the store with --resume")
+    diff = arm[0] - arm[1]
+    diff.columns = [f"{c}{DIFF_SUFFIX}" for c in diff.columns]
+    return diff.reset_index()
 
 
 def _analyze_given_data(results: Any, method: str | None, inputs: Sequence[str] | None,
@@ -668,6 +766,10 @@ def _analyze_given_data(results: Any, method: str | None, inputs: Sequence[str] 
                         num_resamples: int | None) -> SensitivityResult:
     manifest = results.manifest
     kind = manifest.get("kind", "sweep")
+    if results.manifest.get("kind") == "sensitivity" and results.manifest["analysis"].get(
+            "comparator"):
+        raise ScenarioError(f"{results.path} holds paired runs against a comparator: analyse "
+                            "it as it was run (without --method, --inputs or --select)")
     _check_given_data_method(results, method)
     runs = _select(results.runs, select or {}, results.path)
     names = _given_inputs(results, inputs)

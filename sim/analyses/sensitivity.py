@@ -76,6 +76,7 @@ __all__ = [
     "converged",
     "make_problem",
     "noise_floors",
+    "ranking",
     "pawn_medians",
     "recommend_n",
     "replication_noise",
@@ -123,6 +124,52 @@ RANKING_INDEX = {
     "pawn": "pawn_median",
 }
 """The index each method ranks inputs by (total effect where the method has one)."""
+
+INTERACTION_GAP = 0.1
+"""ST - S1 above which an input is said to act partly through interactions (Sobol', eFAST)."""
+
+NONLINEAR_RATIO = 1.0
+"""sigma / mu* above which an input's effect is said to be non-linear or interacting (Morris;
+Campolongo F, Cariboni J, Saltelli A. Environ Model Softw 2007;22:1509-1518)."""
+
+VERDICTS = ("inert", "interactions_only", "partly_interactions", "nonlinear", "drives")
+"""What :func:`ranking` says of each input: its ranking index cannot be told from zero; it
+acts only through interactions (S1 inert, ST not); partly through interactions (ST - S1 >
+:data:`INTERACTION_GAP`); non-linearly or interacting (sigma/mu* > :data:`NONLINEAR_RATIO`);
+it drives the output."""
+
+
+def ranking(indices: pd.DataFrame, method: str, output: str) -> pd.DataFrame:
+    """The ranking index's rows for one output, most influential first, with a verdict each.
+
+    Adds ``sigma_ratio`` (Morris sigma / mu*, NaN for other methods or mu* = 0) and
+    ``verdict`` (one of :data:`VERDICTS`), so reports only put them into words.
+    """
+    key = RANKING_INDEX[method]
+    mine = indices[indices["output"] == output]
+    rows = mine[mine["index"] == key].sort_values("value", ascending=False, kind="stable")
+    rows = rows.reset_index(drop=True)
+
+    def other(index: str) -> pd.Series:
+        return mine[mine["index"] == index].set_index("input").reindex(rows["input"])
+
+    s1, sigma = other("S1"), other("sigma")
+    value = rows["value"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(value != 0, sigma["value"].to_numpy(float) / value, np.nan)
+    rows["sigma_ratio"] = ratio if method == "morris" else np.nan
+    s1_inert = s1["flagged_inert"].fillna(False).to_numpy(bool)
+    gap = value - s1["value"].to_numpy(float)
+    verdict = np.full(len(rows), "drives", dtype=object)
+    if method == "morris":
+        verdict[ratio > NONLINEAR_RATIO] = "nonlinear"
+    if method in ("sobol", "fast"):
+        verdict[gap > INTERACTION_GAP] = "partly_interactions"
+        verdict[s1_inert] = "interactions_only"
+    verdict[rows["flagged_inert"].to_numpy(bool)] = "inert"
+    rows["verdict"] = verdict
+    return rows
+
 
 CONVERGENCE_INDICES = {
     "sobol": ("S1", "ST"),

@@ -229,6 +229,29 @@ MEASURED_AT_BASELINE_AND_END = ("pdc_mean", "adherent_share", "hba1c_mean", "uti
                                 "distress_mean", "distress_severe_share")
 """Population means reported as ``<key>_baseline`` and ``<key>_end``."""
 
+MILESTONES = {"programme_end": "at the end of the programme", "1y": "at one year"}
+"""Days besides the horizon at which :data:`MEASURED_AT_BASELINE_AND_END` are reported as
+``<key>_<milestone>`` (``sim.runner.DailyOutcomes``): the programme's end (the day after the
+last day any channel acts; the horizon when none acts) and day 365 (the horizon when the run
+is shorter, so a short run's ``_1y`` equals its ``_end``)."""
+
+AUC_MEASURES = {"adherent_share": "adherent_share_auc", "hba1c_mean": "hba1c_auc",
+                "utility_mean": "utility_auc"}
+"""Population means integrated over the horizon from daily means, per patient-year (the
+area under the curve divided by the years simulated: the time-averaged level)."""
+
+OUTCOMES.update({
+    "programme_end_day": Outcome("Day the programme ends", "day", "neither"),
+    **{f"{key}_{when}": Outcome(f"{OUTCOMES[key].label} {words}", OUTCOMES[key].unit,
+                                OUTCOMES[key].better)
+       for when, words in MILESTONES.items() for key in MEASURED_AT_BASELINE_AND_END},
+    "adherent_share_auc": Outcome(f"Adherent (PDC >= {PDC_ADHERENT}), time-averaged (AUC)",
+                                  "adherent patient-years per patient-year", "higher"),
+    "hba1c_auc": Outcome("HbA1c, time-averaged (AUC)", "%-years per patient-year", "lower"),
+    "utility_auc": Outcome("QoL (EQ-5D utility), time-averaged (AUC)",
+                           "utility-years per patient-year", "higher"),
+})
+
 RUN_TOTALS = (
     "hba1c_change", "hba1c_true_change", "hba1c_change_sd", "screening_yield",
     "utility_change", "distress_change", "pdc_change", "adherent_share_change", "im_days",
@@ -264,6 +287,9 @@ def summary_keys(*, lifetime: bool = True,
     """
     keys = ["days", "patients"]
     keys += [f"{k}_{when}" for k in MEASURED_AT_BASELINE_AND_END for when in ("baseline", "end")]
+    keys += ["programme_end_day"]
+    keys += [f"{k}_{when}" for when in MILESTONES for k in MEASURED_AT_BASELINE_AND_END]
+    keys += AUC_MEASURES.values()
     keys += RUN_TOTALS
     keys += [f"{m}_{g}" for g in subgroups(hba1c_cuts) for m in SUBGROUP_MEASURES]
     if lifetime:

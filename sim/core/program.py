@@ -42,6 +42,16 @@ class ContactPlan:
         """Boolean per day: an in-person session is held."""
         return self.session_hours > 0
 
+    @property
+    def end_day(self) -> int:
+        """The day the programme ends: after the last day any channel acts (index + 1).
+
+        The plan's length when a channel acts on its last day or none acts at all (usual
+        care runs to the horizon).
+        """
+        acts = self.im_active | self.session | (self.education_hours > 0) | self.call
+        return int(np.flatnonzero(acts)[-1]) + 1 if acts.any() else self.days
+
 
 def schedule_mask(schedule: Schedule, days: int) -> np.ndarray:
     """Boolean per day of the run: the schedule acts that day.

@@ -26,6 +26,7 @@ from sim.core import economics as econ
 from sim.core.outcomes import CURVE_YEARS, LIFETIME_EVENTS, OUTCOMES
 from sim.report.compare_words import (
     DRIFT_WORDS,
+    GLOSSARY,
     LIFETIME_PRICE_YEAR,
     horizon_words,
     persistence_words,
@@ -324,7 +325,6 @@ def _side_by_side(result: CompareResult, frame: pd.DataFrame | None = None,
     out = frame.set_index(["outcome", "design"])
     rows = []
     for row in result.rows if table_rows is None else table_rows:
-        part = frame[frame["outcome"] == row.key]
         cells = []
         for n in names:
             r = out.loc[(row.key, n)]
@@ -332,10 +332,9 @@ def _side_by_side(result: CompareResult, frame: pd.DataFrame | None = None,
                           "mean": r["mean"], "low": r["low"], "high": r["high"],
                           "diff_mean": _finite_or_none(r["diff_mean"]),
                           "diff_low": r["diff_low"], "diff_high": r["diff_high"],
-                          "tone": _tone(r["diff_low"], r["diff_high"], r["better"])})
-        rows.append({"label": row.label, "unit": row.unit, "kind": row.kind, "cells": cells,
-                     "decimals": money_decimals(
-                         row.kind, *part[["mean", "low", "high"]].to_numpy().ravel())})
+                          "tone": _tone(r["diff_low"], r["diff_high"], r["better"]),
+                          "decimals": money_decimals(row.kind, r["mean"])})
+        rows.append({"label": row.label, "unit": row.unit, "kind": row.kind, "cells": cells})
     return rows
 
 
@@ -410,9 +409,13 @@ def _cards(result: CompareResult) -> list[dict[str, Any]]:
     dq = out.loc[(qaly_key, focus)]
     probs = " / ".join(pct(h["probability_best"][f"{t:g}"][best]) for t in thr)
     at = " / ".join(f"{t / 1000:g}k" for t in thr)
-    dec = money_decimals("money", dc["diff_mean"], dc["diff_low"], dc["diff_high"])
+    dec = money_decimals("money", dc["diff_mean"])
     cost_range = fmt_range("money", dc["diff_low"], dc["diff_high"], currency=cur,
                            decimals=dec)
+    dn = out.loc[(nmb_key(thr[0]), focus)]
+    nmb_range = fmt_range("money", dn["diff_low"], dn["diff_high"], currency=cur,
+                          decimals=money_decimals("money", dn["diff_mean"]))
+    by = "" if focus == best else f" ({focus})"
     return [
         {"k": f"Best value at {econ.format_money(thr[0], cur)}/QALY", "v": best, "chip": True,
          "s": "highest expected net monetary benefit" if best != comp else
@@ -420,6 +423,10 @@ def _cards(result: CompareResult) -> list[dict[str, Any]]:
         {"k": f"Extra cost per patient{'' if focus == best else ' (' + focus + ')'}",
          "v": fmt("money", dc["diff_mean"], diff=True, currency=cur), "chip": False,
          "s": f"95% interval {cost_range}, {horizon_words(result)}, vs {comp}"},
+        {"k": f"Net benefit gained at {econ.format_money(thr[0], cur)}/QALY",
+         "v": fmt("money", dn["diff_mean"], diff=True, currency=cur), "chip": False,
+         "s": f"95% interval {nmb_range}, per patient vs {comp}{by}: QALYs x threshold "
+              "minus cost"},
         {"k": "QALYs gained per patient", "v": fmt("qaly", dq["diff_mean"], diff=True),
          "chip": False,
          "s": f"95% interval {num(dq['diff_low'], 4)} to {num(dq['diff_high'], 4)}; about "
@@ -443,7 +450,8 @@ TOC = (("summary", "Summary"), ("lifetime", "Lifetime results"),
        ("incremental", "Incremental analysis"), ("results", "First stage side by side"),
        ("timecourses", "Time courses"),
        ("uncertainty", "Uncertainty"), ("subgroups", "Subgroups"),
-       ("assumptions", "Assumptions"), ("provenance", "Provenance"))
+       ("assumptions", "Assumptions"), ("provenance", "Provenance"),
+       ("glossary", "Glossary"))
 
 
 CURVE_EVENTS = ("death", "mi", "stroke", "chf", "amputation", "blindness", "renal")
@@ -540,6 +548,7 @@ def render_html(result: CompareResult, *, data_dir_name: str = "report_data",
         names=comp.names, comparator=comp.comparator, currency=comp.currency,
         thresholds=spec.thresholds, thresholds_words=thresholds_words(result),
         n_rep=result.headline["replications"], cards=_cards(result),
+        labels=comp.labels, glossary=GLOSSARY,
         summary_html=markdown_html("\n\n".join(lines[:-1])),
         caveat_html=markdown_html(lines[-1]), side_by_side=_side_by_side(result),
         icer=_icer_rows(result, result.icer), horizon_words=horizon_words(result),

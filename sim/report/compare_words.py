@@ -14,15 +14,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analyses.compare import CompareResult, nmb_key
+from sim.analyses.compare import CompareResult, OutcomeRow, nmb_key
 from sim.core import economics as econ
 from sim.report.render import fmt, fmt_interval, fmt_range, md_escape, money_decimals, pct
 
 __all__ = ["summary_lines", "summary_markdown", "thresholds_words", "format_tables",
-           "verdict_text", "CAVEAT_START"]
+           "verdict_text", "CAVEAT_START", "GLOSSARY", "text_table"]
 
 CAVEAT_START = "Read with care"
 """How the summary's caveat line starts (the HTML report sets it apart)."""
+
+GLOSSARY = {
+    "AUC": "area under the curve: an outcome averaged over the whole horizon (per patient-year), "
+           "so a gain while a programme runs counts even if it fades after it ends",
+    "DSMES": "diabetes self-management education and support: a taught group curriculum",
+    "ICER": "incremental cost-effectiveness ratio: extra cost divided by extra QALYs, against "
+            "the next cheaper design worth considering (or the comparator)",
+    "IM": "instant messaging: peer groups chatting on a phone app",
+    "NMB": "net monetary benefit: QALYs x the threshold (what a QALY is worth) minus cost; "
+           "the design with the highest is the best value at that threshold",
+    "PAID": "Problem Areas in Diabetes: a questionnaire of diabetes distress (0-100)",
+    "pp": "percentage points: the difference between two percentages (60% vs 50% is +10 pp)",
+    "QALY": "quality-adjusted life year: a year in full health; a year at EQ-5D utility 0.8 "
+            "is 0.8 QALYs",
+}
+"""Terms the compare report uses, in plain words (its glossary)."""
 
 
 def thresholds_words(result: CompareResult) -> str:
@@ -75,7 +91,7 @@ def _verdict_line(n: _Numbers) -> str:
     cost, qaly = n.cost_key, n.qaly_key
     dc, dq = n.h["best_inc_cost"], n.h["best_inc_qalys"]
     low, high = n.o(cost, best, "diff_low"), n.o(cost, best, "diff_high")
-    dec = money_decimals("money", dc, low, high)
+    dec = money_decimals("money", dc)
     cost_iv = fmt("money", dc, diff=True, currency=n.cur, decimals=dec)
     rng = fmt_range("money", low, high, currency=n.cur, decimals=dec)
     if rng:
@@ -117,7 +133,10 @@ def _design_line(n: _Numbers, name: str) -> str:
     qol = fmt("utility", n.o("utility_change", name, "diff_mean"), diff=True)
     distress = fmt("distress", n.o("distress_change", name, "diff_mean"), diff=True)
     verdict = verdict_text(str(n.icer.loc[name, "verdict_vs_comparator"]))
-    return (f"- {md_escape(name)}: {dc} and {dq} QALYs per patient vs {md_escape(n.comp)}, "
+    label = n.result.comparison.labels[name]
+    about = f" ({md_escape(label)})" if label != name else ""
+    return (f"- {md_escape(name)}{about}: {dc} and {dq} QALYs per patient vs "
+            f"{md_escape(n.comp)}, "
             f"{verdict}{frontier}. HbA1c {hb} %-points, QoL {qol}, distress {distress} PAID "
             "points; best choice in "
             f"{pct(n.p_best(t1, name))} of draws at {n.money(t1)}/QALY.")
@@ -210,64 +229,68 @@ def summary_markdown(result: CompareResult) -> str:
 # --------------------------------------------------------------------------- text tables
 
 
-def _side_by_side_text(result: CompareResult, width: int, lifetime: bool = False
-                       ) -> list[str]:
+def _side_by_side_text(result: CompareResult, lifetime: bool = False) -> list[str]:
     comp, names = result.comparison.comparator, result.comparison.names
     cur = result.comparison.currency
     frame, rows = ((result.lifetime, result.lifetime_rows) if lifetime
                    else (result.outcomes, result.rows))
     out = frame.set_index(["outcome", "design"])
     n = int(frame["n"].max())
-    label_w = 34
-    head = f"{'mean (95% interval), ' + str(n) + ' replications':<{label_w}}" + "".join(
-        f"{name[:width - 1]:>{width}}" for name in names)
-    lines = [head, "-" * len(head)]
+
+    def cell(row: OutcomeRow, design: str, col: str) -> str:
+        r = out.loc[(row.key, design)]
+        return fmt_interval(row.kind, r[col], r[col.replace("mean", "low")],
+                            r[col.replace("mean", "high")], diff=col != "mean", currency=cur)
+
+    body = [["mean (95% interval), " + f"{n} replications", *names]]
     for row in rows:
-        part = frame[frame["outcome"] == row.key]
-        dec = money_decimals(row.kind, *part[["mean", "low", "high"]].to_numpy().ravel())
-
-        def cell(d: str, col: str, diff: bool, key: str = row.key, kind: str = row.kind,
-                 decimals: int | None = dec) -> str:
-            r = out.loc[(key, d)]
-            return fmt_interval(kind, r[col], r[col.replace("mean", "low")],
-                                r[col.replace("mean", "high")], diff=diff, currency=cur,
-                                decimals=decimals)
-
-        lines.append(f"{row.label[:label_w - 1]:<{label_w}}" +
-                     "".join(f"{cell(d, 'mean', False):>{width}}" for d in names))
-        diffs = ["" if d == comp else cell(d, "diff_mean", True) for d in names]
-        lines.append(f"{'  vs ' + comp:<{label_w}}" + "".join(f"{c:>{width}}" for c in diffs))
+        body.append([row.label, *(cell(row, d, "mean") for d in names)])
+        body.append(["  vs " + comp, *("" if d == comp else cell(row, d, "diff_mean")
+                                       for d in names)])
+    lines = text_table(body)
     title = "lifetime results" if lifetime else "first stage (agent-based model)"
     return [f"Side by side, {title} (paired differences vs {comp} below each row)", "", *lines,
             ""]
 
 
+def text_table(body: list[list[str]], gap: int = 3) -> list[str]:
+    """Rows of cells as aligned plain text: the first column left, the others right.
+
+    Each column is as wide as its widest cell, and columns are ``gap`` spaces apart, so
+    cells never run together; a rule follows the first (header) row.
+    """
+    widths = [max(len(r[i]) for r in body) for i in range(len(body[0]))]
+    sep = " " * gap
+    lines = [sep.join([r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:],
+                                                                            strict=True))])
+             .rstrip() for r in body]
+    return [lines[0], "-" * max(len(line) for line in lines), *lines[1:]]
+
+
 def _icer_text(result: CompareResult, icer: pd.DataFrame, title: str) -> list[str]:
     comp, cur = result.comparison.comparator, result.comparison.currency
     thr = result.comparison.spec.thresholds
-    hdr = (f"{'design':<20}{'cost':>12}{'QALYs':>9}{'vs ' + comp:>46}  {'frontier':<22}"
-           + "".join(f"{'NMB@' + format(t / 1000, 'g') + 'k':>12}{'P(best)':>9}" for t in thr))
-    text = [f"Incremental analysis, {title} (mean discounted cost and QALYs per patient)", "",
-            hdr, "-" * len(hdr)]
+    body = [["design", "cost", "QALYs", "vs " + comp, "frontier",
+             *(h for t in thr for h in (f"NMB@{t / 1000:g}k", "P(best)"))]]
     for _, r in icer.iterrows():
         frontier = r["status"] + (f" ({econ.format_money(r['icer'], cur)}/QALY)"
                                   if r["status"] == "ICER" else "")
-        text.append(
-            f"{r['design'][:19]:<20}{econ.format_money(r['cost'], cur):>12}"
-            f"{r['qalys']:>9.4f}{str(r['verdict_vs_comparator'])[:45]:>46}  {frontier[:22]:<22}"
-            + "".join(f"{econ.format_money(r[nmb_key(t)], cur):>12}"
-                      f"{pct(r[f'p_cost_effective_at_{t:g}']):>9}" for t in thr))
-    return text
+        body.append([str(r["design"]), econ.format_money(r["cost"], cur), f"{r['qalys']:.4f}",
+                     str(r["verdict_vs_comparator"]), frontier,
+                     *(c for t in thr for c in (econ.format_money(r[nmb_key(t)], cur),
+                                                pct(r[f"p_cost_effective_at_{t:g}"])))])
+    return [f"Incremental analysis, {title} (mean discounted cost and QALYs per patient)", "",
+            *text_table(body)]
 
 
-def format_tables(result: CompareResult, width: int = 26) -> str:
+def format_tables(result: CompareResult) -> str:
     """The side-by-side table, the incremental analysis and the words, as plain text."""
     words = [_plain(line) for line in summary_lines(result)]
-    sbs, icer = _side_by_side_text(result, width), _icer_text(result, result.icer,
+    sbs, icer = _side_by_side_text(result), _icer_text(result, result.icer,
                                                               horizon_words(result))
     parts = [*sbs, *icer]
     if result.comparison.lifetime:  # lifetime first, then the first stage
-        parts = [*_side_by_side_text(result, width, lifetime=True), *icer, "", *sbs]
+        parts = [*_side_by_side_text(result, lifetime=True), *icer, "", *sbs]
         if result.comparison.spec.horizon != "programme":
             parts += _icer_text(result, result.icer_programme, "first stage only")
     return "\n".join([*parts, "", "Summary", "", *words])

@@ -85,7 +85,7 @@ def fmt(kind: str, value: Any, *, diff: bool = False, currency: str = "GBP",
     value = float(value)
     scale, places = _KINDS.get(kind, (1.0, 3))
     if kind == "money":
-        scale, places = 1.0, (0 if abs(value) >= 100 else 2) if decimals is None else decimals
+        scale, places = 1.0, money_decimals(kind, value) if decimals is None else decimals
     v = value * scale
     if round(v, places) == 0:
         v = 0.0
@@ -99,12 +99,15 @@ def fmt(kind: str, value: Any, *, diff: bool = False, currency: str = "GBP",
     return text
 
 
-def money_decimals(kind: str, *values: Any) -> int | None:
-    """One number of decimals for money shown together (0 from 100 up), None otherwise."""
+def money_decimals(kind: str, value: Any) -> int | None:
+    """Decimals of an amount of money and of its interval: 0 from 100 up, else 2.
+
+    Decided by the amount alone (not by the row or sentence it is in), so one amount, e.g. an
+    increment, prints the same in every table, card and sentence. None for other kinds.
+    """
     if kind != "money":
         return None
-    big = max((abs(float(v)) for v in values if _finite(v)), default=0.0)
-    return 0 if big >= 100 else 2
+    return 0 if _finite(value) and abs(float(value)) >= 100 else 2
 
 
 def fmt_range(kind: str, low: Any, high: Any, *, currency: str = "GBP",
@@ -119,11 +122,11 @@ def fmt_range(kind: str, low: Any, high: Any, *, currency: str = "GBP",
 
 def fmt_interval(kind: str, mean: Any, low: Any, high: Any, *, diff: bool = False,
                  currency: str = "GBP", decimals: int | None = None) -> str:
-    """``mean (low to high)``, the interval without units (money: one number of decimals)."""
+    """``mean (low to high)``, the interval without units (money: the mean's decimals)."""
     if not _finite(mean):
         return "n/a"
     if decimals is None:
-        decimals = money_decimals(kind, mean, low, high)
+        decimals = money_decimals(kind, mean)
     head = fmt(kind, mean, diff=diff, currency=currency, decimals=decimals)
     rng = fmt_range(kind, low, high, currency=currency, decimals=decimals)
     return f"{head} ({rng})" if rng else head

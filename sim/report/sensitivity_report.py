@@ -20,7 +20,12 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from sim.analyses.sensitivity import RANKING_INDEX, SensitivityResult, convergence_summary
+from sim.analyses.sensitivity import (
+    RANKING_INDEX,
+    SensitivityResult,
+    convergence_summary,
+    ranking,
+)
 from sim.params.errors import ScenarioError
 from sim.report.render import markdown_html, md_escape, mpl_text, render
 
@@ -159,7 +164,7 @@ def _write_tables(result: SensitivityResult, out_dir: Path) -> dict[str, Path]:
 def _write_figures(result: SensitivityResult, fig_dir: Path, primary: str) -> dict[str, Path]:
     """The PNG figures; their paths by role (``fig_...``)."""
     fig_dir.mkdir(parents=True, exist_ok=True)
-    order = _ranked(result.indices, result.method, primary)["input"].tolist()
+    order = ranking(result.indices, result.method, primary)["input"].tolist()
     paths = {"fig_indices": fig_dir / "indices.png"}
     _plot_indices(result, order, paths["fig_indices"])
     if result.method == "morris":
@@ -199,13 +204,6 @@ def _with_interval(row: pd.Series | None, level: str = "") -> str:
     return _fmt(row["value"])
 
 
-def _ranked(indices: pd.DataFrame, method: str, output: str) -> pd.DataFrame:
-    """Rows of the ranking index for one output, most influential first."""
-    key = RANKING_INDEX[method]
-    rows = indices[(indices["output"] == output) & (indices["index"] == key)]
-    return rows.sort_values("value", ascending=False, kind="stable").reset_index(drop=True)
-
-
 def _row(indices: pd.DataFrame, output: str, inp: str, index: str) -> pd.Series | None:
     hit = indices[
         (indices["output"] == output) & (indices["input"] == inp) & (indices["index"] == index)
@@ -240,9 +238,12 @@ def _header_lines(result: SensitivityResult) -> list[str]:
     method = result.method
     runs = result.meta.get("model_runs", len(result.Y_reps))
     wall = result.meta.get("wall_time_s")
+    comparator = result.meta.get("comparator")
+    pair = (f" x 2 (the design and {_code(comparator)}, same seed: each output is the "
+            "difference, design minus comparator)" if comparator else "")
     return [
         f"**Method:** {METHOD_NAME[method]}; N = {result.n} {N_MEANING[method]}, "
-        f"{len(result.X):,} sample points x {result.replications} replication(s) = "
+        f"{len(result.X):,} sample points x {result.replications} replication(s){pair} = "
         f"{runs:,} model runs; seed {result.seed}; {_level(result)}s from "
         f"{result.meta.get('num_resamples', 'SALib')} bootstrap resamples"
         + (f"; wall time {wall:.1f} s." if isinstance(wall, int | float) else "."),
@@ -292,9 +293,9 @@ def _ranking_table_lines(result: SensitivityResult, primary: str,
         cells += [_with_interval(_row(idx, primary, inp, i)) for i in shown]
         if method == "morris":
             sigma = _row(idx, primary, inp, "sigma")
-            s_val = float(sigma["value"]) if sigma is not None else math.nan
-            cells += [_fmt(s_val), _fmt(s_val / r["value"] if r["value"] else math.nan)]
-        cells.append(_verdict(idx, method, primary, r))
+            cells += [_fmt(float(sigma["value"]) if sigma is not None else math.nan),
+                      _fmt(r["sigma_ratio"])]
+        cells.append(VERDICT_WORDS[r["verdict"]])
         lines.append("| " + " | ".join(cells) + " |")
     return [*lines, ""]
 
@@ -315,9 +316,7 @@ def _zero_lines(result: SensitivityResult, primary: str, ranked: pd.DataFrame) -
                   f"{_why_flagged(r, method)}." for _, r in flagged.iterrows()]
         lines.append("")
     if method in ("sobol", "fast"):
-        interacting = [r["input"] for _, r in ranked[~ranked["flagged_inert"]].iterrows()
-                       if (s1 := _row(idx, primary, r["input"], "S1")) is not None
-                       and bool(s1["flagged_inert"])]
+        interacting = ranked.loc[ranked["verdict"] == "interactions_only", "input"].tolist()
         if interacting:
             lines += [f"{', '.join(map(_code, interacting))}: S1 cannot be told apart from zero "
                       "but ST can, so the input acts only through interactions with other "
@@ -326,7 +325,7 @@ def _zero_lines(result: SensitivityResult, primary: str, ranked: pd.DataFrame) -
     if others:
         lines += ["Other outputs, inputs flagged the same way:", ""]
         for out in others:
-            other = _ranked(idx, method, out)
+            other = ranking(idx, method, out)
             names = ", ".join(map(_code, other.loc[other["flagged_inert"], "input"]))
             lines.append(f"- {_code(out)}: {names or 'none'}.")
         lines.append("")
@@ -387,7 +386,7 @@ def _file_lines(result: SensitivityResult) -> list[str]:
 
 def _body_lines(result: SensitivityResult, primary: str) -> list[str]:
     """The summary between the title and the figures."""
-    ranked = _ranked(result.indices, result.method, primary)
+    ranked = ranking(result.indices, result.method, primary)
     outputs = list(dict.fromkeys(result.indices["output"]))
     return [*_header_lines(result), *_driver_lines(result, primary, ranked),
             *_ranking_table_lines(result, primary, ranked),
@@ -413,20 +412,14 @@ def summary_markdown(
     return "\n".join(lines)
 
 
-def _verdict(idx: pd.DataFrame, method: str, output: str, r: pd.Series) -> str:
-    if r["flagged_inert"]:
-        return "cannot be told apart from zero"
-    if method in ("sobol", "fast"):
-        s1 = _row(idx, output, r["input"], "S1")
-        if s1 is not None and bool(s1["flagged_inert"]):
-            return "drives it through interactions only"
-        if s1 is not None and r["value"] - s1["value"] > 0.1:
-            return "drives it, partly through interactions"
-    if method == "morris":
-        sigma = _row(idx, output, r["input"], "sigma")
-        if sigma is not None and r["value"] and sigma["value"] / r["value"] > 1:
-            return "drives it; non-linear or interacting"
-    return "drives it"
+VERDICT_WORDS = {
+    "inert": "cannot be told apart from zero",
+    "interactions_only": "drives it through interactions only",
+    "partly_interactions": "drives it, partly through interactions",
+    "nonlinear": "drives it; non-linear or interacting",
+    "drives": "drives it",
+}
+"""Each verdict of ``sim.analyses.sensitivity.ranking`` in words."""
 
 
 def _noise_lines(result: SensitivityResult, primary: str, outputs: list[str]) -> list[str]:
