@@ -394,6 +394,28 @@ def test_a_money_increment_rounds_the_same_everywhere() -> None:
     assert money_decimals("money", 99.5) == 2 and money_decimals("qaly", 1.0) is None
 
 
+def test_programme_end_differences_read_the_comparator_on_the_same_day() -> None:
+    """A design ending on day 100 is compared with usual care on day 100, not at its horizon
+    (usual care's own course between the two days is no effect of the programme)."""
+    from sim.analyses.compare import OutcomeRow, _comparator_on_design_days, _outcome_table
+
+    runs = pd.DataFrame({"run_id": [0, 1, 2, 3], "design": ["uc", "prog", "uc", "prog"],
+                         "replication": [0, 0, 1, 1], "status": "ok",
+                         "programme_end_day": [365.0, 100.0, 365.0, 100.0],
+                         "adherent_share_programme_end": [0.9, 0.7, 0.8, 0.8]})
+    days = np.arange(0, 366, 7.0)
+    ts = pd.concat([pd.DataFrame({"run_id": rid, "day": days, "adherent_share": 0.5 + days
+                                  / 730 + 0.1 * rep}) for rid, rep in ((0, 0), (2, 1))])
+    matched = _comparator_on_design_days(runs, ts, ["uc", "prog"], "uc")
+    on_day_100 = matched["prog"].set_index("run_id").loc[[0, 2], "adherent_share_programme_end"]
+    assert np.allclose(on_day_100, [0.5 + 100 / 730, 0.6 + 100 / 730])
+    row = OutcomeRow("adherent_share_programme_end", "x", "share", "higher", "share")
+    table = _outcome_table(runs, [row], ["uc", "prog"], "uc", matched).set_index("design")
+    assert table.loc["prog", "diff_mean"] == pytest.approx(0.75 - (0.55 + 100 / 730))
+    unmatched = _outcome_table(runs, [row], ["uc", "prog"], "uc").set_index("design")
+    assert unmatched.loc["prog", "diff_mean"] == pytest.approx(0.75 - 0.85)
+
+
 def test_console_shows_programme_end_and_later_side_by_side(tiny_result: CompareResult
                                                             ) -> None:
     from sim.report.compare_words import format_tables

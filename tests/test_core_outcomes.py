@@ -60,7 +60,7 @@ def test_time_averaged_outcome_of_a_constant_run_is_the_constant() -> None:
     state = SimpleNamespace(adherent=np.arange(n) < 30, hba1c=np.full(n, 7.25),
                             utility=np.full(n, 0.8))
     levels = {"pdc_mean": 0.7, "adherent_share": 0.6, "hba1c_mean": 7.25,
-              "utility_mean": 0.8}
+              "utility_mean": 0.8, "distress_mean": 20.0, "distress_severe_share": 0.1}
     model = SimpleNamespace(plan=SimpleNamespace(end_day=120, days=horizon), state=state, day=0,
                             population_means=lambda: levels)
     daily = DailyOutcomes(model)  # type: ignore[arg-type]

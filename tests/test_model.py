@@ -165,6 +165,18 @@ def test_graded_contagion_responsive_share_and_waning(tmp_path):
     assert _followers_adherent(with_(norm_signal_waning_days=1.0)) == 0.0
 
 
+def test_graded_contagion_baseline_is_a_steady_state():
+    """With no programme the peer norm stays at its baseline: the baseline is taken where a
+    non-adopter's pull has already waned (found by review: it fell 0.15 logit in 60 days)."""
+    model = PeerSupportModel(design("usual_care", **{
+        "population.size": 1000, "run.days": 60, "behaviour.contagion": "graded",
+        "run.trial_participation": False}), 1)
+    model.run_model()
+    st = model.state
+    shift = st.norm - st.baseline_norm
+    assert abs(float(shift.mean())) < 0.05, float(shift.mean())  # was -0.15
+
+
 def test_graded_threshold_limit_reproduces_complex_contagion():
     """Graded with p1 = 2^-40, r = 2^40, everyone responsive, no waning: complex bit for bit."""
     from sim.analyses.validation import load_study

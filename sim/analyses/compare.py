@@ -51,7 +51,12 @@ from sim.analyses import cea
 from sim.analyses.decision import DecisionResult, decide
 from sim.analyses.paired import paired_differences
 from sim.core import economics as econ
-from sim.core.outcomes import LIFETIME_EVENTS, OUTCOMES, subgroup_label
+from sim.core.outcomes import (
+    LIFETIME_EVENTS,
+    MEASURED_AT_BASELINE_AND_END,
+    OUTCOMES,
+    subgroup_label,
+)
 from sim.core.rng import replication_seeds
 from sim.engine.options import RunOptions
 from sim.engine.store import Results, load_results
@@ -156,11 +161,11 @@ def outcome_rows(currency: str, thresholds: Sequence[float], healthcare: bool = 
                    "share of patients (AUC per patient-year)", "higher", "share"),
         OutcomeRow(f"pdc_mean_{late[0]}", f"Mean PDC {late[1]}", "proportion of days covered",
                    "higher", "share"),
-        OutcomeRow("hba1c_mean_programme_end", "HbA1c at programme end", "%", "lower",
+        OutcomeRow("hba1c_mean_programme_end", "True HbA1c at programme end", "%", "lower",
                    "hba1c"),
         OutcomeRow("hba1c_change", f"HbA1c change from baseline to day {horizon_days}",
                    "%-points", "lower", "hba1c"),
-        OutcomeRow("hba1c_auc", f"HbA1c, {horizon_days}-day average", "% (AUC per "
+        OutcomeRow("hba1c_auc", f"True HbA1c, {horizon_days}-day average", "% (AUC per "
                    "patient-year)", "lower", "hba1c"),
         OutcomeRow("utility_change", f"QoL change from baseline to day {horizon_days}",
                    "EQ-5D utility", "higher", "utility"),
@@ -790,7 +795,8 @@ def analyse(results: Results | str | Path, comparison: Comparison, *,
     rows = outcome_rows(comparison.currency, () if lifetime_nmb else thresholds, healthcare,
                         horizon_days=comparison.first["run"]["days"])
     no_im = {d.name for d in comparison.designs if not has_im(d.scenario)}
-    outcomes = _outcomes(runs, rows, comparison, no_im)
+    matched = _comparator_on_design_days(runs, res.timeseries, names, comp)
+    outcomes = _outcomes(runs, rows, comparison, no_im, matched)
     ce_plane, ceac, ceaf, evpi, icer = _cost_effectiveness(runs, comparison,
                                                            comparison.ce_keys)
     icer_programme = _cost_effectiveness(runs, comparison, HORIZON_KEYS["programme"])[-1] \
@@ -851,10 +857,10 @@ def _complete_runs(res: Results, comparison: Comparison) -> tuple[pd.DataFrame, 
 
 
 def _outcomes(runs: pd.DataFrame, rows: list[OutcomeRow], comparison: Comparison,
-              no_im: set[str]) -> pd.DataFrame:
+              no_im: set[str], matched: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The outcome table, blanked where an IM-only outcome means nothing."""
     comp = comparison.comparator
-    outcomes = _outcome_table(runs, rows, comparison.names, comp)
+    outcomes = _outcome_table(runs, rows, comparison.names, comp, matched)
     im_rows = outcomes["outcome"].isin(IM_ONLY)
     outcomes.loc[im_rows & outcomes["design"].isin(no_im),
                  ["mean", "low", "high", "diff_mean", "diff_low", "diff_high",
@@ -922,17 +928,65 @@ def _better(diff: np.ndarray, better: str) -> float:
     return float("nan")
 
 
+PROGRAMME_END = "_programme_end"
+"""Suffix of the outcomes read on each design's own programme-end day."""
+
+
+def _comparator_on_design_days(runs: pd.DataFrame, ts: pd.DataFrame | None, names: list[str],
+                               comp: str) -> dict[str, pd.DataFrame]:
+    """Per design, the runs with the comparator's programme-end levels read on *its* end day.
+
+    Each design ends on its own day and the comparator (usual care: no programme) on the
+    horizon, so a difference of ``<measure>_programme_end`` would mix the programme's effect
+    with the comparator's own course between the two days. The comparator's level on the
+    design's day is interpolated from its recorded time series (weekly by default). Empty
+    without time series (the differences then compare the two days as recorded).
+    """
+    if ts is None or ts.empty:
+        return {}
+    measures = [m for m in MEASURED_AT_BASELINE_AND_END if m in ts.columns]
+    comp_runs = runs.loc[runs["design"] == comp, ["run_id", "replication"]]
+    series = ts[ts["run_id"].isin(comp_runs["run_id"])].sort_values(["run_id", "day"])
+    out = {}
+    for name in names:
+        if name == comp:
+            continue
+        day = runs.loc[runs["design"] == name, "programme_end_day"]
+        if day.empty or not np.isfinite(day.iloc[0]):
+            continue
+        matched = runs.copy()
+        for run_id, g in series.groupby("run_id"):
+            row = matched["run_id"] == run_id
+            for m in measures:
+                matched.loc[row, m + PROGRAMME_END] = float(np.interp(
+                    float(day.iloc[0]), g["day"].to_numpy(float), g[m].to_numpy(float)))
+        out[name] = matched
+    return out
+
+
 def _outcome_table(runs: pd.DataFrame, rows: list[OutcomeRow], names: list[str],
-                   comp: str) -> pd.DataFrame:
+                   comp: str, matched: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Levels and paired differences from ``comp``.
+
+    ``matched`` (per design: the runs holding the comparator's levels on that design's
+    programme-end day) serves the programme-end rows.
+    """
     records = []
     # IM-only outcomes are nan without an IM group; _outcomes blanks those entries
-    runs = runs.fillna({key: 0.0 for key in IM_ONLY if key in runs})
+    blank = {key: 0.0 for key in IM_ONLY if key in runs}
+    runs = runs.fillna(blank)
+    def against(pair: pd.DataFrame, key: str) -> tuple[np.ndarray, pd.DataFrame]:
+        return (_wide(pair, key, names)[comp].to_numpy(),
+                paired_differences(pair.assign(point=0), key, comp, lever="design",
+                                   confidence=INTERVAL))
+
     for row in rows:
         wide = _wide(runs, row.key, names)
-        base = wide[comp].to_numpy()
-        paired = paired_differences(runs.assign(point=0), row.key, comp, lever="design",
-                                    confidence=INTERVAL)
+        same_day = against(runs, row.key)
         for name in names:
+            base, paired = same_day
+            if matched and name in matched and row.key.endswith(PROGRAMME_END):
+                base, paired = against(matched[name].fillna(blank), row.key)
             values = wide[name].to_numpy()
             lo, hi = _interval(values)
             rec = {"outcome": row.key, "label": row.label, "unit": row.unit,

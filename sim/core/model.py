@@ -248,6 +248,11 @@ class PeerSupportModel(mesa.Model):
         self.ties = Ties(g.indptr, g.indices, g.data, bg.indptr, bg.indices, bg.data)
         quiet = self._today(0, gathering=False)._replace(im_active=False)  # no contact
         self.kernels.tie_pass(self.params, quiet, self.ties, self.state, False)
+        if self.spec.behaviour.contagion == "graded":
+            # the baseline is the steady state, where a non-adopter's pull has long waned
+            # (else usual care's norm falls below its baseline as the day-0 signals wane)
+            self.state.signal_day[:] = -1_000_000
+            self.kernels.tie_pass(self.params, quiet, self.ties, self.state, False)
         self.state.baseline_norm[:] = self.state.norm
 
     def _init_buddies(self, program_rng: np.random.Generator) -> Buddies | None:

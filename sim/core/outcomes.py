@@ -26,7 +26,7 @@ OUTCOMES: dict[str, Outcome] = {
     "pdc_mean": Outcome("Mean PDC", "proportion of days covered", "higher"),
     "adherent_share": Outcome(f"Adherent (PDC >= {PDC_ADHERENT})", "share of patients",
                               "higher"),
-    "hba1c_mean": Outcome("HbA1c", "%", "lower"),
+    "hba1c_mean": Outcome("True HbA1c (no measurement noise)", "%", "lower"),
     "utility_mean": Outcome("QoL (EQ-5D utility)", "utility", "higher"),
     "hba1c_change": Outcome("HbA1c change, measured (as trials report it)", "%-points",
                             "lower"),
@@ -233,7 +233,9 @@ MILESTONES = {"programme_end": "at the end of the programme", "1y": "at one year
 """Days besides the horizon at which :data:`MEASURED_AT_BASELINE_AND_END` are reported as
 ``<key>_<milestone>`` (``sim.runner.DailyOutcomes``): the programme's end (the day after the
 last day any channel acts; the horizon when none acts) and day 365 (the horizon when the run
-is shorter, so a short run's ``_1y`` equals its ``_end``)."""
+is shorter). HbA1c at a milestone is the true value, while ``hba1c_mean_baseline``/``_end``
+are measured (as trials report them): with measurement noise on, compare milestones with
+milestones, not with the measured baseline."""
 
 AUC_MEASURES = {"adherent_share": "adherent_share_auc", "hba1c_mean": "hba1c_auc",
                 "utility_mean": "utility_auc"}
@@ -247,7 +249,8 @@ OUTCOMES.update({
        for when, words in MILESTONES.items() for key in MEASURED_AT_BASELINE_AND_END},
     "adherent_share_auc": Outcome(f"Adherent (PDC >= {PDC_ADHERENT}), time-averaged (AUC)",
                                   "adherent patient-years per patient-year", "higher"),
-    "hba1c_auc": Outcome("HbA1c, time-averaged (AUC)", "%-years per patient-year", "lower"),
+    "hba1c_auc": Outcome("True HbA1c, time-averaged (AUC)", "%-years per patient-year",
+                         "lower"),
     "utility_auc": Outcome("QoL (EQ-5D utility), time-averaged (AUC)",
                            "utility-years per patient-year", "higher"),
 })
