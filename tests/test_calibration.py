@@ -23,6 +23,7 @@ from sim.analyses.calibration import (
     overlay_yaml,
     simulate,
 )
+from sim.analyses.validation import load_study
 from sim.params.errors import ScenarioError
 
 from .conftest import ROOT
@@ -151,6 +152,27 @@ def test_shipped_calibration_file_validates():
     assert len(cal.targets) >= 8 and len(cal.spec.parameters) >= 4
     assert set(cal.arms()) <= {p.stem for p in (ROOT / "experiments" / "validation").glob(
         "*.yaml")}
+
+
+def test_v2_recalibration_file_and_its_studies_load():
+    """Step 14's file and every v2 study load (no runs); each target traces to its study.
+
+    A target's mean is the study's published value and its SE the published interval / 3.92,
+    times sqrt(2) for an arm-level value (weight 0.5, design §10.2).
+    """
+    files = sorted((ROOT / "experiments" / "validation" / "v2").glob("*.yaml"))
+    studies = {load_study(f).name: f for f in files}
+    assert len(studies) == 10 and all(path.stem == name for name, path in studies.items())
+    cal = load_calibration(ROOT / "experiments" / "calibration" / "v2.yaml")
+    assert set(cal.studies) == set(studies) and len(cal.spec.parameters) == 12
+    assert not [k for k in cal.spec.set if k.startswith("program.")], \
+        "a program override would replace every arm's design"
+    for t in cal.targets:
+        source = next(o for o in t.study.spec.outcomes if o.name == t.spec.outcome)
+        lo, hi = source.interval
+        weight = 0.5 if source.of.arm else 1.0
+        assert t.spec.mean == source.published, t.name
+        assert t.spec.se == pytest.approx((hi - lo) / 3.92 / math.sqrt(weight), rel=0.01), t.name
 
 
 def test_calibration_errors_name_file_and_line(tmp_path, synthetic):
