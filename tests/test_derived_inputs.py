@@ -168,12 +168,6 @@ def test_stale_parameters_lists_what_changed() -> None:
     assert stale_parameters(current, current).empty
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "experiments/sensitivity/ was run before the recalibration (support_effect_logit 1.5, "
-    "lifestyle_effect_pct 1.8, ...) and before the analyses were paired with usual care "
-    "(qol_levers is new); regenerating takes about 40-60 min on 2 cores "
-    "(experiments/sensitivity/regenerate.sh), beyond this change's time box. Remove this "
-    "mark after running it."))
 @pytest.mark.parametrize("name", ["qol_levers", "qol_morris", "qol_sobol"])
 def test_committed_sensitivity_results_are_fresh(name: str) -> None:
     stale = sensitivity_freshness(ROOT / "experiments" / "sensitivity" / name,
