@@ -42,6 +42,18 @@ def _runs(n: int = 2000, noise: float = 0.0, seed: int = 1) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def test_tornado_marks_bars_it_cannot_tell_from_noise() -> None:
+    """One real slope, one inert parameter, noisy y: only the real bar is distinguishable (a
+    small PSA gives inert parameters wide bars by chance; found in the shipped comparison)."""
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"real": rng.uniform(0, 1, 100), "inert": rng.uniform(0, 1, 100)})
+    y = 50.0 * X["real"] + rng.normal(0, 20.0, 100)
+    model = decision.fit_metamodel(X, y)
+    assert model.slope_se[0] == pytest.approx(20.0 / np.sqrt(100 * X["real"].var()), rel=0.2)
+    torn = decision.tornado(model, X).set_index("parameter")
+    assert torn.loc["real", "distinguishable"] and not torn.loc["inert", "distinguishable"]
+
+
 def test_tornado_of_a_linear_model_matches_its_slopes() -> None:
     runs = _runs()
     y = decision.incremental_nmb(runs, "prog", "usual", WTP)

@@ -37,6 +37,7 @@ import pandas as pd
 
 from sim.core import economics as econ
 from sim.params.errors import ScenarioError
+from sim.uncertainty import NORMAL_95_Z
 
 COST = "cost_per_patient_discounted"
 QALYS = "qalys_per_patient"
@@ -54,6 +55,8 @@ class Metamodel:
         slopes: fitted slope per parameter (y units per parameter unit).
         means: sample mean of each parameter (the base case of one-way analyses).
         r_squared: share of the variance of y the parameters explain.
+        slope_se: standard error of each slope (OLS), to tell an effect from the noise of
+            a small PSA sample.
     """
 
     parameters: tuple[str, ...]
@@ -61,6 +64,7 @@ class Metamodel:
     slopes: np.ndarray
     means: np.ndarray
     r_squared: float
+    slope_se: np.ndarray
 
     def predict(self, values: pd.DataFrame | dict[str, float | np.ndarray]) -> np.ndarray:
         """Predicted y; parameters missing from ``values`` stay at their mean."""
@@ -107,7 +111,9 @@ def fit_metamodel(X: pd.DataFrame, y: np.ndarray | pd.Series) -> Metamodel:
     resid = yv - design @ coef
     total = float(((yv - yv.mean()) ** 2).sum())
     r2 = 1.0 - float(resid @ resid) / total if total > 0 else 1.0
-    return Metamodel(tuple(X.columns), float(coef[0]), coef[1:], x.mean(axis=0), r2)
+    sigma2 = float(resid @ resid) / (n - k - 1)
+    se = np.sqrt(np.clip(np.diag(np.linalg.pinv(design.T @ design)) * sigma2, 0.0, None))
+    return Metamodel(tuple(X.columns), float(coef[0]), coef[1:], x.mean(axis=0), r2, se[1:])
 
 
 # --------------------------------------------------------------------------- PSA sample
@@ -151,15 +157,19 @@ def tornado(model: Metamodel, X: pd.DataFrame, *, low: float = 0.025,
 
     Returns:
         Rows sorted by swing (largest first): ``parameter, low_value, high_value, base,
-        y_at_low, y_at_high, swing, slope``.
+        y_at_low, y_at_high, swing, slope, distinguishable``; ``distinguishable`` is False
+        where the slope's 95% interval includes 0 (a bar the PSA sample cannot tell from
+        noise: with many parameters and few draws, a parameter the design never uses can
+        get a wide bar by chance).
     """
     rows = []
-    for name, slope in zip(model.parameters, model.slopes, strict=True):
+    for name, slope, se in zip(model.parameters, model.slopes, model.slope_se, strict=True):
         lo, hi = (float(v) for v in X[name].quantile([low, high]))
         y_lo, y_hi = float(model.predict({name: lo})), float(model.predict({name: hi}))
         rows.append({"parameter": name, "low_value": lo, "high_value": hi,
                      "base": model.base, "y_at_low": y_lo, "y_at_high": y_hi,
-                     "swing": abs(y_hi - y_lo), "slope": float(slope)})
+                     "swing": abs(y_hi - y_lo), "slope": float(slope),
+                     "distinguishable": bool(abs(slope) > NORMAL_95_Z * se)})
     frame = pd.DataFrame(rows)
     return frame.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
 

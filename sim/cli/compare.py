@@ -115,10 +115,12 @@ def _decision_lines(decision, currency: str) -> str:  # noqa: ANN001 (DecisionRe
     lines = [f"\nWhat moves the incremental NMB most (at {wtp}/QALY, linear metamodel of the "
              "PSA):"]
     for design, rows in decision.tornado.groupby("design", sort=False):
+        real = rows[rows["distinguishable"]]
         top = "; ".join(f"{r.parameter} {format_money(r.y_at_low, currency)} to "
                         f"{format_money(r.y_at_high, currency)}"
-                        for r in rows.head(3).itertuples())
-        lines.append(f"  {design}: {top}")
+                        for r in real.head(3).itertuples())
+        lines.append(f"  {design}: {top or 'no parameter distinguishable from the noise'}")
+    lines.append("  (bars whose slope the PSA sample cannot tell from zero are left out)")
     return "\n".join(lines)
 
 

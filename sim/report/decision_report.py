@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.colors import to_rgba
 
 from sim.analyses.decision import DecisionResult
 from sim.report.figures import FULL, inline_svg, new_figure
@@ -29,7 +30,8 @@ def _tornado_fig(tornado: pd.DataFrame, design: str, base: float, currency: str)
     y = np.arange(len(rows))
     for value, colour, label in (("y_at_low", "#4477aa", "parameter at its low (2.5th pct)"),
                                  ("y_at_high", "#ee6677", "parameter at its high (97.5th pct)")):
-        ax.barh(y, rows[value].to_numpy() - base, left=base, color=colour, height=0.6,
+        shades = [to_rgba(colour, 1.0 if real else 0.3) for real in rows["distinguishable"]]
+        ax.barh(y, rows[value].to_numpy() - base, left=base, color=shades, height=0.6,
                 label=label)
     ax.axvline(base, color="#333", lw=1)
     ax.axvline(0, color="#999", lw=1, ls="--")
