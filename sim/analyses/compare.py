@@ -944,22 +944,20 @@ def _comparator_on_design_days(runs: pd.DataFrame, ts: pd.DataFrame | None, name
     """
     if ts is None or ts.empty:
         return {}
-    measures = [m for m in MEASURED_AT_BASELINE_AND_END if m in ts.columns]
-    comp_runs = runs.loc[runs["design"] == comp, ["run_id", "replication"]]
-    series = ts[ts["run_id"].isin(comp_runs["run_id"])].sort_values(["run_id", "day"])
+    series = ts[ts["run_id"].isin(runs.loc[runs["design"] == comp, "run_id"])]
+    by_run = {m: series.pivot(index="day", columns="run_id", values=m)  # day x comparator run
+              for m in MEASURED_AT_BASELINE_AND_END if m in ts.columns}
+    comp_rows = runs["design"] == comp
     out = {}
     for name in names:
-        if name == comp:
-            continue
         day = runs.loc[runs["design"] == name, "programme_end_day"]
-        if day.empty or not np.isfinite(day.iloc[0]):
+        if name == comp or day.empty or not np.isfinite(day.iloc[0]):
             continue
         matched = runs.copy()
-        for run_id, g in series.groupby("run_id"):
-            row = matched["run_id"] == run_id
-            for m in measures:
-                matched.loc[row, m + PROGRAMME_END] = float(np.interp(
-                    float(day.iloc[0]), g["day"].to_numpy(float), g[m].to_numpy(float)))
+        for m, wide in by_run.items():
+            level = pd.Series([np.interp(day.iloc[0], wide.index, wide[r]) for r in wide],
+                              index=wide.columns)
+            matched.loc[comp_rows, m + PROGRAMME_END] = matched.loc[comp_rows, "run_id"].map(level)
         out[name] = matched
     return out
 
