@@ -335,8 +335,9 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     In order: support received today (messages read and the moderator's, weighted by
     engagement; linear, or saturating: ``dynamics.saturating``) and engagement fading
     toward rest; support memory (a one-to-one call adds its input, ``dynamics.combine_support``,
-    and weighs more), and for attendees of a group session the peer support it delivers
-    (saturating in rapport-weighted co-attendees, worth ``session_support_days`` of contact);
+    and weighs more), and for attendees of a group session or an in-person class the peer
+    support it delivers (saturating in rapport-weighted co-attendees, worth
+    ``session_support_days`` of contact);
     recent contact (a call is contact);
     self-care practice; today's dose against the peer norm and the other dose-logit terms;
     recent adherence (EWMA), PDC and adherent status; HbA1c: the behavioural state toward
@@ -354,7 +355,6 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     """
     group_id = st.group_id
     leader = st.leader
-    offered = st.group_offered
     hba1c0 = st.hba1c0_pct
     setpoint = st.hba1c_setpoint
     utility0 = st.utility0
@@ -415,7 +415,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
                                                              p.support_max), p.call_support_rate)
         else:
             support[i] = dyn.relax(support[i], support_today, p.support_rate)
-        if t.session and attended[i] and offered[i] and p.session_support_rate > 0.0:
+        if t.gathering and attended[i] and p.session_support_rate > 0.0:
             peers = dyn.saturating(co_attendees[i], p.session_support_half, 1.0)
             support[i] = dyn.relax(support[i], dyn.combine_support(
                 support_today, peers, p.support_max), p.session_support_rate)

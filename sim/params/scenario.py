@@ -608,8 +608,8 @@ class Behaviour(Section):
     )
     session_support_days: float = param(
         0.0, "days-equivalent of support per session", "assumption",
-        "peer support (modelling, encouragement) a group session delivers, as days of "
-        "contact (0 = none, today's model; proposed 3, prior 1-7, to calibrate against "
+        "peer support (modelling, encouragement) a group session or in-person DSMES class "
+        "delivers to its attendees, as days of contact (0 = none, today's model; proposed 3, prior 1-7, to calibrate against "
         "Qi 2015 and Tang 2014)", ge=0, le=60,
     )
     session_support_half_attendees: float = param(
