@@ -51,7 +51,7 @@ def combine_support(first: float, second: float, maximum: float) -> float:
 
     ``first + second * max(maximum - first, 0)`` with ``second`` in [0, 1]: for inputs in
     [0, maximum] it is ``maximum * (1 - (1 - first/maximum) * (1 - second))`` (support from any
-    source, bounded); an unbounded first input (linear support) is never lowered.
+    source, bounded).
     """
     return first + second * max(maximum - first, 0.0)
 

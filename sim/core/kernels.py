@@ -112,7 +112,6 @@ class DayParams(NamedTuple):
     max_posts_per_day: float  # inf: no cap
     max_posts_per_member: float  # inf: no limit
     read_limit: float  # messages per author per day a reader takes in; inf: all
-    saturating_support: bool
     support_half_messages: float
     support_max: float
     session_support_rate: float  # share of the gap a session's peer support closes; 0: none
@@ -171,7 +170,6 @@ def day_params(s: Scenario) -> DayParams:
         max_posts_per_day=_or_inf(b.max_posts_per_day),
         max_posts_per_member=_or_inf(b.max_posts_per_member),
         read_limit=_or_inf(b.read_limit_per_author),
-        saturating_support=b.support_response == "saturating",
         support_half_messages=b.support_half_messages, support_max=b.support_max,
         session_support_rate=-math.expm1(-b.session_support_days
                                          / b.support_time_constant_days),
@@ -333,7 +331,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     """Step phase 5 per patient; returns the number of doses taken.
 
     In order: support received today (messages read and the moderator's, weighted by
-    engagement; linear, or saturating: ``dynamics.saturating``) and engagement fading
+    engagement, saturating: ``dynamics.saturating``) and engagement fading
     toward rest; support memory (a one-to-one call adds its input, ``dynamics.combine_support``,
     and weighs more), and for attendees of a group session or an in-person class the peer
     support it delivers (saturating in rapport-weighted co-attendees, worth
@@ -400,9 +398,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
             support_today = engagement[i] * (
                 received[i] + p.moderator_strength * min(moderator[group_id[i]], p.read_limit))
             messages = support_today
-            if p.saturating_support:
-                support_today = dyn.saturating(support_today, p.support_half_messages,
-                                               p.support_max)
+            support_today = dyn.saturating(support_today, p.support_half_messages, p.support_max)
             if leader[i]:
                 engagement[i] = 1.0
             else:

@@ -556,15 +556,15 @@ class Behaviour(Section):
         "messages read in a day beyond which IM becomes overload (distress, QoL)", ge=0.01,
     )
     posting_activity_sigma: float = param(
-        3.6, "log-scale SD", "van Mierlo 2014 [I]",
+        3.0, "log-scale SD", "van Mierlo 2014 [I]",
         "heavy tail of individual posting activity (most read, few post)", ge=0, le=5,
     )
     posting_share: float = param(
-        1.0, "share of members", "van Mierlo 2014 [I]",
-        "share of members who can post at all (hurdle; 1 = everyone, today's model)", gt=0, le=1,
+        0.35, "share of members", "van Mierlo 2014 [I]",
+        "share of members who can post at all (hurdle; 1 = everyone)", gt=0, le=1,
     )
     max_posts_per_day: float | None = param(
-        None, "messages per member per day", "assumption",
+        20.0, "messages per member per day", "assumption",
         "daily writing cap of one member or leader (none = no cap)", gt=0,
     )
     max_posts_per_member: int | None = param(
@@ -573,13 +573,8 @@ class Behaviour(Section):
         ge=0,
     )
     read_limit_per_author: float | None = param(
-        None, "messages per author per day", "assumption",
+        3.0, "messages per author per day", "assumption",
         "an author's messages a reader takes in per day (none = all)", gt=0,
-    )
-    support_response: Literal["linear", "saturating"] = param(
-        "linear", "-", "Qi 2015 [I]",
-        "support of the day: messages read (linear, today) or support_max x "
-        "(1 - exp(-messages / support_half_messages)) (saturating)",
     )
     support_half_messages: float = param(
         0.5, "rapport-weighted messages per day", "assumption",
@@ -609,8 +604,8 @@ class Behaviour(Section):
     session_support_days: float = param(
         0.0, "days-equivalent of support per session", "assumption",
         "peer support (modelling, encouragement) a group session or in-person DSMES class "
-        "delivers to its attendees, as days of contact (0 = none, today's model; proposed 3, prior 1-7, to calibrate against "
-        "Qi 2015 and Tang 2014)", ge=0, le=60,
+        "delivers to its attendees, as days of contact (0 = none; prior 1-7, calibrated "
+        "against Qi 2015 and Tang 2014)", ge=0, le=60,
     )
     session_support_half_attendees: float = param(
         1.0, "rapport-weighted co-attendees", "assumption",
@@ -643,14 +638,14 @@ class Clinical(Section):
         "largest effect multiplier at high baseline HbA1c", ge=0, le=10,
     )
     response_cv: float = param(
-        0.0, "coefficient of variation", "assumption",
+        0.5, "coefficient of variation", "assumption",
         "between-patient heterogeneity of the HbA1c response to behaviour: a lognormal "
-        "multiplier with mean 1 (0 = every patient responds alike, today's model)", ge=0, le=3,
+        "multiplier with mean 1 (0 = every patient responds alike)", ge=0, le=3,
     )
     course_sd_pct: float = param(
         0.0, "%-points", "Presley 2020 [I] (change SD 1.0-1.5 in trials)",
         "SD of the clinical course: HbA1c variation behaviour does not control, an AR(1) around "
-        "the set-point (0 = none, today's model; 1.0 gives a 6-month change SD of about 1.1)",
+        "the set-point (0 = none; 1.0 gives a 6-month change SD of about 1.1)",
         ge=0, le=5,
     )
     course_time_constant_days: float = param(
@@ -658,16 +653,16 @@ class Clinical(Section):
         "life events)", gt=0,
     )
     biological_cv: float = param(
-        0.0, "coefficient of variation", "EFLM biological variation database [M]",
+        0.018, "coefficient of variation", "EFLM biological variation database [M]",
         "within-person biological variation of a measured HbA1c (0 = none; about 0.018)",
         ge=0, le=0.1,
     )
     analytical_cv: float = param(
-        0.0, "coefficient of variation", "EFLM biological variation database [M]",
+        0.02, "coefficient of variation", "EFLM biological variation database [M]",
         "analytical variation of a measured HbA1c (0 = none; about 0.02)", ge=0, le=0.1,
     )
     progression_pct_per_year: float = param(
-        0.0, "%-points per year", "UKPDS [M] [A]",
+        0.10, "%-points per year", "UKPDS [M] [A]",
         "HbA1c rise without treatment change (disease progression; about 0.1)", ge=-1, le=2,
     )
     lifestyle_effect_pct: float = param(
@@ -702,54 +697,54 @@ class Clinical(Section):
         "QoL gain from education (SMD +0.28)", ge=0, le=1,
     )
     utility_per_support: float = param(
-        0.02, "utility per unit support", "Kong 2019 [A]", "QoL gain from peer support",
+        0.03, "utility per unit support", "Kong 2019 [A]", "QoL gain from peer support",
         ge=0, le=1,
     )
     utility_per_distress: float = param(
-        -0.0015, "utility per PAID point", "assumption",
+        -0.002, "utility per PAID point", "assumption",
         "QoL loss from a rise in diabetes distress", ge=-0.02, le=0,
     )
     utility_per_burden: float = param(
-        0.0, "utility per contact-hour per week", "assumption (proposed 0.004)",
+        0.004, "utility per contact-hour per week", "assumption",
         "QoL lost to the burden of attending sessions and education (0 = no burden)",
         ge=0, le=0.1,
     )
     utility_per_overload: float = param(
-        0.0, "utility per unit overload", "assumption (proposed 0.01)",
+        0.01, "utility per unit overload", "assumption",
         "QoL lost to IM overload (0 = no overload effect)", ge=0, le=0.2,
     )
     trial_participation_utility: float = param(
-        0.0, "utility", "DiabPeerS 2025; Cochran & Conn 2008 [A] (proposed 0.02)",
+        0.02, "utility", "DiabPeerS 2025; Cochran & Conn 2008 [A]",
         "QoL gain in every arm from taking part in a trial; applies only with "
         "run.trial_participation", ge=0, le=0.2,
     )
     distress_time_constant_days: float = param(
-        0.0, "days", "assumption (proposed 30)",
-        "time constant of distress following its target (0 = the same day, today's model)",
+        30.0, "days", "assumption",
+        "time constant of distress following its target (0 = the same day)",
         ge=0,
     )
     distress_per_support: float = param(
-        2.0, "PAID points per unit support", "Liang 2021 (n.s.) [A]",
+        3.0, "PAID points per unit support", "Liang 2021 (n.s.) [A]",
         "distress relieved by peer support", ge=0, le=100,
     )
     distress_per_self_efficacy: float = param(
-        0.0, "PAID points per SD", "Steinsbekk 2012 [M]; assumption (proposed 8)",
+        5.0, "PAID points per SD", "Steinsbekk 2012 [M]; assumption",
         "distress relieved by self-efficacy gained (how sessions reach distress)", ge=0, le=50,
     )
     distress_per_knowledge: float = param(
-        0.0, "PAID points per unit knowledge gained", "assumption (proposed 5)",
+        3.0, "PAID points per unit knowledge gained", "assumption",
         "distress relieved by knowledge gained", ge=0, le=100,
     )
     distress_per_hba1c_rise: float = param(
-        0.0, "PAID points per %-point", "assumption (proposed 2)",
+        2.0, "PAID points per %-point", "assumption",
         "distress from a rise in HbA1c above baseline (worsening control)", ge=0, le=50,
     )
     distress_per_burden: float = param(
-        0.0, "PAID points per contact-hour per week", "assumption (proposed 0.5)",
+        0.5, "PAID points per contact-hour per week", "assumption",
         "distress from the burden of attending sessions and education", ge=0, le=20,
     )
     distress_per_overload: float = param(
-        0.0, "PAID points per unit overload", "assumption (proposed 2)",
+        2.0, "PAID points per unit overload", "assumption",
         "distress from IM overload", ge=0, le=50,
     )
 
@@ -771,19 +766,18 @@ class Economics(Section):
                                        "moderator / facilitator cost incl. on-costs", ge=0,
                                        le=COST_LIMIT)
     moderation_minutes_per_message: float = param(
-        2.0, "minutes", "assumption (no source found)",
-        "moderator time per IM message read (members', leaders' and moderators'); the design "
-        "proposes 0.5 (prior 0.25-2) with the two keys below", ge=0, le=1440,
+        0.5, "minutes", "assumption (no source found)",
+        "moderator time per IM message read (members', leaders' and moderators', up to the "
+        "daily reading limit below; prior 0.25-2)", ge=0, le=1440,
     )
     moderation_minutes_per_group_week: float = param(
-        0.0, "minutes per open group-week", "assumption (no source found)",
-        "moderator time per open IM group whatever its messages (0 = none, today's model; "
-        "proposed 60, prior 30-120)", ge=0, le=10080,
+        60.0, "minutes per open group-week", "assumption (no source found)",
+        "moderator time per open IM group whatever its messages (prior 30-120)", ge=0, le=10080,
     )
     moderation_max_messages_per_group_day: float | None = param(
-        None, "messages per group-day", "assumption",
-        "messages a moderator reads in one group a day; beyond it they skim (none = all, "
-        "today's model; proposed 50, prior 20-100)", ge=0,
+        50.0, "messages per group-day", "assumption",
+        "messages a moderator reads in one group a day; beyond it they skim (none = all; "
+        "prior 20-100)", ge=0,
     )
     peer_leader_cost_per_patient_year: float = param(
         13.84, "currency/patient/year", "RAPSID cost analysis (2013 prices)",
