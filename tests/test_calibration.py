@@ -145,6 +145,14 @@ def test_misfits():
     assert lo < 137 / 203 < hi and hi - lo == pytest.approx(2 * 1.96 * se, rel=0.05)
     with pytest.raises(ValueError, match="mean and se, or successes and trials"):
         TargetSpec(study="s", outcome="o", mean=1.0, se=0.1, successes=1, trials=2)
+    # a weight scales the term: half weight is the same as an SE larger by sqrt(2)
+    half = TargetSpec(study="s", outcome="o", mean=-0.5, se=0.1, weight=0.5)
+    wide = TargetSpec(study="s", outcome="o", mean=-0.5, se=0.1 * math.sqrt(2))
+    assert half.misfit(-0.7) == pytest.approx(wide.misfit(-0.7)) == pytest.approx(2.0)
+    assert TargetSpec(study="s", outcome="o", successes=137, trials=203,
+                      weight=0.5).misfit(0.5) == pytest.approx(0.5 * binom.misfit(0.5))
+    with pytest.raises(ValueError, match="weight"):
+        TargetSpec(study="s", outcome="o", mean=1.0, se=0.1, weight=0)
 
 
 def test_shipped_calibration_file_validates():

@@ -25,7 +25,9 @@ Objective (minimised) = -2 log posterior + constant:
 * a target with a mean and standard error adds its squared z-score ((model - mean) / se)^2;
 * a proportion with counts adds its binomial deviance
   2 [k ln(k / (n p)) + (n - k) ln((n - k) / (n (1 - p)))] (a chi-square-like misfit);
-* a ``normal`` prior adds ((value - mean) / sd)^2; ``uniform`` and ``log_uniform`` add 0.
+* a ``normal`` prior adds ((value - mean) / sd)^2; ``uniform`` and ``log_uniform`` add 0;
+* a target's ``weight`` (default 1) multiplies its term: 0.5 for a value that should count
+  half, such as an arm's own change next to the between-arm differences.
 
 The model value of a target is its mean over ``replications`` runs per arm. Every trial uses
 the same seeds (``derive_seed(seed, r)``, shared by all arms: paired), so the objective is a
@@ -129,6 +131,8 @@ class TargetSpec(Strict):
     se: float | None = Field(None, gt=0, description="its standard error")
     successes: int | None = Field(None, ge=0, description="published count with the outcome")
     trials: int | None = Field(None, ge=1, description="out of this many")
+    weight: float = Field(1.0, gt=0, le=100, description="factor on this target's misfit "
+                          "(e.g. 0.5 for an arm-level value next to between-arm differences)")
 
     @model_validator(mode="after")
     def _consistent(self) -> TargetSpec:
@@ -164,9 +168,13 @@ class TargetSpec(Strict):
         return centre - half, centre + half
 
     def misfit(self, model: float) -> float:
-        """Squared z-score, or binomial deviance, of a model value."""
+        """Squared z-score, or binomial deviance, of a model value, times the weight."""
         if not math.isfinite(model):
             return OBJECTIVE_FAILED
+        return self.weight * self._misfit(model)
+
+    def _misfit(self, model: float) -> float:
+        """Squared z-score, or binomial deviance, of a finite model value."""
         if self.mean is not None:
             return ((model - self.mean) / self.se) ** 2  # type: ignore[operator]
         k, n = self.successes, self.trials
@@ -337,6 +345,8 @@ def load_calibration(source: str | Path, out: str | Path | None = None) -> Calib
         lo, hi = t.interval()
         kind = (f"target +/- 1.96 SE (SE {t.se:g})" if t.mean is not None else
                 f"Wilson 95% interval of {t.successes}/{t.trials}")
+        if t.weight != 1:
+            kind += f"; weight {t.weight:g} in the objective"
         outcome = OutcomeSpec(name=t.name or t.outcome or f"target {i}", of=of, key=key,
                               timeseries=ts, published=t.value, interval=(lo, hi),
                               interval_source=kind)
