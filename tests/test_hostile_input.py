@@ -35,7 +35,7 @@ from sim.params.yamlio import MAX_DOCUMENT_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
-CALIBRATION = ROOT / "experiments" / "calibration" / "evidence_defaults.yaml"
+CALIBRATION = ROOT / "experiments" / "calibration" / "v2.yaml"
 SHADOW = "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n"
 """The shape of /etc/shadow: YAML reads each line as a key."""
 
@@ -79,13 +79,13 @@ def test_calibration_out_key_cannot_name_a_path(tmp_path: Path, extra: str) -> N
 
 def test_calibration_name_cannot_be_dot_dot(tmp_path: Path) -> None:
     path = calibration_copy(tmp_path, "")
-    path.write_text(path.read_text().replace("name: evidence_defaults", "name: .."))
+    path.write_text(path.read_text().replace("name: v2", "name: .."))
     assert error_of(lambda: load_calibration(path)).path == "name"
 
 
 def test_calibration_outputs_default_to_results_not_beside_the_file() -> None:
     cal = load_calibration(CALIBRATION)
-    assert cal.out_dir == RESULTS_ROOT / "evidence_defaults"
+    assert cal.out_dir == RESULTS_ROOT / "v2"
     assert load_calibration(CALIBRATION, "elsewhere").out_dir == Path("elsewhere")
 
 
@@ -103,16 +103,16 @@ def test_calibration_refuses_a_folder_it_did_not_create_unless_forced(tmp_path: 
 
 def test_readme_calibrate_command_starts_a_new_study_on_a_fresh_clone(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`peersupport calibrate experiments/calibration/evidence_defaults.yaml` failed with
+    """`peersupport calibrate experiments/calibration/v2.yaml` failed with
     "already exists" (the tracked study beside the file); now it writes under results/,
     and --resume leaves the tracked files under experiments/ alone."""
-    tracked = {p: p.stat().st_mtime_ns for p in (CALIBRATION.parent / "evidence_defaults"
+    tracked = {p: p.stat().st_mtime_ns for p in (CALIBRATION.parent / "v2"
                                                   ).iterdir()}
     monkeypatch.chdir(tmp_path)
     cal = load_calibration(CALIBRATION)
     assert len(open_study(cal, resume=False).trials) == 0
     assert len(open_study(load_calibration(CALIBRATION), resume=True).trials) == 0
-    assert (tmp_path / RESULTS_ROOT / "evidence_defaults" / "optuna.sqlite3").is_file()
+    assert (tmp_path / RESULTS_ROOT / "v2" / "optuna.sqlite3").is_file()
     assert {p: p.stat().st_mtime_ns for p in tracked} == tracked
 
 

@@ -37,7 +37,7 @@ SHRINK_FILES: dict[str, dict[str, object]] = {
     "scenarios/sensitivity/qol_morris.yaml": {"settings.n": 4, "set.population.size": 100},
     "scenarios/sensitivity/qol_sobol.yaml": {"settings.n": 8, "set.population.size": 100},
     "scenarios/sweeps/hybrid_lhs.yaml": {"set.population.size": 200},
-    "experiments/calibration/evidence_defaults.yaml": {"set.population.size": 200},
+    "experiments/calibration/v2.yaml": {"set.population.size": 200},
 }
 """Copied file -> dotted key -> smaller value."""
 
