@@ -304,3 +304,11 @@ def test_best_row_is_the_lowest_objective_else_the_first() -> None:
     values = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
     assert table_of(values, np.array([9.0, 2.0, 5.0])).best() == {"a.x": 3.0, "b.y": 4.0}
     assert table_of(values).best() == {"a.x": 1.0, "b.y": 2.0}, "no objective: first row"
+
+
+def test_an_integer_parameter_is_drawn_as_a_whole_number(tmp_path: Path) -> None:
+    table = "objective,behaviour.pdc_window_days\n1.0,30\n2.0,45.0\n3.0,60\n"
+    comparison = load_comparison(write(tmp_path, table=table))
+    drawn = comparison.draws["behaviour.pdc_window_days"]
+    assert set(drawn) <= {30, 45, 60} and all(isinstance(v, int) for v in
+                                               comparison.draws.to_dict("list")[drawn.name])

@@ -676,8 +676,10 @@ def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located,
             raise where.error(f"'{name}' is both in psa and a column of the psa_empirical "
                               f"table ({table.path.name}); keep it in one", ("psa", name))
         listed = spec.psa_empirical is not None and spec.psa_empirical.columns is not None
-        _uncertain(name, ("psa_empirical", "columns", str(i)) if listed
-                   else ("psa_empirical", "file"), spec, scenarios, where)
+        annotation, _ = _uncertain(name, ("psa_empirical", "columns", str(i)) if listed
+                                   else ("psa_empirical", "file"), spec, scenarios, where)
+        if annotation is int:  # whole numbers already (read_empirical): stored as int
+            integer.add(name)
     spec = spec.model_copy(update={"psa": resolved})
     rows = draw_parameters(spec.psa, spec.seed, spec.replications,
                            correlation=_correlation(spec, where), empirical=table)
