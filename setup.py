@@ -15,9 +15,11 @@ SHIPPED = (
     "experiments/validation/**/*.yaml",
     "experiments/validation/**/*.csv",
     "experiments/calibration/*.yaml",
+    "experiments/calibration/*/near_best.csv",
 )
 """The ready scenarios, lessons, validation studies with their data, calibration files
-(not the outputs kept beside them in ``experiments/``)."""
+and the near-best sets a compare file's ``psa_empirical`` may draw from (not the other
+outputs kept beside them in ``experiments/``)."""
 
 
 class BuildWithData(build_py):

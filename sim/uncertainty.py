@@ -32,6 +32,14 @@ default moves the distribution with it::
 
     behaviour.support_effect_logit: {dist: normal, mean: default, relative: {sd: 0.1}, min: 0}
 
+One joint member, ``empirical``: whole rows of a table (a calibration's near-best set), one
+row per replication, so the correlations between the table's parameters are kept. Only a
+compare file takes it, as ``psa_empirical:`` (:class:`EmpiricalSpec`)::
+
+    psa_empirical:
+      file: ../../experiments/calibration/v2/near_best.csv   # relative to the compare file
+      source: "near-best set of the v2 calibration (docs/validation.md)"
+
 References:
     Briggs A, Claxton K, Sculpher M. Decision Modelling for Health Economic Evaluation.
     Oxford University Press 2006, chapter 4 (choosing distributions, method of moments).
@@ -39,7 +47,11 @@ References:
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import math
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
@@ -47,13 +59,19 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from scipy import stats
 
 from sim.core.rng import seed_sequence
+from sim.params.errors import ScenarioError
+from sim.params.files import regular_file
 from sim.params.located import Located
-from sim.params.scenario import check_parameter_path
+from sim.params.scenario import check_parameter_path, parameter_field
 
 DistName = Literal["uniform", "normal", "lognormal", "gamma", "beta", "triangular", "log_uniform"]
-"""The one vocabulary of distributions (PSA, sweep and sensitivity ranges, calibration priors)."""
+"""The distributions of one parameter (PSA, sweep and sensitivity ranges, calibration priors)."""
 
-DISTRIBUTIONS: tuple[str, ...] = get_args(DistName)
+EMPIRICAL = "empirical"
+"""The joint member: whole rows of a table, one row per draw (:class:`EmpiricalSpec`). Also
+the name of the stream its row choice is drawn from (:func:`empirical_rows`)."""
+
+DISTRIBUTIONS: tuple[str, ...] = (*get_args(DistName), EMPIRICAL)
 """Every distribution name, in the order the docs' table lists them."""
 
 PARAMETERISATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -64,14 +82,17 @@ PARAMETERISATIONS: dict[str, tuple[tuple[str, ...], ...]] = {
     "beta": (("mean", "sd"),),
     "triangular": (("low", "high"),),
     "log_uniform": (("low", "high"),),
+    EMPIRICAL: (("file",),),
 }
 """The key sets each distribution is given by. ``low``/``high`` of a normal or lognormal is
 its central 95% interval; ``around_default`` stands for low/high and ``relative`` for sd."""
 
 OPTIONAL_KEYS: dict[str, frozenset[str]] = {"triangular": frozenset({"mode"}),
-                                            "normal": frozenset({"min", "max"})}
+                                            "normal": frozenset({"min", "max"}),
+                                            EMPIRICAL: frozenset({"columns"})}
 """Keys a distribution may add to its parameterisation (a triangular's mode is the
-midpoint unless given; a normal's min/max clip its draws)."""
+midpoint unless given; a normal's min/max clip its draws; an empirical table's columns
+choose which of its parameters are applied)."""
 
 RENAMED = {"unif": "uniform", "norm": "normal", "lognorm": "lognormal", "triang": "triangular",
            "logunif": "log_uniform"}
@@ -89,9 +110,18 @@ NORMAL_95_Z = float(stats.norm.ppf(0.975))
 
 
 def refuse_renamed(value: Any) -> Any:
-    """Pydantic before-validator: an old spelling (``unif``) fails with the name to use."""
+    """Pydantic before-validator: an old spelling (``unif``) fails with the name to use.
+
+    So does ``empirical`` where one parameter's distribution is asked for: it is a joint
+    distribution of several parameters, which only a compare file takes (``psa_empirical``).
+    """
     if isinstance(value, str) and value in RENAMED:
         raise ValueError(f"'{value}' is no longer a distribution name: use '{RENAMED[value]}'")
+    if value == EMPIRICAL:
+        raise ValueError("'empirical' draws whole rows of a file for several parameters at "
+                         "once: only a compare file takes it, as psa_empirical: {file: ...} "
+                         "beside psa: (docs/distributions.md); sweeps, sensitivity inputs "
+                         "and calibration priors cannot use it")
     return value
 
 
@@ -473,9 +503,198 @@ def correlate(uniforms: np.ndarray, matrix: np.ndarray | list[list[float]]) -> n
     return stats.norm.cdf(stats.norm.ppf(u) @ chol.T)
 
 
+# --------------------------------------------------------------------------- empirical
+
+
+NOT_PARAMETERS = ("trial", "objective")
+"""Columns of a table that are bookkeeping, never applied: a calibration's ``near_best.csv``
+writes each row's trial number and objective beside the parameters. Every other column is a
+parameter (or ``columns:`` picks the parameters)."""
+
+OBJECTIVE = "objective"
+"""The column ranking a table's rows, lower is better (:meth:`EmpiricalTable.best`)."""
+
+MIN_ROWS = 2
+"""Fewest rows an empirical table may have (one row would be a fixed value: set it)."""
+
+
+class EmpiricalSpec(BaseModel):
+    """A joint empirical distribution: whole rows of a CSV table, one row per PSA iteration.
+
+    The table's header names the parameters (dotted scenario paths); ``trial`` and
+    ``objective`` columns (:data:`NOT_PARAMETERS`) are ignored.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str = Field(min_length=1, description="CSV table, relative to the file naming it: a "
+                      "header of dotted parameter paths, one row per joint draw")
+    columns: list[str] | None = Field(None, min_length=1, description="the parameter columns "
+                                      "to apply (default: every column but "
+                                      f"{' and '.join(NOT_PARAMETERS)})")
+    source: str = Field("", description="where the table comes from (shown in reports)")
+
+
+@dataclass(frozen=True)
+class EmpiricalTable:
+    """A read and checked empirical table (:func:`read_empirical`).
+
+    Attributes:
+        path: the CSV file.
+        columns: the parameter columns applied.
+        values: their values, rows x columns.
+        lines: the file line of each row (for messages).
+        objective: each row's objective, when the table has that column.
+        sha256: of the file's bytes (part of a comparison's identity).
+        source: where it comes from.
+    """
+
+    path: Path
+    columns: tuple[str, ...]
+    values: np.ndarray = field(repr=False)
+    lines: tuple[int, ...] = field(repr=False)
+    objective: np.ndarray | None = field(default=None, repr=False)
+    sha256: str = ""
+    source: str = ""
+
+    @property
+    def n_rows(self) -> int:
+        """Rows of the table (joint draws it holds)."""
+        return int(self.values.shape[0])
+
+    def rows(self, seed: int, replications: int) -> np.ndarray:
+        """The row each replication draws (:func:`empirical_rows`)."""
+        return empirical_rows(self.n_rows, seed, replications)
+
+    def best(self) -> dict[str, float]:
+        """The best row: the lowest objective; without an objective column, the first row.
+
+        (``near_best.csv`` lists its best trial first, so both rules agree on it.)
+        """
+        i = 0 if self.objective is None else int(np.argmin(self.objective))
+        return {name: float(v) for name, v in zip(self.columns, self.values[i], strict=True)}
+
+    def describe(self) -> str:
+        """Words for reports, e.g. ``empirical: 40 rows of near_best.csv, drawn whole``."""
+        return f"{EMPIRICAL}: {self.n_rows} rows of {self.path.name}, drawn whole"
+
+    def record(self) -> dict[str, Any]:
+        """What provenance and manifests keep: file, hash, rows, columns, source."""
+        return {"file": str(self.path), "sha256": self.sha256, "rows": self.n_rows,
+                "columns": list(self.columns), "source": self.source,
+                "row_rule": f"row floor(u * rows), u from SeedSequence(root_seed, (PSA key, "
+                            f"r, crc32('{EMPIRICAL}')))"}
+
+
+def empirical_rows(n_rows: int, seed: int, replications: int) -> np.ndarray:
+    """The table row each replication draws, each row equally likely.
+
+    Row ``floor(u * n_rows)`` with ``u = psa_uniform(seed, r, "empirical")``: replication r's
+    row depends only on (seed, r, n_rows), so adding or removing other PSA parameters (or
+    replications) leaves it unchanged; every design of a replication shares it (paired).
+    """
+    u = np.array([psa_uniform(seed, r, EMPIRICAL) for r in range(replications)])
+    return np.minimum((u * n_rows).astype(np.int64), n_rows - 1)
+
+
+def read_empirical(spec: EmpiricalSpec, folder: Path, where: Located,
+                   section: str = "psa_empirical") -> EmpiricalTable:
+    """Read and check the table ``spec`` names (its file relative to ``folder``).
+
+    Raises:
+        ScenarioError: at ``section.file`` (``section.columns[i]`` for a listed column),
+            naming the table's line: a missing or unreadable file, an empty one, fewer than
+            :data:`MIN_ROWS` rows, a row of another width, a value that is not a finite
+            number (or not whole, for an integer parameter), a column that is not a numeric
+            scenario parameter, a listed column the table lacks.
+    """
+    path = folder / spec.file
+    loc = (section, "file")
+    try:
+        regular_file(path, "table")
+        data = path.read_bytes()
+        records = [(n, [c.strip() for c in row]) for n, row in enumerate(
+            csv.reader(data.decode("utf-8-sig").splitlines()), start=1) if any(
+            c.strip() for c in row)]
+    except ScenarioError as exc:
+        raise where.error(f"{exc.message} (expected a CSV table: a header of parameter "
+                          "paths, one row per draw)", loc) from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise where.error(f"cannot read {path}: {reason}", loc) from None
+    if not records:
+        raise where.error(f"{path} is empty; expected a header of parameter paths and at "
+                          f"least {MIN_ROWS} rows", loc)
+    header_line, header = records[0]
+    columns = _empirical_columns(spec, header, path, header_line, where, section)
+    body = records[1:]
+    if len(body) < MIN_ROWS:
+        raise where.error(f"{path} has {len(body)} row(s); an empirical distribution needs "
+                          f"at least {MIN_ROWS} (for one value, set the parameters instead)",
+                          loc)
+    wanted = [*columns, *([OBJECTIVE] if OBJECTIVE in header else [])]
+    values = np.empty((len(body), len(wanted)))
+    for i, (line, row) in enumerate(body):
+        if len(row) != len(header):
+            raise where.error(f"{path}, line {line}: {len(row)} fields, but the header has "
+                              f"{len(header)}", loc)
+        for j, name in enumerate(wanted):
+            values[i, j] = _table_number(row[header.index(name)], name,
+                                         f"{path}, line {line}", where, loc)
+    return EmpiricalTable(
+        path=path, columns=tuple(columns), values=values[:, :len(columns)],
+        lines=tuple(line for line, _ in body), sha256=hashlib.sha256(data).hexdigest(),
+        objective=values[:, -1] if len(wanted) > len(columns) else None, source=spec.source)
+
+
+def _empirical_columns(spec: EmpiricalSpec, header: list[str], path: Path, line: int,
+                       where: Located, section: str) -> list[str]:
+    """The parameter columns to apply, each checked to be a numeric scenario parameter."""
+    doubled = sorted({c for c in header if header.count(c) > 1})
+    if doubled:
+        raise where.error(f"{path}, line {line}: column {doubled[0]!r} appears twice",
+                          (section, "file"))
+    given = spec.columns is not None
+    columns = list(spec.columns) if given else [c for c in header if c not in NOT_PARAMETERS]
+    if not columns:
+        raise where.error(f"{path}, line {line}: no parameter columns (only "
+                          f"{', '.join(header)}); expected dotted parameter paths",
+                          (section, "file"))
+    for i, name in enumerate(columns):
+        loc = (section, "columns", str(i)) if given else (section, "file")
+        if given and name not in header:
+            raise where.error(f"{name!r} is not a column of {path} (its columns: "
+                              f"{', '.join(header)})", loc)
+        if given and columns.count(name) > 1:
+            raise where.error(f"{name!r} is listed twice", loc)
+        try:
+            check_parameter_path(Located(str(path), {}), name, (),
+                                 numeric_for="can take an empirical distribution")
+        except ScenarioError as exc:
+            raise where.error(f"{path}, line {line}: column {exc.message}", loc) from None
+    return columns
+
+
+def _table_number(text: str, name: str, at: str, where: Located, loc: tuple[str, ...]
+                  ) -> float:
+    """One cell as a finite number (whole, for an integer parameter)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        shown = text if len(text) <= 30 else text[:27] + "..."
+        raise where.error(f"{at}, column {name!r}: expected a finite number, got {shown!r}",
+                          loc)
+    info = parameter_field(name) if name != OBJECTIVE else None
+    if info is not None and info.annotation is int and not value.is_integer():
+        raise where.error(f"{at}, column {name!r}: {name} is a whole number, got {text}", loc)
+    return value
+
+
 def draw_parameters(distributions: dict[str, Distribution], seed: int,
-                    replications: int, *, correlation: dict[str, Any] | None = None
-                    ) -> list[dict[str, float]]:
+                    replications: int, *, correlation: dict[str, Any] | None = None,
+                    empirical: EmpiricalTable | None = None) -> list[dict[str, float]]:
     """One joint draw of every uncertain parameter per replication (inverse CDF).
 
     Args:
@@ -484,10 +703,13 @@ def draw_parameters(distributions: dict[str, Distribution], seed: int,
         replications: number of replications (PSA iterations).
         correlation: optional ``{"parameters": [names], "matrix": [[...]]}``: those
             parameters are drawn through a Gaussian copula (:func:`correlate`).
+        empirical: optional table whose parameters are drawn as one whole row per
+            replication (:func:`empirical_rows`); none of them may be in ``distributions``.
 
     Returns:
         ``replications`` mappings ``{dotted path: value}``; replication r's draw depends
-        only on (seed, r, parameter name) and, for correlated parameters, the matrix.
+        only on (seed, r, parameter name) and, for correlated parameters, the matrix (for
+        an empirical table's parameters: on (seed, r) and the table).
     """
     uniforms = {name: np.array([psa_uniform(seed, r, name) for r in range(replications)])
                 for name in distributions}
@@ -499,5 +721,13 @@ def draw_parameters(distributions: dict[str, Distribution], seed: int,
     columns = {}
     for name, dist in distributions.items():
         columns[name] = np.asarray(dist.ppf(uniforms[name]), dtype=float)  # one scipy call
+    if empirical is not None:
+        both = sorted(set(empirical.columns) & set(distributions))
+        if both:
+            raise ValueError(f"{', '.join(both)}: both in the empirical table and given a "
+                             "distribution; keep each parameter in one")
+        rows = empirical.rows(seed, replications)
+        columns.update({name: empirical.values[rows, j]
+                        for j, name in enumerate(empirical.columns)})
     return [{name: float(col[r]) for name, col in columns.items()}
             for r in range(replications)]

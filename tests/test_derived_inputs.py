@@ -4,6 +4,8 @@ The rule (docs/sensitivity.md, "Ranges around the default"): a PSA distribution'
 triangular one's mode) is the parameter's current value within 5%; an absolute range
 ``low..high`` holds the current value in its middle third. Files written relative to the
 default (``mean: default``, ``relative:``, ``around_default:``) meet it by construction.
+An empirical PSA table (``psa_empirical``, a calibration's near_best.csv) has its best row
+(lowest objective, else the first) at the current values, to best.yaml's 4 significant digits.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from sim.analyses.compare import load_comparison
-from sim.analyses.freshness import sensitivity_freshness, stale_parameters
+from sim.analyses.compare import Comparison, load_comparison
+from sim.analyses.freshness import empirical_staleness, sensitivity_freshness, stale_parameters
 from sim.analyses.sa_runner import load_sensitivity
 from sim.analyses.sweep import load_sweep
 from sim.params.errors import ScenarioError
@@ -51,7 +53,20 @@ def _compare_problems(path: Path) -> list[str]:
             centre = dist.mean
         if abs(centre - default) > 0.05 * abs(default) + 1e-12:
             problems.append(f"{name}: centred on {centre:g}, default {default:g}")
-    return [p for p in problems if p]
+    return [p for p in problems if p] + _empirical_problems(comparison)
+
+
+def _empirical_problems(comparison: Comparison) -> list[str]:
+    """The psa_empirical table's best row must hold today's values (see the module doc)."""
+    table = comparison.empirical
+    if table is None:
+        return []
+    stale = empirical_staleness(table, comparison.first)
+    return [f"psa_empirical {table.path.name}: best row has {r.parameter} = {r.best:.6g}, "
+            f"the default is {r.current:.6g}; the table and the defaults come from different "
+            "fits: rerun the calibration and adopt its best.yaml as the defaults (or point "
+            "psa_empirical at the calibration the defaults came from)"
+            for r in stale.itertuples()]
 
 
 def _range_problems(specs: dict[str, Any], base: dict[str, Any]) -> list[str]:
@@ -173,3 +188,42 @@ def test_committed_sensitivity_results_are_fresh(name: str) -> None:
     stale = sensitivity_freshness(ROOT / "experiments" / "sensitivity" / name,
                                   SCENARIOS / "sensitivity" / f"{name}.yaml")
     assert stale.empty, f"{name} was run with other defaults:\n{stale.to_string()}"
+
+
+# --------------------------------------------------------------------------- empirical tables
+
+
+NEAR_BEST = """\
+trial,objective,behaviour.support_effect_logit,network.in_person_gain
+4,20.5,5.5,0.5
+9,20.0,{logit},0.6
+2,22.0,4.5,0.4
+"""
+"""A near_best.csv whose best row (lowest objective) is its second: {logit}, 0.6."""
+
+
+def test_empirical_tables_are_checked_against_the_defaults(tmp_path: Path) -> None:
+    for design in ("usual_care", "im_peer_support"):
+        _extends(tmp_path, design, f"{design}.yaml", "")
+    path = tmp_path / "compare.yaml"
+    path.write_text(COMPARE.replace("psa:\n", "psa_empirical: {file: near_best.csv}\npsa:\n"))
+    table = tmp_path / "near_best.csv"
+    table.write_text(NEAR_BEST.format(logit=6.0))
+    problems = _empirical_problems(load_comparison(path))
+    assert len(problems) == 2, "the first row holds today's defaults, but it is not the best"
+    assert "best row has behaviour.support_effect_logit = 6, the default is 5.5" in \
+        problems[0], problems
+    assert "rerun the calibration and adopt its best.yaml" in problems[0]
+    for design in ("usual_care", "im_peer_support"):  # defaults adopted from best.yaml
+        _extends(tmp_path, design, f"{design}.yaml",
+                 "behaviour: {support_effect_logit: 6.0}\nnetwork: {in_person_gain: 0.6}\n")
+    assert _empirical_problems(load_comparison(path)) == []
+    table.write_text(NEAR_BEST.format(logit=6.00049))  # best.yaml's 4 digits: 6.000
+    assert _empirical_problems(load_comparison(path)) == []
+    table.write_text(NEAR_BEST.format(logit=6.01))
+    assert len(_empirical_problems(load_comparison(path))) == 1
+    no_objective = NEAR_BEST.format(logit=6.0).replace("trial,objective,", "").replace(
+        "4,20.5,", "").replace("9,20.0,", "").replace("2,22.0,", "")
+    table.write_text(no_objective)
+    assert len(_empirical_problems(load_comparison(path))) == 2, (
+        "without an objective the first row is the best (near_best.csv lists it first)")

@@ -18,6 +18,8 @@ from sim.params.errors import ScenarioError
 from sim.params.located import load_document
 from sim.uncertainty import (
     DISTRIBUTIONS,
+    EMPIRICAL,
+    OPTIONAL_KEYS,
     PARAMETERISATIONS,
     RENAMED,
     SALIB_NAMES,
@@ -43,8 +45,9 @@ SAMPLED = [
 
 def test_vocabulary_is_declared_once() -> None:
     assert DISTRIBUTIONS == ("uniform", "normal", "lognormal", "gamma", "beta", "triangular",
-                             "log_uniform")
+                             "log_uniform", "empirical")
     assert set(PARAMETERISATIONS) == set(DISTRIBUTIONS)
+    assert set(OPTIONAL_KEYS) <= set(DISTRIBUTIONS)
     assert set(SALIB_NAMES) <= set(DISTRIBUTIONS) and "gamma" not in SALIB_NAMES
     assert set(RENAMED.values()) <= set(DISTRIBUTIONS)
 
@@ -129,3 +132,26 @@ def test_compare_and_calibration_refuse_old_names_located(tmp_path: Path) -> Non
     prior.write_text(prior.read_text().replace("logunif", "gamma"))
     with pytest.raises(ScenarioError, match="'uniform', 'log_uniform' or 'normal'"):
         load_calibration(prior)
+
+
+def test_only_compare_files_take_the_empirical_member_located(tmp_path: Path) -> None:
+    """A sweep, a sensitivity file and a calibration prior refuse it, pointing to the one
+    front-end that takes it (a compare file's psa_empirical: tests/test_compare_empirical.py)."""
+    joint = "only a compare file takes it, as psa_empirical"
+    err = sweep_error(tmp_path, SWEEP.replace("{low: 1.5, high: 3.5}",
+                                              f"{{low: 1.5, high: 3.5, dist: {EMPIRICAL}}}"))
+    assert err.line == 11 and "uncertain.behaviour.support_effect_logit.dist" in str(err)
+    assert joint in str(err), err
+    err = load_error(tmp_path, TINY_SOBOL.replace("{low: 0.5, high: 3.0}",
+                                                  f"{{low: 0.5, high: 3.0, dist: {EMPIRICAL}}}"))
+    assert err.line == 7 and "inputs.behaviour.support_effect_logit.dist" in str(err)
+    assert joint in str(err), err
+    prior = tmp_path / "calib.yaml"
+    prior.write_text("name: c\nstudies: [study.yaml]\nparameters:\n"
+                     f"  clinical.lifestyle_effect_pct: {{low: 0.5, high: 5.0, prior: {EMPIRICAL}}}"
+                     "\ntargets: []\n")
+    with pytest.raises(ScenarioError, match=joint) as info:
+        load_document(prior, CalibrationSpec)
+    assert info.value.line == 4 and "prior" in str(info.value)
+    with pytest.raises(ValueError, match=joint):
+        RangeSpec(dist=EMPIRICAL, low=0.0, high=1.0)

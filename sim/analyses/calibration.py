@@ -620,7 +620,12 @@ def optimise(cal: Calibration, *, trials: int | None = None, workers: int = 1,
 # --------------------------------------------------------------------------- outputs
 
 
-def best_parameters(cal: Calibration, study: Any, digits: int = 4) -> dict[str, float]:
+BEST_DIGITS = 4
+"""Significant digits of the best parameters in ``best.yaml`` (and so in adopted defaults)."""
+
+
+def best_parameters(cal: Calibration, study: Any, digits: int = BEST_DIGITS
+                    ) -> dict[str, float]:
     """The best trial's parameters, rounded to ``digits`` significant digits."""
     try:
         best = study.best_trial
@@ -684,7 +689,8 @@ def near_best(cal: Calibration, study: Any) -> pd.DataFrame:
     k is the number of fitted parameters: with the objective a -2 log likelihood, the set
     is about a 50% likelihood-ratio region (for k = 6, best + 5.35), a plausible region of
     fits rather than posterior draws (TPE samples cluster near the optimum). Columns:
-    trial, objective, then one per parameter.
+    trial, objective (:data:`sim.uncertainty.NOT_PARAMETERS`: a compare file's
+    ``psa_empirical`` ignores them), then one per parameter at full precision.
     """
     from scipy import stats
 

@@ -16,11 +16,15 @@ A compare file (``scenarios/compare/*.yaml``; see docs/planners.md)::
     ceac_max_wtp: 50000                        # CEAC / EVPI x axis: 0 .. this
     psa:                                       # uncertain parameters (sim.uncertainty)
       economics.staff_cost_per_hour: {dist: gamma, mean: 45, sd: 9}
+    psa_empirical:                             # optional: whole rows of a table, jointly
+      file: ../../experiments/calibration/v2/near_best.csv
 
 Replication r of every design runs with the same seed, ``derive_seed(seed, r)``, and the
 same PSA draw (common random numbers, paired): differences between designs are taken
 replication by replication. Each replication is one PSA iteration; its spread therefore
-holds both parameter uncertainty and simulation noise.
+holds both parameter uncertainty and simulation noise. An empirical table (``psa_empirical``)
+gives each replication one whole row (the same for every design), so the correlations
+between its parameters (a calibration's near-best fits) are kept.
 
 Everything is validated before anything runs, with errors naming file, line and key path.
 
@@ -59,7 +63,7 @@ from sim.core.outcomes import (
 )
 from sim.core.rng import replication_seeds
 from sim.engine.options import RunOptions
-from sim.engine.store import Results, load_results
+from sim.engine.store import Results, ResultsStore, load_results
 from sim.engine.tasks import RunReport, Task, run_tasks
 from sim.params.errors import ScenarioError
 from sim.params.located import Located, Strict
@@ -72,10 +76,23 @@ from sim.params.scenario import (
 )
 from sim.params.yamlio import read_yaml
 from sim.runner import package_versions, scenario_hash
-from sim.uncertainty import Distribution, check_correlation, draw_parameters
+from sim.uncertainty import (
+    EMPIRICAL,
+    Distribution,
+    EmpiricalSpec,
+    EmpiricalTable,
+    check_correlation,
+    draw_parameters,
+    read_empirical,
+)
 
-_EXAMPLES = {Distribution: "{dist: gamma, mean: 45, sd: 9}"}
+_EXAMPLES = {Distribution: "{dist: gamma, mean: 45, sd: 9}",
+             EmpiricalSpec: "{file: near_best.csv}"}
 """What a PSA entry looks like (shown when something else is given)."""
+
+EMPIRICAL_ROW = "psa_empirical_row"
+"""Runs-table column: the row of the ``psa_empirical`` table a replication drew (0-based, as
+``pandas.read_csv(file).iloc[row]``)."""
 
 INTERVAL = 0.95
 """Level of every interval in a comparison (percentiles over replications)."""
@@ -273,6 +290,9 @@ class CompareSpec(Strict):
                                          "distributions, by dotted path")
     psa_correlation: PsaCorrelation | None = Field(
         None, description="rank correlation of related PSA parameters (Gaussian copula)")
+    psa_empirical: EmpiricalSpec | None = Field(
+        None, description="a table of joint draws (e.g. a calibration's near_best.csv): each "
+        "replication applies one whole row; parameters not also in psa")
 
 
 @dataclass(frozen=True)
@@ -304,6 +324,7 @@ class Comparison:
     draws: pd.DataFrame  # one row per replication, one column per PSA parameter
     path: Path | None = None
     text: str = ""
+    empirical: EmpiricalTable | None = None  # the psa_empirical table, read and checked
 
     @property
     def names(self) -> list[str]:
@@ -341,6 +362,19 @@ class Comparison:
         return len(self.designs) * self.spec.replications
 
     @property
+    def empirical_rows(self) -> list[int]:
+        """The ``psa_empirical`` row each replication drew (empty without a table)."""
+        if self.empirical is None:
+            return []
+        return [int(i) for i in self.empirical.rows(self.spec.seed, self.spec.replications)]
+
+    def empirical_record(self) -> dict[str, Any] | None:
+        """The ``psa_empirical`` table as manifests and provenance keep it (None without)."""
+        if self.empirical is None:
+            return None
+        return {**self.empirical.record(), "file": _display_path(self.empirical.path)}
+
+    @property
     def lifetime(self) -> bool:
         """Whether the designs run the lifetime stage (shared by every design)."""
         return bool(self.first["lifetime"]["enabled"])
@@ -353,8 +387,10 @@ class Comparison:
     def describe(self) -> str:
         """A short plan."""
         s = self.first
-        psa = (f", {len(self.spec.psa)} PSA parameters" if self.spec.psa
-               else ", no PSA parameters")
+        n = len(self.draws.columns)
+        psa = f", {n} PSA parameters" if n else ", no PSA parameters"
+        if self.empirical is not None:
+            psa += f" ({len(self.empirical.columns)} as whole rows of {self.empirical.path.name})"
         return (f"{len(self.designs)} designs x {self.spec.replications} replications = "
                 f"{self.n_runs:,} runs of {s['population']['size']:,} patients over "
                 f"{s['run']['days']:,} days (comparator {self.comparator}{psa})")
@@ -362,10 +398,12 @@ class Comparison:
     def tasks(self) -> list[Task]:
         """The runs: for each replication, each design (same seed and draw across designs)."""
         draws = self.draws.to_dict("records")
+        rows = self.empirical_rows
         out = []
         for r, seed in enumerate(self.seeds):
             for design in self.designs:
-                meta = {"design": design.name, "replication": r, **draws[r]}
+                meta = {"design": design.name, "replication": r, **draws[r],
+                        **({EMPIRICAL_ROW: rows[r]} if rows else {})}
                 out.append(Task(run_id=len(out), scenario=design.scenario, seed=seed,
                                 overrides=dict(draws[r]), meta=meta))
         return out
@@ -374,11 +412,14 @@ class Comparison:
         """Hash of everything the runs depend on."""
         payload = {"spec": self.spec.model_dump(mode="json"),
                    "designs": [[d.name, d.sha256] for d in self.designs]}
+        if self.empirical is not None:  # the table's content, not only its name
+            payload["psa_empirical_sha256"] = self.empirical.sha256
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     def manifest(self) -> dict[str, Any]:
         """Manifest entries of the comparison's results store."""
         params = list(self.draws.columns)
+        row = [EMPIRICAL_ROW] if self.empirical is not None else []
         return {
             "kind": "compare", "name": self.spec.name,
             "compare_file": str(self.path) if self.path else None,
@@ -386,8 +427,9 @@ class Comparison:
             "seed": self.spec.seed, "comparator": self.comparator,
             "designs": [{"name": d.name, "file": d.file, "scenario_sha256": d.sha256}
                         for d in self.designs],
+            "psa_empirical": self.empirical_record(),
             "columns": {"levers": ["design"], "parameters": params,
-                        "metadata": ["design", "replication", *params]},
+                        "metadata": ["design", "replication", *params, *row]},
         }
 
 
@@ -553,8 +595,11 @@ def _resolve(spec: CompareSpec, files: list[tuple[Path, tuple[str, ...]]], where
         raise where.error("horizon 'lifetime' needs the lifetime stage, but the designs set "
                           "lifetime.enabled: false; set it to true or give horizon: "
                           "programme", ("horizon",))
-    spec, draws = _psa_draws(spec, scenarios, where)
-    return Comparison(spec=spec, designs=designs, draws=draws, path=path, text=text)
+    table = (read_empirical(spec.psa_empirical, path.parent if path else Path(), where)
+             if spec.psa_empirical else None)
+    spec, draws = _psa_draws(spec, scenarios, where, table)
+    return Comparison(spec=spec, designs=designs, draws=draws, path=path, text=text,
+                      empirical=table)
 
 
 def _own_description(file: Path) -> str:
@@ -607,45 +652,73 @@ def _get(data: dict[str, Any], dotted: str) -> Any:
     return node
 
 
-def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located
-               ) -> tuple[CompareSpec, pd.DataFrame]:
+def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located,
+               table: EmpiricalTable | None = None) -> tuple[CompareSpec, pd.DataFrame]:
     """Draw the PSA parameters per replication; check each draw against every design.
 
     Returns the spec with distributions written around the default (``mean: default``,
-    ``relative:``) resolved at the designs' common value, and the draws.
+    ``relative:``) resolved at the designs' common value, and the draws (the parameters of
+    ``table``, the ``psa_empirical`` table, as one whole row per replication).
     """
     integer = set()
     resolved = {}
     for name in spec.psa:
         loc = ("psa", name)
-        annotation = check_parameter_path(where, name, loc,
-                                          numeric_for="can take a distribution")
-        if name.startswith(("program.", "run.")):
-            raise where.error(f"'{name}' is a program lever or run setting: it tells the "
-                              "designs apart (or sets how they run), so it cannot be an "
-                              "uncertain PSA parameter", loc)
-        if name in spec.set:
-            raise where.error(f"'{name}' is both in set and in psa; keep it in one", loc)
+        annotation, value = _uncertain(name, loc, spec, scenarios, where)
         if annotation is int:
             integer.add(name)
-        values = {s.program.name: _get(s.model_dump(mode="json"), name) for s in scenarios}
-        if len(set(values.values())) > 1:
-            raise where.error(f"the designs set different values of '{name}' ({values}); a "
-                              "PSA draw would replace them all with one value. Remove it "
-                              "from psa, or make the designs agree", loc)
         try:
-            resolved[name] = spec.psa[name].at_default(next(iter(values.values())))
+            resolved[name] = spec.psa[name].at_default(value)
         except ValueError as exc:
             raise where.error(str(exc), loc) from None
+    for i, name in enumerate(table.columns if table else ()):
+        if name in spec.psa:
+            raise where.error(f"'{name}' is both in psa and a column of the psa_empirical "
+                              f"table ({table.path.name}); keep it in one", ("psa", name))
+        listed = spec.psa_empirical is not None and spec.psa_empirical.columns is not None
+        annotation, _ = _uncertain(name, ("psa_empirical", "columns", str(i)) if listed
+                                   else ("psa_empirical", "file"), spec, scenarios, where)
+        if annotation is int:  # whole numbers already (read_empirical): stored as int
+            integer.add(name)
     spec = spec.model_copy(update={"psa": resolved})
     rows = draw_parameters(spec.psa, spec.seed, spec.replications,
-                           correlation=_correlation(spec, where))
+                           correlation=_correlation(spec, where), empirical=table)
     for row in rows:
         for name in integer:
             row[name] = int(round(row[name]))
     frame = pd.DataFrame(rows, index=pd.RangeIndex(spec.replications, name="replication"))
-    if not spec.psa:
-        return spec, frame
+    if len(frame.columns):
+        _check_draws(rows, scenarios, where, table, spec.seed)
+    return spec, frame
+
+
+def _uncertain(name: str, loc: tuple[str, ...], spec: CompareSpec, scenarios: list[Scenario],
+               where: Located) -> tuple[Any, Any]:
+    """Check a PSA parameter; its annotation and the value every design gives it.
+
+    It must be a numeric scenario parameter, not a program lever or run setting, not in
+    ``set``, and the designs must agree on it (a draw replaces it in every design).
+    """
+    section = loc[0]
+    annotation = check_parameter_path(where, name, loc, numeric_for="can take a distribution")
+    if name.startswith(("program.", "run.")):
+        raise where.error(f"'{name}' is a program lever or run setting: it tells the "
+                          "designs apart (or sets how they run), so it cannot be an "
+                          "uncertain PSA parameter", loc)
+    if name in spec.set:
+        raise where.error(f"'{name}' is both in set and in {section}; keep it in one", loc)
+    values = {s.program.name: _get(s.model_dump(mode="json"), name) for s in scenarios}
+    if len(set(values.values())) > 1:
+        raise where.error(f"the designs set different values of '{name}' ({values}); a "
+                          f"PSA draw would replace them all with one value. Remove it "
+                          f"from {section}, or make the designs agree", loc)
+    return annotation, next(iter(values.values()))
+
+
+def _check_draws(rows: list[dict[str, Any]], scenarios: list[Scenario], where: Located,
+                 table: EmpiricalTable | None, seed: int) -> None:
+    """Every replication's draw must be valid in every design (located at its entry)."""
+    drawn = table.rows(seed, len(rows)) if table else None
     for r, row in enumerate(rows):
         for s in scenarios:
             try:
@@ -654,13 +727,18 @@ def _psa_draws(spec: CompareSpec, scenarios: list[Scenario], where: Located
                 culprit = next((k for k in row if exc.path and (
                     exc.path == k or exc.path.startswith(k.rsplit(".", 1)[0]))), None)
                 value = row.get(culprit) if culprit else None
+                if table is not None and drawn is not None and culprit in table.columns:
+                    line = table.lines[drawn[r]]
+                    raise where.error(
+                        f"the draw for replication {r} ({culprit} = {value!r}, row "
+                        f"{drawn[r]} of {table.path}, line {line}) is invalid for design "
+                        f"{s.program.name}: {exc.message}", ("psa_empirical", "file")) from None
                 hint = (" Costs and durations need a distribution on [0, inf) such as gamma "
                         "or lognormal; for a normal, give min/max")
                 raise where.error(
                     f"the draw for replication {r} ({culprit} = {value!r}) is invalid for "
                     f"design {s.program.name}: {exc.message}.{hint}",
                     ("psa", culprit) if culprit else ("psa",)) from None
-    return spec, frame
 
 
 def _correlation(spec: CompareSpec, where: Located) -> dict[str, Any] | None:
@@ -692,8 +770,20 @@ def run_comparison(comparison: Comparison, out_dir: str | Path,
     """Run every design x replication into a results store (time series kept).
 
     Raises:
-        ScenarioError: the store exists (without ``resume``) or holds other runs.
+        ScenarioError: the store exists (without ``resume``) or holds other runs, or its
+            ``psa_empirical`` table has changed since (even in rows no replication drew).
     """
+    options = options or RunOptions()
+    store = ResultsStore(out_dir)
+    if (options.resume or options.retry_failed) and store.exists():
+        then = store.read_manifest().get("psa_empirical") or {}
+        now = comparison.empirical_record() or {}
+        if then.get("sha256") != now.get("sha256"):
+            raise ScenarioError(
+                f"cannot resume {store.path}: its psa_empirical table changed since it was "
+                f"created ({then.get('file') or 'none'}, sha256 "
+                f"{str(then.get('sha256'))[:12]} -> {now.get('file') or 'none'}, sha256 "
+                f"{str(now.get('sha256'))[:12]}). Restore the table or start a new --out")
     return run_tasks(comparison.tasks(), out_dir, options, timeseries=True,
                      manifest=comparison.manifest())
 
@@ -1062,27 +1152,50 @@ def _subgroups(runs: pd.DataFrame, names: list[str], comp: str) -> pd.DataFrame:
 
 
 def _psa_table(comparison: Comparison) -> pd.DataFrame:
+    """Each PSA parameter: its distribution, mean and 95% range, and the realised draws.
+
+    A ``psa_empirical`` table's parameters get a row each: the mean and central 95% range
+    over the table's rows (each row equally likely), described as the table.
+    """
     records = []
     for name, dist in comparison.spec.psa.items():
-        info = parameter_field(name)
-        extra = info.json_schema_extra or {}
-        lo, hi = dist.interval(INTERVAL)
-        drawn = comparison.draws[name].to_numpy(dtype=float)
         records.append({
-            "parameter": name, "description": info.description or "",
-            "unit": extra.get("unit", ""), "default": info.default,
-            "base_value": _get(comparison.first, name), "distribution": dist.describe(),
-            "dist": dist.dist, "mean": float(dist.frozen().mean()) if dist.dist != "normal"
+            "parameter": name, "distribution": dist.describe(), "dist": dist.dist,
+            "mean": float(dist.frozen().mean()) if dist.dist != "normal"
             or (dist.min is None and dist.max is None) else float(np.mean(
                 dist.ppf(np.linspace(0.0005, 0.9995, 2000)))),
-            "low_95": lo, "high_95": hi, "drawn_mean": float(drawn.mean()),
-            "drawn_min": float(drawn.min()), "drawn_max": float(drawn.max()),
-            "source": dist.source or extra.get("source", ""),
-        })
+            **dict(zip(("low_95", "high_95"), dist.interval(INTERVAL), strict=True)),
+            "source": dist.source})
+    table = comparison.empirical
+    if table is not None:
+        for name, values in zip(table.columns, table.values.T, strict=True):
+            lo, hi = _interval(values)
+            records.append({"parameter": name, "distribution": table.describe(),
+                            "dist": EMPIRICAL, "mean": float(values.mean()), "low_95": lo,
+                            "high_95": hi, "source": table.source})
+    for rec in records:
+        name = rec["parameter"]
+        info = parameter_field(name)
+        extra = info.json_schema_extra or {}
+        drawn = comparison.draws[name].to_numpy(dtype=float)
+        rec.update(description=info.description or "", unit=extra.get("unit", ""),
+                   default=info.default, base_value=_get(comparison.first, name),
+                   drawn_mean=float(drawn.mean()), drawn_min=float(drawn.min()),
+                   drawn_max=float(drawn.max()),
+                   source=rec["source"] or extra.get("source", ""))
     cols = ["parameter", "description", "unit", "default", "base_value", "distribution",
             "dist", "mean", "low_95", "high_95", "drawn_mean", "drawn_min", "drawn_max",
             "source"]
     return pd.DataFrame.from_records(records, columns=cols)
+
+
+def _psa_words(comparison: Comparison) -> dict[str, str]:
+    """The PSA distribution of each uncertain parameter, in words (assumption tables)."""
+    words = {name: dist.describe() for name, dist in comparison.spec.psa.items()}
+    table = comparison.empirical
+    if table is not None:
+        words.update({name: table.describe() for name in table.columns})
+    return words
 
 
 def _as_text(value: Any) -> str:
@@ -1097,7 +1210,7 @@ def _assumptions(comparison: Comparison) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Parameters differing from the defaults in any design; the economic settings."""
     defaults = flatten(Scenario().model_dump(mode="json"))
     flat = {d.name: flatten(d.scenario) for d in comparison.designs}
-    psa = set(comparison.spec.psa)
+    psa = _psa_words(comparison)
     records, econ_records = [], []
     for key, default in defaults.items():
         info = parameter_field(key)
@@ -1106,7 +1219,7 @@ def _assumptions(comparison: Comparison) -> tuple[pd.DataFrame, pd.DataFrame]:
         base = {"parameter": key, "description": info.description if info else "",
                 "unit": extra.get("unit", ""), "default": _as_text(default),
                 "source": extra.get("source", ""),
-                "psa": comparison.spec.psa[key].describe() if key in psa else ""}
+                "psa": psa.get(key, "")}
         row = {**base, **{n: _as_text(v) for n, v in values.items()}}
         if key.startswith("economics."):
             econ_records.append(row)
@@ -1173,6 +1286,7 @@ def _provenance(comparison: Comparison, res: Results, command: str | None,
         "replications_used": complete,
         "designs": [{"name": d.name, "file": d.file, "scenario_sha256": d.sha256}
                     for d in comparison.designs],
+        "psa_empirical": comparison.empirical_record(),
         "versions": package_versions(),
         "results_store": str(res.path),
         "results_tasks_sha256": res.manifest.get("tasks_sha256"),

@@ -4,6 +4,10 @@ A results store's manifest records the base scenario it ran (``resolved.base``: 
 parameter value). When a default is recalibrated, or a design file changes, the committed
 results under ``experiments/`` no longer reproduce; :func:`stale_parameters` lists what
 changed, so a test can flag them and ``experiments/sensitivity/regenerate.sh`` can rerun them.
+
+Likewise a compare file's empirical PSA table (a calibration's ``near_best.csv``) is centred
+on the fit whose rounded values became the defaults: :func:`empirical_staleness` lists the
+parameters on which the table's best row and today's values part.
 """
 
 from __future__ import annotations
@@ -14,9 +18,14 @@ from typing import Any
 
 import pandas as pd
 
+from sim.analyses.calibration import BEST_DIGITS
 from sim.analyses.compare import flatten
 from sim.analyses.sa_runner import load_sensitivity
 from sim.params.errors import ScenarioError
+from sim.uncertainty import EmpiricalTable
+
+BEST_ROUNDING = 0.5 * 10.0 ** (1 - BEST_DIGITS)
+"""Largest relative change of rounding to ``best.yaml``'s significant digits (5e-4 for 4)."""
 
 
 def stale_parameters(recorded: dict[str, Any], current: dict[str, Any]) -> pd.DataFrame:
@@ -71,3 +80,26 @@ def sensitivity_freshness(results: str | Path, sensitivity_file: str | Path) -> 
                       stale_parameters({"comparator": manifest["resolved"].get("comparator")},
                                        {"comparator": plan.comparator})],
                      ignore_index=True)
+
+
+def empirical_staleness(table: EmpiricalTable, scenario: dict[str, Any]) -> pd.DataFrame:
+    """Parameters of an empirical table whose best row is not the scenario's value.
+
+    The calibration that wrote the table wrote its best row, rounded to ``BEST_DIGITS``
+    significant digits, to ``best.yaml``, which became the defaults: so the best row
+    (:meth:`EmpiricalTable.best`: lowest objective, else the first row) must equal
+    today's values within that rounding (:data:`BEST_ROUNDING`, relative), or the table
+    and the defaults come from different fits.
+
+    Args:
+        table: the read table.
+        scenario: the scenario the table's draws replace (a comparison's designs), as a dict.
+
+    Returns:
+        Columns ``parameter, best, current``; empty when they agree.
+    """
+    current = flatten(scenario)
+    rows = [{"parameter": name, "best": best, "current": current[name]}
+            for name, best in table.best().items()
+            if abs(float(current[name]) - best) > BEST_ROUNDING * abs(best) + 1e-12]
+    return pd.DataFrame(rows, columns=["parameter", "best", "current"])

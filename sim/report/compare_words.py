@@ -105,9 +105,9 @@ def _verdict_line(n: _Numbers) -> str:
 
 
 def _certainty_lines(n: _Numbers) -> list[str]:
-    best, spec = n.h["best_design"], n.result.comparison.spec
+    best, n_psa = n.h["best_design"], len(n.result.comparison.draws.columns)
     sure = " and ".join(f"{pct(n.p_best(t, best))} at {n.money(t)}/QALY" for t in n.thresholds)
-    varies = f"the {len(spec.psa)} uncertain parameters and " if spec.psa else ""
+    varies = f"the {n_psa} uncertain parameters and " if n_psa else ""
     lines = [
         f"How sure: the probability that {md_escape(best)} is the most cost-effective choice "
         f"is {sure} (the share of the {n.h['replications']} uncertainty draws in which it has "
