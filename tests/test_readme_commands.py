@@ -37,7 +37,8 @@ SHRINK_FILES: dict[str, dict[str, object]] = {
     "scenarios/sensitivity/qol_morris.yaml": {"settings.n": 4, "set.population.size": 100},
     "scenarios/sensitivity/qol_sobol.yaml": {"settings.n": 8, "set.population.size": 100},
     "scenarios/sweeps/hybrid_lhs.yaml": {"set.population.size": 200},
-    "experiments/calibration/v2.yaml": {"set.population.size": 200},
+    "experiments/calibration/v2.yaml": {"set.population.size": 200, "replications": 1,
+                                        "report_replications": 2},
 }
 """Copied file -> dotted key -> smaller value."""
 
@@ -48,7 +49,7 @@ SHRINK_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("peersupport run designs/im_peer_support", "--set population.size=5000",
      "--set population.size=500"),
     ("peersupport validate", "", " --replications 2"),
-    ("peersupport calibrate", "--trials 200", "--trials 2"),
+    ("peersupport calibrate", "--trials 300", "--trials 2"),
     ("peersupport lesson kickoff_rapport", "--replications 20", "--replications 3"),
     ("peersupport sensitivity --analyze results/lhs", "", " --num-resamples 30"),
 )
