@@ -89,8 +89,7 @@ def bytes_per_agent_day() -> tuple[float, str]:
         "r": [st.attended, st.received, st.group_id, st.leader, st.norm, st.baseline_norm,
               st.base_logit, st.adherence0, st.hba1c0_pct, st.multiplier, st.utility0,
               st.distress0, st.digital_literacy, st.engagement_resting, st.knowledge_gain,
-              st.rate, st.posts,
-              np.empty(m.n), np.empty(m.n)],  # + the day's messaging and dosing variates
+              st.rate, st.posts],  # random numbers are computed in the kernels, not read
         "rw": [st.self_efficacy_gain, st.engagement, st.support, st.contact, st.practice,
                st.adherence, st.pdc_count, st.adherent, st.hba1c, st.distress, st.burden,
                st.utility,

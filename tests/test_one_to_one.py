@@ -104,7 +104,7 @@ def test_pairs_share_their_calls_and_participation_is_nested():
     m = PeerSupportModel(sc, seed=5, agent_views=False)
     b = m.buddies
     assert b is not None and b.reachable.mean() > 0.7
-    called = b.called(np.random.default_rng(0).random(m.n), 0.5)
+    called = b.called(m.keys.calls, 3, 0.5)
     for u in np.unique(b.unit[b.reachable]):  # partners who take part talk together
         assert len(set(called[(b.unit == u) & b.reachable])) == 1
     spec = sc.program.one_to_one

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.core.counter_rng import uniforms_at
 from sim.params.scenario import OneToOne
 
 
@@ -32,9 +33,13 @@ class Buddies:
     reachable: np.ndarray
     mentors: int
 
-    def called(self, u: np.ndarray, completion: float) -> np.ndarray:
-        """Who has a call today, given one uniform per patient index (the day's calls stream)."""
-        return self.reachable & (u[self.unit] < completion)
+    def called(self, key: np.uint64, day: int, completion: float) -> np.ndarray:
+        """Who has a call on ``day``.
+
+        Unit u's call takes place when uniform u of the day's calls stream (key ``key``,
+        ``sim.core.counter_rng``) is below ``completion``.
+        """
+        return self.reachable & (uniforms_at(key, day, self.unit) < completion)
 
 
 def pair_units(group_id: np.ndarray, group_start: np.ndarray, order_u: np.ndarray

@@ -18,24 +18,28 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from sim.core import counter_rng as cr
 from sim.core import dynamics as dyn
 from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT
+from sim.core.rng import Streams
 from sim.core.state import PatientState, Ties
 from sim.params.scenario import Scenario
 
 
 def _drop_stale_cache() -> None:
-    """Delete this module's compiled-kernel cache when ``sim/core/dynamics.py`` changed.
+    """Delete this module's compiled-kernel cache when dynamics.py or counter_rng.py changed.
 
     numba keys its on-disk cache on the calling module's file only, so editing the science
-    in dynamics.py would otherwise leave the fused kernels running the old equations.
+    in dynamics.py (or the random numbers) would otherwise leave the fused kernels running the
+    old code.
     """
     from numba import config
     from numba.core.caching import _CacheLocator
 
     cache = Path(config.CACHE_DIR) / _CacheLocator.get_suitable_cache_subpath(__file__)
     stamp = cache / "kernels.dynamics.sha256"
-    digest = hashlib.sha256(Path(dyn.__file__).read_bytes()).hexdigest()
+    digest = hashlib.sha256(Path(dyn.__file__).read_bytes()
+                            + Path(cr.__file__).read_bytes()).hexdigest()
     try:
         if stamp.is_file() and stamp.read_text() == digest:
             return
@@ -190,6 +194,23 @@ def _or_inf(limit: float | None) -> float:
     return math.inf if limit is None else float(limit)
 
 
+class StreamKeys(NamedTuple):
+    """The 64-bit keys of the run's daily streams (``Streams.key``; ``sim.core.counter_rng``)."""
+
+    attendance: np.uint64
+    messaging: np.uint64
+    dosing: np.uint64
+    warmup: np.uint64
+    calls: np.uint64
+    course: np.uint64
+    measurement: np.uint64
+
+
+def stream_keys(streams: Streams) -> StreamKeys:
+    """The daily streams' keys of a run."""
+    return StreamKeys(*(streams.key(name) for name in StreamKeys._fields))
+
+
 class Today(NamedTuple):
     """Today's scalars: which channels act, and the day's discounted unit values."""
 
@@ -214,15 +235,14 @@ class Today(NamedTuple):
 # parallel kernels give the serial kernels' results bit for bit.
 
 
-def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndarray) -> int:
+def gather_and_post(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) -> int:
     """Step phase 3 per patient; returns the posts made.
 
     Self-efficacy gained at sessions decays; attending today raises it (saturating) and
     raises IM engagement; a one-to-one call raises self-efficacy too; then each member posts a
     Poisson count at rate x engagement (leaders at their full rate), at most
     ``max_posts_per_day`` a day and until ``max_posts_per_member`` in all (fewer or equal posts
-    from the same uniform: CRN-safe).
-    ``log_u_msg`` holds log(u) of one uniform per patient (the messaging stream).
+    from the same uniform: CRN-safe): patient i inverts uniform i of the day's messaging stream.
     """
     attended = st.attended
     called = st.called
@@ -233,6 +253,7 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndar
     rate = st.rate
     posts = st.posts
     posts_total = st.posts_total
+    messaging = cr.day_key(keys.messaging, t.day)
     made = 0
     for i in prange(attended.shape[0]):
         self_efficacy[i] *= p.self_efficacy_keep
@@ -244,7 +265,7 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, log_u_msg: np.ndar
             self_efficacy[i] += p.call_self_efficacy_gain * (1.0 - self_efficacy[i] / 2.0)
         if t.im_active:
             lam = min(rate[i] * (1.0 if leader[i] else engagement[i]), p.max_posts_per_day)
-            k = dyn.poisson_inverse(log_u_msg[i], lam)
+            k = dyn.poisson_inverse(math.log(cr.uniform(messaging, i)), lam)
             if k > p.max_posts_per_member - posts_total[i]:
                 k = max(int(p.max_posts_per_member - posts_total[i]), 0)
             posts[i] = k
@@ -326,8 +347,8 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
             norm[i] = dyn.simple_norm(weight, total, p.norm_effect)
 
 
-def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
-                 moderator: np.ndarray, z_course: np.ndarray) -> int:
+def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
+                 moderator: np.ndarray) -> int:
     """Step phase 5 per patient; returns the number of doses taken.
 
     In order: support received today (messages read and the moderator's, weighted by
@@ -343,13 +364,13 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     course; attendance burden, IM overload and distress (PAID) toward its target; QoL (EQ-5D
     utility); QALYs and costs, discounted.
 
-    ``z_dose`` are standard logistic variates log(u / (1 - u)): the dose is taken when
-    the dose logit exceeds z, i.e. with probability sigmoid(logit). ``moderator`` holds
-    each group's moderator posts today. ``st.cost`` accrues each patient's medication and
-    healthcare cost, already discounted (``t.dose_cost`` per dose, ``t.care_cost`` per
-    day plus ``t.care_cost_per_pct`` per HbA1c %-point above ``HBA1C_COST_THRESHOLD_PCT``).
-    ``z_course`` holds one standard normal per patient (the course stream; unread, and may
-    be empty, when ``p.course_step`` is 0).
+    Patient i's dose is taken when uniform i of the day's dosing stream is below
+    sigmoid(dose logit). ``moderator`` holds each group's moderator posts today. ``st.cost``
+    accrues each patient's medication and healthcare cost, already discounted
+    (``t.dose_cost`` per dose, ``t.care_cost`` per day plus ``t.care_cost_per_pct`` per HbA1c
+    %-point above ``HBA1C_COST_THRESHOLD_PCT``).
+    The course's innovation is normal i of the day's course stream (not drawn when
+    ``p.course_step`` is 0).
     """
     group_id = st.group_id
     leader = st.leader
@@ -390,8 +411,10 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
     qalys_undiscounted = st.qalys_undiscounted
     slot = t.day % p.pdc_window
     offset = p.drift - p.progression_per_day * t.day  # trial participation less progression
+    dosing = cr.day_key(keys.dosing, t.day)
+    clinical = cr.day_key(keys.course, t.day)
     taken = 0
-    for i in prange(z_dose.shape[0]):
+    for i in prange(hba1c.shape[0]):
         support_today = 0.0
         messages = 0.0
         if t.im_active:
@@ -428,7 +451,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
                                self_efficacy[i], knowledge_gain[i],
                                distress[i] - distress0[i], p.support_effect,
                                p.self_efficacy_effect, p.knowledge_effect, p.distress_barrier)
-        took = logit > z_dose[i]
+        took = cr.uniform(dosing, i) < dyn.sigmoid(logit)
         taken += took
         adherence[i] = dyn.relax(adherence[i], 1.0 if took else 0.0, p.adherence_rate)
         pdc_count[i] += took - window[slot, i]
@@ -440,7 +463,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
         behaviour_hba1c[i] = h
         if p.course_step > 0.0:
             course[i] = dyn.clinical_course(course[i], p.course_keep, p.course_step,
-                                            z_course[i])
+                                            cr.normal(clinical, i))
             h = dyn.true_hba1c(h, course[i])
         hba1c[i] = h
         b = dyn.burden_update(burden[i], t.gathering_hours if attended[i] else 0.0,
@@ -465,11 +488,17 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, z_dose: np.ndarray,
 
 
 @njit(cache=True)
-def poisson_counts(log_u: np.ndarray, lam: float) -> np.ndarray:
-    """Poisson counts at a common rate, one log-uniform each (moderator posts per group)."""
-    out = np.empty(log_u.shape[0], dtype=np.int32)
-    for i in range(log_u.shape[0]):
-        out[i] = dyn.poisson_inverse(log_u[i], lam)
+def moderator_posts(key: np.uint64, day: int, first: int, groups: int, lam: float
+                    ) -> np.ndarray:
+    """Each group's moderator posts today: Poisson at rate ``lam`` per group.
+
+    Group g inverts uniform ``first + g`` of the day's messaging stream (after the patients'
+    draws 0..first-1).
+    """
+    k = cr.day_key(key, day)
+    out = np.empty(groups, dtype=np.int32)
+    for g in range(groups):
+        out[g] = dyn.poisson_inverse(math.log(cr.uniform(k, first + g)), lam)
     return out
 
 
@@ -494,19 +523,23 @@ def baseline_arrays(base_logit: np.ndarray, hba1c0: np.ndarray, floor: float, re
     return adherence0, multiplier
 
 
-def day_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, log_u_msg: np.ndarray,
-             moderator_rate: float, z_dose: np.ndarray,
-             z_course: np.ndarray) -> tuple[int, int, np.ndarray]:
+def day_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, keys: StreamKeys,
+             moderator_rate: float, groups: int) -> tuple[int, int, np.ndarray]:
     """Step phases 3-5 in one compiled call: posts, ties, patients.
 
-    Returns the posts made by patients, the doses taken and each group's moderator posts
-    (Poisson at ``moderator_rate`` per day from ``log_u_msg[N:]``). One call a day means the
-    named tuples are typed once a day at the Python-numba boundary, not once per kernel.
+    Returns the posts made by patients, the doses taken and each of the ``groups`` groups'
+    moderator posts (Poisson at ``moderator_rate`` per day; none when the IM groups are
+    closed). One call a day means the named tuples are typed once a day at the Python-numba
+    boundary, not once per kernel. Every draw comes from the counter-based daily streams.
     """
-    made = gather_and_post(p, t, st, log_u_msg)
-    moderator = poisson_counts(log_u_msg[st.group_id.shape[0]:], moderator_rate)
+    made = gather_and_post(p, t, st, keys)
+    if t.im_active:
+        moderator = moderator_posts(keys.messaging, t.day, st.group_id.shape[0], groups,
+                                    moderator_rate)
+    else:
+        moderator = np.zeros(groups, dtype=np.int32)
     tie_pass(p, t, ties, st, True)
-    taken = patient_pass(p, t, st, z_dose, moderator, z_course)
+    taken = patient_pass(p, t, st, keys, moderator)
     return made, taken, moderator
 
 

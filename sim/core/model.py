@@ -17,7 +17,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.core import dynamics, kernels
+from sim.core import counter_rng, dynamics, kernels
 from sim.core.buddies import Buddies, build_buddies
 from sim.core.economics import (
     DAYS_PER_YEAR,
@@ -162,6 +162,7 @@ class PeerSupportModel(mesa.Model):
                                  keyword_overrides(parameters))
         self.spec = scenario
         self.streams = Streams(self.seed_used)
+        self.keys = kernels.stream_keys(self.streams)
         s = scenario
         try:
             self.patients: Patients = draw_patients(s.population, s.behaviour,
@@ -210,11 +211,12 @@ class PeerSupportModel(mesa.Model):
         base_logit[champions[: int(round(s.program.champions_share * n))]] += \
             b.champion_boost_logit
         responsive = program_rng.random(n) < b.norm_responsive_share  # the last program draw
-        # PDC window warm-up: the W days before day 0, drawn at baseline propensity.
-        warm = self.streams.day("warmup", -1)
+        # PDC window warm-up: the W days before day 0, drawn at baseline propensity (warm-up
+        # day r is day r of the warmup stream).
         dose_window = np.empty((b.pdc_window_days, n), dtype=np.uint8)
-        for row in dose_window:  # row by row: no W x N temporary of floats
-            np.less(warm.random(n), adherence0, out=row, casting="unsafe")
+        for r, row in enumerate(dose_window):  # row by row: no W x N temporary of floats
+            np.less(counter_rng.uniforms(self.keys.warmup, r, n), adherence0, out=row,
+                    casting="unsafe")
         pdc_count = dose_window.sum(axis=0, dtype=np.int32)
         engagement = p.digital_literacy.copy()
         engagement[net.leader] = 1.0
@@ -335,34 +337,17 @@ class PeerSupportModel(mesa.Model):
             care_cost_per_pct=e.healthcare_cost_per_hba1c_pct_year * df_cost / DAYS_PER_YEAR)
 
     def _day_pass(self, t: kernels.Today) -> tuple[int, int, np.ndarray]:
-        """Phases 3-5 in one compiled call (draws: messaging, dosing).
+        """Phases 3-5 in one compiled call (draws: messaging, dosing, course, in the kernels).
 
         All posts made today (members' and moderators'), the doses taken and each group's
         moderator posts.
         """
-        draws = self.n + self.network.n_groups  # one per patient, one per group's moderator
-        log_u = np.log(self.streams.day("messaging", t.day).random(draws)) if t.im_active \
-            else np.zeros(draws)
         posts, taken, moderator = self.kernels.day_pass(
-            self.params, t, self.ties, self.state, log_u,
-            self.spec.program.im.moderator_posts_per_week / 7.0, self._dose_variates(t.day),
-            self._course_variates(t.day))
+            self.params, t, self.ties, self.state, self.keys,
+            self.spec.program.im.moderator_posts_per_week / 7.0, self.network.n_groups)
         if t.im_active:
             posts += int(moderator.sum())
         return posts, taken, moderator
-
-    def _dose_variates(self, d: int) -> np.ndarray:
-        """Phase 5 (draws: dosing): standard logistic variates log(u / (1 - u)), one per patient."""
-        u = self.streams.day("dosing", d).random(self.n)
-        z = np.log(u)
-        z -= np.log1p(-u)
-        return z
-
-    def _course_variates(self, d: int) -> np.ndarray:
-        """Phase 5 (draws: course): one standard normal per patient; none without a course."""
-        if self.params.course_step == 0.0:
-            return np.empty(0)
-        return self.streams.day("course", d).standard_normal(self.n)
 
     def measured_hba1c(self) -> np.ndarray:
         """Every patient's HbA1c as measured today (draws: measurement, keyed by the day).
@@ -373,8 +358,8 @@ class PeerSupportModel(mesa.Model):
         """
         if self.day == 0:
             return self.patients.hba1c0_measured_pct
-        return measured(self.streams.day("measurement", self.day), self.state.hba1c,
-                        measurement_cv(self.spec.clinical))
+        return measured(self.state.hba1c, measurement_cv(self.spec.clinical),
+                        functools.partial(counter_rng.normals, self.keys.measurement, self.day))
 
     def _gatherings(self, d: int) -> bool:
         """Phase 1 (draws: attendance): who attends a session or education today."""
@@ -385,7 +370,7 @@ class PeerSupportModel(mesa.Model):
             if st.attended.any():
                 st.attended[:] = False
             return False
-        u = self.streams.day("attendance", d).random(self.n)
+        u = counter_rng.uniforms(self.keys.attendance, d, self.n)
         # the schedule's attendance factor scales each patient's chance (same uniform)
         factor = plan.education_attendance[d] if in_person_ed else plan.session_attendance[d]
         invited = st.group_offered if session and not in_person_ed else in_person_ed
@@ -412,8 +397,7 @@ class PeerSupportModel(mesa.Model):
         spec = self.spec.program.one_to_one
         strength = st.buddy_strength
         if self.plan.call[d]:
-            np.copyto(st.called, b.called(self.streams.day("calls", d).random(self.n),
-                                          spec.call_completion))
+            np.copyto(st.called, b.called(self.keys.calls, d, spec.call_completion))
             np.multiply(strength, st.called, out=st.call_support)
             gain = net.in_person_gain if spec.medium == "in_person" else net.call_gain
             strength += st.called * (gain * (1.0 - strength))  # toward_one

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -154,7 +155,7 @@ def _candidates(spec: Population, behaviour: Behaviour, clinical: Clinical,
         posting_activity=_can_post(rng, behaviour.posting_share, activity).astype(FLOAT),
         response=_response(rng, clinical.response_cv, n),
         hba1c_course0_pct=_course0(rng, clinical.course_sd_pct, spec.baseline_hba1c_pct, hba1c0),
-        hba1c0_measured_pct=measured(rng, hba1c0, measurement_cv(clinical)),
+        hba1c0_measured_pct=measured(hba1c0, measurement_cv(clinical), rng.standard_normal),
     )
 
 
@@ -180,14 +181,17 @@ def measurement_cv(clinical: Clinical) -> float:
     return float(np.hypot(clinical.biological_cv, clinical.analytical_cv))
 
 
-def measured(rng: np.random.Generator, true_pct: np.ndarray, cv: float) -> np.ndarray:
+def measured(true_pct: np.ndarray, cv: float, normals: Callable[[int], np.ndarray]
+             ) -> np.ndarray:
     """Measured HbA1c: true x (1 + cv z), one standard normal z per patient, within 4-20 %.
 
-    The true values themselves, with no draw, when ``cv`` = 0.
+    ``normals(n)`` gives the n standard normals (a generator's ``standard_normal`` at set-up,
+    the measurement stream of the day later). The true values themselves, with no draw, when
+    ``cv`` = 0.
     """
     if cv == 0.0:
         return true_pct
-    noisy = true_pct * (1.0 + cv * rng.standard_normal(true_pct.shape[0]))
+    noisy = true_pct * (1.0 + cv * normals(true_pct.shape[0]))
     return np.clip(noisy, *HBA1C_RANGE_PCT)
 
 

@@ -1,10 +1,13 @@
 """One root seed, named streams, common random numbers.
 
-Each stream is a ``SeedSequence`` keyed by (root seed, stream name, day), so a draw on
-day d of stream "messaging" does not depend on what any other stream, or the same
-stream on another day, consumed. Two designs run with the same seed therefore share
-every draw the design does not touch (common random numbers): differences between
-designs are paired. Replications are ``SeedSequence.spawn`` children, never ``seed + i``.
+Each stream is a ``SeedSequence`` keyed by (root seed, stream name). Whole-run streams
+(population, network, program, lifetime) are numpy generators seeded by it (``Streams.get``).
+Daily streams are counter-based (``sim.core.counter_rng``): the stream's 64-bit key
+(``Streams.key``) is hashed with the day and a patient's index inside the compiled kernels,
+so a draw on day d of stream "messaging" does not depend on what any other stream, the same
+stream on another day, or any other patient consumed. Two designs run with the same seed
+therefore share every draw the design does not touch (common random numbers): differences
+between designs are paired. Replications are ``SeedSequence.spawn`` children, never ``seed + i``.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import numpy as np
 
 STREAMS = ("population", "network", "program", "attendance", "messaging", "dosing", "warmup",
            "lifetime", "calls", "course", "measurement")
-"""Named streams; ``lifetime`` feeds the lifetime stage (risk factors via ``get``, event
-uniforms keyed by year in ``sim.core.lifetime.simulate``): the same for every design.
-``calls`` decides, day by day, which one-to-one calls take place. ``course`` (the daily step
-of each patient's clinical course) and ``measurement`` (HbA1c measurement noise, keyed by the
-day measured) are shared by every design too."""
+"""Named streams. Daily ones are counter-based, keyed by day and patient (``Streams.key``):
+``attendance``, ``messaging``, ``dosing``, ``warmup`` (the PDC window's days before day 0),
+``calls`` (which one-to-one calls take place), ``course`` (the daily step of each patient's
+clinical course) and ``measurement`` (HbA1c measurement noise, keyed by the day measured).
+The others are whole-run generators (``Streams.get``); ``lifetime`` feeds the lifetime stage
+(risk factors via ``get``, event uniforms keyed by year in ``sim.core.lifetime.simulate``).
+All are the same for every design."""
 
 
 def name_key(name: str) -> int:
@@ -52,18 +57,18 @@ class Streams:
             seed
         )
 
-    def _sequence(self, name: str, *extra: int) -> np.random.SeedSequence:
+    def _sequence(self, name: str) -> np.random.SeedSequence:
         return np.random.SeedSequence(
-            self.root.entropy, spawn_key=(*self.root.spawn_key, stream_key(name), *extra)
+            self.root.entropy, spawn_key=(*self.root.spawn_key, stream_key(name))
         )
 
     def get(self, name: str) -> np.random.Generator:
         """The generator of a whole-run stream (population, network, program)."""
         return np.random.Generator(np.random.PCG64(self._sequence(name)))
 
-    def day(self, name: str, day: int) -> np.random.Generator:
-        """The generator of stream ``name`` on simulated day ``day`` (>= -1)."""
-        return np.random.Generator(np.random.PCG64(self._sequence(name, day + 1)))
+    def key(self, name: str) -> np.uint64:
+        """The 64-bit key of a daily, counter-based stream (``sim.core.counter_rng``)."""
+        return self._sequence(name).generate_state(1, np.uint64)[0]
 
 
 def derive_seed(root: int, *keys: int) -> int:
