@@ -577,7 +577,8 @@ class Behaviour(Section):
         "an author's messages a reader takes in per day (none = all)", gt=0,
     )
     support_half_messages: float = param(
-        1.519, "rapport-weighted messages per day", "Qi 2015 frequency; DiabPeerS 2025 [calibrated]",
+        1.519, "rapport-weighted messages per day",
+        "Qi 2015 frequency; DiabPeerS 2025 [calibrated]",
         "messages read that give 63% of the maximal daily support (saturating response)", gt=0,
     )
     support_max: float = param(
