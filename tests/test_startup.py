@@ -40,6 +40,20 @@ def test_help_loads_no_heavy_module(argv):
     assert loaded_after(code) == set()
 
 
+def test_a_named_command_registers_only_its_own_module():
+    code = ("import contextlib, io, sys, sim.cli.main as m\n"
+            "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):"
+            " m.main(['run', '--help'])\n"
+            "import json; print(json.dumps(sorted(k for k in sys.modules if k.startswith("
+            "('sim.cli.', 'importlib.metadata')))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert "sim.cli.single" in loaded
+    assert not loaded & {f"sim.cli.{name}" for name in ("sweep", "compare", "dashboard")}
+    assert "importlib.metadata" not in loaded  # the version is looked up only for --version
+
+
 def test_public_names_resolve_lazily():
     for name in sim.__all__:
         assert getattr(sim, name).__name__ == name
