@@ -54,6 +54,25 @@ def test_a_named_command_registers_only_its_own_module():
     assert "importlib.metadata" not in loaded  # the version is looked up only for --version
 
 
+@pytest.mark.parametrize("as_program", [True, False])
+def test_run_as_the_program_ends_without_the_interpreter_teardown(tmp_path, as_program):
+    argv = ["run", "designs/usual_care", "--set", "population.size=30", "--set", "run.days=3",
+            "--out", str(tmp_path)]
+    call = "sys.argv = ['peersupport', *ARGV]; m.main()" if as_program else "m.main(ARGV)"
+    code = (f"import atexit, sys, sim.cli.main as m\nARGV = {argv!r}\n"
+            f"atexit.register(print, 'teardown ran')\n{call}\nprint('returned')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, check=False, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "usual_care - 30 patients, 3 days" in done.stdout  # flushed before the exit
+    assert ("teardown ran" in done.stdout) is (not as_program)  # in-process callers return
+    assert ("returned" in done.stdout) is (not as_program)
+    assert json.loads((tmp_path / "summary.json").read_text())["days"] == 3.0
+    import pandas as pd
+
+    assert len(pd.read_parquet(tmp_path / "timeseries.parquet")) > 0
+
+
 def test_public_names_resolve_lazily():
     for name in sim.__all__:
         assert getattr(sim, name).__name__ == name
