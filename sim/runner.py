@@ -10,6 +10,7 @@ import hashlib
 import json
 import platform
 import subprocess
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -17,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from sim.core.economics import DAYS_PER_YEAR, discounted_sum, net_monetary_benefit
 from sim.core.lifetime import EVENT_TYPES, draw_risk_factors, simulate_lifetime
@@ -298,8 +298,12 @@ def run(scenario: Scenario | str | Path | dict[str, Any], seed: int | None = Non
     started = datetime.now(UTC)
     model = PeerSupportModel(sc, sc.run.seed if seed is None else seed, agent_views=False)
     daily = DailyOutcomes(model)
-    for _ in tqdm(range(sc.run.days), desc=sc.program.name, unit="day", disable=not progress,
-                  leave=False):
+    days: Iterable[int] = range(sc.run.days)
+    if progress:  # tqdm is imported only when a bar is drawn (start-up time)
+        from tqdm.auto import tqdm
+
+        days = tqdm(days, desc=sc.program.name, unit="day", leave=False)
+    for _ in days:
         model.step()
         daily.observe(model)
     provenance = {

@@ -40,6 +40,39 @@ def test_help_loads_no_heavy_module(argv):
     assert loaded_after(code) == set()
 
 
+def test_a_named_command_registers_only_its_own_module():
+    code = ("import contextlib, io, sys, sim.cli.main as m\n"
+            "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):"
+            " m.main(['run', '--help'])\n"
+            "import json; print(json.dumps(sorted(k for k in sys.modules if k.startswith("
+            "('sim.cli.', 'importlib.metadata')))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert "sim.cli.single" in loaded
+    assert not loaded & {f"sim.cli.{name}" for name in ("sweep", "compare", "dashboard")}
+    assert "importlib.metadata" not in loaded  # the version is looked up only for --version
+
+
+@pytest.mark.parametrize("as_program", [True, False])
+def test_run_as_the_program_ends_without_the_interpreter_teardown(tmp_path, as_program):
+    argv = ["run", "designs/usual_care", "--set", "population.size=30", "--set", "run.days=3",
+            "--out", str(tmp_path)]
+    call = "sys.argv = ['peersupport', *ARGV]; m.main()" if as_program else "m.main(ARGV)"
+    code = (f"import atexit, sys, sim.cli.main as m\nARGV = {argv!r}\n"
+            f"atexit.register(print, 'teardown ran')\n{call}\nprint('returned')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, check=False, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "usual_care - 30 patients, 3 days" in done.stdout  # flushed before the exit
+    assert ("teardown ran" in done.stdout) is (not as_program)  # in-process callers return
+    assert ("returned" in done.stdout) is (not as_program)
+    assert json.loads((tmp_path / "summary.json").read_text())["days"] == 3.0
+    import pandas as pd
+
+    assert len(pd.read_parquet(tmp_path / "timeseries.parquet")) > 0
+
+
 def test_public_names_resolve_lazily():
     for name in sim.__all__:
         assert getattr(sim, name).__name__ == name
