@@ -1,8 +1,8 @@
 #!/bin/sh
 # Regenerate the committed sensitivity results with the current defaults: the programme levers
-# (qol_levers, 4,096 runs), the Morris screen of uncertain inputs (qol_morris, 4,000 runs) and
-# its Sobol' follow-up (qol_sobol, 12,288 runs); every run is paired with usual care. About
-# 40-60 minutes on an idle 2-core machine. Run from the repository root:
+# (qol_levers, 2,048 runs), the Morris screen of uncertain inputs (qol_morris, 4,320 runs) and
+# its Sobol' follow-up (qol_sobol, 6,144 runs); every run is paired with usual care. About
+# 25-40 minutes on an idle 2-core machine. Run from the repository root:
 #   sh experiments/sensitivity/regenerate.sh
 # tests/test_derived_inputs.py checks that the committed manifests match today's defaults.
 set -e
@@ -23,5 +23,5 @@ for name in $names; do
     cp "$store/manifest.json" "$dest/store_manifest.json"
     echo "[$i/$total] $(date -u +%H:%M:%S) $name: copied to $dest"
 done
-echo "regenerated; update experiments/sensitivity/README.md's numbers from the summaries and"
-echo "remove the xfail mark of test_committed_sensitivity_results_are_fresh"
+echo "regenerated; update experiments/sensitivity/README.md's numbers from the summaries (and,"
+echo "if Morris ranks other inputs first, qol_sobol.yaml's inputs before its run)"
