@@ -20,6 +20,7 @@ from sim.analyses.compare import (
 from sim.analyses.freshness import empirical_staleness
 from sim.engine.options import RunOptions
 from sim.params.errors import ScenarioError
+from sim.params.scenario import load_scenario
 from sim.uncertainty import EmpiricalTable, draw_parameters, empirical_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -286,18 +287,20 @@ def test_report_tables_and_provenance_show_the_table(result: CompareResult) -> N
 
 
 def test_best_row_must_hold_todays_defaults(tmp_path: Path) -> None:
-    comparison = load_comparison(write(tmp_path))
-    assert empirical_staleness(comparison.empirical, comparison.first).empty, (
-        "the best row (lowest objective) holds the defaults 5.5 and 0.5")
-    rounded = TABLE.replace("12,10.5,5.5,0.5", "12,10.5,5.50049,0.5")
-    comparison = load_comparison(write(tmp_path, table=rounded))
-    assert empirical_staleness(comparison.empirical, comparison.first).empty, (
-        "best.yaml keeps 4 significant digits: 5.50049 became the default 5.5")
-    stale = TABLE.replace("12,10.5,5.5,0.5", "12,10.5,5.6,0.5")
-    comparison = load_comparison(write(tmp_path, table=stale))
-    found = empirical_staleness(comparison.empirical, comparison.first)
+    today = load_scenario(DESIGNS / "usual_care.yaml").behaviour.support_effect_logit
+    best = "12,10.5,5.5,0.5"
+
+    def staleness(logit: float) -> pd.DataFrame:
+        table = TABLE.replace(best, f"12,10.5,{logit!r},0.5")
+        comparison = load_comparison(write(tmp_path, table=table))
+        return empirical_staleness(comparison.empirical, comparison.first)
+
+    assert staleness(today).empty, "the best row (lowest objective) holds today's defaults"
+    assert staleness(today * (1 + 1e-4)).empty, (
+        "best.yaml keeps 4 significant digits: a best row 1e-4 off rounds to the default")
+    found = staleness(today + 0.1)
     assert found.to_dict("records") == [{"parameter": "behaviour.support_effect_logit",
-                                         "best": 5.6, "current": 5.5}]
+                                         "best": today + 0.1, "current": today}]
 
 
 def test_best_row_is_the_lowest_objective_else_the_first() -> None:
