@@ -52,4 +52,9 @@ def test_clipped_attributes_stay_within_their_bounds():
     p = draw_patients(sc.population, sc.behaviour, np.random.default_rng(3))
     spec = sc.population.baseline_hba1c_pct
     assert spec.min <= p.hba1c0_pct.min() and p.hba1c0_pct.max() <= spec.max, "HbA1c clipped"
-    assert (p.posting_activity > 0).all(), "posting multipliers are lognormal, so positive"
+    posting = p.posting_activity
+    assert (posting >= 0).all(), "posting multipliers are lognormal or 0 (the hurdle)"
+    can_post = float((posting > 0).mean())
+    share = sc.behaviour.posting_share
+    assert can_post == pytest.approx(share, abs=5 * np.sqrt(share * (1 - share) / p.size)), \
+        f"share who can post {can_post:.4f}"

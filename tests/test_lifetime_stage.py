@@ -56,11 +56,12 @@ def test_disabled_stage_adds_nothing() -> None:
     assert res.lifetime_curves is None
 
 
-def _models(seed: int) -> tuple[PeerSupportModel, PeerSupportModel]:
+def _models(seed: int, overrides: dict[str, float] | None = None
+            ) -> tuple[PeerSupportModel, PeerSupportModel]:
     from sim.params.scenario import load_scenario
     out = []
     for design in ("usual_care", "im_peer_support"):
-        sc = load_scenario(f"scenarios/designs/{design}.yaml", SMALL)
+        sc = load_scenario(f"scenarios/designs/{design}.yaml", {**SMALL, **(overrides or {})})
         model = PeerSupportModel(sc, seed, agent_views=False)
         for _ in range(sc.run.days):
             model.step()
@@ -100,7 +101,10 @@ def test_common_random_numbers_across_designs(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_trial_drift_is_not_carried_into_the_lifetime_stage() -> None:
-    a, _ = _models(3)
+    """Lifetime effect = HbA1c change less the drift (course and progression pinned off, so the
+    change is behaviour and drift only; drift pinned at 0.17 so that its removal shows)."""
+    a, _ = _models(3, {"clinical.trial_drift_hba1c_pct": 0.17, "clinical.course_sd_pct": 0.0,
+                       "clinical.progression_pct_per_year": 0.0})
     effect = lifetime_effect(a)
     c = a.spec.clinical
     drift = c.trial_drift_hba1c_pct * -np.expm1(-a.day / c.hba1c_time_constant_days)

@@ -141,9 +141,12 @@ def test_user_subgroup_cut_offs_name_their_keys():
 
 
 def test_trial_participation_term_is_switched_off_for_planning():
-    on = _summary("usual_care", 500, **{"run__trial_participation": True})
-    off = _summary("usual_care", 500)
-    drift = 0.17 * -math.expm1(-182 / 50)  # the default term, at first-order kinetics
+    # Drift pinned large enough to be seen (default 0.014); HbA1c's feedback on distress (and so
+    # on dosing) pinned off, so the term moves HbA1c by first-order kinetics alone.
+    pinned = {"clinical__trial_drift_hba1c_pct": 0.17, "clinical__distress_per_hba1c_rise": 0.0}
+    on = _summary("usual_care", 500, **pinned, **{"run__trial_participation": True})
+    off = _summary("usual_care", 500, **pinned)
+    drift = 0.17 * -math.expm1(-182 / 50)  # the pinned term, at first-order kinetics
     assert on["hba1c_true_change"] - off["hba1c_true_change"] == pytest.approx(-drift, abs=1e-9)
 
 

@@ -64,8 +64,10 @@ def test_session_support_carries_the_kickoff_effect():
 
 
 def test_no_session_support_is_todays_model_bit_for_bit():
-    """w_G = 0 skips the session term: a kick-off design's run equals the default's exactly."""
-    sc = load_scenario(DESIGNS / "hybrid_kickoff.yaml", {"population.size": 300, "run.days": 30})
+    """w_G = 0 skips the session term: a kick-off design's run ignores the term's other
+    parameter exactly (w_G is pinned: the default carries session support)."""
+    sc = load_scenario(DESIGNS / "hybrid_kickoff.yaml", {"population.size": 300, "run.days": 30,
+                                                         "behaviour.session_support_days": 0.0})
     assert sc.behaviour.session_support_days == 0.0
     again = load_scenario(sc, {"behaviour.session_support_half_attendees": 0.3})
     a, b = run(sc, seed=5).summary, run(again, seed=5).summary
