@@ -1,8 +1,8 @@
 """The psychosocial pathway (docs/science_v2_design.md §5): distress on the PAID scale and QoL.
 
-Direction and size with the design's proposed values (set here, pinned whatever the defaults;
-the defaults have since taken most of them): paired runs (common random numbers) at 6 months, 3 seeds of 1,000
-patients.
+Direction and size with the design's proposed values (pinned here whatever the defaults, which
+have since taken most of them): paired runs (common random numbers) at 6 months, 3 seeds of
+1,000 patients.
 """
 
 from __future__ import annotations
