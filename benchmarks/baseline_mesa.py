@@ -34,6 +34,7 @@ distress_target, follow = dynamics.distress_target.py_func, dynamics.follow.py_f
 burden_update, overload = dynamics.burden_update.py_func, dynamics.overload.py_func
 adherent = dynamics.adherent.py_func
 clinical_course, true_hba1c = dynamics.clinical_course.py_func, dynamics.true_hba1c.py_func
+saturating = dynamics.saturating.py_func
 
 
 class BaselinePatient(mesa.Agent):
@@ -104,7 +105,7 @@ class BaselinePatient(mesa.Agent):
     def post(self) -> None:
         """Phase 3: today's messages."""
         m = self.model
-        lam = self.rate * (1.0 if self.leader else self.engagement)
+        lam = min(self.rate * (1.0 if self.leader else self.engagement), m.p.max_posts_per_day)
         self.posts = poisson_inverse(math.log(m.rng.random()), lam) if m.im_active else 0
 
     def read_ties(self) -> None:
@@ -117,8 +118,9 @@ class BaselinePatient(mesa.Agent):
             if m.gathering and self.attended and other.attended:
                 s = toward_one(s, p.in_person_gain)
             if m.im_active and other.posts > 0:
-                recv += s * other.posts
-                s = toward_one(s, p.im_gain * self.engagement * other.posts)
+                read = min(other.posts, p.read_limit)
+                recv += s * read
+                s = toward_one(s, p.im_gain * self.engagement * read)
             if p.complex_contagion:
                 weight += (s > 0.0) * other.adherent
             else:
@@ -138,10 +140,12 @@ class BaselinePatient(mesa.Agent):
     def act(self) -> None:
         """Phase 5: support, practice, dosing, adherence, HbA1c, QoL, QALYs."""
         m, p = self.model, self.model.p
-        support_today = 0.0
+        support_today = messages = 0.0
         if m.im_active:
             support_today = self.engagement * (
-                self.received + p.moderator_strength * m.moderator[self.group])
+                self.received + p.moderator_strength * min(m.moderator[self.group], p.read_limit))
+            messages = support_today
+            support_today = saturating(support_today, p.support_half_messages, p.support_max)
             if self.leader:
                 self.engagement = 1.0
             else:
@@ -178,7 +182,6 @@ class BaselinePatient(mesa.Agent):
                                           m.rng.standard_normal())
             h = true_hba1c(h, self.course)
         self.hba1c = h
-        messages = support_today if m.im_active else 0.0
         self.burden = burden_update(self.burden, m.gathering_hours if self.attended else 0.0,
                                     p.burden_keep)
         o = overload(messages, p.overload_messages)

@@ -20,8 +20,10 @@ KEYS = ("pdc_mean", "adherent_share", "hba1c_mean", "utility_mean", "engagement_
 def test_baseline_means_agree_with_model_within_sampling_error():
     """Same population and network per seed, independent draws: paired differences
     over 6 seeds must be centred on zero (|mean| < 4 standard errors + a small floor)."""
+    # the baseline leaves out the peer support sessions deliver (behaviour.session_support_days)
     sc = load_scenario(DESIGNS / "hybrid_monthly.yaml",
-                       {"population.size": 400, "run.days": 45})
+                       {"population.size": 400, "run.days": 45,
+                        "behaviour.session_support_days": 0.0})
     diffs = {k: [] for k in KEYS}
     for seed in range(1, 7):
         real = PeerSupportModel(sc, seed, agent_views=False)

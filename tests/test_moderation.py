@@ -50,14 +50,21 @@ def test_one_group_with_fixed_posts_costs_the_workload_known_answer():
     assert messages.sum() > 60 and (messages > 3).any() and (messages < 3).any()
     expected = (70 / 7 + 0.5 * np.minimum(messages, 3)) / 60 * rate
     np.testing.assert_allclose(cost, expected, rtol=1e-12)
-    messages, cost, rate = _one_group(20)
+    messages, cost, rate = _one_group(20, moderation_minutes_per_group_week=0.0,
+                                      moderation_minutes_per_message=2.0,
+                                      moderation_max_messages_per_group_day=None)
     np.testing.assert_allclose(cost, messages * 2.0 / 60 * rate, rtol=1e-12,
-                               err_msg="defaults: the message-count rule of before")
+                               err_msg="the message-count rule: 2 minutes a message, every one")
+    messages, cost, rate = _one_group(20)
+    np.testing.assert_allclose(cost, (60 / 7 + 0.5 * np.minimum(messages, 50)) / 60 * rate,
+                               rtol=1e-12, err_msg="defaults: 60 min a group-week, 0.5 min a "
+                               "message, at most 50 read a day")
 
 
 def test_prolific_posters_cannot_drive_capped_moderation_cost():
-    """Ten times the leaders' messages: today's message-count cost grows about tenfold, the
-    workload cost (60 minutes a group-week, at most 2 messages read a day) hardly at all."""
+    """Ten times the leaders' messages: the message-count cost (2 minutes a message, pinned)
+    grows about tenfold, the workload cost (60 minutes a group-week, at most 2 messages read a
+    day) hardly at all."""
     costs = {}
     for workload in (False, True):
         for leader in (20.0, 200.0):
@@ -65,11 +72,16 @@ def test_prolific_posters_cannot_drive_capped_moderation_cost():
                 "population.size": 120, "run.days": 30,
                 "program.im.leader_posts_per_week": leader, "program.im.posts_per_week": 0.0,
                 "program.im.moderator_posts_per_week": 0.0,
+                "behaviour.max_posts_per_day": None,  # 200 a week is above the daily cap
                 "economics.platform_cost_per_patient_month": 0.0,
                 "economics.peer_leader_cost_per_patient_year": 0.0,
                 "economics.medication_cost_per_dose": 0.0,
                 **({"economics.moderation_minutes_per_group_week": 60.0,
-                    "economics.moderation_max_messages_per_group_day": 2.0} if workload else {})})
+                    "economics.moderation_minutes_per_message": 2.0,
+                    "economics.moderation_max_messages_per_group_day": 2.0} if workload else
+                   {"economics.moderation_minutes_per_group_week": 0.0,
+                    "economics.moderation_minutes_per_message": 2.0,
+                    "economics.moderation_max_messages_per_group_day": None})})
             m = PeerSupportModel(sc, seed=1, agent_views=False)
             for _ in range(30):
                 m.step()
