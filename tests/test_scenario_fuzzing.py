@@ -222,7 +222,7 @@ def related(error_path: str, set_path: str) -> bool:
     """The error concerns the key that was set, a key beside it, or its section."""
     if error_path == set_path or set_path.startswith(error_path + "."):
         return True
-    if error_path.startswith(set_path + "."):
+    if error_path.startswith((set_path + ".", set_path + "[")):  # a key inside it
         return True
     return error_path.rpartition(".")[0] == set_path.rpartition(".")[0]
 
