@@ -42,6 +42,16 @@ def dask_sweep(replications: int) -> str:
                       seed=5, timeseries_every_days=20)
 
 
+def live_worker_pids(client, killed: list[int], deadline: float) -> list[int]:
+    """Worker pids not yet killed; a worker killed a moment ago may still be registered."""
+    while True:
+        pids = client.run(os.getpid, on_error="return").values()
+        alive = sorted(p for p in pids if isinstance(p, int) and p not in killed)
+        if alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
 def sweep_with_worker_kills(tmp_path: Path, monkeypatch, reps: int, kills: int) -> dict:
     """Run a sweep on a 2-worker LocalCluster, SIGKILL a worker process ``kills`` times."""
     path = write_sweep(tmp_path, dask_sweep(reps))
@@ -73,9 +83,10 @@ def sweep_with_worker_kills(tmp_path: Path, monkeypatch, reps: int, kills: int) 
                         problems.append(f"kill {k}: the sweep did not reach part {target}")
                         return
                     time.sleep(0.01)
-                client = clients[-1]
-                pids = sorted(client.run(os.getpid).values())
-                alive = [p for p in pids if p not in killed]
+                alive = live_worker_pids(clients[-1], killed, deadline)
+                if not alive:
+                    problems.append(f"kill {k}: no live worker to kill")
+                    return
                 victim = alive[k % len(alive)]
                 psutil.Process(victim).kill()
                 killed.append(victim)
