@@ -210,6 +210,28 @@ def test_workers_seed_their_samplers_apart(synthetic):
     assert {t.user_attrs["sampler_seed"] for t in study.trials} == {5, 6}
 
 
+def test_start_points_are_tried_first_and_checked(synthetic):
+    """Start points run as the first trials, in order; a bad point is a located error."""
+    drift, life = "clinical.trial_drift_hba1c_pct", "clinical.lifestyle_effect_pct"
+    text = synthetic.read_text()
+    synthetic.write_text(text.replace(
+        "trials: 30", f"start:\n  - {{{drift}: 0.3, {life}: 3.0}}\n"
+        f"  - {{{drift}: 0.1, {life}: 1.5}}\ntrials: 30"))
+    cal = load_calibration(synthetic, synthetic.parent / "out")
+    study = optimise(cal, trials=3)
+    assert [t.params for t in study.trials[:2]] == [{drift: 0.3, life: 3.0},
+                                                    {drift: 0.1, life: 1.5}]
+    assert study.trials[0].value < 1e-6, "the truth, same seeds: 0 up to the targets' rounding"
+    assert study.trials[0].value <= min(t.value for t in study.trials)
+    for bad, message in [(f"{{{drift}: 0.3}}", f"missing {life}"),
+                         (f"{{{drift}: 0.9, {life}: 3.0}}", "outside the range"),
+                         (f"{{{drift}: 0.3, {life}: 3.0, clinical.x: 1}}",
+                          "'clinical.x' is not a fitted parameter")]:
+        synthetic.write_text(text.replace("trials: 30", f"start:\n  - {bad}\ntrials: 30"))
+        with pytest.raises(ScenarioError, match=rf"calib.yaml, line .*start\[0\].*{message}"):
+            load_calibration(synthetic)
+
+
 def toy_study(objectives: list[float], values: list[dict[str, float]]) -> SimpleNamespace:
     trials = [SimpleNamespace(number=i, value=v, params=p)
               for i, (v, p) in enumerate(zip(objectives, values, strict=True))]

@@ -54,7 +54,7 @@ SCENARIOS = ROOT / "scenarios"
 SHIPPED = sorted(SCENARIOS.glob("**/*.yaml"))
 SWEEPS = sorted(SCENARIOS.glob("sweeps/**/*.yaml"))
 
-TIME_LIMIT_S = 2.0  # the issue's bound on refusing a hostile document
+TIME_LIMIT_S = 2.0  # the issue's bound on refusing a hostile document (CPU seconds)
 MEMORY_LIMIT_MB = 200.0  # extra resident memory allowed while refusing it
 
 # Example counts are per test (see fuzz()); the default run stays well under a minute.
@@ -558,7 +558,11 @@ def test_object_tags_are_refused(tmp_path: Path, tag_doc: str) -> None:
 
 
 def measure(call: Callable[[], Any]) -> tuple[float, float, BaseException | None]:
-    """(seconds, peak extra RSS in MB, exception) of ``call``, sampling RSS every 2 ms."""
+    """(CPU seconds, peak extra RSS in MB, exception) of ``call``, sampling RSS every 2 ms.
+
+    CPU time of the calling thread, not wall time: the bound is on the work of refusing a
+    document, which a loaded machine (a parallel test run) must not make flaky.
+    """
     proc = psutil.Process()
     base = proc.memory_info().rss
     peak = [base]
@@ -571,13 +575,13 @@ def measure(call: Callable[[], Any]) -> tuple[float, float, BaseException | None
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    start = time.perf_counter()
+    start = time.thread_time()
     error: BaseException | None = None
     try:
         call()
     except BaseException as exc:  # returned to the test, which checks its type
         error = exc
-    elapsed = time.perf_counter() - start
+    elapsed = time.thread_time() - start
     done.set()
     sampler.join()
     peak[0] = max(peak[0], proc.memory_info().rss)
@@ -622,7 +626,7 @@ def test_large_and_bomb_documents_refused_fast_in_bounded_memory(tmp_path: Path,
     elapsed, extra_mb, error = measure(lambda: load_scenario(path))
     assert isinstance(error, ScenarioError), f"{name}: expected a ScenarioError, got {error!r}"
     check_error(error, label=str(path))
-    assert elapsed < TIME_LIMIT_S, f"{name}: refused after {elapsed:.2f} s"
+    assert elapsed < TIME_LIMIT_S, f"{name}: refused after {elapsed:.2f} CPU s"
     assert extra_mb < MEMORY_LIMIT_MB, f"{name}: used {extra_mb:.0f} MB more memory"
 
 

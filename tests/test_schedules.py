@@ -71,6 +71,27 @@ def test_several_schedules_per_channel_are_their_union():
     assert plan.education_hours[5] == 1.0 and plan.education_hours[6] == 3.5
 
 
+def test_one_to_one_takes_several_schedules():
+    """Presley 2020's calls (12 weekly, then 3 monthly) as two schedules: the union of days,
+    and the same run as the explicit day list."""
+    weekly_then_monthly = [{"start_day": 0, "end_day": 84, "every_days": 7},
+                           {"days": [112, 140, 168]}]
+    base = {"population.size": 300, "run.days": 182, "program.one_to_one.mode": "mentor"}
+    listed = load_scenario(DESIGNS / "usual_care.yaml", {
+        **base, "program.one_to_one.schedules": weekly_then_monthly})
+    days = list(range(0, 84, 7)) + [112, 140, 168]
+    assert _days(_plan(listed).call) == days
+    explicit = load_scenario(DESIGNS / "usual_care.yaml", {**base,
+                                                          "program.one_to_one.days": days})
+    a, b = PeerSupportModel(listed, seed=3), PeerSupportModel(explicit, seed=3)
+    for _ in range(182):
+        a.step()
+        b.step()
+    assert a.ledger.program > 0, "the calls were held and their mentor time costed"
+    assert np.array_equal(a.state.hba1c, b.state.hba1c)
+    assert a.ledger.program == b.ledger.program, "mentor time follows the same calls"
+
+
 def _run(sc, days: int, seed: int = 4):
     m = PeerSupportModel(sc, seed=seed, agent_views=False)
     attended = []
@@ -168,6 +189,10 @@ def test_unsorted_days_are_a_located_error(tmp_path):
      "either days or end_day"),
     ("  in_person:\n    schedules: [{days: [0], attendance_factor: 0}]\n",
      "program.in_person.schedules[0].attendance_factor", "> 0"),
+    ("  one_to_one:\n    every_days: 14\n    schedules: [{days: [0]}]\n",
+     "program.one_to_one", "either schedules or every_days"),
+    ("  one_to_one:\n    schedules: [{days: [3, 1]}]\n",
+     "program.one_to_one.schedules[0].days", "strictly increasing"),
 ])
 def test_both_forms_or_bad_values_are_located_errors(tmp_path, program, path, expected):
     err = _error(tmp_path, program)

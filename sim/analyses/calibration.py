@@ -17,6 +17,9 @@ A calibration file (``experiments/calibration/*.yaml``)::
       - {study: dsmes_chrvala2016, outcome: "HbA1c change, DSMES arm", mean: -0.74, se: 0.10}
       - {study: sartori2020_whatsapp, outcome: "Adherent share, WhatsApp arm",
          successes: 137, trials: 203}
+    start:                                  # optional: points tried first (every parameter)
+      - {clinical.lifestyle_effect_pct: 2.0, behaviour.support_effect_logit: 2.0,
+         network.moderator_strength: 0.3}
     trials: 100                             # trials per `peersupport calibrate` call
     report_replications: 10                 # replications of the fit report
 
@@ -220,6 +223,10 @@ class CalibrationSpec(Strict):
     replications: int = Field(3, ge=1, le=1000, description="runs per arm and trial")
     seed: int = Field(ge=0, le=2**63 - 1, description="root seed of the common seeds")
     sampler: SamplerSpec = Field(default_factory=SamplerSpec, description="Optuna sampler")
+    start: list[dict[str, float]] = Field(
+        default_factory=list, description="points tried first, in order, when the study is "
+        "created (e.g. an earlier fit's best with a widened range's parameter moved); each "
+        "gives a value for every fitted parameter")
     trials: int = Field(50, ge=1, description="trials per call (default of --trials)")
     report_replications: int = Field(10, ge=2, le=10_000,
                                      description="replications of the fit report")
@@ -311,6 +318,8 @@ def load_calibration(source: str | Path, out: str | Path | None = None) -> Calib
         check_parameter_path(where, key, ("parameters", key), numeric_for="can be fitted")
         if key in spec.set:
             raise where.error(f"'{key}' is both fitted and fixed in 'set'", ("parameters", key))
+    for i, point in enumerate(spec.start):
+        _check_start(where, spec, point, ("start", str(i)))
     studies: dict[str, Study] = {}
     for i, ref in enumerate(spec.studies):
         file = path.parent / ref
@@ -359,6 +368,23 @@ def load_calibration(source: str | Path, out: str | Path | None = None) -> Calib
     out_dir = Path(out) if out is not None else RESULTS_ROOT / (spec.out or spec.name)
     return Calibration(path=path, spec=spec, studies=studies, targets=targets,
                        out_dir=out_dir)
+
+
+def _check_start(where: Any, spec: CalibrationSpec, point: Mapping[str, float],
+                 loc: tuple[str, ...]) -> None:
+    """A start point names every fitted parameter, and only those, within its range."""
+    missing = [k for k in spec.parameters if k not in point]
+    if missing:
+        raise where.error(f"a start point needs a value for every fitted parameter; missing "
+                          f"{', '.join(missing)}", loc)
+    for key, value in point.items():
+        p = spec.parameters.get(key)
+        if p is None:
+            raise where.error(f"'{key}' is not a fitted parameter; the parameters are "
+                              f"{', '.join(spec.parameters)}", (*loc, key))
+        if not p.low <= value <= p.high:
+            raise where.error(f"{value:g} is outside the range [{p.low:g}, {p.high:g}]",
+                              (*loc, key))
 
 
 def claim_out_dir(cal: Calibration, *, force: bool = False) -> None:
@@ -537,6 +563,8 @@ def open_study(cal: Calibration, *, resume: bool, force: bool = False) -> Any:
     study.set_user_attr("fingerprint", fingerprint)
     study.set_user_attr("calibration_file", str(cal.path))
     study.set_user_attr("created_utc", datetime.now(UTC).isoformat())
+    for point in cal.spec.start:
+        study.enqueue_trial(dict(point))
     return study
 
 

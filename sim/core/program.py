@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.params.scenario import Program, Schedule, SessionChannel
+from sim.params.scenario import OneToOne, Program, Schedule, SessionChannel
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,14 @@ def schedule_mask(schedule: Schedule, days: int) -> np.ndarray:
     return mask
 
 
+def _calls(channel: OneToOne, days: int) -> np.ndarray:
+    """Boolean per day: a one-to-one call is scheduled by any of the channel's schedules."""
+    call = np.zeros(days, dtype=bool)
+    for schedule in channel.timetable:
+        call |= schedule_mask(schedule, days)
+    return call
+
+
 def _sessions(channel: SessionChannel, days: int, combine: np.ufunc
               ) -> tuple[np.ndarray, np.ndarray]:
     """Hours and attendance factor per day over a channel's schedules.
@@ -101,4 +109,4 @@ def contact_plan(program: Program, days: int, n_groups: int, rng: np.random.Gene
     return ContactPlan(im_active=im, session_hours=session_hours,
                        session_attendance=session_attendance, education_hours=education_hours,
                        education_attendance=education_attendance, offered=offered,
-                       call=schedule_mask(program.one_to_one, days))
+                       call=_calls(program.one_to_one, days))
