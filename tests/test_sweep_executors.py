@@ -124,6 +124,7 @@ def test_sigint_stops_workers_and_exits_130(tmp_path: Path) -> None:
     token = uuid.uuid4().hex
     proc = sweep_cli(path, out, "--chunk-size", "1", "--flush-every", "2", token=token)
     wait_for_parts(out, proc, 2)
+    recorded = len(load_results(out).runs)  # what was saved before the signal is kept
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
@@ -135,7 +136,7 @@ def test_sigint_stops_workers_and_exits_130(tmp_path: Path) -> None:
     assert "Traceback" not in ours and "leaked" not in ours, f"workers stop cleanly: {ours}"
     no_orphans(token)
     saved = len(load_results(out).runs)
-    assert 4 <= saved < 600, f"{saved} runs saved of 600"
+    assert 0 < recorded <= saved < 600, f"{saved} runs saved of 600 ({recorded} before)"
 
 
 def test_interrupt_saves_buffered_runs(tmp_path: Path, monkeypatch) -> None:
