@@ -220,7 +220,7 @@ def main() -> None:
     model = {}
     for n in sizes:
         model[n] = r = child(n, DAYS, "model")
-        target = {100_000: "target >= 20 M", 1_000_000: "target < 60 s, < 1.5 GB"}.get(n, "")
+        target = {100_000: "target >= 35 M", 1_000_000: "target < 60 s, < 1.5 GB"}.get(n, "")
         add(f"model N={n:,} x {DAYS} d: agent-days/s", f"{r['agent_days_per_s'] / 1e6:.1f} M",
             target)
         add("  wall (steps), build, peak memory",

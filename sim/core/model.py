@@ -184,7 +184,7 @@ class PeerSupportModel(mesa.Model):
         self.day = 0
         self.ledger = Ledger()
         members = ~self.state.leader
-        self._members = members.astype(float)  # 0/1: members' sum by a dot product
+        self._members = members
         self._n_members = max(int(members.sum()), 1)
         self.records: list[dict[str, float]] = []
         self.datacollector = mesa.DataCollector(model_reporters=MODEL_REPORTERS)
@@ -456,8 +456,10 @@ class PeerSupportModel(mesa.Model):
         led.posts += posts
         if plan.im_active[d]:  # engagement is defined for members of open IM groups only
             # sum, then divide: a mean of values in [0, 1] stays in [0, 1] (1/n weights
-            # can round the dot product above 1)
-            engagement = float(st.engagement @ self._members) / self._n_members
+            # can round a weighted sum above 1). A numpy reduction, not a BLAS dot product:
+            # a multi-threaded BLAS sums in an order that depends on its thread count, and
+            # its threads spin after each call, taking the cores from the compiled passes.
+            engagement = float(st.engagement.sum(where=self._members)) / self._n_members
             led.engagement_open_sum += engagement
             led.engagement_last_open = engagement
 
