@@ -221,6 +221,12 @@ def test_start_points_are_tried_first_and_checked(synthetic):
     study = optimise(cal, trials=3)
     assert [t.params for t in study.trials[:2]] == [{drift: 0.3, life: 3.0},
                                                     {drift: 0.1, life: 1.5}]
+    # with workers, the queued points run first in this process: two worker processes could
+    # both take one queued trial from SQLite, and the second died reporting it
+    par = load_calibration(synthetic, synthetic.parent / "out2")
+    both = optimise(par, trials=4, workers=2)
+    assert [t.state.name for t in both.trials] == ["COMPLETE"] * 4
+    assert [t.params for t in both.trials[:2]] == [t.params for t in study.trials[:2]]
     assert study.trials[0].value < 1e-6, "the truth, same seeds: 0 up to the targets' rounding"
     assert study.trials[0].value <= min(t.value for t in study.trials)
     for bad, message in [(f"{{{drift}: 0.3}}", f"missing {life}"),

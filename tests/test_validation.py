@@ -281,10 +281,11 @@ def test_centola_graded_contagion_spreads_further_and_faster():
 
 
 @pytest.mark.slow
-def test_full_validation_fails_only_the_documented_targets():
-    """The shipped defaults pass every target except those explained in docs/validation.md
-    (§6, known limit 3: Qi 2015's moderate contact frequency, whose published CI is narrow)."""
-    documented = {("qi2015_frequency", "Net effect, moderate frequency")}
+def test_full_validation_passes_every_target():
+    """The shipped defaults pass every target of every trial reproduction (`peersupport
+    validate` exits 0); a target that stops passing must be fixed or documented in
+    docs/validation.md §6 and listed here."""
+    documented: set[tuple[str, str]] = set()
     result = run_validation([load_study(f) for f in default_files(ROOT)], None,
                             RunOptions(workers=2))
     failed = {(r.study, r.outcome.name) for r in result.results if not r.passed}

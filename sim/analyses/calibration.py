@@ -603,16 +603,16 @@ def optimise(cal: Calibration, *, trials: int | None = None, workers: int = 1,
         return study
     from tqdm.auto import tqdm
 
+    waiting = study.get_trials(deepcopy=False, states=(_optuna().trial.TrialState.WAITING,))
+    if workers > 1 and waiting:
+        # Optuna's SQLite storage can hand one queued trial to two processes (the second then
+        # fails to report it and dies): the queued start points run here, one after another.
+        first = min(len(waiting), n)
+        _optimise_here(cal, study, first, progress)
+        n -= first
+    if workers == 1 or n == 0:
+        return _optimise_here(cal, study, n, progress)
     start = len(study.trials)  # sampler seed offset of this round's first worker
-    if workers == 1:
-        bar = tqdm(total=n, unit="trial", desc=cal.spec.name, disable=not progress,
-                   file=sys.stderr)
-        study.sampler = _sampler(cal, start)
-        seed = cal.spec.sampler.seed + start
-        study.optimize(lambda t: objective(t, cal, seed), n_trials=n, catch=(ScenarioError,),
-                       callbacks=[lambda s, t: bar.update(1)])
-        bar.close()
-        return study
     from sim.engine.executors import default_workers
 
     threads = max(1, default_workers() // workers)
@@ -642,6 +642,21 @@ def optimise(cal: Calibration, *, trials: int | None = None, workers: int = 1,
     if bad:
         raise ScenarioError(f"{len(bad)} calibration worker(s) failed (exit codes {bad}); "
                             "rerun with --workers 1 to see the error")
+    return study
+
+
+def _optimise_here(cal: Calibration, study: Any, n: int, progress: bool) -> Any:
+    """Run ``n`` trials in this process (the sampler seeded after the trials so far)."""
+    from tqdm.auto import tqdm
+
+    start = len(study.trials)
+    bar = tqdm(total=n, unit="trial", desc=cal.spec.name, disable=not progress or n == 0,
+               file=sys.stderr)
+    study.sampler = _sampler(cal, start)
+    seed = cal.spec.sampler.seed + start
+    study.optimize(lambda t: objective(t, cal, seed), n_trials=n, catch=(ScenarioError,),
+                   callbacks=[lambda s, t: bar.update(1)])
+    bar.close()
     return study
 
 

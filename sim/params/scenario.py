@@ -264,7 +264,7 @@ class Network(Section):
         "rapport with a peer mentor before the first call (trained to build rapport)", ge=0, le=1,
     )
     moderator_strength: float = param(
-        0.8683, "0-1", "Sartori 2020 [calibrated]",
+        0.8748, "0-1", "Sartori 2020 [calibrated]",
         "weight of moderator messages (staff, not peers)", ge=0, le=1,
     )
 
@@ -487,14 +487,14 @@ class Behaviour(Section):
     """How contact changes daily medication taking (logit-scale effects)."""
 
     support_effect_logit: float = param(
-        2.872, "logit per unit support", "Patil 2016; Sartori 2020 [calibrated]",
+        2.681, "logit per unit support", "Patil 2016; Sartori 2020 [calibrated]",
         "effect of received peer support on the daily dose probability", ge=0, le=10,
     )
     support_time_constant_days: float = param(
         14.0, "days", "assumption", "memory of received support", gt=0
     )
     call_support_days: float = param(
-        0.4059, "days-equivalent of support per call",
+        0.6398, "days-equivalent of support per call",
         "Presley 2020; Tang 2014; Long 2012; Chan 2014 [calibrated]",
         "weight of a one-to-one call in support memory (a call day counts as 1 + this)",
         ge=0, le=30,
@@ -598,7 +598,7 @@ class Behaviour(Section):
         "an author's messages a reader takes in per day (none = all)", gt=0,
     )
     support_half_messages: float = param(
-        0.8945, "rapport-weighted messages per day",
+        0.9115, "rapport-weighted messages per day",
         "Qi 2015 frequency; DiabPeerS 2025 [calibrated]",
         "messages read that give 63% of the maximal daily support (saturating response; prior "
         "0.25-0.92, bounded by the posting-cap check)", gt=0,
@@ -625,9 +625,9 @@ class Behaviour(Section):
         "engagement regained by attending a session", ge=0, le=1,
     )
     session_support_days: float = param(
-        39.26, "days-equivalent of support per session", "Qi 2015; Tang 2014 [calibrated]",
+        40.22, "days-equivalent of support per session", "Qi 2015; Tang 2014 [calibrated]",
         "peer support (modelling, encouragement) a group session or in-person DSMES class "
-        "delivers to its attendees, as days of contact (0 = none; prior 1-42)", ge=0, le=60,
+        "delivers to its attendees, as days of contact (0 = none; prior 1-42)", ge=0, le=100,
     )
     session_support_half_attendees: float = param(
         1.0, "rapport-weighted co-attendees", "assumption",
@@ -647,7 +647,7 @@ class Clinical(Section):
         "HbA1c fall from a full-adherence change (-0.1 per +10 pp)", ge=0, le=10,
     )
     effect_floor_hba1c_pct: float = param(
-        6.903, "%", "Qi 2015 [calibrated]",
+        6.979, "%", "Qi 2015 [calibrated]",
         "baseline HbA1c near which behaviour hardly moves HbA1c",
         ge=3, le=15,
     )
@@ -656,7 +656,7 @@ class Clinical(Section):
         ge=3.5, le=16,
     )
     effect_multiplier_cap: float = param(
-        1.334, "x", "Nichols 2015; Qi 2015 (plateau above 7.5-8.5) [calibrated]",
+        1.345, "x", "Nichols 2015; Qi 2015 (plateau above 7.5-8.5) [calibrated]",
         "largest effect multiplier at high baseline HbA1c", ge=0, le=10,
     )
     response_cv: float = param(
@@ -665,7 +665,7 @@ class Clinical(Section):
         "multiplier with mean 1 (0 = every patient responds alike)", ge=0, le=3,
     )
     course_sd_pct: float = param(
-        0.9858, "%-points", "SD of change 1.0-1.5 in trials (Presley 2020 [I]) [calibrated]",
+        1.009, "%-points", "SD of change 1.0-1.5 in trials (Presley 2020 [I]) [calibrated]",
         "SD of the clinical course: HbA1c variation behaviour does not control, an AR(1) around "
         "the set-point (0 = none; 1.0 gives a 6-month change SD of about 1.1)",
         ge=0, le=5,
@@ -688,7 +688,7 @@ class Clinical(Section):
         "HbA1c rise without treatment change (disease progression; about 0.1)", ge=-1, le=2,
     )
     lifestyle_effect_pct: float = param(
-        1.441, "HbA1c %-points per unit self-care practice",
+        1.039, "HbA1c %-points per unit self-care practice",
         "Norris 2002; Chrvala 2016 [calibrated]",
         "HbA1c fall from full self-care practice (diet, activity)", ge=0, le=10,
     )
@@ -703,11 +703,11 @@ class Clinical(Section):
         30.0, "days", "assumption", "how long a contact keeps practice up", gt=0
     )
     support_practice_effect: float = param(
-        0.5933, "practice per unit support", "Qi 2015; Patil 2016 [calibrated]",
+        0.9446, "practice per unit support", "Qi 2015; Patil 2016 [calibrated]",
         "self-care practice sustained by peer support", ge=0, le=5,
     )
     trial_drift_hba1c_pct: float = param(
-        0.01519, "%-points", "Chrvala 2016 [calibrated]",
+        0.0128, "%-points", "Chrvala 2016 [calibrated]",
         "HbA1c fall in every arm from trial participation (the trial-participation term; "
         "applied only with run.trial_participation)", ge=0, le=3,
     )
@@ -715,7 +715,7 @@ class Clinical(Section):
         -0.02, "utility per %-point", "Redekop 2002", "direct HbA1c effect on EQ-5D", ge=-1, le=0
     )
     utility_per_knowledge: float = param(
-        0.1832, "utility per unit knowledge gained", "Cochran & Conn 2008 [calibrated]",
+        0.1915, "utility per unit knowledge gained", "Cochran & Conn 2008 [calibrated]",
         "QoL gain from education (SMD +0.28)", ge=0, le=1,
     )
     utility_per_support: float = param(
