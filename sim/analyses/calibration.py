@@ -610,7 +610,9 @@ def optimise(cal: Calibration, *, trials: int | None = None, workers: int = 1,
         first = min(len(waiting), n)
         _optimise_here(cal, study, first, progress)
         n -= first
-    if workers == 1 or n == 0:
+        if n == 0:
+            return study
+    if workers == 1:
         return _optimise_here(cal, study, n, progress)
     start = len(study.trials)  # sampler seed offset of this round's first worker
     from sim.engine.executors import default_workers
@@ -650,7 +652,7 @@ def _optimise_here(cal: Calibration, study: Any, n: int, progress: bool) -> Any:
     from tqdm.auto import tqdm
 
     start = len(study.trials)
-    bar = tqdm(total=n, unit="trial", desc=cal.spec.name, disable=not progress or n == 0,
+    bar = tqdm(total=n, unit="trial", desc=cal.spec.name, disable=not progress,
                file=sys.stderr)
     study.sampler = _sampler(cal, start)
     seed = cal.spec.sampler.seed + start
