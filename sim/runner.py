@@ -17,12 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from sim.core.economics import DAYS_PER_YEAR, discounted_sum, net_monetary_benefit
 from sim.core.lifetime import EVENT_TYPES, draw_risk_factors, simulate_lifetime
-from sim.core.model import PeerSupportModel
 from sim.core.outcomes import (
     AUC_MEASURES,
     CURVE_YEARS,
@@ -32,6 +30,7 @@ from sim.core.outcomes import (
     top_share,
 )
 from sim.core.results import RunResult
+from sim.core.simulation import Simulation
 from sim.params.scenario import Scenario, load_scenario
 
 __all__ = ["DailyOutcomes", "RunResult", "code_identity", "lifetime_effect", "lifetime_stage",
@@ -112,14 +111,14 @@ class DailyOutcomes:
     :data:`sim.core.outcomes.MILESTONES`. Call :meth:`observe` after every ``model.step()``.
     """
 
-    def __init__(self, model: PeerSupportModel) -> None:
+    def __init__(self, model: Simulation) -> None:
         self.days = {"programme_end": model.plan.end_day,
                      "1y": min(ONE_YEAR_DAYS, model.plan.days)}
         self.sums = dict.fromkeys(AUC_MEASURES, 0.0)
         self.observed = 0
         self.at: dict[str, dict[str, float]] = {}
 
-    def observe(self, model: PeerSupportModel) -> None:
+    def observe(self, model: Simulation) -> None:
         """Add the day just simulated (``model.day``) to the sums; snapshot a milestone."""
         for measure in self.sums:
             self.sums[measure] += float(getattr(model.state, _DAILY_ARRAYS[measure]).mean())
@@ -145,7 +144,7 @@ class DailyOutcomes:
         return out
 
 
-def summarize(model: PeerSupportModel, daily: DailyOutcomes | None = None
+def summarize(model: Simulation, daily: DailyOutcomes | None = None
               ) -> dict[str, float]:
     """The summary outcomes of a finished (or running) model; see ``sim.core.outcomes``.
 
@@ -215,7 +214,7 @@ def summarize(model: PeerSupportModel, daily: DailyOutcomes | None = None
     return out
 
 
-def lifetime_effect(model: PeerSupportModel) -> np.ndarray:
+def lifetime_effect(model: Simulation) -> np.ndarray:
     """Per-patient programme HbA1c effect that enters the lifetime stage (%-points).
 
     The change of the behavioural part of HbA1c over the agent-based stage (the clinical
@@ -236,8 +235,8 @@ def lifetime_effect(model: PeerSupportModel) -> np.ndarray:
     return np.clip(change, -10.0, 10.0)
 
 
-def lifetime_stage(model: PeerSupportModel, abm: dict[str, float]
-                   ) -> tuple[dict[str, float], pd.DataFrame]:
+def lifetime_stage(model: Simulation, abm: dict[str, float]
+                   ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Run the lifetime stage on the agent-based model's patients; summary keys and curves.
 
     Ages, sex, durations and baseline HbA1c come from the agent-based population (aged by the
@@ -273,15 +272,13 @@ def lifetime_stage(model: PeerSupportModel, abm: dict[str, float]
         "lifetime_deaths_per_1000": s["deaths_per_1000"],
     }
     out |= {f"lifetime_events_per_1000_{e}": s[f"events_per_1000_{e}"] for e in EVENT_TYPES}
-    curves = pd.DataFrame({"year": np.arange(1, res.n_years + 1),
-                           "alive_at_start": res.alive_at_start,
-                           "death": res.cumulative_death}
-                          | {e: res.cumulative_incidence[e] for e in EVENT_TYPES})
-    for y in CURVE_YEARS:
-        row = curves[curves["year"] == y]
+    curves = {"year": np.arange(1, res.n_years + 1), "alive_at_start": res.alive_at_start,
+              "death": res.cumulative_death,
+              **{e: res.cumulative_incidence[e] for e in EVENT_TYPES}}
+    for y in CURVE_YEARS:  # the curve at year y; past the last year, its final value
+        row = min(y, res.n_years) - 1
         for name in ("death", *EVENT_TYPES):
-            out[f"lifetime_cuminc_{name}_{y}y"] = float(row[name].iloc[0]) if len(row) \
-                else float(curves[name].iloc[-1]) if len(curves) else 0.0
+            out[f"lifetime_cuminc_{name}_{y}y"] = float(curves[name][row]) if row >= 0 else 0.0
     return out, curves
 
 
@@ -306,7 +303,7 @@ def run(scenario: Scenario | str | Path | dict[str, Any], seed: int | None = Non
 def _run(sc: Scenario, seed: int, progress: bool) -> RunResult:
     """Simulate the days, summarise, run the lifetime stage (:func:`run`)."""
     started = datetime.now(UTC)
-    model = PeerSupportModel(sc, seed, agent_views=False)
+    model = Simulation(sc, seed)
     daily = DailyOutcomes(model)
     days: Iterable[int] = range(sc.run.days)
     if progress:  # tqdm is imported only when a bar is drawn (start-up time)
@@ -331,5 +328,5 @@ def _run(sc: Scenario, seed: int, progress: bool) -> RunResult:
     if sc.lifetime.enabled:
         lifetime, curves = lifetime_stage(model, summary)
         summary |= lifetime
-    return RunResult(summary=summary, timeseries=pd.DataFrame(model.records),
-                     provenance=provenance, lifetime_curves=curves)
+    return RunResult(summary=summary, timeseries=model.records, provenance=provenance,
+                     lifetime_curves=curves)

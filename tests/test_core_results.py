@@ -24,3 +24,19 @@ def test_run_result_saves_summary_timeseries_and_provenance(tmp_path):
     assert json.loads(paths["summary"].read_text()) == {"hba1c_change": -0.1}
     assert pd.read_parquet(paths["timeseries"]).equals(ts), "time series must round-trip"
     assert json.loads(paths["provenance"].read_text()) == {"seed": 3}
+
+
+def test_rows_and_columns_save_like_a_dataframe(tmp_path):
+    """The runner hands over rows (the time series) and columns (the lifetime curves) without
+    pandas; they must read back as the DataFrame they stand for, dtypes included."""
+    import numpy as np
+
+    rows = [{"day": 0.0, "hba1c_mean": 8.0}, {"day": 1.0, "hba1c_mean": 7.9}]
+    curves = {"year": np.arange(1, 4), "death": np.array([0.01, 0.03, 0.06])}
+    result = RunResult(summary={}, timeseries=rows, lifetime_curves=curves)
+    paths = result.save(tmp_path)
+    pd.testing.assert_frame_equal(pd.read_parquet(paths["timeseries"]), pd.DataFrame(rows))
+    pd.testing.assert_frame_equal(pd.read_parquet(paths["lifetime"]), pd.DataFrame(curves))
+    pd.testing.assert_frame_equal(result.timeseries, pd.DataFrame(rows))
+    pd.testing.assert_frame_equal(result.lifetime_curves, pd.DataFrame(curves))
+    assert RunResult(summary={}, timeseries=rows).lifetime_curves is None

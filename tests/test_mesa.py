@@ -102,3 +102,21 @@ def test_batch_run_takes_a_scenario_object_in_a_list_and_explains_a_bare_one():
     with pytest.raises(ScenarioError, match="batch_run iterated a Scenario"):
         mesa.batch_run(PeerSupportModel, parameters={"scenario": sc}, rng=[1], max_steps=3,
                        number_processes=1, display_progress=False)
+
+
+def test_the_mesa_model_steps_exactly_like_the_simulation_the_runner_drives():
+    """PeerSupportModel is Simulation plus Mesa's interface: same numbers, seed for seed."""
+    import numpy as np
+
+    from sim.core.simulation import Simulation
+
+    mesa_model = PeerSupportModel("designs/hybrid_kickoff", 5, population_size=300)
+    plain = Simulation("designs/hybrid_kickoff", 5, population_size=300)
+    for _ in range(40):
+        mesa_model.step()
+        plain.step()
+    assert mesa_model.records == plain.records
+    for name in ("hba1c", "adherence", "utility", "distress", "qalys", "cost"):
+        assert np.array_equal(getattr(mesa_model, name), getattr(plain, name)), name
+    assert len(mesa_model.datacollector.get_model_vars_dataframe()) == len(plain.records)
+    assert len(mesa_model.agents) == 300 and not hasattr(plain, "agents")

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from sim import PeerSupportModel, load_scenario, run
+from sim.core.simulation import Simulation
 
 from .conftest import DESIGNS, ROOT, SMALL, write
 
@@ -42,8 +43,8 @@ def test_run_holds_blas_to_one_thread_and_restores_the_callers(monkeypatch):
         return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
 
     seen: list[set[int]] = []
-    step = PeerSupportModel.step
-    monkeypatch.setattr(PeerSupportModel, "step",
+    step = Simulation.step
+    monkeypatch.setattr(Simulation, "step",
                         lambda self: (seen.append(blas_threads()), step(self))[1])
     sc = design("hybrid_kickoff", **{"run.days": 5})
     with threadpool_limits(limits=2, user_api="blas"):

@@ -73,6 +73,19 @@ def test_run_as_the_program_ends_without_the_interpreter_teardown(tmp_path, as_p
     assert len(pd.read_parquet(tmp_path / "timeseries.parquet")) > 0
 
 
+def test_a_run_saved_to_files_loads_neither_mesa_nor_pandas(tmp_path):
+    """``peersupport run`` drives ``Simulation`` (no Mesa) and writes its tables with Arrow
+    (no pandas): both imports were two fifths of its start-up (benchmarks/results.md)."""
+    code = ("import contextlib, io, sim.cli.main as m\n"
+            "with contextlib.redirect_stdout(io.StringIO()):"
+            f" m.main(['run', 'designs/hybrid_kickoff', '--set', 'population.size=40', '--set',"
+            f" 'run.days=5', '--no-progress', '--out', {str(tmp_path)!r}])")
+    loaded = loaded_after(code)
+    assert {"numba", "numpy", "pyarrow"} <= loaded, "the probe must have run the model"
+    assert not loaded & {"mesa", "pandas"}
+    assert (tmp_path / "lifetime.parquet").is_file()
+
+
 def test_public_names_resolve_lazily():
     for name in sim.__all__:
         assert getattr(sim, name).__name__ == name

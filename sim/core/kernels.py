@@ -1,7 +1,7 @@
 """Fused daily kernels: one pass over patients and one over ties per day.
 
 They take the declared state (``sim.core.state``) whole and only wire the science in
-``sim.core.dynamics`` (compiled with numba), in the phases of ``PeerSupportModel.step``.
+``sim.core.dynamics`` (compiled with numba), in the phases of ``Simulation.step``.
 One pass over each array per day keeps the bytes touched per agent-day, which bound the
 speed, near the minimum.
 """

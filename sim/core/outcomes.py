@@ -222,7 +222,7 @@ SUBGROUP_OUTCOMES: dict[str, Outcome] = {
 (NaN when the subgroup is empty)."""
 
 # ------------------------------------------------------------------ every key a run reports
-# The runner's summary (sim.runner.summarize) and time series (PeerSupportModel.population_means)
+# The runner's summary (sim.runner.summarize) and time series (Simulation.population_means)
 # hold exactly these names; tests/test_core_outcomes.py checks them against a real run.
 
 MEASURED_AT_BASELINE_AND_END = ("pdc_mean", "adherent_share", "hba1c_mean", "utility_mean",

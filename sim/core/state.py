@@ -15,7 +15,7 @@ import numpy as np
 
 
 class PatientState(NamedTuple):
-    """Every patient's state; built once by ``PeerSupportModel``, changed in place daily.
+    """Every patient's state; built once by ``Simulation``, changed in place daily.
 
     The first block is fixed for the run (some are the very arrays of ``Patients`` and
     ``PeerNetwork``, not copies); the second evolves day by day.
