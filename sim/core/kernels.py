@@ -53,8 +53,13 @@ def _drop_stale_cache() -> None:
 
 _drop_stale_cache()
 
-PARALLEL_MIN_PATIENTS = 50_000
-"""Below this size a day's work is shorter than waking worker threads: run serially."""
+PARALLEL_MIN_PATIENTS = 500
+"""Below this size a day's work is shorter than waking worker threads: run serially.
+
+Measured on 2 idle cores (benchmarks/results.md, 2026-12-03): a 365-day run of 250
+patients is 1.1x faster on both cores, of 500 1.2x, of 2,000 1.7x; of 100, 0.9x. A worker
+of a sweep or calibration runs the parallel kernels on its own share of the cores
+(``sim.engine.executors.limit_threads``)."""
 
 
 class DayParams(NamedTuple):
