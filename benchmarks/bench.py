@@ -228,6 +228,8 @@ def main() -> None:
             target)
         add("  wall (steps), build, peak memory",
             f"{r['step_s']:.1f} s, {r['build_s']:.2f} s, {r['maxrss_mb']:.0f} MB")
+        add("  share of the bandwidth ceiling (bytes touched x agent-days/s / bandwidth)",
+            f"{r['agent_days_per_s'] * bpad / (bw * 1e9):.0%}")
     for n in (1_000, 10_000):
         days = 365 if n == 1_000 and not args.quick else 30
         b = child(n, days, "baseline")
