@@ -58,8 +58,13 @@ def combine_support(first: float, second: float, maximum: float) -> float:
 
 @njit(cache=True)
 def sigmoid(x: float) -> float:
-    """Logistic function, logit -> probability."""
-    return 0.5 * (1.0 + math.tanh(0.5 * x))
+    """Logistic function, logit -> probability.
+
+    ``1 / (1 + exp(-x))``: exp costs half of tanh (the dose draw of every patient-day;
+    benchmarks/results.md), keeps small probabilities to full relative precision, and
+    saturates cleanly (exp overflows to inf, giving 0).
+    """
+    return 1.0 / (1.0 + math.exp(-x))
 
 
 @njit(cache=True)
