@@ -27,6 +27,9 @@ def test_logistic_dosing_probabilities_at_known_logits():
     assert dyn.sigmoid(0.0) == pytest.approx(0.5, abs=EXACT), "logit 0 is probability 1/2"
     assert dyn.sigmoid(math.log(3.0)) == pytest.approx(0.75, rel=EXACT), "odds 3 is 3/4"
     assert dyn.sigmoid(-math.log(3.0)) == pytest.approx(0.25, rel=EXACT), "odds 1/3 is 1/4"
+    assert dyn.sigmoid(-40.0) == pytest.approx(math.exp(-40.0), rel=1e-15), \
+        "small probabilities keep full relative precision"
+    assert (dyn.sigmoid(-1000.0), dyn.sigmoid(1000.0)) == (0.0, 1.0), "saturates, no NaN"
     # base 1 + 0.5 x support 2 + norm 0.3 + 0.4 x SE 1 + 0.6 x knowledge 0.5 - 0.8 x dPAID 0.5
     logit = dyn.dose_logit(1.0, 2.0, 0.3, 1.0, 0.5, 0.5, 0.5, 0.4, 0.6, 0.8)
     assert logit == pytest.approx(1.0 + 1.0 + 0.3 + 0.4 + 0.3 - 0.4, rel=EXACT), logit
