@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numba
 import numpy as np
 import pytest
 
@@ -9,7 +16,7 @@ from sim import PeerSupportModel, load_scenario
 from sim.core import kernels
 from sim.core.state import PatientState
 
-from .conftest import DESIGNS
+from .conftest import DESIGNS, ROOT
 
 
 def _run(kernel_set: kernels.DayKernels, contagion: str, days: int = 30) -> PeerSupportModel:
@@ -52,3 +59,79 @@ def test_state_declares_every_patient_array():
         m.state.hba1c = np.zeros(m.n)  # a field cannot be rebound, only updated in place
     with pytest.raises(AttributeError, match="no attribute 'hba1c_typo'"):
         _ = m.hba1c_typo
+
+
+def _chosen_in_thread(n: int) -> kernels.DayKernels:
+    chosen = []
+    worker = threading.Thread(target=lambda: chosen.append(kernels.day_kernels(n)))
+    worker.start()
+    worker.join()
+    return chosen[0]
+
+
+def test_kernels_are_parallel_only_where_it_pays_and_is_safe(monkeypatch):
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    assert kernels.day_kernels(kernels.PARALLEL_MIN_PATIENTS - 1) is kernels.SERIAL
+    assert kernels.day_kernels(kernels.PARALLEL_MIN_PATIENTS) is kernels.PARALLEL
+    monkeypatch.setattr(numba, "threading_layer", lambda: "omp")
+    assert _chosen_in_thread(5000) is kernels.PARALLEL, "omp is thread-safe"
+    monkeypatch.setattr(numba, "threading_layer", lambda: "workqueue")
+    assert _chosen_in_thread(5000) is kernels.SERIAL, "workqueue aborts on concurrent use"
+    assert kernels.day_kernels(5000) is kernels.PARALLEL, "the main thread launches alone"
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 1)
+    assert kernels.day_kernels(5000) is kernels.SERIAL, "one thread: no pool to wake"
+
+
+def test_concurrent_runs_in_threads_survive_the_workqueue_layer():
+    """Three threads running 3,000 patients at once: with parallel kernels, numba's
+    workqueue layer would abort the process ("Concurrent access has been detected")."""
+    code = textwrap.dedent("""
+        import threading
+        from sim import load_scenario
+        from sim.core.simulation import Simulation
+
+        def run():
+            sim = Simulation(load_scenario({}, {"population.size": 3000, "run.days": 30}), 1)
+            for _ in range(30):
+                sim.step()
+
+        threads = [threading.Thread(target=run) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        run()  # and the main thread, in parallel, after them
+        import numba
+        print(numba.threading_layer())
+    """)
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue", "NUMBA_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "workqueue", "the main thread's run must be parallel"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_runs_in_a_child_forked_after_parallel_kernels_ran():
+    """GNU OpenMP aborts a forked child of a process that used it ("fork() called from a
+    process already using GNU OpenMP"): such a child runs the serial kernels, same numbers."""
+    code = textwrap.dedent("""
+        import multiprocessing
+        from sim import load_scenario, run
+
+        scenario = load_scenario({}, {"population.size": 3000, "run.days": 30})
+
+        def change(seed):
+            return run(scenario, seed=seed).summary["hba1c_change"]
+
+        if __name__ == "__main__":
+            here = change(1)
+            with multiprocessing.get_context("fork").Pool(2) as pool:
+                there = pool.map(change, [1, 1])
+            print(here == there[0] == there[1])
+    """)
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=False, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "True"

@@ -40,3 +40,40 @@ def test_rows_and_columns_save_like_a_dataframe(tmp_path):
     pd.testing.assert_frame_equal(result.timeseries, pd.DataFrame(rows))
     pd.testing.assert_frame_equal(result.lifetime_curves, pd.DataFrame(curves))
     assert RunResult(summary={}, timeseries=rows).lifetime_curves is None
+
+
+def test_columns_keep_nan_as_null_byte_order_and_their_own_copy(tmp_path):
+    """NaN is saved as null (as pandas saves it), a big-endian column reads back as its
+    values, and editing the caller's array after the fact changes nothing."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    death = np.array([0.01, np.nan, 0.06])
+    year = np.arange(1, 4, dtype=">i8")
+    result = RunResult(summary={}, timeseries={"day": np.array([0.0])},
+                       lifetime_curves={"year": year, "death": death})
+    death[0] = 99.0
+    paths = result.save(tmp_path)
+    table = pq.read_table(paths["lifetime"])
+    assert table["death"].null_count == 1
+    assert table["year"].to_pylist() == [1, 2, 3]
+    assert table["death"].to_pylist() == [0.01, None, 0.06]
+    assert np.isnan(result.lifetime_curves["death"][1])
+
+
+def test_rows_with_different_keys_keep_every_column():
+    rows = [{"day": 0.0, "hba1c_mean": 8.0}, {"day": 1.0, "pdc_mean": 0.7}]
+    frame = RunResult(summary={}, timeseries=rows).timeseries
+    assert list(frame.columns) == ["day", "hba1c_mean", "pdc_mean"]
+    assert frame["pdc_mean"].isna().tolist() == [True, False]
+
+
+def test_save_writes_the_dataframe_as_edited(tmp_path):
+    result = RunResult(summary={}, timeseries=[{"day": 0.0, "hba1c_mean": 8.0}],
+                       provenance={"seed": 7})
+    result.timeseries["hba1c_mean"] = 7.5
+    result.timeseries["note"] = "edited"
+    saved = pd.read_parquet(result.save(tmp_path)["timeseries"])
+    assert saved["hba1c_mean"].tolist() == [7.5] and saved["note"].tolist() == ["edited"]
+    assert repr(result) == ("RunResult(0 summary outcomes, 1 recorded days, "
+                            "without lifetime curves, seed=7)")

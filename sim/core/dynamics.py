@@ -62,7 +62,8 @@ def sigmoid(x: float) -> float:
 
     ``1 / (1 + exp(-x))``: exp costs half of tanh (the dose draw of every patient-day;
     benchmarks/results.md), keeps small probabilities to full relative precision, and
-    saturates cleanly (exp overflows to inf, giving 0).
+    saturates cleanly when compiled (exp overflows to inf, giving 0; the pure-Python
+    ``sigmoid.py_func`` raises OverflowError below x = -709 instead).
     """
     return 1.0 / (1.0 + math.exp(-x))
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import threading
 import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -595,5 +598,58 @@ SERIAL, PARALLEL = _compiled(False), _compiled(True)
 
 
 def day_kernels(n: int) -> DayKernels:
-    """The kernels for a population of ``n``: parallel only where it pays."""
-    return PARALLEL if n >= PARALLEL_MIN_PATIENTS else SERIAL
+    """The kernels for a population of ``n``: parallel only where it pays and is safe.
+
+    Serial with one compute thread (a sweep's worker); in a process forked from one that
+    already ran them on OpenMP (GNU OpenMP aborts such a child: ``multiprocessing``'s
+    default start method on Linux); and off the main thread unless numba's threading layer
+    is thread-safe: its fallback layer, workqueue (macOS without OpenMP, for one), aborts
+    the process when two threads launch parallel kernels at once (Dask worker threads,
+    concurrent dashboard sessions). Serial and parallel kernels give identical results
+    (tests/test_core_kernels.py).
+    """
+    if n < PARALLEL_MIN_PATIENTS or _forked_from_openmp or numba.get_num_threads() == 1:
+        return SERIAL
+    if threading.current_thread() is threading.main_thread() or _threadsafe_layer():
+        return PARALLEL
+    return SERIAL
+
+
+_forked_from_openmp = False
+
+
+def _after_fork_in_child() -> None:
+    global _forked_from_openmp
+    try:
+        _forked_from_openmp = numba.threading_layer() == "omp"
+    except ValueError:  # the parent never ran a parallel kernel
+        pass
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _threadsafe_layer() -> bool:
+    """Whether numba's threading layer, loaded or still to be loaded, is tbb or omp."""
+    try:
+        return numba.threading_layer() != "workqueue"
+    except ValueError:  # no parallel kernel has run yet: the layer numba would load
+        pass
+    layer = str(numba.config.THREADING_LAYER).lower()
+    if layer in ("workqueue", "forksafe"):  # forksafe: tbb if present, else workqueue
+        return layer == "forksafe" and _loadable("tbbpool")
+    if layer in ("default", "threadsafe"):
+        return any(_loadable(lib) for lib in ("tbbpool", "omppool"))
+    return True  # "tbb", "omp" or "safe": numba loads that one or fails loudly
+
+
+def _loadable(lib: str) -> bool:
+    """Whether numba could load this threading layer (its own checks, as it makes them)."""
+    try:
+        if lib == "tbbpool":
+            from numba.np.ufunc.parallel import _check_tbb_version_compatible
+            _check_tbb_version_compatible()
+        __import__(f"numba.np.ufunc.{lib}")
+    except ImportError:
+        return False
+    return True

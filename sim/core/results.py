@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ class RunResult:
     ``lifetime_curves`` the cumulative incidence by lifetime-stage year as a DataFrame (None
     without the lifetime stage). The tables are held as Arrow tables and become DataFrames
     when first read, so a run that only saves its files (``peersupport run``) never imports
-    pandas, a quarter of its start-up.
+    pandas, a quarter of its start-up. ``save`` writes a DataFrame as edited since it was read.
     """
 
     def __init__(self, summary: dict[str, float], timeseries: Table,
@@ -36,6 +37,12 @@ class RunResult:
         self._tables = {"timeseries": _arrow(timeseries)}
         if lifetime_curves is not None:
             self._tables["lifetime"] = _arrow(lifetime_curves)
+
+    def __repr__(self) -> str:
+        rows = self._tables["timeseries"].num_rows
+        lifetime = "with" if "lifetime" in self._tables else "without"
+        return (f"RunResult({len(self.summary)} summary outcomes, {rows} recorded days, "
+                f"{lifetime} lifetime curves, seed={self.provenance.get('seed')!r})")
 
     @functools.cached_property
     def timeseries(self) -> pd.DataFrame:
@@ -61,9 +68,11 @@ class RunResult:
                  "provenance": out / "provenance.json"}
         paths["summary"].write_text(json.dumps(self.summary, indent=2))
         paths["provenance"].write_text(json.dumps(self.provenance, indent=2, default=str))
+        read = {"timeseries": "timeseries", "lifetime": "lifetime_curves"}
         for name, table in self._tables.items():
             paths.setdefault(name, out / f"{name}.parquet")
-            pq.write_table(table, paths[name])
+            frame = self.__dict__.get(read[name])  # the DataFrame, if it has been read
+            pq.write_table(table if frame is None else _arrow(frame), paths[name])
         return paths
 
 
@@ -72,19 +81,28 @@ def _arrow(table: Table) -> pa.Table:
     if isinstance(table, pa.Table):
         return table
     if isinstance(table, Sequence):  # rows: one dict per recorded day
-        table = {key: [row[key] for row in table] for key in (table[0] if table else {})}
+        keys = dict.fromkeys(key for row in table for key in row)
+        table = {key: [row.get(key, math.nan) for row in table] for key in keys}
     if isinstance(table, Mapping):
         return pa.Table.from_arrays([_column(v) for v in table.values()], names=list(table))
     return pa.Table.from_pandas(table, preserve_index=False)  # a DataFrame
 
 
 def _column(values: Sequence[float] | np.ndarray) -> pa.Array:
-    """A column as an Arrow array; numbers zero-copy from numpy.
+    """A column as an Arrow array, numbers from a copy of their numpy buffer.
 
     ``pa.array`` imports pandas to check its input's type (0.2 s, a sixth of the start-up
-    of ``peersupport run``); a numeric buffer needs no check.
+    of ``peersupport run``); a numeric buffer needs no check. As ``pa.array`` on a DataFrame
+    column does, NaN becomes null.
     """
-    x = np.ascontiguousarray(values)
-    if x.dtype.kind not in "fiu":
+    x = np.array(values)
+    if x.dtype.kind not in "fiu" or x.ndim != 1:
         return pa.array(x)
-    return pa.Array.from_buffers(pa.from_numpy_dtype(x.dtype), len(x), [None, pa.py_buffer(x)])
+    x = np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))  # Arrow is native-endian
+    validity, nulls = None, 0
+    if x.dtype.kind == "f" and np.isnan(x).any():
+        valid = ~np.isnan(x)
+        validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
+        nulls = len(x) - int(valid.sum())
+    return pa.Array.from_buffers(pa.from_numpy_dtype(x.dtype), len(x),
+                                 [validity, pa.py_buffer(x)], null_count=nulls)
