@@ -3,6 +3,8 @@ costs and utilities, risk-factor draws and input validation."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -323,22 +325,33 @@ def test_draw_risk_factors_rejects_bad_input() -> None:
         reference_patients(0)
 
 
-def test_simulation_costs_match_the_public_cost_function() -> None:
-    """The simulation's sparse cost accrual equals costs_utilities.annual_costs_gbp."""
-    from sim.core.lifetime.simulate import _annual_costs_sparse, _cost_tables
+def test_compiled_year_costs_and_utility_match_the_public_functions() -> None:
+    """The compiled year's per-patient rules (sim.core.lifetime.year) equal
+    costs_utilities.annual_costs_gbp and annual_utility, for every set and rule."""
+    from sim.core.lifetime import year
+    from sim.core.lifetime.simulate import _rules
 
     g = np.random.default_rng(2)
-    m = 2000
+    m = 400
     events = g.random((m, len(EVENT_TYPES))) < 0.1
     history = g.random((m, len(EVENT_TYPES))) < 0.2
     female, age, died = g.random(m) < 0.5, g.uniform(40, 95, m), g.random(m) < 0.2
-    for name, costs in COST_SETS.items():
-        ref = annual_costs_gbp(costs, female=female, age_years=age, events=events,
-                               history=history, died=died)
-        fast = _annual_costs_sparse(_cost_tables(costs), female=female, age_years=age,
-                                    events=events, history=history, died=died,
-                                    alive_share=np.where(died, 0.5, 1.0))
-        assert np.allclose(ref[0], fast[0]) and np.allclose(ref[1], fast[1]), name
+    for (cost_name, costs), (utility_name, utilities), combination in itertools.product(
+            COST_SETS.items(), UTILITY_SETS.items(), ("additive", "grouped_minimum")):
+        r = _rules(costs, utilities, combination)
+        ref_cost = annual_costs_gbp(costs, female=female, age_years=age, events=events,
+                                    history=history, died=died)
+        ref_utility = annual_utility(utilities, events=events, history=history,
+                                     combination=combination)
+        for i in range(m):
+            cost = year.costs(female[i], age[i], events[i], history[i], died[i], r.fatal_gbp,
+                              r.event_gbp, r.later_gbp, r.background_gbp, r.age_band_starts)
+            assert cost == pytest.approx((ref_cost[0][i], ref_cost[1][i]), rel=1e-12), (
+                cost_name, i)
+            value = year.utility(events[i], history[i], r.utility_baseline, r.utility_floor,
+                                 r.event_decrement, r.later_decrement, r.grouped_minimum,
+                                 r.utility_group, r.n_groups)
+            assert value == pytest.approx(ref_utility[i], rel=1e-12), (utility_name, i)
 
 
 def test_risk_multiplier_lowers_events_and_lengthens_life(cohort) -> None:

@@ -33,3 +33,31 @@ def test_a_numba_cache_dir_the_user_set_is_kept(tmp_path: Path) -> None:
     assert _probe({"NUMBA_CACHE_DIR": str(tmp_path / "mine"),
                    "XDG_CACHE_HOME": str(tmp_path / "xdg")}) == str(tmp_path / "mine")
     assert not (tmp_path / "xdg").exists()
+
+
+def test_a_kernels_cache_is_dropped_when_a_module_it_calls_changes(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    """numba keys a cache on the caller's file only: the fused kernels and the lifetime
+    year must recompile when dynamics.py or equations.py changes."""
+    from numba import config
+    from numba.core.caching import _CacheLocator
+
+    from sim.core.numba_cache import drop_stale_cache
+
+    monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path))
+    module, source = tmp_path / "src" / "kernel.py", tmp_path / "src" / "science.py"
+    module.parent.mkdir()
+    module.write_text("")
+    source.write_text("a = 1\n")
+    cache = tmp_path / _CacheLocator.get_suitable_cache_subpath(str(module))
+    cache.mkdir(parents=True)
+    compiled = cache / "kernel.step-10.py312.nbi"
+    compiled.write_text("old")
+    drop_stale_cache(str(module), str(source))
+    assert not compiled.exists(), "no record of the sources: the cache cannot be trusted"
+    compiled.write_text("new")
+    drop_stale_cache(str(module), str(source))
+    assert compiled.exists(), "same sources: the cache is kept"
+    source.write_text("a = 2\n")
+    drop_stale_cache(str(module), str(source))
+    assert not compiled.exists(), "a changed source drops the cache"

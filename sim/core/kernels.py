@@ -8,13 +8,11 @@ speed, near the minimum.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import threading
 import types
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numba
@@ -24,37 +22,12 @@ from numba import njit, prange
 from sim.core import counter_rng as cr
 from sim.core import dynamics as dyn
 from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT
+from sim.core.numba_cache import drop_stale_cache
 from sim.core.rng import Streams
 from sim.core.state import PatientState, Ties
 from sim.params.scenario import Scenario
 
-
-def _drop_stale_cache() -> None:
-    """Delete this module's compiled-kernel cache when dynamics.py or counter_rng.py changed.
-
-    numba keys its on-disk cache on the calling module's file only, so editing the science
-    in dynamics.py (or the random numbers) would otherwise leave the fused kernels running the
-    old code.
-    """
-    from numba import config
-    from numba.core.caching import _CacheLocator
-
-    cache = Path(config.CACHE_DIR) / _CacheLocator.get_suitable_cache_subpath(__file__)
-    stamp = cache / "kernels.dynamics.sha256"
-    digest = hashlib.sha256(Path(dyn.__file__).read_bytes()
-                            + Path(cr.__file__).read_bytes()).hexdigest()
-    try:
-        if stamp.is_file() and stamp.read_text() == digest:
-            return
-        for old in cache.glob("kernels.*.nb[ic]"):
-            old.unlink(missing_ok=True)
-        cache.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(digest)
-    except OSError:  # a read-only install: numba then cannot cache either
-        pass
-
-
-_drop_stale_cache()
+drop_stale_cache(__file__, dyn.__file__, cr.__file__)
 
 PARALLEL_MIN_PATIENTS = 500
 """Below this size a day's work is shorter than waking worker threads: run serially.

@@ -7,6 +7,7 @@ recompiling in every worker. A ``NUMBA_CACHE_DIR`` the user set is kept.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -26,3 +27,28 @@ def use_user_cache_dir() -> None:
     if "numba" in sys.modules:  # imported earlier (e.g. by a user's script): re-read it
         sys.modules["numba"].core.config.reload_config()
 
+
+
+def drop_stale_cache(module_file: str, *sources: str) -> None:
+    """Delete ``module_file``'s compiled-kernel cache when one of ``sources`` changed.
+
+    numba keys its on-disk cache on the calling module's file only, so editing a module whose
+    compiled functions it calls (the science in dynamics.py, the equations) would otherwise
+    leave its kernels running the old code. A hash of the sources is kept beside the cache.
+    """
+    from numba import config
+    from numba.core.caching import _CacheLocator
+
+    cache = Path(config.CACHE_DIR) / _CacheLocator.get_suitable_cache_subpath(module_file)
+    stem = Path(module_file).stem
+    stamp = cache / f"{stem}.sources.sha256"
+    digest = hashlib.sha256(b"".join(Path(f).read_bytes() for f in sources)).hexdigest()
+    try:
+        if stamp.is_file() and stamp.read_text() == digest:
+            return
+        for old in cache.glob(f"{stem}.*.nb[ic]"):
+            old.unlink(missing_ok=True)
+        cache.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:  # a read-only install: numba then cannot cache either
+        pass

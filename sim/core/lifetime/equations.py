@@ -28,6 +28,7 @@ References:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -35,6 +36,7 @@ from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
+from numba import njit, vectorize
 from numpy.typing import ArrayLike
 
 Form = Literal["weibull", "exponential", "gompertz", "logistic"]
@@ -362,60 +364,70 @@ def covariate_matrix(
 # --------------------------------------------------------------------------- functional forms
 
 
-def weibull_probability(xb: ArrayLike, rho: ArrayLike, t_years: ArrayLike) -> np.ndarray:
-    """Annual probability from a Weibull cumulative hazard on diabetes duration.
+FORM_CODES: Mapping[str, int] = MappingProxyType(
+    {"weibull": 0, "exponential": 1, "gompertz": 2, "logistic": 3})
+"""Integer code of each functional form, as compiled code takes it (``form_probability``)."""
+
+# The forms are numba ufuncs: numpy arrays broadcast through them, and the compiled lifetime
+# year (``sim.core.lifetime.year``) calls the same definitions on scalars. Compiled (or loaded
+# from numba's cache) on first use per input type, so importing costs nothing.
+
+
+@vectorize(cache=True)
+def weibull_probability(xb: float, rho: float, t_years: float) -> float:
+    """Annual probability from a Weibull cumulative hazard on diabetes duration (a ufunc).
 
     P = 1 - exp(exp(xb) * (t^rho - (t+1)^rho)), the chance of the event in [t, t+1] given
-    none before t. ``rho = 1`` gives the exponential form.
-
-    Args:
-        xb: Linear predictor including the intercept (lambda).
-        rho: Weibull shape (dimensionless, > 0).
-        t_years: Diabetes duration at the start of the year (years, >= 0).
-
-    Returns:
-        Probability in [0, 1], broadcast over the inputs.
+    none before t. ``rho = 1`` gives the exponential form. Arguments: the linear predictor
+    including the intercept (lambda), the Weibull shape (> 0) and the diabetes duration at
+    the start of the year (years, >= 0); the result is in [0, 1].
 
     References:
         Hayes 2013 (UKPDS 82), ESM; LONGTERM 1.1.
     """
-    t = np.asarray(t_years, dtype=float)
-    rho = np.asarray(rho, dtype=float)
-    with np.errstate(divide="ignore"):       # log(0) = -inf gives 0 ** rho = 0
-        log_t, log_t1 = np.log(t), np.log1p(t)
-    return -np.expm1(np.exp(xb) * (np.exp(rho * log_t) - np.exp(rho * log_t1)))
+    return -math.expm1(math.exp(xb) * (t_years ** rho - (t_years + 1.0) ** rho))
 
 
-def exponential_probability(xb: ArrayLike) -> np.ndarray:
-    """Annual probability with a constant hazard exp(xb): P = 1 - exp(-exp(xb)).
+@vectorize(cache=True)
+def exponential_probability(xb: float) -> float:
+    """Annual probability with a constant hazard exp(xb): P = 1 - exp(-exp(xb)) (a ufunc).
 
     References: Hayes 2013 (UKPDS 82), ESM; LONGTERM 1.1.
     """
-    return -np.expm1(-np.exp(np.asarray(xb, dtype=float)))
+    return -math.expm1(-math.exp(xb))
 
 
-def gompertz_probability(xb: ArrayLike, phi: ArrayLike, age_years: ArrayLike) -> np.ndarray:
-    """Annual probability from a Gompertz cumulative hazard on current age.
+@vectorize(cache=True)
+def gompertz_probability(xb: float, phi: float, age_years: float) -> float:
+    """Annual probability from a Gompertz cumulative hazard on current age (a ufunc).
 
     H(a) = exp(xb) (exp(phi a) - 1) / phi; P = 1 - exp(H(a) - H(a+1))
-    = 1 - exp(-exp(xb) exp(phi a) (exp(phi) - 1) / phi).
-
-    Args:
-        xb: Linear predictor including the intercept (lambda).
-        phi: Gompertz shape (per year, > 0).
-        age_years: Current age at the start of the year (years).
+    = 1 - exp(-exp(xb) exp(phi a) (exp(phi) - 1) / phi), with phi the Gompertz shape (per
+    year, > 0) and a the current age at the start of the year (years).
 
     References:
         Hayes 2013 (UKPDS 82), ESM; LONGTERM 1.1.
     """
-    phi = np.asarray(phi, dtype=float)
-    a = np.asarray(age_years, dtype=float)
-    return -np.expm1(-np.exp(np.asarray(xb, dtype=float) + phi * a) * np.expm1(phi) / phi)
+    return -math.expm1(-math.exp(xb + phi * age_years) * math.expm1(phi) / phi)
 
 
-def logistic_probability(xb: ArrayLike) -> np.ndarray:
-    """P = 1 / (1 + exp(-xb)). References: Hayes 2013 (UKPDS 82), ESM; LONGTERM 1.1."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(xb, dtype=float)))
+@vectorize(cache=True)
+def logistic_probability(xb: float) -> float:
+    """P = 1 / (1 + exp(-xb)) (a ufunc). References: Hayes 2013 (UKPDS 82), ESM; LONGTERM 1.1."""
+    return 1.0 / (1.0 + math.exp(-xb))
+
+
+@njit(cache=True)
+def form_probability(form: int, xb: float, shape: float, duration_years: float,
+                     age_years: float) -> float:
+    """Annual probability of one equation of form ``form`` (``FORM_CODES``), compiled."""
+    if form == 0:
+        return weibull_probability(xb, shape, duration_years)
+    if form == 1:
+        return exponential_probability(xb)
+    if form == 2:
+        return gompertz_probability(xb, shape, age_years)
+    return logistic_probability(xb)
 
 
 # --------------------------------------------------------------------------- vectorised sets
@@ -430,6 +442,7 @@ class EquationSet:
     intercepts: np.ndarray     # (E,)
     shapes: np.ndarray         # (E,) rho, phi, or nan for logistic
     forms: tuple[Form, ...]
+    form_codes: np.ndarray     # (E,) the forms as FORM_CODES, for compiled code
 
 
 @cache
@@ -443,7 +456,9 @@ def equation_set(names: Sequence[str]) -> EquationSet:
     b.setflags(write=False)
     intercepts = np.array([eq.intercept for eq in eqs])
     shapes = np.array([np.nan if eq.shape is None else eq.shape for eq in eqs])
-    return EquationSet(tuple(names), b, intercepts, shapes, tuple(eq.form for eq in eqs))
+    forms = tuple(eq.form for eq in eqs)
+    return EquationSet(tuple(names), b, intercepts, shapes, forms,
+                       np.array([FORM_CODES[f] for f in forms], dtype=np.int64))
 
 
 def annual_probabilities(

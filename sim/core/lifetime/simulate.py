@@ -1,7 +1,7 @@
 """Simulate each patient's lifetime, year by year, with the UKPDS 82 equations.
 
-Order of operations in lifetime year k (k = 0, 1, ...; the loop is over years, every step
-is vectorised over the patients still alive):
+Order of operations in lifetime year k (k = 0, 1, ...; the loop is over years, step 2 here
+and steps 1 and 3-9 compiled per patient still alive in ``sim.core.lifetime.year``):
 
 1. Censor patients whose age at the start of the year has reached the horizon.
 2. Draw the year's uniforms: a (patients, 9) block from a generator keyed by (seed, year);
@@ -38,10 +38,13 @@ from types import MappingProxyType
 import numpy as np
 from numpy.typing import ArrayLike
 
+from sim.core.lifetime import year
 from sim.core.lifetime.costs_utilities import (
+    AGE_BAND_STARTS,
+    EQ5D_MIN,
+    UTILITY_GROUPS,
     CostSet,
-    age_band,
-    annual_utility,
+    UtilitySet,
     cost_set,
     utility_set,
 )
@@ -53,9 +56,8 @@ from sim.core.lifetime.equations import (
     EVENT_TYPES,
     EquationSet,
     equation_set,
-    probabilities_from_linear_predictors,
 )
-from sim.core.lifetime.progression import hba1c_with_effect, next_hba1c_ukpds90
+from sim.core.lifetime.progression import persistence_weight
 from sim.core.lifetime.risk_factors import RiskFactors
 from sim.params.lifetime import Lifetime
 
@@ -65,12 +67,7 @@ STREAM_KEY = zlib.crc32(b"lifetime")
 N_UNIFORMS = len(EVENT_TYPES) + 1
 """Uniforms per patient-year: one per complication type, then one for death."""
 
-_E = {name: j for j, name in enumerate(EVENT_EQUATION_NAMES)}
-_T = {name: j for j, name in enumerate(EVENT_TYPES)}
 _MORTALITY_EVENT_TYPES = ("mi", "ihd", "chf", "stroke", "amputation", "renal")
-_HIST_COLUMNS = {"mi": "MI_HIST", "ihd": "IHD_HIST", "chf": "CHF_HIST",
-                 "stroke": "STROKE_HIST", "blindness": "BLIND_HIST", "ulcer": "ULCER_HIST",
-                 "amputation": "AMP_HIST", "renal": "RENAL_HIST"}
 
 OUTCOMES: tuple[str, ...] = (
     "life_years", "life_years_discounted", "qalys", "qalys_discounted",
@@ -233,77 +230,65 @@ def _effect_array(hba1c_effect_pct: ArrayLike, n: int) -> np.ndarray:
 
 _EVENT_SET = equation_set(EVENT_EQUATION_NAMES)
 _DEATH_SET = equation_set(DEATH_EQUATION_NAMES)
-_DYNAMIC = frozenset({"CURR_AGE", "YEAR", "HBA1C", *_HIST_COLUMNS.values(), "AMP1_EVENT",
-                      "AMP2_EVENT", "IHD_EVENT", "MI_EVENT", "RENAL_EVENT", "STROKE_EVENT"})
-"""Covariates that change during the simulation; every other one is fixed at entry."""
 
 
-def _split_linear_predictor(
-    x: np.ndarray, eqs: EquationSet, multiplier: float
-) -> tuple[np.ndarray, tuple[tuple[int, str, float], ...]]:
+def _split_linear_predictor(x: np.ndarray, eqs: EquationSet, multiplier: float
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fixed part of the linear predictors (E, n) from the entry covariates ``x``.
 
-    And the time-varying terms (row, column, coefficient) to add each year.
+    And the time-varying terms to add each year, by equation: the terms of equation j are
+    ``start[j]:start[j + 1]`` of the arrays of indices into ``year.DYNAMIC`` and
+    coefficients, in ``DYNAMIC`` order.
     """
-    static = np.array([c not in _DYNAMIC for c in COVARIATES])
+    static = np.array([c not in year.DYNAMIC for c in COVARIATES])
     xb = x[:, static] @ eqs.coefficients[static] + eqs.intercepts + np.log(multiplier)
-    terms = tuple((j, name, float(eqs.coefficients[COLUMN[name], j]))
-                  for name in sorted(_DYNAMIC) for j in range(len(eqs.names))
-                  if eqs.coefficients[COLUMN[name], j] != 0.0)
-    return np.ascontiguousarray(xb.T), terms
+    dynamic = [COLUMN[name] for name in year.DYNAMIC]
+    betas = eqs.coefficients[dynamic].T                     # (E, len(DYNAMIC))
+    has = betas != 0.0
+    start = np.concatenate([[0], np.cumsum(has.sum(axis=1))]).astype(np.int64)
+    covariates = np.nonzero(has)[1].astype(np.int64)        # row by row, DYNAMIC order
+    return np.ascontiguousarray(xb.T), start, covariates, np.ascontiguousarray(betas[has])
 
 
-def _add_terms(static: np.ndarray, terms: tuple[tuple[int, str, float], ...],
-               dyn: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Linear predictors of this year: fixed part plus coefficient x time-varying value."""
-    xb = static.copy()
-    for row, name, beta in terms:
-        xb[row] += beta * dyn[name]
-    return xb
-
-
-def _first_or_second(count: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """The first-event probability with no event so far, the second's after one, else 0.
-
-    (``np.where``, not ``np.select``: the same values at a fifth of the cost on a cohort.)
-    """
-    return np.where(count == 0, first, np.where(count == 1, second, 0.0))
-
-
-def _cost_tables(costs: CostSet) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Cost tables flattened to [type, sex x 5 + band].
+def _rules(costs: CostSet, utilities: UtilitySet, combination: str) -> year.Rules:
+    """Cost and utility rules as flat arrays.
 
     Fatal cells that are 'not applicable' take the event-year cost (the event is never fatal).
     """
+    if combination not in ("additive", "grouped_minimum"):
+        raise ValueError(f"unknown utility combination '{combination}'; "
+                         "choose 'additive' or 'grouped_minimum'")
     n_types = len(EVENT_TYPES)
     nonfatal = costs.event_year_gbp.reshape(n_types, 10)
     fatal = costs.fatal_gbp.reshape(n_types, 10)
     never_fatal = np.array([e not in _MORTALITY_EVENT_TYPES for e in EVENT_TYPES])
-    fatal = np.where(np.isnan(fatal) | never_fatal[:, None], nonfatal, fatal)
-    return fatal, nonfatal, costs.later_year_gbp.reshape(n_types, 10), \
-        costs.background_gbp_per_year.reshape(10)
+    group = {e: g for g, types in enumerate(UTILITY_GROUPS.values()) for e in types}
+    return year.Rules(
+        utility_baseline=utilities.baseline, utility_floor=EQ5D_MIN,
+        event_decrement=np.asarray(utilities.event_year_decrement, dtype=float),
+        later_decrement=np.asarray(utilities.later_year_decrement, dtype=float),
+        grouped_minimum=combination == "grouped_minimum",
+        utility_group=np.array([group[e] for e in EVENT_TYPES], dtype=np.int64),
+        n_groups=len(UTILITY_GROUPS),
+        fatal_gbp=np.where(np.isnan(fatal) | never_fatal[:, None], nonfatal, fatal),
+        event_gbp=np.ascontiguousarray(nonfatal),
+        later_gbp=np.ascontiguousarray(costs.later_year_gbp.reshape(n_types, 10)),
+        background_gbp=np.ascontiguousarray(costs.background_gbp_per_year.reshape(10)),
+        age_band_starts=np.array(AGE_BAND_STARTS, dtype=float),
+        mortality_type=~never_fatal)
 
 
-def _annual_costs_sparse(tables: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], *,
-                         female: np.ndarray, age_years: np.ndarray, events: np.ndarray,
-                         history: np.ndarray, died: np.ndarray, alive_share: np.ndarray
-                         ) -> tuple[np.ndarray, np.ndarray]:
-    """As :func:`costs_utilities.annual_costs_gbp`, visiting only pairs with an event or history.
-
-    Only (patient, type) pairs with an event or a history are visited (most patient-years have
-    neither).
-    """
-    fatal, nonfatal, later, background = tables
-    m = female.shape[0]
-    cell = female.astype(np.intp) * 5 + age_band(age_years)
-    rows, types = np.nonzero(events)
-    amounts = np.where(died[rows], fatal[types, cell[rows]], nonfatal[types, cell[rows]])
-    complication = np.zeros(m)   # bincount of nothing is an int array: add into floats
-    complication += np.bincount(rows, weights=amounts, minlength=m)
-    rows, types = np.nonzero(history & ~events)
-    complication += np.bincount(rows, weights=later[types, cell[rows]] * alive_share[rows],
-                                minlength=m)
-    return complication, background[cell] * alive_share
+def _equations(x_entry: np.ndarray, multiplier: float
+               ) -> tuple[year.Equations, np.ndarray, np.ndarray]:
+    """The equations for the year kernel, and the fixed linear predictors (event, death)."""
+    event_static, *event_terms = _split_linear_predictor(x_entry, _EVENT_SET, multiplier)
+    death_static, *death_terms = _split_linear_predictor(x_entry, _DEATH_SET, multiplier)
+    row = {name: j for j, name in enumerate(EVENT_EQUATION_NAMES)}
+    eq = year.Equations(
+        _EVENT_SET.form_codes, _EVENT_SET.shapes, *event_terms,
+        _DEATH_SET.form_codes, _DEATH_SET.shapes, *death_terms,
+        pick=np.array([row[name] for name in year.PICKED_EQUATIONS], dtype=np.int64))
+    return eq, event_static, death_static
 
 
 def simulate_lifetime(
@@ -352,147 +337,57 @@ def simulate_lifetime(
     disc_c = (1.0 + spec.discount_rate_costs) ** -t_mid
     disc_e = (1.0 + spec.discount_rate_effects) ** -t_mid
 
-    # Per-patient outputs (full length), filled through the alive index.
-    out = {name: np.zeros(n) for name in OUTCOMES}
-    counts_out = np.zeros((n, len(EVENT_TYPES)), dtype=np.int8)
-    death_year = np.full(n, -1, dtype=np.int64)
-    exit_age = np.array(risk_factors.age_years, dtype=float)
-    events_by_year = np.zeros((len(EVENT_TYPES), n_years), dtype=np.int64)
-    first_by_year = np.zeros((len(EVENT_TYPES), n_years), dtype=np.int64)
-    deaths_by_year = np.zeros(n_years, dtype=np.int64)
-    alive_at_start = np.zeros(n_years, dtype=np.int64)
-
-    # The time-invariant part of every linear predictor is computed once; only the
-    # time-varying covariates (age, duration, HbA1c, histories, this year's events) are
-    # added each year, term by term (no matrix product in the loop).
-    x_entry = risk_factors.covariates()
-    ev_static, ev_terms = _split_linear_predictor(x_entry, _EVENT_SET, multiplier)
-    d_static, d_terms = _split_linear_predictor(x_entry, _DEATH_SET, multiplier)
-    del x_entry
-    cost_tables = _cost_tables(costs)
-
-    # State of the patients still in the simulation (compacted as they leave).
-    idx = np.arange(n)
-    age0 = np.array(risk_factors.age_years, dtype=float)
-    dur0 = np.array(risk_factors.years_with_diabetes, dtype=float)
-    female = np.array(risk_factors.female, dtype=bool)
-    afro = np.array(risk_factors.afro_caribbean, dtype=float)
-    indian = np.array(risk_factors.asian_indian, dtype=float)
-    base_hba1c = np.array(risk_factors.hba1c_pct, dtype=float)
-    natural = base_hba1c.copy()
-    effect = effect_all.copy()
+    # The time-invariant part of every linear predictor is computed once; the year kernel
+    # adds the time-varying covariates (age, duration, HbA1c, histories, this year's events).
+    eq, event_static, death_static = _equations(risk_factors.covariates(), multiplier)
     counts = np.stack([getattr(risk_factors, f"history_{e}") for e in EVENT_TYPES],
                       axis=1).astype(np.int8)
-    stage_counts = np.zeros_like(counts)
-    t_mi, t_stroke, t_amp, t_ulcer = _T["mi"], _T["stroke"], _T["amputation"], _T["ulcer"]
-    mortality_types = [_T[e] for e in _MORTALITY_EVENT_TYPES]
-
-    def compact(keep: np.ndarray) -> None:
-        nonlocal idx, ev_static, d_static, age0, dur0, female, afro, indian, base_hba1c, \
-            natural, effect, counts, stage_counts
-        idx, age0, dur0, female, afro, indian, base_hba1c, natural, effect, counts, \
-            stage_counts = (a[keep] for a in (idx, age0, dur0, female, afro, indian,
-                                              base_hba1c, natural, effect, counts,
-                                              stage_counts))
-        ev_static, d_static = ev_static[:, keep], d_static[:, keep]
-
+    cohort = year.Cohort(
+        age0=np.array(risk_factors.age_years, dtype=float),
+        dur0=np.array(risk_factors.years_with_diabetes, dtype=float),
+        female=np.array(risk_factors.female, dtype=bool),
+        afro=np.array(risk_factors.afro_caribbean, dtype=float),
+        indian=np.array(risk_factors.asian_indian, dtype=float),
+        base_hba1c=np.array(risk_factors.hba1c_pct, dtype=float),
+        natural=np.array(risk_factors.hba1c_pct, dtype=float), effect=effect_all.copy(),
+        counts=counts, stage_counts=np.zeros_like(counts),
+        event_static=event_static, death_static=death_static)
+    tally = year.Tally(
+        outcomes=np.zeros((len(OUTCOMES), n)), counts_out=np.zeros_like(counts),
+        death_year=np.full(n, -1, dtype=np.int64), exit_age=cohort.age0.copy(),
+        events_by_year=np.zeros((len(EVENT_TYPES), n_years), dtype=np.int64),
+        first_by_year=np.zeros((len(EVENT_TYPES), n_years), dtype=np.int64),
+        deaths_by_year=np.zeros(n_years, dtype=np.int64))
+    rules = _rules(costs, utilities, spec.utility_combination)
+    alive_at_start = np.zeros(n_years, dtype=np.int64)
+    alive = np.arange(n)   # the patients still in, in increasing order: alive[:m]
+    m = n
     for k in range(n_years):
-        # 1. censor at the horizon
-        keep = age0 + k < horizon
-        if not keep.all():
-            gone = ~keep
-            counts_out[idx[gone]] = stage_counts[gone]
-            exit_age[idx[gone]] = age0[gone] + k
-            compact(keep)
-        m = idx.shape[0]
+        m = year.censor(alive, m, horizon, k, cohort, tally)
         if m == 0:
             break
         alive_at_start[k] = m
-        # 2. uniforms for patients 0..max(idx), rows of those still here
-        u = year_uniforms(seed_sequence, k, int(idx[-1]) + 1)[idx]
-        # 3. covariates of this year
-        age = age0 + k
-        duration = dur0 + k
-        hist = counts > 0
-        dyn = {"CURR_AGE": age, "YEAR": duration,
-               "HBA1C": hba1c_with_effect(natural, effect, k, spec.persistence)}
-        for event, col in _HIST_COLUMNS.items():
-            dyn[col] = hist[:, _T[event]]
-        # 4. which equation applies, and its probability
-        p_all = probabilities_from_linear_predictors(
-            _add_terms(ev_static, ev_terms, dyn), _EVENT_SET, duration_years=duration,
-            age_years=age)
-        p = np.zeros((len(EVENT_TYPES), m))
-        mi1 = np.where(female, p_all[_E["mi1_female"]], p_all[_E["mi1_male"]])
-        p[t_mi] = _first_or_second(counts[:, t_mi], mi1, p_all[_E["mi2"]])
-        p[t_stroke] = _first_or_second(counts[:, t_stroke], p_all[_E["stroke1"]],
-                                       p_all[_E["stroke2"]])
-        amp1 = np.where(hist[:, t_ulcer], p_all[_E["amp1_ulcer"]], p_all[_E["amp1_no_ulcer"]])
-        p[t_amp] = _first_or_second(counts[:, t_amp], amp1, p_all[_E["amp2"]])
-        for event in ("ihd", "chf", "blindness", "ulcer", "renal"):
-            j = _T[event]
-            p[j] = np.where(hist[:, j], 0.0, p_all[_E[event]])
-        # 5. events
-        events = u[:, : len(EVENT_TYPES)] < p.T
-        # 6. death
-        amp_event = events[:, t_amp]
-        dyn |= {"AMP1_EVENT": amp_event & (counts[:, t_amp] == 0),
-                "AMP2_EVENT": amp_event & (counts[:, t_amp] == 1),
-                "IHD_EVENT": events[:, _T["ihd"]], "MI_EVENT": events[:, t_mi],
-                "RENAL_EVENT": events[:, _T["renal"]], "STROKE_EVENT": events[:, t_stroke]}
-        p_death_all = probabilities_from_linear_predictors(
-            _add_terms(d_static, d_terms, dyn), _DEATH_SET, duration_years=duration,
-            age_years=age)
-        branch = hist.any(axis=1).astype(np.intp) * 2 + events[:, mortality_types].any(axis=1)
-        p_death = np.take_along_axis(p_death_all, branch[None, :], axis=0)[0]
-        died = u[:, -1] < p_death
-        # 7. accrue outcomes
-        alive_share = np.where(died, 0.5, 1.0)
-        util = annual_utility(utilities, events=events, history=hist,
-                              combination=spec.utility_combination)
-        c_comp, c_bg = _annual_costs_sparse(cost_tables, female=female, age_years=age,
-                                            events=events, history=hist, died=died,
-                                            alive_share=alive_share)
-        qaly = util * alive_share
-        out["life_years"][idx] += alive_share
-        out["life_years_discounted"][idx] += alive_share * disc_e[k]
-        out["qalys"][idx] += qaly
-        out["qalys_discounted"][idx] += qaly * disc_e[k]
-        out["cost_complications_gbp"][idx] += c_comp
-        out["cost_background_gbp"][idx] += c_bg
-        out["cost_complications_discounted_gbp"][idx] += c_comp * disc_c[k]
-        out["cost_background_discounted_gbp"][idx] += c_bg * disc_c[k]
-        # 8. events become history; natural HbA1c moves on
-        first = events & (stage_counts == 0)
-        counts = counts + events
-        stage_counts = stage_counts + events
-        events_by_year[:, k] = events.sum(axis=0)
-        first_by_year[:, k] = first.sum(axis=0)
-        if ukpds90:
-            natural = next_hba1c_ukpds90(natural, base_hba1c, female, afro, indian,
-                                         dur0 + k + 1)
-        # 9. the dead leave
-        if died.any():
-            dead = idx[died]
-            death_year[dead] = k
-            exit_age[dead] = age[died] + 0.5
-            counts_out[dead] = stage_counts[died]
-            deaths_by_year[k] = int(died.sum())
-            compact(~died)
+        u = year_uniforms(seed_sequence, k, int(alive[m - 1]) + 1)
+        scalars = year.Year(k, persistence_weight(k + 0.5, spec.persistence), disc_e[k],
+                            disc_c[k], ukpds90)
+        m = year.live_year(alive, m, u, scalars, cohort, eq, rules, tally)
     # Patients still here after the last year are censored at the age they reached.
-    counts_out[idx] = stage_counts
-    exit_age[idx] = age0 + n_years
+    still = alive[:m]
+    tally.counts_out[still] = cohort.stage_counts[still]
+    tally.exit_age[still] = cohort.age0[still] + n_years
+    counts_out, first_by_year, events_by_year = (tally.counts_out, tally.first_by_year,
+                                                 tally.events_by_year)
     cum_first = np.cumsum(first_by_year, axis=1) / max(n, 1)
     return LifetimeResult(
-        **out,
+        **dict(zip(OUTCOMES, tally.outcomes, strict=True)),
         event_counts=MappingProxyType({e: counts_out[:, j] for j, e in enumerate(EVENT_TYPES)}),
-        death_year=death_year,
-        age_at_exit_years=exit_age,
+        death_year=tally.death_year,
+        age_at_exit_years=tally.exit_age,
         cumulative_incidence=MappingProxyType(
             {e: cum_first[j] for j, e in enumerate(EVENT_TYPES)}),
         events_by_year=MappingProxyType(
             {e: events_by_year[j] for j, e in enumerate(EVENT_TYPES)}),
-        cumulative_death=np.cumsum(deaths_by_year) / max(n, 1),
+        cumulative_death=np.cumsum(tally.deaths_by_year) / max(n, 1),
         alive_at_start=alive_at_start,
         cost_set=costs.name,
         utility_set=utilities.name,
