@@ -83,30 +83,35 @@ def test_kernels_are_parallel_only_where_it_pays_and_is_safe(monkeypatch):
 
 
 def test_concurrent_runs_in_threads_survive_the_workqueue_layer():
-    """Three threads running 3,000 patients at once: with parallel kernels, numba's
-    workqueue layer would abort the process ("Concurrent access has been detected")."""
+    """Three threads stepping 3,000 patients at once, built there or on the main thread:
+    with parallel kernels, numba's workqueue layer would abort the process ("Concurrent
+    access has been detected")."""
     code = textwrap.dedent("""
         import threading
         from sim import load_scenario
         from sim.core.simulation import Simulation
 
-        def run():
-            sim = Simulation(load_scenario({}, {"population.size": 3000, "run.days": 30}), 1)
+        def build():
+            return Simulation(load_scenario({}, {"population.size": 3000, "run.days": 30}), 1)
+
+        def steps(sim):
             for _ in range(30):
                 sim.step()
 
-        threads = [threading.Thread(target=run) for _ in range(3)]
+        built_here = [build() for _ in range(2)]  # chosen on the main thread, stepped in others
+        threads = [threading.Thread(target=lambda: steps(build()))] + [
+            threading.Thread(target=steps, args=(sim,)) for sim in built_here]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        run()  # and the main thread, in parallel, after them
+        steps(build())  # and the main thread, in parallel, after them
         import numba
         print(numba.threading_layer())
     """)
     env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue", "NUMBA_NUM_THREADS": "2"}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                         text=True, check=False)
+                         text=True, check=False, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-1] == "workqueue", "the main thread's run must be parallel"
 
@@ -118,17 +123,26 @@ def test_runs_in_a_child_forked_after_parallel_kernels_ran():
     code = textwrap.dedent("""
         import multiprocessing
         from sim import load_scenario, run
+        from sim.core.simulation import Simulation
 
         scenario = load_scenario({}, {"population.size": 3000, "run.days": 30})
+        started = Simulation(scenario, 1)  # built and stepped in the parent, then forked
 
         def change(seed):
             return run(scenario, seed=seed).summary["hba1c_change"]
 
+        def step_on(_):
+            for _ in range(5):
+                started.step()
+            return started.day
+
         if __name__ == "__main__":
             here = change(1)
+            started.step()
             with multiprocessing.get_context("fork").Pool(2) as pool:
                 there = pool.map(change, [1, 1])
-            print(here == there[0] == there[1])
+                days = pool.map(step_on, [0, 1])
+            print(here == there[0] == there[1] and days == [6, 6])
     """)
     env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,

@@ -62,10 +62,12 @@ def test_columns_keep_nan_as_null_byte_order_and_their_own_copy(tmp_path):
 
 
 def test_rows_with_different_keys_keep_every_column():
-    rows = [{"day": 0.0, "hba1c_mean": 8.0}, {"day": 1.0, "pdc_mean": 0.7}]
+    rows = [{"day": 0.0, "hba1c_mean": 8.0, "arm": "a"}, {"day": 1.0, "pdc_mean": 0.7}]
     frame = RunResult(summary={}, timeseries=rows).timeseries
-    assert list(frame.columns) == ["day", "hba1c_mean", "pdc_mean"]
+    assert list(frame.columns) == ["day", "hba1c_mean", "arm", "pdc_mean"]
     assert frame["pdc_mean"].isna().tolist() == [True, False]
+    assert frame["arm"][0] == "a" and frame["arm"].isna().tolist() == [False, True], (
+        "a missing text value is null, not the text 'nan'")
 
 
 def test_save_writes_the_dataframe_as_edited(tmp_path):
@@ -75,5 +77,8 @@ def test_save_writes_the_dataframe_as_edited(tmp_path):
     result.timeseries["note"] = "edited"
     saved = pd.read_parquet(result.save(tmp_path)["timeseries"])
     assert saved["hba1c_mean"].tolist() == [7.5] and saved["note"].tolist() == ["edited"]
+    result.timeseries = result.timeseries.set_index("day")
+    saved = pd.read_parquet(result.save(tmp_path)["timeseries"])
+    assert saved.index.name == "day", "an index is saved, as DataFrame.to_parquet saves it"
     assert repr(result) == ("RunResult(0 summary outcomes, 1 recorded days, "
                             "without lifetime curves, seed=7)")

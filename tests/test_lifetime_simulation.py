@@ -360,3 +360,18 @@ def test_risk_multiplier_lowers_events_and_lengthens_life(cohort) -> None:
     s0, s1 = base.summary(), calibrated.summary()
     assert s1["events_per_1000_mi"] < s0["events_per_1000_mi"], "x0.7 hazards, fewer MIs"
     assert s1["life_years"] > s0["life_years"], "x0.7 hazards (death too), longer lives"
+
+
+def test_public_forms_take_keywords_and_arrays() -> None:
+    """The forms are ufuncs underneath; their documented functions keep keyword arguments."""
+    from sim.core.lifetime.equations import gompertz_probability, weibull_probability
+    from sim.core.lifetime.progression import next_hba1c_ukpds90
+
+    p = weibull_probability(xb=np.array([-5.0, -4.0]), rho=1.2, t_years=np.array([0.0, 3.0]))
+    assert p.shape == (2,) and np.all((p > 0) & (p < 1))
+    assert gompertz_probability(xb=-12.0, phi=0.09, age_years=60.0) == pytest.approx(
+        -np.expm1(-np.exp(-12.0 + 0.09 * 60.0) * np.expm1(0.09) / 0.09))
+    assert next_hba1c_ukpds90(hba1c_lag_pct=8.0, hba1c_baseline_pct=8.0, female=True,
+                              afro_caribbean=0, asian_indian=0,
+                              years_with_diabetes=np.e) == pytest.approx(
+        1.4195 + 0.7235 * 8 + 0.0810 * 8 + 0.0543 + 0.1420)

@@ -21,13 +21,14 @@ from numba import njit, prange
 
 from sim.core import counter_rng as cr
 from sim.core import dynamics as dyn
+from sim.core import state
 from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT
 from sim.core.numba_cache import drop_stale_cache
 from sim.core.rng import Streams
 from sim.core.state import PatientState, Ties
 from sim.params.scenario import Scenario
 
-drop_stale_cache(__file__, dyn.__file__, cr.__file__)
+drop_stale_cache(__file__, dyn.__file__, cr.__file__, state.__file__)  # state: the tuples' fields
 
 PARALLEL_MIN_PATIENTS = 500
 """Below this size a day's work is shorter than waking worker threads: run serially.
@@ -579,11 +580,14 @@ def day_kernels(n: int) -> DayKernels:
     is thread-safe: its fallback layer, workqueue (macOS without OpenMP, for one), aborts
     the process when two threads launch parallel kernels at once (Dask worker threads,
     concurrent dashboard sessions). Serial and parallel kernels give identical results
-    (tests/test_core_kernels.py).
+    (tests/test_core_kernels.py). ``Simulation`` chooses again when stepped in another
+    thread or process than the one that chose.
     """
     if n < PARALLEL_MIN_PATIENTS or _forked_from_openmp or numba.get_num_threads() == 1:
         return SERIAL
-    if threading.current_thread() is threading.main_thread() or _threadsafe_layer():
+    # get_num_threads has started numba's threads: the layer is known
+    if threading.current_thread() is threading.main_thread() or \
+            numba.threading_layer() != "workqueue":
         return PARALLEL
     return SERIAL
 
@@ -595,34 +599,10 @@ def _after_fork_in_child() -> None:
     global _forked_from_openmp
     try:
         _forked_from_openmp = numba.threading_layer() == "omp"
-    except ValueError:  # the parent never ran a parallel kernel
+    except ValueError:  # the parent never started numba's threads
         pass
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _threadsafe_layer() -> bool:
-    """Whether numba's threading layer, loaded or still to be loaded, is tbb or omp."""
-    try:
-        return numba.threading_layer() != "workqueue"
-    except ValueError:  # no parallel kernel has run yet: the layer numba would load
-        pass
-    layer = str(numba.config.THREADING_LAYER).lower()
-    if layer in ("workqueue", "forksafe"):  # forksafe: tbb if present, else workqueue
-        return layer == "forksafe" and _loadable("tbbpool")
-    if layer in ("default", "threadsafe"):
-        return any(_loadable(lib) for lib in ("tbbpool", "omppool"))
-    return True  # "tbb", "omp" or "safe": numba loads that one or fails loudly
-
-
-def _loadable(lib: str) -> bool:
-    """Whether numba could load this threading layer (its own checks, as it makes them)."""
-    try:
-        if lib == "tbbpool":
-            from numba.np.ufunc.parallel import _check_tbb_version_compatible
-            _check_tbb_version_compatible()
-        __import__(f"numba.np.ufunc.{lib}")
-    except ImportError:
-        return False
-    return True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,10 +81,10 @@ def _arrow(table: Table) -> pa.Table:
         return table
     if isinstance(table, Sequence):  # rows: one dict per recorded day
         keys = dict.fromkeys(key for row in table for key in row)
-        table = {key: [row.get(key, math.nan) for row in table] for key in keys}
+        table = {key: [row.get(key) for row in table] for key in keys}  # None: null
     if isinstance(table, Mapping):
         return pa.Table.from_arrays([_column(v) for v in table.values()], names=list(table))
-    return pa.Table.from_pandas(table, preserve_index=False)  # a DataFrame
+    return pa.Table.from_pandas(table, preserve_index=None)  # a DataFrame, as to_parquet
 
 
 def _column(values: Sequence[float] | np.ndarray) -> pa.Array:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +100,7 @@ class Simulation:
                                               program_rng)
         self.params = kernels.day_params(scenario)
         self.kernels = kernels.day_kernels(self.n)
+        self._kernels_chosen_in = _here()
         self._init_state(program_rng)
         self.buddies = self._init_buddies(program_rng)
         self.day = 0
@@ -252,6 +255,8 @@ class Simulation:
         All posts made today (members' and moderators'), the doses taken and each group's
         moderator posts.
         """
+        if self._kernels_chosen_in != _here():  # stepped in another thread or a forked child
+            self.kernels, self._kernels_chosen_in = kernels.day_kernels(self.n), _here()
         posts, taken, moderator = self.kernels.day_pass(
             self.params, t, self.ties, self.state, self.keys,
             self.spec.program.im.moderator_posts_per_week / 7.0, self.network.n_groups)
@@ -412,6 +417,11 @@ class Simulation:
     def record(self) -> None:
         """Append today's population means to the time series (``records``)."""
         self.records.append(self.population_means())
+
+
+def _here() -> tuple[int, int]:
+    """This process and thread: the kernels safe to run depend on both (``day_kernels``)."""
+    return os.getpid(), threading.get_ident()
 
 
 def root_seed(value: int | np.integer | np.random.Generator | None) -> int:

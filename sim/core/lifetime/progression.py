@@ -90,21 +90,11 @@ _UKPDS90 = tuple(UKPDS90_HBA1C.values())  # numba reads module constants, not a 
 
 
 @vectorize(cache=True)
-def next_hba1c_ukpds90(hba1c_lag_pct: float, hba1c_baseline_pct: float, female: float,
-                       afro_caribbean: float, asian_indian: float,
-                       years_with_diabetes: float) -> float:
-    """Next year's natural HbA1c (%) from the UKPDS 90 dynamic-panel equation [unverified].
+def ukpds90_step(hba1c_lag_pct: float, hba1c_baseline_pct: float, female: float,
+                 afro_caribbean: float, asian_indian: float, years_with_diabetes: float) -> float:
+    """:func:`next_hba1c_ukpds90` as a ufunc (positional arguments only).
 
-    HbA1c_t = 1.4195 + 0.7235 HbA1c_{t-1} + 0.0810 HbA1c_0 + 0.0543 female + 0.0658 Black
-    + 0.0461 Indian + 0.1420 ln(duration_t). HbA1c_0 is taken as the entry HbA1c of the
-    lifetime stage (in UKPDS 90 the baseline is the study baseline; an assumption), and the
-    duration is floored at 1 year inside the log. A ufunc (arrays broadcast; the compiled
-    lifetime year calls it per patient) of: the natural HbA1c of the previous year (%), the
-    entry HbA1c (%), the female, Afro-Caribbean and Asian-Indian indicators, and the duration
-    in the year being predicted (years).
-
-    References:
-        Leal 2021 (UKPDS 90), coefficients as transcribed in LONGTERM 1.5 [unverified].
+    The compiled lifetime year calls it per patient.
     """
     c = _UKPDS90
     return (c[0] + c[1] * hba1c_lag_pct + c[2] * hba1c_baseline_pct + c[3] * female
@@ -112,9 +102,42 @@ def next_hba1c_ukpds90(hba1c_lag_pct: float, hba1c_baseline_pct: float, female: 
             + c[6] * math.log(max(years_with_diabetes, 1.0)))
 
 
+def next_hba1c_ukpds90(
+    hba1c_lag_pct: np.ndarray,
+    hba1c_baseline_pct: np.ndarray,
+    female: np.ndarray,
+    afro_caribbean: np.ndarray,
+    asian_indian: np.ndarray,
+    years_with_diabetes: np.ndarray,
+) -> np.ndarray:
+    """Next year's natural HbA1c (%) from the UKPDS 90 dynamic-panel equation [unverified].
+
+    HbA1c_t = 1.4195 + 0.7235 HbA1c_{t-1} + 0.0810 HbA1c_0 + 0.0543 female + 0.0658 Black
+    + 0.0461 Indian + 0.1420 ln(duration_t). HbA1c_0 is taken as the entry HbA1c of the
+    lifetime stage (in UKPDS 90 the baseline is the study baseline; an assumption), and the
+    duration is floored at 1 year inside the log.
+
+    Args:
+        hba1c_lag_pct: Natural HbA1c of the previous year (%).
+        hba1c_baseline_pct: Entry HbA1c (%).
+        female: Indicator.
+        afro_caribbean: Indicator.
+        asian_indian: Indicator.
+        years_with_diabetes: Duration in the year being predicted (years).
+
+    References:
+        Leal 2021 (UKPDS 90), coefficients as transcribed in LONGTERM 1.5 [unverified].
+    """
+    return ukpds90_step(hba1c_lag_pct, hba1c_baseline_pct, female, afro_caribbean,
+                        asian_indian, years_with_diabetes)
+
+
 @vectorize(cache=True)
 def hba1c_on_path(natural_hba1c_pct: float, hba1c_effect_pct: float, weight: float) -> float:
-    """Natural + effect x weight, floored at 4% (the lowest physiological HbA1c); a ufunc."""
+    """HbA1c (%) on the natural path plus effect x weight, floored at 4%; a ufunc.
+
+    4% is the lowest physiological HbA1c.
+    """
     return max(natural_hba1c_pct + hba1c_effect_pct * weight, 4.0)
 
 

@@ -18,7 +18,7 @@ from numba import njit
 
 from sim.core.lifetime import equations, progression
 from sim.core.lifetime.equations import form_probability
-from sim.core.lifetime.progression import hba1c_on_path, next_hba1c_ukpds90
+from sim.core.lifetime.progression import hba1c_on_path, ukpds90_step
 from sim.core.numba_cache import drop_stale_cache
 
 drop_stale_cache(__file__, equations.__file__, progression.__file__)
@@ -308,8 +308,8 @@ def live_year(alive: np.ndarray, m: int, u: np.ndarray, year: Year, cohort: Coho
                 counts[i, t] += 1
                 stage[i, t] += 1
         if ukpds90:
-            natural[i] = next_hba1c_ukpds90(natural[i], base_hba1c[i], female[i], afro[i],
-                                            indian[i], dur0[i] + k + 1)
+            natural[i] = ukpds90_step(natural[i], base_hba1c[i], female[i], afro[i], indian[i],
+                                      dur0[i] + k + 1)
         # 9. the dead leave
         if died:
             death_year[i] = k
