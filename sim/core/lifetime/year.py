@@ -17,13 +17,15 @@ import numpy as np
 from numba import njit
 
 from sim.core.lifetime import equations, progression
-from sim.core.lifetime.equations import form_probability
+from sim.core.lifetime.equations import EVENT_TYPES, form_probability
 from sim.core.lifetime.progression import hba1c_on_path, ukpds90_step
 from sim.core.numba_cache import drop_stale_cache
 
 drop_stale_cache(__file__, equations.__file__, progression.__file__)
 
-MI, IHD, CHF, STROKE, BLINDNESS, ULCER, AMPUTATION, RENAL = range(8)
+MI, IHD, CHF, STROKE, BLINDNESS, ULCER, AMPUTATION, RENAL = (
+    EVENT_TYPES.index(e)
+    for e in ("mi", "ihd", "chf", "stroke", "blindness", "ulcer", "amputation", "renal"))
 """Event type indices (``equations.EVENT_TYPES`` order)."""
 
 PICKED_EQUATIONS: tuple[str, ...] = (
