@@ -33,6 +33,9 @@ PICKED_EQUATIONS: tuple[str, ...] = (
     "ulcer", "amp1_no_ulcer", "amp1_ulcer", "amp2", "renal")
 """Event equations in the order ``Equations.pick`` lists their rows."""
 
+(MI1_MALE, MI1_FEMALE, MI2, IHD_EQ, CHF_EQ, STROKE1, STROKE2, BLINDNESS_EQ, ULCER_EQ,
+ AMP1_NO_ULCER, AMP1_ULCER, AMP2, RENAL_EQ) = range(len(PICKED_EQUATIONS))
+
 
 DYNAMIC: tuple[str, ...] = (
     "AMP1_EVENT", "AMP2_EVENT", "AMP_HIST", "BLIND_HIST", "CHF_HIST", "CURR_AGE", "HBA1C",
@@ -260,12 +263,14 @@ def live_year(alive: np.ndarray, m: int, u: np.ndarray, year: Year, cohort: Coho
         dynamic[ULCER_HIST], dynamic[AMP_HIST] = hist[ULCER], hist[AMPUTATION]
         dynamic[RENAL_HIST] = hist[RENAL]
         # 4. which equation applies (-1: none), then 5. events
-        rows[MI] = _first_or_second(counts[i, MI], pick[1] if female[i] else pick[0], pick[2])
-        rows[STROKE] = _first_or_second(counts[i, STROKE], pick[5], pick[6])
-        rows[AMPUTATION] = _first_or_second(counts[i, AMPUTATION],
-                                            pick[10] if hist[ULCER] else pick[9], pick[11])
-        for t, r in ((IHD, pick[3]), (CHF, pick[4]), (BLINDNESS, pick[7]), (ULCER, pick[8]),
-                     (RENAL, pick[12])):
+        rows[MI] = _first_or_second(counts[i, MI],
+                                    pick[MI1_FEMALE] if female[i] else pick[MI1_MALE], pick[MI2])
+        rows[STROKE] = _first_or_second(counts[i, STROKE], pick[STROKE1], pick[STROKE2])
+        rows[AMPUTATION] = _first_or_second(
+            counts[i, AMPUTATION], pick[AMP1_ULCER] if hist[ULCER] else pick[AMP1_NO_ULCER],
+            pick[AMP2])
+        for t, r in ((IHD, pick[IHD_EQ]), (CHF, pick[CHF_EQ]), (BLINDNESS, pick[BLINDNESS_EQ]),
+                     (ULCER, pick[ULCER_EQ]), (RENAL, pick[RENAL_EQ])):
             rows[t] = -1 if hist[t] else r
         any_event = False
         for t in range(n_types):
