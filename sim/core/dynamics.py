@@ -42,6 +42,8 @@ def saturating(messages: float, half_messages: float, maximum: float) -> float:
     Bounded, increasing and concave: ``maximum * (1 - exp(-messages / half_messages))`` (63% of the
     maximum at ``half``).
     """
+    if messages == 0.0:  # the common day without messages, without a call to expm1
+        return 0.0
     return -maximum * math.expm1(-messages / half_messages)
 
 

@@ -278,7 +278,9 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
     attended = st.attended
     engagement = st.engagement
     posts = st.posts
-    adherent = st.adherent
+    # as 0/1 bytes: a bool compiles to a branch per tie (x86 has no scalar float select),
+    # mispredicted on half the ties: 40% of the pass (benchmarks/results.md, 2026-12-03)
+    adherent = st.adherent.view(np.uint8)
     received = st.received
     co_attendees = st.co_attendees
     norm = st.norm
@@ -353,6 +355,12 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
     %-point above ``HBA1C_COST_THRESHOLD_PCT``).
     The course's innovation is normal i of the day's course stream (not drawn when
     ``p.course_step`` is 0).
+
+    Three loops over the patients, each patient's arithmetic in the order above: behaviour up
+    to today's dose logit (``st.dose_logit``, with ``st.messages``); the dose, adherence and
+    PDC; HbA1c to costs. Each loop calls the math library once at most: every call spills
+    all the values a loop holds in registers, so one loop with three calls was 5% slower
+    (benchmarks/results.md, 2026-12-03).
     """
     group_id = st.group_id
     leader = st.leader
@@ -391,25 +399,26 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
     qalys = st.qalys
     cost = st.cost
     qalys_undiscounted = st.qalys_undiscounted
+    messages = st.messages
+    dose_logit = st.dose_logit
     slot = t.day % p.pdc_window
     offset = p.drift - p.progression_per_day * t.day  # trial participation less progression
     dosing = cr.day_key(keys.dosing, t.day)
     clinical = cr.day_key(keys.course, t.day)
-    taken = 0
-    for i in prange(hba1c.shape[0]):
+    for i in prange(hba1c.shape[0]):  # support, contact and practice: today's dose logit
         support_today = 0.0
-        messages = 0.0
+        read = 0.0
         if t.im_active:
-            support_today = engagement[i] * (
+            read = engagement[i] * (
                 received[i] + p.moderator_strength * min(moderator[group_id[i]], p.read_limit))
-            messages = support_today
-            support_today = dyn.saturating(support_today, p.support_half_messages, p.support_max)
+            support_today = dyn.saturating(read, p.support_half_messages, p.support_max)
             if leader[i]:
                 engagement[i] = 1.0
             else:
                 e = dyn.relax(engagement[i], resting[i], p.engagement_rate)
                 engagement[i] = dyn.toward_one(
                     e, p.engagement_reinforcement * min(support_today, 1.0))
+        messages[i] = read
         call = t.calls and called[i]
         if call:  # a call weighs 1 + w_B days in support memory
             support[i] = dyn.relax(support[i], dyn.combine_support(support_today, call_support[i],
@@ -429,16 +438,19 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
         target = dyn.practice_target(knowledge_gain[i], c, support[i], p.retention,
                                      p.support_practice)
         practice[i] = dyn.relax(practice[i], target, p.practice_rate)
-        logit = dyn.dose_logit(base_logit[i], support[i], norm[i] - baseline_norm[i],
-                               self_efficacy[i], knowledge_gain[i],
-                               distress[i] - distress0[i], p.support_effect,
-                               p.self_efficacy_effect, p.knowledge_effect, p.distress_barrier)
-        took = cr.uniform(dosing, i) < dyn.sigmoid(logit)
+        dose_logit[i] = dyn.dose_logit(
+            base_logit[i], support[i], norm[i] - baseline_norm[i], self_efficacy[i],
+            knowledge_gain[i], distress[i] - distress0[i], p.support_effect,
+            p.self_efficacy_effect, p.knowledge_effect, p.distress_barrier)
+    taken = 0
+    for i in prange(hba1c.shape[0]):  # today's dose, adherence and PDC
+        took = cr.uniform(dosing, i) < dyn.sigmoid(dose_logit[i])
         taken += took
         adherence[i] = dyn.relax(adherence[i], 1.0 if took else 0.0, p.adherence_rate)
         pdc_count[i] += took - window[slot, i]
         window[slot, i] = took
         adherent[i] = dyn.adherent(pdc_count[i], p.pdc_window)
+    for i in prange(hba1c.shape[0]):  # HbA1c, distress, QoL, QALYs and costs
         target = dyn.hba1c_target(setpoint[i], adherence[i], adherence0[i], practice[i],
                                   multiplier[i], p.adherence_slope, p.lifestyle_effect, offset)
         h = dyn.relax(behaviour_hba1c[i], target, p.hba1c_rate)
@@ -451,7 +463,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
         b = dyn.burden_update(burden[i], t.gathering_hours if attended[i] else 0.0,
                               p.burden_keep)
         burden[i] = b
-        o = dyn.overload(messages, p.overload_messages)
+        o = dyn.overload(messages[i], p.overload_messages)
         target = dyn.distress_target(
             distress0[i], support[i], self_efficacy[i], knowledge_gain[i], h - hba1c0[i], b, o,
             p.distress_per_support, p.distress_per_self_efficacy, p.distress_per_knowledge,
@@ -465,7 +477,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
         qalys[i] += u * t.qaly_weight
         qalys_undiscounted[i] += u / p.days_per_year
         excess = max(h - p.hba1c_cost_threshold_pct, 0.0)
-        cost[i] += took * t.dose_cost + t.care_cost + t.care_cost_per_pct * excess
+        cost[i] += window[slot, i] * t.dose_cost + t.care_cost + t.care_cost_per_pct * excess
     return taken
 
 
@@ -555,14 +567,13 @@ def _variant(fn: Callable[..., Any], suffix: str,
 
 
 def _compiled(parallel: bool) -> DayKernels:
-    # fastmath on the tie pass lets its three running sums vectorise; results are still
-    # identical run to run (same code, same order), whatever the number of threads.
+    # No fastmath: every sum runs in source order, so results do not depend on the CPU's
+    # vector width or on the number of threads.
     suffix = "_parallel" if parallel else ""
     passes = {
         "gather_and_post": njit(cache=True, parallel=parallel)(
             _variant(gather_and_post, suffix)),
-        "tie_pass": njit(cache=True, parallel=parallel, fastmath=True)(
-            _variant(tie_pass, suffix)),
+        "tie_pass": njit(cache=True, parallel=parallel)(_variant(tie_pass, suffix)),
         "patient_pass": njit(cache=True, parallel=parallel)(_variant(patient_pass, suffix)),
     }
     return DayKernels(**passes, day_pass=njit(cache=True)(_variant(day_pass, suffix, passes)))

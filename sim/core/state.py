@@ -51,12 +51,14 @@ class PatientState(NamedTuple):
     posts_total: np.ndarray  # int64, IM posts made so far
     received: np.ndarray  # messages read today, weighted by rapport
     co_attendees: np.ndarray  # group mates met at today's gathering, weighted by rapport
+    messages: np.ndarray  # messages read today, weighted by rapport and engagement
     norm: np.ndarray  # logit, peer norm from neighbours' adherent status
     signal_count: np.ndarray  # adopting neighbours at the last tie pass (graded contagion)
     signal_day: np.ndarray  # int32, day that count last rose or i was adherent (graded waning)
     support: np.ndarray  # support memory (EWMA of support received per day)
     contact: np.ndarray  # 0-1, recent programme contact
     practice: np.ndarray  # 0-1, self-care practice
+    dose_logit: np.ndarray  # logit, today's dose propensity
     adherence: np.ndarray  # proportion, recent adherence (EWMA of doses taken)
     dose_window: np.ndarray  # uint8, (PDC window days x N): 1 = dose taken that day
     pdc_count: np.ndarray  # int32, days covered within the PDC window

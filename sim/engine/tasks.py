@@ -202,7 +202,7 @@ def _execute(run_id: Any, key: str, overrides: dict[str, Any], seed: int, *,
         scenario = _base(key)
         if overrides:
             scenario = scenario.with_overrides(overrides)
-        result = _results.run(scenario, seed)
+        result = _results.run(scenario, seed, timeseries=timeseries)
         out["summary"] = result.summary
         if timeseries:
             out["timeseries"] = result.timeseries
