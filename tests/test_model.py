@@ -33,6 +33,14 @@ def test_same_seed_identical_different_seed_differs():
     assert a.summary["hba1c_mean_end"] != c.summary["hba1c_mean_end"]
 
 
+def test_a_run_without_time_series_has_the_same_summary():
+    """Sweeps that store no time series skip recording it: nothing else may change."""
+    sc = design("hybrid_kickoff")
+    full, bare = run(sc, seed=7), run(sc, seed=7, timeseries=False)
+    assert len(full.timeseries) > 2 and bare.timeseries.empty
+    assert json.dumps(bare.summary, sort_keys=True) == json.dumps(full.summary, sort_keys=True)
+
+
 def test_run_holds_blas_to_one_thread_and_restores_the_callers(monkeypatch):
     """Idle BLAS threads spin on the cores the compiled passes use (a 2,000-patient sweep on
     2 workers ran 2.3 runs/s with them, 5.3 without), and a threaded BLAS sums in an order

@@ -336,6 +336,7 @@ def simulate_lifetime(
     t_mid = spec.discount_start_years + np.arange(n_years) + 0.5
     disc_c = (1.0 + spec.discount_rate_costs) ** -t_mid
     disc_e = (1.0 + spec.discount_rate_effects) ** -t_mid
+    persistence = persistence_weight(np.arange(n_years) + 0.5, spec.persistence)
 
     # The time-invariant part of every linear predictor is computed once; the year kernel
     # adds the time-varying covariates (age, duration, HbA1c, histories, this year's events).
@@ -368,8 +369,7 @@ def simulate_lifetime(
             break
         alive_at_start[k] = m
         u = year_uniforms(seed_sequence, k, int(alive[m - 1]) + 1)
-        scalars = year.Year(k, persistence_weight(k + 0.5, spec.persistence), disc_e[k],
-                            disc_c[k], ukpds90)
+        scalars = year.Year(k, persistence[k], disc_e[k], disc_c[k], ukpds90)
         m = year.live_year(alive, m, u, scalars, cohort, eq, rules, tally)
     # Patients still here after the last year are censored at the age they reached.
     still = alive[:m]
