@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
+from threadpoolctl import get_cached_controller
 
 from sim.core.economics import DAYS_PER_YEAR, discounted_sum, net_monetary_benefit
 from sim.core.lifetime import EVENT_TYPES, draw_risk_factors, simulate_lifetime
@@ -299,18 +299,11 @@ def run(scenario: Scenario | str | Path | dict[str, Any], seed: int | None = Non
     sc = load_scenario(scenario, overrides)
     # One BLAS thread: the run's matrix products are small (patients x ~20 covariates), and
     # idle BLAS threads spin-wait on the cores the compiled passes and other workers use
-    # (a 2,000-patient sweep on 2 workers ran 2.3 runs/s with them, 5.3 without).
-    with _blas().limit(limits=1, user_api="blas"):
+    # (a 2,000-patient sweep on 2 workers ran 2.3 runs/s with them, 5.3 without). The
+    # libraries are looked up again only after an import (a lookup reads the process's memory
+    # map: 2 ms, 1% of a 2,000-patient run).
+    with get_cached_controller().limit(limits=1, user_api="blas"):
         return _run(sc, sc.run.seed if seed is None else seed, progress, timeseries)
-
-
-@functools.cache
-def _blas() -> ThreadpoolController:
-    """The process's BLAS libraries, looked up once.
-
-    A lookup reads the process's memory map: 2 ms, 1% of a 2,000-patient run.
-    """
-    return ThreadpoolController()
 
 
 def _run(sc: Scenario, seed: int, progress: bool, timeseries: bool) -> RunResult:

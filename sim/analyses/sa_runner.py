@@ -398,7 +398,7 @@ def estimate_budget(plan: SensitivityPlan, options: RunOptions, timed_runs: int 
     tasks = plan.tasks()[:: plan.spec.replications * plan.arms][:timed_runs]
     started = time.perf_counter()
     for task in tasks:
-        run(plan.base, task.seed, overrides=dict(task.overrides))
+        run(plan.base, task.seed, overrides=dict(task.overrides), timeseries=False)  # as run
     per_run = (time.perf_counter() - started) / len(tasks)
     workers = 1 if options.executor == "serial" else (options.workers or default_workers())
     return Budget(per_run, plan.n_runs, workers)

@@ -1,9 +1,9 @@
-"""Fused daily kernels: one pass over patients and one over ties per day.
+"""Fused daily kernels: a pass over the patients' posts, one over the ties, one over the patients.
 
 They take the declared state (``sim.core.state``) whole and only wire the science in
 ``sim.core.dynamics`` (compiled with numba), in the phases of ``Simulation.step``.
-One pass over each array per day keeps the bytes touched per agent-day, which bound the
-speed, near the minimum.
+Few passes over each array keep the bytes touched per agent-day near the minimum; the
+patient pass runs in three loops where that saves more computing than the second reads cost.
 """
 
 from __future__ import annotations
@@ -279,7 +279,7 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
     engagement = st.engagement
     posts = st.posts
     # as 0/1 bytes: a bool compiles to a branch per tie (x86 has no scalar float select),
-    # mispredicted on half the ties: 40% of the pass (benchmarks/results.md, 2026-12-03)
+    # mispredicted on half the ties: 40% of the pass (benchmarks/results.md, 2026-12-03 10:00)
     adherent = st.adherent.view(np.uint8)
     received = st.received
     co_attendees = st.co_attendees
@@ -358,9 +358,10 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
 
     Three loops over the patients, each patient's arithmetic in the order above: behaviour up
     to today's dose logit (``st.dose_logit``, with ``st.messages``); the dose, adherence and
-    PDC; HbA1c to costs. Each loop calls the math library once at most: every call spills
-    all the values a loop holds in registers, so one loop with three calls was 5% slower
-    (benchmarks/results.md, 2026-12-03).
+    PDC; HbA1c to costs. Each loop has one of the pass's three calls into the math library
+    (``expm1``, ``exp``, the normal quantile), as a rule: every call spills the values the
+    loop holds in registers, and one loop with all three made a 2,000 x 365 day loop 6%
+    slower (benchmarks/results.md, 2026-12-03 10:00).
     """
     group_id = st.group_id
     leader = st.leader

@@ -424,9 +424,10 @@ class Simulation:
 
 
 def mean(values: np.ndarray) -> float:
-    """``values.mean()`` (the same float64 sum, divided by the count) in a quarter of the time.
+    """``values.mean()`` of a 1-D float64, integer or bool array, in a quarter of the time.
 
-    ``ndarray.mean`` spends 5 us a call in Python; the run takes several means a day.
+    The same float64 sum, divided by the count (not for float32, which ``mean`` sums in
+    float32). ``ndarray.mean`` spends 5 us a call in Python; a run takes several means a day.
     """
     return float(np.add.reduce(values, dtype=np.float64) / values.shape[0])
 
