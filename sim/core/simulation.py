@@ -102,6 +102,7 @@ class Simulation:
         self.params = kernels.day_params(scenario)
         self.kernels = kernels.day_kernels(self.n)
         self._kernels_chosen_in = _here()
+        self._day_pass_of: tuple[Any, Any] = (None, None)  # kernels.day_pass, its entry point
         self._init_state(program_rng)
         self.buddies = self._init_buddies(program_rng)
         self.day = 0
@@ -261,9 +262,12 @@ class Simulation:
         """
         if self._kernels_chosen_in != _here():  # stepped in another thread or a forked child
             self.kernels, self._kernels_chosen_in = kernels.day_kernels(self.n), _here()
-        posts, taken, moderator = self.kernels.day_pass(
-            self.params, t, self.ties, self.state, self.keys,
-            self.spec.program.im.moderator_posts_per_week / 7.0, self.network.n_groups)
+        args = (self.params, t, self.ties, self.state, self.keys,
+                self.spec.program.im.moderator_posts_per_week / 7.0, self.network.n_groups)
+        if self._day_pass_of[0] is not self.kernels.day_pass:  # new kernels: resolve them
+            self._day_pass_of = (self.kernels.day_pass,
+                                 kernels.entry_point(self.kernels.day_pass, args))
+        posts, taken, moderator = self._day_pass_of[1](*args)
         if t.im_active:
             posts += int(moderator.sum())
         return posts, taken, moderator
