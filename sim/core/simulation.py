@@ -428,10 +428,11 @@ class Simulation:
 
 
 def mean(values: np.ndarray) -> float:
-    """``values.mean()`` of a 1-D float64, integer or bool array, in a quarter of the time.
+    """``values.mean()`` of a 1-D float64, integer or bool array, without its Python overhead.
 
     The same float64 sum, divided by the count (not for float32, which ``mean`` sums in
-    float32). ``ndarray.mean`` spends 5 us a call in Python; a run takes several means a day.
+    float32). At 2,000 values: 1.6 us instead of 6.4 for floats, 3.3 instead of 6.1 for
+    bools; a run takes several means a day.
     """
     return float(np.add.reduce(values, dtype=np.float64) / values.shape[0])
 
