@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 import sys
 import time
+import types
+from typing import Any
 
 import mesa
 
@@ -24,17 +26,26 @@ from sim.core.economics import DAYS_PER_YEAR, discount_factor
 from sim.core.model import PeerSupportModel
 from sim.params.scenario import Scenario, load_scenario
 
+
+def _plain(compiled: Any) -> Any:
+    """A numba function's original Python, calling Python's math where it calls ``vmath``."""
+    fn = compiled.py_func
+    plain_math = types.SimpleNamespace(exp=math.exp, expm1=math.expm1, log=math.log)
+    return types.FunctionType(fn.__code__, {**fn.__globals__, "vmath": plain_math},
+                              fn.__name__, fn.__defaults__, fn.__closure__)
+
+
 # The science as plain Python (numba's original functions): no compiled code here.
-relax, toward_one = dynamics.relax.py_func, dynamics.toward_one.py_func
-poisson_inverse, dose_logit = dynamics.poisson_inverse.py_func, dynamics.dose_logit.py_func
-simple_norm, complex_norm = dynamics.simple_norm.py_func, dynamics.complex_norm.py_func
-hba1c_target, practice_target = dynamics.hba1c_target.py_func, dynamics.practice_target.py_func
-knowledge_gain, utility = dynamics.knowledge_gain.py_func, dynamics.utility.py_func
-distress_target, follow = dynamics.distress_target.py_func, dynamics.follow.py_func
-burden_update, overload = dynamics.burden_update.py_func, dynamics.overload.py_func
-adherent = dynamics.adherent.py_func
-clinical_course, true_hba1c = dynamics.clinical_course.py_func, dynamics.true_hba1c.py_func
-saturating = dynamics.saturating.py_func
+relax, toward_one = _plain(dynamics.relax), _plain(dynamics.toward_one)
+poisson_inverse, dose_logit = _plain(dynamics.poisson_inverse), _plain(dynamics.dose_logit)
+simple_norm, complex_norm = _plain(dynamics.simple_norm), _plain(dynamics.complex_norm)
+hba1c_target, practice_target = _plain(dynamics.hba1c_target), _plain(dynamics.practice_target)
+knowledge_gain, utility = _plain(dynamics.knowledge_gain), _plain(dynamics.utility)
+distress_target, follow = _plain(dynamics.distress_target), _plain(dynamics.follow)
+burden_update, overload = _plain(dynamics.burden_update), _plain(dynamics.overload)
+adherent = _plain(dynamics.adherent)
+clinical_course, true_hba1c = _plain(dynamics.clinical_course), _plain(dynamics.true_hba1c)
+saturating = _plain(dynamics.saturating)
 
 
 class BaselinePatient(mesa.Agent):
@@ -106,7 +117,7 @@ class BaselinePatient(mesa.Agent):
         """Phase 3: today's messages."""
         m = self.model
         lam = min(self.rate * (1.0 if self.leader else self.engagement), m.p.max_posts_per_day)
-        self.posts = poisson_inverse(math.log(m.rng.random()), lam) if m.im_active else 0
+        self.posts = poisson_inverse(m.rng.random(), lam) if m.im_active else 0
 
     def read_ties(self) -> None:
         """Phase 4: rapport, messages read, peer norm, decay, tie by tie."""
@@ -234,7 +245,7 @@ class BaselineModel(mesa.Model):
         self.gathering = any(a.attended for a in self.agents)
         self.agents.do("post")
         lam = s.program.im.moderator_posts_per_week / 7.0
-        self.moderator = [poisson_inverse(math.log(self.rng.random()), lam)
+        self.moderator = [poisson_inverse(self.rng.random(), lam)
                           if self.im_active else 0 for _ in range(self.n_groups)]
         self.agents.do("read_ties")
         self.qaly_weight = discount_factor(d, s.economics.discount_rate_effects) / DAYS_PER_YEAR

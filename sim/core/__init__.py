@@ -1,5 +1,10 @@
-"""The science core; numba's compiled-kernel cache goes to the user's cache folder."""
+"""The science core.
 
-from sim.core.numba_cache import use_user_cache_dir
+numba caches its compiled kernels in the user's cache folder, and LLVM may vectorise loops
+over many arrays (``sim.core.numba_cache``).
+"""
+
+from sim.core.numba_cache import use_user_cache_dir, vectorize_wide_loops
 
 use_user_cache_dir()
+vectorize_wide_loops()

@@ -32,6 +32,11 @@ import math
 import numpy as np
 from numba import njit
 
+from sim.core import vmath
+from sim.core.numba_cache import drop_stale_cache
+
+drop_stale_cache(__file__, vmath.__file__)  # normal_quantile inlines vmath.log
+
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / golden ratio, odd: SplitMix64's increment
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -41,7 +46,7 @@ _HALF_ULP = 0.5
 _TWO_M53 = 2.0**-53
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def mix(z: np.uint64) -> np.uint64:
     """Stafford's variant 13 64-bit finalizer (SplitMix64's output function): a bijection."""
     z = (z ^ (z >> _S30)) * _M1
@@ -49,20 +54,20 @@ def mix(z: np.uint64) -> np.uint64:
     return z ^ (z >> _S31)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def day_key(key: np.uint64, day: int) -> np.uint64:
     """The key of a stream on one day (``day`` >= -1; day -1 is before the first day)."""
     return mix(key + np.uint64(day + 1) * _GAMMA)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def uniform(key_of_day: np.uint64, index: int) -> float:
     """Uniform in (0, 1) of draw ``index`` (>= 0) under a day key (``day_key``)."""
     w = mix(key_of_day + (np.uint64(index) + _ONE) * _GAMMA)
     return (np.float64(w >> _S11) + _HALF_ULP) * _TWO_M53
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def normal_quantile(u: float) -> float:
     """The standard normal quantile of u in (0, 1): Wichura's AS 241 (PPND16).
 
@@ -80,7 +85,7 @@ def normal_quantile(u: float) -> float:
                   + 39307.89580009271061) * r + 21213.794301586595867) * r
                 + 5394.1960214247511077) * r + 687.1870074920579083) * r
               + 42.313330701600911252) * r + 1.0)
-    r = math.sqrt(-math.log(min(u, 1.0 - u)))
+    r = math.sqrt(-vmath.log(min(u, 1.0 - u)))
     if r <= 5.0:
         r -= 1.6
         z = (((((((r * 7.7454501427834140764e-4 + 0.0227238449892691845833) * r
@@ -104,13 +109,13 @@ def normal_quantile(u: float) -> float:
     return -z if q < 0.0 else z
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def normal(key_of_day: np.uint64, index: int) -> float:
     """Standard normal of draw ``index`` under a day key: the quantile of its uniform."""
     return normal_quantile(uniform(key_of_day, index))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def uniforms(key: np.uint64, day: int, n: int) -> np.ndarray:
     """Uniforms of draws 0..n-1 of a stream on a day, as an array (days with few draws)."""
     k = day_key(key, day)
@@ -120,7 +125,7 @@ def uniforms(key: np.uint64, day: int, n: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def uniforms_at(key: np.uint64, day: int, index: np.ndarray) -> np.ndarray:
     """Uniforms of draws ``index[0]``, ``index[1]``, ... of a stream on a day (shared draws)."""
     k = day_key(key, day)
@@ -130,7 +135,7 @@ def uniforms_at(key: np.uint64, day: int, index: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def normals(key: np.uint64, day: int, n: int) -> np.ndarray:
     """Standard normals of draws 0..n-1 of a stream on a day, as an array."""
     k = day_key(key, day)

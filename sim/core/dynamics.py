@@ -14,8 +14,13 @@ from typing import TYPE_CHECKING
 
 from numba import njit
 
+from sim.core import vmath
+from sim.core.numba_cache import drop_stale_cache
+
 if TYPE_CHECKING:
     import numpy as np
+
+drop_stale_cache(__file__, vmath.__file__)  # the functions inline vmath's
 
 
 def relax_rate(time_constant_days: float) -> float:
@@ -23,31 +28,31 @@ def relax_rate(time_constant_days: float) -> float:
     return -math.expm1(-1.0 / time_constant_days)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def relax(x: float, target: float, rate: float) -> float:
     """One day of first-order relaxation of ``x`` toward ``target``."""
     return x + (target - x) * rate
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def toward_one(x: float, amount: float) -> float:
     """Close a fraction ``amount`` (capped at 1) of the gap between ``x`` and 1."""
     return x + min(amount, 1.0) * (1.0 - x)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def saturating(messages: float, half_messages: float, maximum: float) -> float:
     """Daily support from rapport-weighted messages read.
 
     Bounded, increasing and concave: ``maximum * (1 - exp(-messages / half_messages))`` (63% of the
     maximum at ``half``).
     """
-    if messages == 0.0:  # the common day without messages, without a call to expm1
+    if messages == 0.0:  # the common day without messages, without computing expm1
         return 0.0
-    return -maximum * math.expm1(-messages / half_messages)
+    return -maximum * vmath.expm1(-messages / half_messages)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def combine_support(first: float, second: float, maximum: float) -> float:
     """The day's support from two sources: the second fills its share of the gap the first leaves.
 
@@ -58,30 +63,28 @@ def combine_support(first: float, second: float, maximum: float) -> float:
     return first + second * max(maximum - first, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sigmoid(x: float) -> float:
     """Logistic function, logit -> probability.
 
     ``1 / (1 + exp(-x))``: exp costs half of tanh (the dose draw of every patient-day;
     benchmarks/results.md), keeps small probabilities to full relative precision, and
-    saturates cleanly when compiled (exp overflows to inf, giving 0; the pure-Python
-    ``sigmoid.py_func`` raises OverflowError below x = -709 instead).
+    saturates cleanly (exp overflows to inf, giving 0).
     """
-    return 1.0 / (1.0 + math.exp(-x))
+    return 1.0 / (1.0 + vmath.exp(-x))
 
 
-@njit(cache=True)
-def poisson_inverse(log_u: float, lam: float) -> int:
-    """Poisson count by CDF inversion of one uniform u, given as log(u) (CRN-safe).
+@njit(cache=True, error_model="numpy")
+def poisson_inverse(u: float, lam: float) -> int:
+    """Poisson count by CDF inversion of one uniform u in (0, 1) (CRN-safe).
 
     A patient's count depends only on its own uniform and rate, whatever the others do
-    (numpy's Poisson sampler consumes a variable number of draws per element). Taking
-    log(u), computed for all patients at once, makes the common count 0 one comparison.
+    (numpy's Poisson sampler consumes a variable number of draws per element). The common
+    count 0 costs one exp and one comparison.
     """
-    if log_u <= -lam:
+    p = vmath.exp(-lam)
+    if u <= p:
         return 0
-    u = math.exp(log_u)
-    p = math.exp(-lam)
     cdf = p
     k = 0
     while u > cdf and k < 1000:
@@ -96,7 +99,7 @@ PDC_ADHERENT = 0.8
 convention; Piragine 2023, Rozenfeld 2008)."""
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adherent(days_covered: int | np.ndarray, window_days: int) -> bool | np.ndarray:
     """Whether PDC = days covered / window days reaches ``PDC_ADHERENT`` (per patient).
 
@@ -106,7 +109,7 @@ def adherent(days_covered: int | np.ndarray, window_days: int) -> bool | np.ndar
     return days_covered >= PDC_ADHERENT * window_days - 1e-9
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dose_logit(base_logit: float, support: float, norm: float, self_efficacy_gain: float,
                knowledge_gain: float, distress_change: float, support_effect: float,
                self_efficacy_effect: float, knowledge_effect: float,
@@ -126,7 +129,7 @@ def dose_logit(base_logit: float, support: float, norm: float, self_efficacy_gai
             - distress_barrier * distress_change)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def simple_norm(adherent_weight: float, tie_weight: float, effect: float) -> float:
     """Linear (simple) contagion: effect x tie-weighted share of adherent neighbours.
 
@@ -137,7 +140,7 @@ def simple_norm(adherent_weight: float, tie_weight: float, effect: float) -> flo
     return effect * adherent_weight / tie_weight
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def complex_norm(adherent_count: float, threshold: float, effect: float) -> float:
     """Threshold (complex) contagion: effect once ``threshold`` neighbours are adherent.
 
@@ -148,7 +151,7 @@ def complex_norm(adherent_count: float, threshold: float, effect: float) -> floa
     return effect if adherent_count >= threshold - 1e-9 else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def graded_norm(adherent_count: float, first: float, growth: float, responsive: bool,
                 waning: float, effect: float) -> float:
     """Graded complex contagion: effect x p_k x waning for a responsive patient.
@@ -170,7 +173,7 @@ def graded_norm(adherent_count: float, first: float, growth: float, responsive: 
     return effect * min(response, 1.0) * waning
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def effect_multiplier(hba1c0_pct: float, floor_pct: float, reference_pct: float,
                       cap: float) -> float:
     """How strongly behaviour moves HbA1c, by baseline HbA1c (1 at ``reference_pct``).
@@ -187,7 +190,7 @@ HBA1C_RANGE_PCT = (4.0, 20.0)
 """Physiological bounds of HbA1c targets: behaviour cannot take HbA1c outside them."""
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def hba1c_target(hba1c0_pct: float, adherence: float, adherence0: float, practice: float,
                  multiplier: float, adherence_slope_pct: float, lifestyle_effect_pct: float,
                  drift_pct: float) -> float:
@@ -206,7 +209,7 @@ def hba1c_target(hba1c0_pct: float, adherence: float, adherence0: float, practic
     return min(max(target, HBA1C_RANGE_PCT[0]), HBA1C_RANGE_PCT[1])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def clinical_course(course_pct: float, keep: float, step_sd: float, z: float) -> float:
     """One day of a patient's clinical course, an AR(1): keep x course + step_sd x z.
 
@@ -218,22 +221,22 @@ def clinical_course(course_pct: float, keep: float, step_sd: float, z: float) ->
     return keep * course_pct + step_sd * z
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def true_hba1c(behaviour_pct: float, course_pct: float) -> float:
     """True HbA1c (%): behavioural state plus clinical course, within HBA1C_RANGE_PCT."""
     return min(max(behaviour_pct + course_pct, HBA1C_RANGE_PCT[0]), HBA1C_RANGE_PCT[1])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def knowledge_gain(knowledge0: float, hours: float, hours_scale: float) -> float:
     """Knowledge gained (0-1 scale) from education hours, saturating.
 
     References: Norris 2002 (-1 HbA1c %-point per 23.6 h of contact).
     """
-    return (1.0 - knowledge0) * -math.expm1(-hours / hours_scale)
+    return (1.0 - knowledge0) * -vmath.expm1(-hours / hours_scale)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def practice_target(knowledge_gained: float, contact: float, support: float,
                     retention: float, support_effect: float) -> float:
     """Self-care practice (0-1) sustained by knowledge, recent contact and support.
@@ -252,7 +255,7 @@ PAID_SEVERE = 40.0
 """PAID score from which distress counts as severe (the usual cut-off [M])."""
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def distress_target(distress0: float, support: float, self_efficacy_gain: float,
                     knowledge_gained: float, hba1c_change: float, burden: float,
                     overload: float, per_support: float, per_self_efficacy: float,
@@ -274,13 +277,13 @@ def distress_target(distress0: float, support: float, self_efficacy_gain: float,
     return min(max(out, 0.0), PAID_MAX)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def follow(x: float, target: float, rate: float) -> float:
     """``relax`` that lands exactly on the target at rate 1 (a time constant of 0)."""
     return target if rate >= 1.0 else relax(x, target, rate)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def burden_update(burden: float, hours_today: float, keep: float) -> float:
     """Attendance burden (contact hours per week): an EWMA of 7 x today's hours attended.
 
@@ -289,13 +292,13 @@ def burden_update(burden: float, hours_today: float, keep: float) -> float:
     return burden * keep + (1.0 - keep) * 7.0 * hours_today
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def overload(messages: float, threshold: float) -> float:
     """IM overload: rapport-weighted messages read today beyond ``threshold``, per threshold."""
     return max(messages - threshold, 0.0) / threshold
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def utility(utility0: float, hba1c_change: float, knowledge_gained: float, support: float,
             distress_change: float, burden: float, overload: float, per_hba1c: float,
             per_knowledge: float, per_support: float, per_distress: float, per_burden: float,

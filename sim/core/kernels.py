@@ -21,14 +21,15 @@ from numba import njit, prange
 
 from sim.core import counter_rng as cr
 from sim.core import dynamics as dyn
-from sim.core import state
+from sim.core import state, vmath
 from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT
 from sim.core.numba_cache import drop_stale_cache
 from sim.core.rng import Streams
 from sim.core.state import PatientState, Ties
 from sim.params.scenario import Scenario
 
-drop_stale_cache(__file__, dyn.__file__, cr.__file__, state.__file__)  # state: the tuples' fields
+drop_stale_cache(__file__, dyn.__file__, cr.__file__, vmath.__file__,
+                 state.__file__)  # state: the tuples' fields
 
 PARALLEL_MIN_PATIENTS = 500
 """Below this size a day's work is shorter than waking worker threads: run serially.
@@ -247,7 +248,7 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) 
             self_efficacy[i] += p.call_self_efficacy_gain * (1.0 - self_efficacy[i] / 2.0)
         if t.im_active:
             lam = min(rate[i] * (1.0 if leader[i] else engagement[i]), p.max_posts_per_day)
-            k = dyn.poisson_inverse(math.log(cr.uniform(messaging, i)), lam)
+            k = dyn.poisson_inverse(cr.uniform(messaging, i), lam)
             if k > p.max_posts_per_member - posts_total[i]:
                 k = max(int(p.max_posts_per_member - posts_total[i]), 0)
             posts[i] = k
@@ -322,7 +323,7 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
             if weight > signal_count[i] or adherent[i]:  # an adopter's pull does not wane
                 signal_day[i] = t.day
             signal_count[i] = weight
-            waning = math.exp(-p.signal_waning_rate * (t.day - signal_day[i]))
+            waning = vmath.exp(-p.signal_waning_rate * (t.day - signal_day[i]))
             norm[i] = dyn.graded_norm(weight, p.graded_first_signal, p.graded_signal_growth,
                                       responsive[i], waning, p.norm_effect)
         elif p.complex_contagion:
@@ -358,10 +359,9 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
 
     Three loops over the patients, each patient's arithmetic in the order above: behaviour up
     to today's dose logit (``st.dose_logit``, with ``st.messages``); the dose, adherence and
-    PDC; HbA1c to costs. Each loop has one of the pass's three calls into the math library
-    (``expm1``, ``exp``, the normal quantile), as a rule: every call spills the values the
-    loop holds in registers, and one loop with all three made a 2,000 x 365 day loop 6%
-    slower (benchmarks/results.md, 2026-12-03 10:00).
+    PDC; HbA1c to costs. The second and third vectorise (``sim.core.vmath``; the first reads
+    its group's moderator posts by index, which keeps it scalar): 53-55 ns per patient-day
+    instead of 78-82 (benchmarks/results.md, 2026-12-03 13:00).
     """
     group_id = st.group_id
     leader = st.leader
@@ -388,7 +388,6 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
     contact = st.contact
     practice = st.practice
     adherence = st.adherence
-    window = st.dose_window
     pdc_count = st.pdc_count
     adherent = st.adherent
     hba1c = st.hba1c
@@ -402,7 +401,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
     qalys_undiscounted = st.qalys_undiscounted
     messages = st.messages
     dose_logit = st.dose_logit
-    slot = t.day % p.pdc_window
+    today = st.dose_window[t.day % p.pdc_window]  # today's row of the PDC window
     offset = p.drift - p.progression_per_day * t.day  # trial participation less progression
     dosing = cr.day_key(keys.dosing, t.day)
     clinical = cr.day_key(keys.course, t.day)
@@ -448,8 +447,8 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
         took = cr.uniform(dosing, i) < dyn.sigmoid(dose_logit[i])
         taken += took
         adherence[i] = dyn.relax(adherence[i], 1.0 if took else 0.0, p.adherence_rate)
-        pdc_count[i] += took - window[slot, i]
-        window[slot, i] = took
+        pdc_count[i] += took - today[i]
+        today[i] = took
         adherent[i] = dyn.adherent(pdc_count[i], p.pdc_window)
     for i in prange(hba1c.shape[0]):  # HbA1c, distress, QoL, QALYs and costs
         target = dyn.hba1c_target(setpoint[i], adherence[i], adherence0[i], practice[i],
@@ -478,11 +477,11 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
         qalys[i] += u * t.qaly_weight
         qalys_undiscounted[i] += u / p.days_per_year
         excess = max(h - p.hba1c_cost_threshold_pct, 0.0)
-        cost[i] += window[slot, i] * t.dose_cost + t.care_cost + t.care_cost_per_pct * excess
+        cost[i] += today[i] * t.dose_cost + t.care_cost + t.care_cost_per_pct * excess
     return taken
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def moderator_posts(key: np.uint64, day: int, first: int, groups: int, lam: float
                     ) -> np.ndarray:
     """Each group's moderator posts today: Poisson at rate ``lam`` per group.
@@ -493,11 +492,11 @@ def moderator_posts(key: np.uint64, day: int, first: int, groups: int, lam: floa
     k = cr.day_key(key, day)
     out = np.empty(groups, dtype=np.int32)
     for g in range(groups):
-        out[g] = dyn.poisson_inverse(math.log(cr.uniform(k, first + g)), lam)
+        out[g] = dyn.poisson_inverse(cr.uniform(k, first + g), lam)
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def knowledge_gains(knowledge0: np.ndarray, hours: np.ndarray, scale: float,
                     out: np.ndarray) -> None:
     """Knowledge gained by every patient from their education hours so far."""
@@ -505,7 +504,7 @@ def knowledge_gains(knowledge0: np.ndarray, hours: np.ndarray, scale: float,
         out[i] = dyn.knowledge_gain(knowledge0[i], hours[i], scale)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def baseline_arrays(base_logit: np.ndarray, hba1c0: np.ndarray, floor: float, reference: float,
                     cap: float) -> tuple[np.ndarray, np.ndarray]:
     """Expected baseline adherence and the HbA1c effect multiplier of every patient."""
@@ -581,15 +580,15 @@ def _variant(fn: Callable[..., Any], suffix: str,
 
 def _compiled(parallel: bool) -> DayKernels:
     # No fastmath: every sum runs in source order, so results do not depend on the CPU's
-    # vector width or on the number of threads.
+    # vector width or on the number of threads. numpy's error model: a division by zero gives
+    # inf or NaN instead of a branch that raises, which would stop the loops vectorising.
     suffix = "_parallel" if parallel else ""
-    passes = {
-        "gather_and_post": njit(cache=True, parallel=parallel)(
-            _variant(gather_and_post, suffix)),
-        "tie_pass": njit(cache=True, parallel=parallel)(_variant(tie_pass, suffix)),
-        "patient_pass": njit(cache=True, parallel=parallel)(_variant(patient_pass, suffix)),
-    }
-    return DayKernels(**passes, day_pass=njit(cache=True)(_variant(day_pass, suffix, passes)))
+    jit = njit(cache=True, parallel=parallel, error_model="numpy")
+    passes = {name: jit(_variant(fn, suffix)) for name, fn in
+              (("gather_and_post", gather_and_post), ("tie_pass", tie_pass),
+               ("patient_pass", patient_pass))}
+    day = njit(cache=True, error_model="numpy")(_variant(day_pass, suffix, passes))
+    return DayKernels(**passes, day_pass=day)
 
 
 SERIAL, PARALLEL = _compiled(False), _compiled(True)

@@ -1,8 +1,9 @@
-"""Where numba writes compiled kernels: the user's cache folder, not the installed package.
+"""How numba compiles and caches the kernels: the user's cache folder, LLVM's vectoriser.
 
-Applied by ``sim/core/__init__.py``, before any core module imports numba, so a
-read-only install (a wheel in site-packages, a container) caches once per user instead of
-recompiling in every worker. A ``NUMBA_CACHE_DIR`` the user set is kept.
+Applied by ``sim/core/__init__.py``, before any core module compiles a kernel. The cache goes
+to the user's cache folder, not the installed package, so a read-only install (a wheel in
+site-packages, a container) caches once per user instead of recompiling in every worker; a
+``NUMBA_CACHE_DIR`` the user set is kept.
 """
 
 from __future__ import annotations
@@ -27,6 +28,30 @@ def use_user_cache_dir() -> None:
     if "numba" in sys.modules:  # imported earlier (e.g. by a user's script): re-read it
         sys.modules["numba"].core.config.reload_config()
 
+
+
+VECTORIZE_MEMORY_CHECKS = 1024
+"""Runtime overlap checks LLVM's loop vectoriser may emit for one loop (LLVM's default: 128).
+
+A loop writing to arrays LLVM cannot prove distinct vectorises behind a check, at loop entry,
+that no two of them overlap: one per pair of a written and another array. The patient pass's
+HbA1c-to-costs loop writes 9 of its 23 arrays and needs between 160 and 200; held to 128, it
+ran one patient at a time and the pass took 68-71 ns per patient-day instead of 53-55
+(benchmarks/results.md, 2026-12-03). The checks cost well under a microsecond per call.
+"""
+
+
+def vectorize_wide_loops() -> None:
+    """Let LLVM vectorise loops over many arrays (``VECTORIZE_MEMORY_CHECKS``).
+
+    An LLVM option of the whole process, set before the kernels compile (cached kernels keep
+    the code they were compiled to). It changes which loops run vectorised, never a result:
+    the checks fall back to the scalar loop when arrays do overlap, and without fast-math
+    flags a vector lane does the scalar loop's operations in the same order.
+    """
+    import llvmlite.binding as llvm
+
+    llvm.set_option("", f"-vectorize-memory-check-threshold={VECTORIZE_MEMORY_CHECKS}")
 
 
 def drop_stale_cache(module_file: str, *sources: str) -> None:

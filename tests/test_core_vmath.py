@@ -1,0 +1,102 @@
+"""The kernels' own exp, expm1 and log: accuracy, special values, vector = scalar, and that the
+patient pass's loops vectorise with them."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+from numba import njit
+
+from sim import load_scenario
+from sim.core import kernels, vmath
+from sim.core.simulation import Simulation
+
+FUNCTIONS = {"exp": (vmath.exp, np.exp), "expm1": (vmath.expm1, np.expm1),
+             "log": (vmath.log, np.log)}
+
+
+@njit(error_model="numpy")
+def _over(name: str, x: np.ndarray) -> np.ndarray:
+    """One function over an array in a compiled loop (the loop vectorises)."""
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        if name == "exp":
+            out[i] = vmath.exp(x[i])
+        elif name == "expm1":
+            out[i] = vmath.expm1(x[i])
+        else:
+            out[i] = vmath.log(x[i])
+    return out
+
+
+def _arguments(name: str) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    if name == "log":
+        return np.concatenate([rng.random(200_000), np.exp(rng.uniform(-700, 700, 200_000)),
+                               1.0 + rng.normal(0.0, 1e-4, 50_000),
+                               2.0 ** -rng.uniform(1022, 1074, 1_000)])  # subnormals
+    return np.concatenate([rng.uniform(-745, 709.7, 200_000), rng.uniform(-3, 3, 200_000),
+                           rng.normal(0.0, 1e-6, 50_000)])
+
+
+def _ulps(got: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """|got - reference| in units of the last place of the float64 nearest the reference."""
+    spacing = np.spacing(np.abs(reference.astype(np.float64))).astype(reference.dtype)
+    return np.abs(got.astype(reference.dtype) - reference) / spacing
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_within_one_ulp_of_the_exact_value(name: str) -> None:
+    x = _arguments(name)
+    got = _over(name, x)
+    reference_fn = FUNCTIONS[name][1]
+    if np.finfo(np.longdouble).nmant >= 63:  # x86's 80-bit floats: an exact-enough reference
+        finite = (x > -745.0) & (x < 709.7) if name != "log" else np.ones(x.size, bool)
+        ulps = _ulps(got[finite], reference_fn(x[finite].astype(np.longdouble)))
+        assert ulps.max() < 1.0, (name, float(ulps.max()))
+    else:  # the platform's library is itself within 1 ulp: within 2 of it
+        assert _ulps(got, reference_fn(x)).max() <= 2.0
+    assert np.mean(got == reference_fn(x)) > 0.85, "most results equal glibc's, bit for bit"
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_special_values_are_the_math_librarys(name: str) -> None:
+    """inf, NaN, zeros, subnormals and the bounds of overflow and underflow."""
+    x = np.array([0.0, -0.0, math.inf, -math.inf, math.nan, 5e-324, 1e-310, 2.2250738585072014e-308,
+                  1.0, -1.0, 1e-300, -1e-300, 709.78, 709.79, -708.39, -745.13, -745.2, 800.0,
+                  -800.0, 1.7976931348623157e308, -40.0, -41.0, 0.34657359027997264,
+                  1.0397207708399179])
+    with np.errstate(all="ignore"):
+        expected = FUNCTIONS[name][1](x)
+    got = _over(name, x)
+    special = ~np.isfinite(expected) | (np.abs(expected) < 2.2250738585072014e-308)
+    assert np.array_equal(got[special], expected[special], equal_nan=True), \
+        list(zip(x[special], got[special], expected[special], strict=True))
+    number = ~np.isnan(expected)  # a NaN's sign means nothing
+    assert np.array_equal(np.signbit(got[number]), np.signbit(expected[number])), "signs, -0.0"
+    assert _ulps(got[~special], expected[~special]).max() <= 1.0, "near the bounds, within 1 ulp"
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_a_vector_lane_gives_the_scalar_result(name: str) -> None:
+    """The compiled loop (vector lanes and scalar remainder) equals calls one at a time."""
+    x = _arguments(name)[::997]
+    one_at_a_time = np.array([FUNCTIONS[name][0](v) for v in x])
+    assert np.array_equal(_over(name, x), one_at_a_time)
+
+
+def test_the_patient_pass_vectorises_its_dose_and_hba1c_loops() -> None:
+    """A math-library call, a raising division or too few overlap checks
+    (``numba_cache.VECTORIZE_MEMORY_CHECKS``) would make these loops scalar again: 68-71 ns per
+    patient-day instead of 53-55 (benchmarks/results.md, 2026-12-03)."""
+    fn = njit(error_model="numpy")(kernels._variant(kernels.patient_pass, "_probe"))
+    m = Simulation(load_scenario("scenarios/designs/hybrid_kickoff.yaml",
+                                 {"population.size": 20}), 1)
+    fn(m.params, m._today(0, False), m.state, m.keys,
+       np.zeros(m.network.n_groups, dtype=np.int32))
+    ir = fn.inspect_llvm(fn.signatures[0])
+    assert re.search(r"@llvm\.vector\.reduce\.add\.v\d+i64", ir), "the dose loop (doses taken)"
+    assert re.search(r"@llvm\.sqrt\.v\d+f64", ir), "the HbA1c loop (the course's normal quantile)"
