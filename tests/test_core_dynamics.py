@@ -122,6 +122,14 @@ def test_poisson_inverse_has_the_poisson_mean_and_zero_share():
     assert (k == 0).mean() == pytest.approx(math.exp(-lam), abs=0.005)
 
 
+def test_poisson_inverse_stops_where_its_summed_cdf_stops_short_of_one() -> None:
+    """For u within 1e-15 of 1 the float sum of the Poisson probabilities can stay below u;
+    the count is then where the terms stop adding, not the loop's cap of 1000."""
+    for lam in (0.5, 1.7, 6.0, 19.0, 39.0):
+        k = dyn.poisson_inverse(np.nextafter(1.0, 0.0), lam)
+        assert lam < k < lam + 20 * math.sqrt(lam) + 20, (lam, k)
+
+
 def test_norms_simple_and_complex():
     assert dyn.simple_norm(1.5, 3.0, 0.4) == pytest.approx(0.2, rel=EXACT), "0.4 x half adherent"
     assert dyn.simple_norm(0.0, 0.0, 0.4) == 0.0, "no ties, no norm"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.core import counter_rng as cr
 from sim.core.counter_rng import normal_quantile, normals, uniforms, uniforms_at
 from sim.core.rng import (
     Streams,
@@ -75,6 +76,28 @@ def test_counter_draws_are_the_documented_hash_of_key_day_and_index() -> None:
         assert u[i] == _splitmix_uniform(int(key), 7, i)
     assert uniforms(key, -1, 3)[2] == _splitmix_uniform(int(key), -1, 2), "day -1 is allowed"
     assert Streams(2024).key("dosing") == key and Streams(2025).key("dosing") != key
+
+
+def _unshift(y: int, shift: int) -> int:
+    """x from y = x ^ (x >> shift), 64-bit."""
+    x = y
+    for _ in range(64 // shift + 1):
+        x = y ^ (x >> shift)
+    return x
+
+
+def test_the_top_counter_word_draws_the_largest_float_below_one() -> None:
+    """The word whose top 53 bits are all ones is centred at 1 - 2^-54, which rounds to 1:
+    drawn as 1 - 2^-53 instead, so every uniform lies in (0, 1) and its normal is finite."""
+    mask, gamma = 2**64 - 1, 0x9E3779B97F4A7C15
+    z = _unshift(mask, 31)  # invert mix (a bijection) at the all-ones word
+    z = _unshift((z * pow(0x94D049BB133111EB, -1, 2**64)) & mask, 27)
+    z = _unshift((z * pow(0xBF58476D1CE4E5B9, -1, 2**64)) & mask, 30)
+    day_key = np.uint64((z - gamma) & mask)  # draw 0 hashes day_key + G
+    top = cr.uniform(day_key, 0)
+    assert top == np.nextafter(1.0, 0.0)
+    assert np.isfinite(cr.normal(day_key, 0))
+    assert cr.uniform(day_key, 1) < top
 
 
 def test_a_counter_draw_depends_only_on_seed_stream_day_and_index() -> None:

@@ -1,10 +1,5 @@
-"""The science core.
+"""The science core; numba's compiled-kernel cache goes to the user's cache folder."""
 
-numba caches its compiled kernels in the user's cache folder, and LLVM may vectorise loops
-over many arrays (``sim.core.numba_cache``).
-"""
-
-from sim.core.numba_cache import use_user_cache_dir, vectorize_wide_loops
+from sim.core.numba_cache import use_user_cache_dir
 
 use_user_cache_dir()
-vectorize_wide_loops()

@@ -18,8 +18,9 @@ The hash is SplitMix64's: the day key is ``mix(key + (d + 1) G)`` and the draw's
 ``mix(day_key + (i + 1) G)``, with G the golden-ratio increment and ``mix`` Stafford's
 variant 13 finalizer; within a day a stream is exactly the SplitMix64 sequence seeded at the
 day key, which passes BigCrush (Steele 2014). Uniforms take the word's top 53 bits, centred in
-their interval, so they lie in (0, 1) and ``log(u)`` is finite; normals invert the normal CDF
-with Wichura's AS 241 (relative error about 1e-16), one word per normal (Wichura 1988).
+their interval, and lie in (0, 1): the top interval's centre rounds to 1, so it is drawn as the
+largest float below 1 (a normal's quantile at 1 is infinite). Normals invert the normal CDF with
+Wichura's AS 241 (relative error about 1e-16), one word per normal (Wichura 1988).
 
 References:
     Steele 2014 (SplitMix64); Salmon 2011 (counter-based generators); Wichura 1988 (AS 241).
@@ -44,6 +45,7 @@ _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(
 _ONE = np.uint64(1)
 _HALF_ULP = 0.5
 _TWO_M53 = 2.0**-53
+_BELOW_ONE = 1.0 - 2.0**-53  # the largest float below 1
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -64,7 +66,7 @@ def day_key(key: np.uint64, day: int) -> np.uint64:
 def uniform(key_of_day: np.uint64, index: int) -> float:
     """Uniform in (0, 1) of draw ``index`` (>= 0) under a day key (``day_key``)."""
     w = mix(key_of_day + (np.uint64(index) + _ONE) * _GAMMA)
-    return (np.float64(w >> _S11) + _HALF_ULP) * _TWO_M53
+    return min((np.float64(w >> _S11) + _HALF_ULP) * _TWO_M53, _BELOW_ONE)
 
 
 @njit(cache=True, inline="always", error_model="numpy")

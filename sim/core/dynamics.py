@@ -4,7 +4,8 @@ Each function is compiled with numba and called per patient from the fused daily
 kernels in ``sim.core.kernels``; each is also callable from Python on scalars, which is how
 the tests check them. Nothing here draws random numbers: uniforms are passed in, so
 every random quantity is a fixed transform of its stream's draws (common random
-numbers).
+numbers). Compiled with numpy's error model (``sim.core.vmath`` says why): a division by zero
+gives inf or NaN instead of raising; the scenario schema keeps every divisor positive.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def poisson_inverse(u: float, lam: float) -> int:
     while u > cdf and k < 1000:
         k += 1
         p *= lam / k
+        if k > lam and cdf + p == cdf:  # the summed CDF stopped short of u (< 1e-15 of u)
+            break
         cdf += p
     return k
 

@@ -23,13 +23,14 @@ from sim.core import counter_rng as cr
 from sim.core import dynamics as dyn
 from sim.core import state, vmath
 from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT
-from sim.core.numba_cache import drop_stale_cache
+from sim.core.numba_cache import drop_stale_cache, vectorize_wide_loops
 from sim.core.rng import Streams
 from sim.core.state import PatientState, Ties
 from sim.params.scenario import Scenario
 
 drop_stale_cache(__file__, dyn.__file__, cr.__file__, vmath.__file__,
                  state.__file__)  # state: the tuples' fields
+vectorize_wide_loops()  # before the kernels compile
 
 PARALLEL_MIN_PATIENTS = 500
 """Below this size a day's work is shorter than waking worker threads: run serially.

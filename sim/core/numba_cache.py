@@ -1,9 +1,9 @@
 """How numba compiles and caches the kernels: the user's cache folder, LLVM's vectoriser.
 
-Applied by ``sim/core/__init__.py``, before any core module compiles a kernel. The cache goes
-to the user's cache folder, not the installed package, so a read-only install (a wheel in
-site-packages, a container) caches once per user instead of recompiling in every worker; a
-``NUMBA_CACHE_DIR`` the user set is kept.
+The cache goes to the user's cache folder, not the installed package (applied by
+``sim/core/__init__.py``, before any core module imports numba), so a read-only install (a
+wheel in site-packages, a container) caches once per user instead of recompiling in every
+worker; a ``NUMBA_CACHE_DIR`` the user set is kept.
 """
 
 from __future__ import annotations
@@ -45,9 +45,10 @@ def vectorize_wide_loops() -> None:
     """Let LLVM vectorise loops over many arrays (``VECTORIZE_MEMORY_CHECKS``).
 
     An LLVM option of the whole process, set before the kernels compile (cached kernels keep
-    the code they were compiled to). It changes which loops run vectorised, never a result:
-    the checks fall back to the scalar loop when arrays do overlap, and without fast-math
-    flags a vector lane does the scalar loop's operations in the same order.
+    the code they were compiled to); set by ``sim.core.kernels``, so it also applies to numba
+    code compiled later in the process. It changes which loops run vectorised, never a result
+    of code compiled without fast-math: the checks fall back to the scalar loop when arrays do
+    overlap, and a vector lane does the scalar loop's operations in the same order.
     """
     import llvmlite.binding as llvm
 
