@@ -362,7 +362,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
     to today's dose logit (``st.dose_logit``, with ``st.messages``); the dose, adherence and
     PDC; HbA1c to costs. The second and third vectorise (``sim.core.vmath``; the first reads
     its group's moderator posts by index, which keeps it scalar): 53-55 ns per patient-day
-    instead of 78-82 (benchmarks/results.md, 2026-12-03 13:00).
+    instead of 78-82 (benchmarks/results.md, 2026-12-03 12:30).
     """
     group_id = st.group_id
     leader = st.leader
