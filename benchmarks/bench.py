@@ -185,10 +185,13 @@ def sweep_throughput(workers: int, runs: int) -> tuple[float, float]:
 
     Returns the rate of a sweep of ``runs`` (the workers' start-up included) and the steady
     rate: ``runs`` more runs over the extra time a sweep of twice as many takes (what a long
-    sweep, such as a Sobol' analysis, sees).
+    sweep, such as a Sobol' analysis, sees). Each length is timed twice and the faster kept:
+    one slow sweep (a loaded host) would otherwise swing the difference, even below zero, for
+    which the steady rate is NaN.
     """
-    first = _sweep_seconds(workers, runs)
-    return runs / first, runs / max(_sweep_seconds(workers, 2 * runs) - first, 1e-9)
+    first = min(_sweep_seconds(workers, runs) for _ in range(2))
+    extra = min(_sweep_seconds(workers, 2 * runs) for _ in range(2)) - first
+    return runs / first, runs / extra if extra > 0 else float("nan")
 
 
 def _sweep_seconds(workers: int, runs: int) -> float:
