@@ -130,6 +130,17 @@ def test_poisson_inverse_stops_where_its_summed_cdf_stops_short_of_one() -> None
         assert lam < k < lam + 20 * math.sqrt(lam) + 20, (lam, k)
 
 
+@pytest.mark.parametrize("lam", [0.3, 6.0, 699.0, 700.5, 1000.0, 1e5])
+def test_poisson_inverse_is_the_poisson_quantile(lam: float) -> None:
+    """Exact inversion on both sides of POISSON_SUM_MAX (the CDF summed from 0, or from the
+    mode where exp(-lam) underflows): before, rates above 745 all drew the loop's cap of 1000."""
+    from scipy import stats
+
+    u = np.random.default_rng(3).uniform(1e-9, 1.0 - 1e-9, 2_000)
+    k = np.array([dyn.poisson_inverse(x, lam) for x in u])
+    assert np.array_equal(k, stats.poisson.ppf(u, lam))
+
+
 def test_norms_simple_and_complex():
     assert dyn.simple_norm(1.5, 3.0, 0.4) == pytest.approx(0.2, rel=EXACT), "0.4 x half adherent"
     assert dyn.simple_norm(0.0, 0.0, 0.4) == 0.0, "no ties, no norm"

@@ -75,23 +75,64 @@ def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + vmath.exp(-x))
 
 
+POISSON_SUM_MAX = 700.0
+"""Above this rate Poisson counts are inverted from the mode: exp(-lam) underflows at 745."""
+
+
 @njit(cache=True, error_model="numpy")
 def poisson_inverse(u: float, lam: float) -> int:
-    """Poisson count by CDF inversion of one uniform u in (0, 1) (CRN-safe).
+    """Poisson count by CDF inversion of one uniform u in (0, 1) (CRN-safe); lam finite.
 
     A patient's count depends only on its own uniform and rate, whatever the others do
     (numpy's Poisson sampler consumes a variable number of draws per element). The common
-    count 0 costs one exp and one comparison.
+    count 0 costs one exp and one comparison. The CDF is summed from 0 up to
+    ``POISSON_SUM_MAX``, from the mode above it (``_poisson_from_mode``); the sum stops where
+    its terms stop adding (u within 1e-15 of 1).
     """
+    if lam > POISSON_SUM_MAX:
+        return _poisson_from_mode(u, lam)
     p = vmath.exp(-lam)
     if u <= p:
         return 0
     cdf = p
     k = 0
-    while u > cdf and k < 1000:
+    while u > cdf:
         k += 1
         p *= lam / k
-        if k > lam and cdf + p == cdf:  # the summed CDF stopped short of u (< 1e-15 of u)
+        if k > lam and cdf + p == cdf:  # the summed CDF stopped short of u
+            break
+        cdf += p
+    return k
+
+
+@njit(cache=True, error_model="numpy")
+def _poisson_from_mode(u: float, lam: float) -> int:
+    """``poisson_inverse`` for a large rate: probabilities from the mode m = floor(lam).
+
+    p_m = exp(-lam + m ln lam - ln m!); F(m) sums p_m and the terms below it down to where
+    they stop adding; the count walks down from m while u <= F(k - 1), or up while u > F(k).
+    """
+    k = int(math.floor(lam))
+    p_mode = vmath.exp(-lam + k * vmath.log(lam) - math.lgamma(k + 1.0))
+    below = 0.0
+    p = p_mode
+    for j in range(k, 0, -1):
+        p *= j / lam
+        if below + p == below:
+            break
+        below += p
+    cdf = below + p_mode  # F(m)
+    p = p_mode
+    if u <= cdf:
+        while k > 0 and u <= cdf - p:  # u <= F(k - 1)
+            cdf -= p
+            p *= k / lam
+            k -= 1
+        return k
+    while u > cdf:
+        k += 1
+        p *= lam / k
+        if cdf + p == cdf:
             break
         cdf += p
     return k
