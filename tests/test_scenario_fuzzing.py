@@ -279,16 +279,21 @@ def schema_documents(draw: Any) -> tuple[str, list[str], bool, bool]:
     return dump(doc, draw), set_paths, has_non_finite(doc), all_in_range
 
 
-def doc_paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+def doc_paths(doc: Any, prefix: tuple[Any, ...] = (),
+              seen: set[int] | None = None) -> list[tuple[Any, ...]]:
+    """Key paths of ``doc``, below each shared list or mapping only once.
+
+    ``huge`` repeats one object (YAML aliases when dumped): listing every copy's paths would
+    grow as the product of the repeats (5,000 x 5,000 = 25 M paths, 3 GB, after two).
+    """
+    seen = set() if seen is None else seen
+    if not isinstance(doc, dict | list) or id(doc) in seen:
+        return []
+    seen.add(id(doc))
     out = []
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            out.append((*prefix, k))
-            out += doc_paths(v, (*prefix, k))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            out.append((*prefix, i))
-            out += doc_paths(v, (*prefix, i))
+    for k, v in doc.items() if isinstance(doc, dict) else enumerate(doc):
+        out.append((*prefix, k))
+        out += doc_paths(v, (*prefix, k), seen)
     return out
 
 
@@ -558,11 +563,14 @@ def test_object_tags_are_refused(tmp_path: Path, tag_doc: str) -> None:
 
 
 def measure(call: Callable[[], Any]) -> tuple[float, float, BaseException | None]:
-    """(CPU seconds, peak extra RSS in MB, exception) of ``call``, sampling RSS every 2 ms.
+    """(CPU seconds, peak extra RSS in MB, exception) of ``call``.
 
     CPU time of the calling thread, not wall time: the bound is on the work of refusing a
-    document, which a loaded machine (a parallel test run) must not make flaky.
+    document, which a loaded machine (a parallel test run) must not make flaky. The peak is
+    the kernel's high-water mark, reset first (Linux); elsewhere RSS sampled every 2 ms,
+    which misses a peak inside one C call that holds the GIL (a repr of a huge list).
     """
+    exact = _reset_peak_rss()
     proc = psutil.Process()
     base = proc.memory_info().rss
     peak = [base]
@@ -574,7 +582,8 @@ def measure(call: Callable[[], Any]) -> tuple[float, float, BaseException | None
             time.sleep(0.002)
 
     sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    if not exact:
+        sampler.start()
     start = time.thread_time()
     error: BaseException | None = None
     try:
@@ -583,9 +592,29 @@ def measure(call: Callable[[], Any]) -> tuple[float, float, BaseException | None
         error = exc
     elapsed = time.thread_time() - start
     done.set()
-    sampler.join()
+    if exact:
+        peak[0] = _peak_rss()
+    else:
+        sampler.join()
     peak[0] = max(peak[0], proc.memory_info().rss)
     return elapsed, (peak[0] - base) / 1e6, error
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's peak RSS (VmHWM) to its current RSS; False where unsupported."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return _peak_rss() > 0
+    except OSError:
+        return False
+
+
+def _peak_rss() -> int:
+    """This process's peak RSS in bytes since the last reset (0 if unknown)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def laughs(kind: str, levels: int = 9) -> str:
@@ -614,7 +643,39 @@ HOSTILE_LARGE = {
     "deep_flow_nesting": lambda: "a: " + "[" * 100_000 + "]" * 100_000 + "\n",
     "deep_block_nesting": lambda: "".join("  " * i + f"k{i}:\n" for i in range(400)) + "\n",
     "long_scalar": lambda: "population:\n  size: " + "9" * 1_900_000 + "\n",
+    # one long string repeated by aliases: 150 GB of text once expanded (the value preview
+    # of its type error alone took 20 s and every byte of memory before the character limit)
+    "alias_string_bomb": lambda: "name: &s '" + "x" * 1_000_000 + "'\ndescription: ["
+                                 + ", ".join(["*s"] * 150_000) + "]\n",
+    "alias_string_bomb_nested": lambda: "name: &s '" + "x" * 100_000 + "'\nl1: &l1 ["
+                                        + ", ".join(["*s"] * 50) + "]\ndescription: ["
+                                        + ", ".join(["*l1"] * 100) + "]\n",
 }
+
+
+def test_string_aliases_just_under_the_limit_are_shown_in_bounded_memory(
+        tmp_path: Path) -> None:
+    """7 MB of aliased text (under the limit) in a type error: the preview stays short."""
+    path = tmp_path / "aliases.yaml"
+    path.write_text("name: &s '" + "x" * 100_000 + "'\ndescription: ["
+                    + ", ".join(["*s"] * 70) + "]\n")
+    elapsed, extra_mb, error = measure(lambda: load_scenario(path))
+    assert isinstance(error, ScenarioError), repr(error)
+    assert "description: input should be a valid string, got ['xxx" in str(error), str(error)
+    assert len(str(error)) < 300, str(error)
+    assert elapsed < TIME_LIMIT_S and extra_mb < MEMORY_LIMIT_MB, (elapsed, extra_mb)
+
+
+def test_mutation_paths_list_a_repeated_object_once() -> None:
+    """Two nested ``huge`` mutations: the generator itself once took 3 GB per 25 M paths."""
+    doc = yaml.safe_load((SCENARIOS / "designs" / "hybrid_kickoff.yaml").read_text())
+    doc["program"] = [doc["program"]] * 5000
+    inner = doc["program"][0]
+    inner["im"] = [inner["im"]] * 5000
+    paths = doc_paths(doc)
+    assert len(paths) < 20_000, len(paths)
+    assert len(paths) == len(set(paths))
+    assert ("program", 0, "im", 0) in paths and ("program", 1) in paths
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE_LARGE))

@@ -94,12 +94,19 @@ def poisson_inverse(u: float, lam: float) -> int:
     p = vmath.exp(-lam)
     if u <= p:
         return 0
-    cdf = p
-    k = 0
+    return _count_up(u, lam, 0, p, p)
+
+
+@njit(inline="always", error_model="numpy")
+def _count_up(u: float, lam: float, k: int, p: float, cdf: float) -> int:
+    """The count from k, with p = p_k and cdf = F(k) < u: step up until F(k) >= u.
+
+    Above the mode, stop where the terms stop adding (the summed CDF stopped short of u).
+    """
     while u > cdf:
         k += 1
         p *= lam / k
-        if k > lam and cdf + p == cdf:  # the summed CDF stopped short of u
+        if k > lam and cdf + p == cdf:
             break
         cdf += p
     return k
@@ -129,13 +136,7 @@ def _poisson_from_mode(u: float, lam: float) -> int:
             p *= k / lam
             k -= 1
         return k
-    while u > cdf:
-        k += 1
-        p *= lam / k
-        if cdf + p == cdf:
-            break
-        cdf += p
-    return k
+    return _count_up(u, lam, k, p, cdf)  # k + 1 > lam: the stop applies from the first step
 
 
 PDC_ADHERENT = 0.8

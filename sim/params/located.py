@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import reprlib
 import types
 import typing
 from collections.abc import Mapping, MutableMapping, Sequence
@@ -35,8 +36,17 @@ class Strict(BaseModel):
 
 
 def short(value: Any, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters: a value preview for messages."""
-    text = repr(value)
+    """``repr(value)`` cut to ``limit`` characters: a value preview for messages.
+
+    Built by a bounded ``reprlib.Repr``, never the full repr: a value may be megabytes of
+    text, or a long list, once YAML aliases are expanded. Each element of a shown value
+    takes at least one character, so up to ``limit`` of each bound shows what repr would.
+    """
+    bounded = reprlib.Repr(maxlevel=limit, maxtuple=limit, maxlist=limit, maxarray=limit,
+                           maxdict=limit, maxset=limit, maxfrozenset=limit, maxdeque=limit,
+                           maxstring=2 * limit + 10, maxlong=2 * limit + 10,
+                           maxother=2 * limit + 10)
+    text = bounded.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -201,11 +211,12 @@ class Located:
         if kind in _BOUNDS:
             bound = next(iter(ctx.values()))
             bound = f"{bound:g}" if isinstance(bound, float) else bound
-            return f"{where} must be {_BOUNDS[kind]} {bound}, got {got!r}", loc
+            return f"{where} must be {_BOUNDS[kind]} {bound}, got {short(got)}", loc
         if kind == "literal_error":
             expected = ctx.get("expected", "")
-            hint = _did_you_mean(str(got), re.findall(r"'([^']*)'", str(expected)))
-            return f"{where} must be one of {expected}, got {got!r}{hint}", loc
+            hint = _did_you_mean(got, re.findall(r"'([^']*)'", str(expected))) \
+                if isinstance(got, str) else ""
+            return f"{where} must be one of {expected}, got {short(got)}{hint}", loc
         if kind == "value_error":  # a whole-document check has no key path
             return f"{where + ': ' if where else ''}{ctx.get('error', err['msg'])}", loc
         if kind == "finite_number":

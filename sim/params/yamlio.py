@@ -7,8 +7,11 @@ Python while a ``{key path: line}`` map is recorded.
 Hostile input is refused early, in bounded time and memory: at most
 ``MAX_DOCUMENT_BYTES`` are read; the event stream is scanned before any node is built
 (at most ``MAX_NODES`` events, ``MAX_DEPTH`` levels); alias and ``<<`` merge expansion
-is counted while converting; only the plain YAML tags (str, int, float, bool, null,
-timestamp, binary, map, seq) are accepted. Every error is a one-line ScenarioError.
+is measured before converting (at most ``MAX_NODES`` values and ``MAX_EXPANDED_CHARS``
+characters of text once expanded: one long string repeated by aliases would otherwise
+grow to gigabytes wherever it is shown or copied); only the plain YAML tags (str, int,
+float, bool, null, timestamp, binary, map, seq) are accepted. Every error is a one-line
+ScenarioError.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from sim.params.files import regular_file
 MAX_DOCUMENT_BYTES = 2_000_000
 MAX_NODES = 200_000
 MAX_DEPTH = 50
+MAX_EXPANDED_CHARS = 4 * MAX_DOCUMENT_BYTES
+"""Characters of text (keys and values) a document may hold once aliases are expanded."""
 
 # libyaml (bundled with PyYAML's wheels) scans about 15x faster than pure Python.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -137,10 +142,10 @@ class _Converter:
         self.count = 0
         self.constructor = yaml.SafeLoader("")
         self.pairs_memo: dict[int, list[tuple[str, yaml.Node, yaml.Node, bool]] | None] = {}
-        self.sizes: dict[int, tuple[int, int] | None] = {}
+        self.sizes: dict[int, tuple[int, int, int] | None] = {}
 
-    def measure(self, node: yaml.Node, level: int) -> tuple[int, int]:
-        """(values, levels) of ``node`` once aliases are expanded.
+    def measure(self, node: yaml.Node, level: int) -> tuple[int, int, int]:
+        """(values, characters, levels) of ``node`` once aliases are expanded.
 
         Memoised per node, so a billion-laughs document costs one visit per distinct node, not per
         copy.
@@ -160,15 +165,20 @@ class _Converter:
             else:
                 children = []
             size, height = 1, 0
+            chars = len(node.value) if isinstance(node, yaml.ScalarNode) else 0
             for child in children:
-                child_size, child_height = self.measure(child, level + 1)
+                child_size, child_chars, child_height = self.measure(child, level + 1)
                 size += child_size
+                chars += child_chars
                 height = max(height, child_height + 1)
                 if size > MAX_NODES:
                     raise self.error(f"document too large (over {MAX_NODES:,} values once "
                                      "aliases are expanded)", node)
-            known = self.sizes[id(node)] = (size, height)
-        if level + known[1] > MAX_DEPTH:
+                if chars > MAX_EXPANDED_CHARS:
+                    raise self.error(f"document too large (over {MAX_EXPANDED_CHARS:,} "
+                                     "characters of text once aliases are expanded)", node)
+            known = self.sizes[id(node)] = (size, chars, height)
+        if level + known[2] > MAX_DEPTH:
             raise self.error(f"document too deeply nested (over {MAX_DEPTH} levels, counting "
                              "aliases)", node)
         return known
