@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 from typing import Literal
 
@@ -96,3 +97,27 @@ def test_a_key_with_a_bracket_is_reported_not_dropped(tmp_path: Path, text: str)
     path.write_text(text)
     with pytest.raises(ScenarioError, match=r"unknown key '(population\.)?(0\[|Program)'"):
         load_scenario(path)
+
+
+def test_previews_are_bounded_whatever_the_value() -> None:
+    """A preview never builds the full repr: megabytes of text, long lists, huge integers."""
+    big = ["x" * 1_000_000] * 1_000  # a gigabyte once shown in full
+    tracemalloc.start()
+    try:
+        text = short(big)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert text == repr(["x" * 60])[:57] + "..." and peak < 1_000_000, (text, peak)
+    assert short(list(range(100))) == repr(list(range(100)))[:57] + "..."
+    assert short({"b": [1, 2], "a": "z"}) == repr({"a": "z", "b": [1, 2]})  # keys sorted
+    assert short(10**5000) == "<an integer of about 5,001 digits>"
+    assert short("x" * 30, 10, "\u2026") == "'xxxxxxxx\u2026"
+
+
+@pytest.mark.parametrize("value", [10**5000, [10**5000], {"a": -(10**9999)}],
+                         ids=["int", "in_list", "in_mapping"])
+def test_an_integer_too_long_to_print_is_a_scenario_error(value: object) -> None:
+    """Python's int_max_str_digits made repr raise ValueError: a traceback, not an error."""
+    with pytest.raises(ScenarioError, match=r"population.size.*an integer of about"):
+        load_scenario({"population": {"size": value}})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 import re
 import reprlib
 import types
@@ -35,19 +36,30 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def short(value: Any, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters: a value preview for messages.
+class _Preview(reprlib.Repr):
+    """``reprlib.Repr`` that also shows an integer too long for ``repr`` (over 4,300 digits)."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        try:
+            return super().repr_int(x, level)
+        except ValueError:  # Python's int_max_str_digits
+            return f"<an integer of about {int(x.bit_length() * math.log10(2)) + 1:,} digits>"
+
+
+def short(value: Any, limit: int = 60, ellipsis: str = "...") -> str:
+    """``repr(value)`` cut to ``limit`` characters (``ellipsis`` included): a value preview.
 
     Built by a bounded ``reprlib.Repr``, never the full repr: a value may be megabytes of
-    text, or a long list, once YAML aliases are expanded. Each element of a shown value
-    takes at least one character, so up to ``limit`` of each bound shows what repr would.
+    text, or a long list, once YAML aliases are expanded, or an integer too long to print.
+    Each element of a shown value takes at least one character, so up to ``limit`` of each
+    bound shows what repr would.
     """
-    bounded = reprlib.Repr(maxlevel=limit, maxtuple=limit, maxlist=limit, maxarray=limit,
-                           maxdict=limit, maxset=limit, maxfrozenset=limit, maxdeque=limit,
-                           maxstring=2 * limit + 10, maxlong=2 * limit + 10,
-                           maxother=2 * limit + 10)
+    bounded = _Preview(maxlevel=limit, maxtuple=limit, maxlist=limit, maxarray=limit,
+                       maxdict=limit, maxset=limit, maxfrozenset=limit, maxdeque=limit,
+                       maxstring=2 * limit + 10, maxlong=2 * limit + 10,
+                       maxother=2 * limit + 10)
     text = bounded.repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - len(ellipsis)] + ellipsis
 
 
 def dotted(loc: Sequence[str]) -> str:

@@ -14,6 +14,7 @@ import numbers
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sim.params.located import short
 from sim.viz.arms import Levers
 
 CONTAGIONS = ("simple", "complex")
@@ -77,13 +78,9 @@ def page_controls(opening: Levers) -> dict[str, Control]:
                             hi=max(c.hi, getattr(opening, c.name))) for c in BASE_CONTROLS}
 
 
-def shown(value: Any, limit: int = 24) -> str:
+def shown(value: Any, limit: int = 25) -> str:
     """A short, printable rendering of an untrusted value for a message."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int too long to print (Python's int_max_str_digits)
-        text = "a number too long to show"
-    return text if len(text) <= limit else text[:limit] + "\u2026"
+    return short(value, limit, "\u2026")
 
 
 def clean_number(control: Control, value: Any, default: float) -> tuple[float, str | None]:
