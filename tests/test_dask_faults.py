@@ -35,7 +35,6 @@ from tests.test_sweep_crash_resume import report_figures
 ROOT = Path(__file__).resolve().parents[1]
 
 
-
 def dask_sweep(replications: int) -> str:
     """2 designs x 5 points x ``replications`` of 200 patients x 60 days."""
     return sweep_yaml("workerfault", size=200, days=60, n=5, replications=replications,

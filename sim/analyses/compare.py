@@ -131,6 +131,7 @@ def subgroup_bands(runs: pd.DataFrame) -> dict[str, tuple[str, str]]:
             out[sub] = ("Baseline HbA1c", label.removeprefix("baseline HbA1c "))
     return out
 
+
 SUBGROUP_MEASURES = {
     "hba1c_change": ("HbA1c change", "%-points", "lower"),
     "utility_change": ("QoL change", "utility", "higher"),
@@ -437,8 +438,6 @@ class Comparison:
 
 
 # --------------------------------------------------------------------------- schema lookups
-
-
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -1063,6 +1062,7 @@ def _outcome_table(runs: pd.DataFrame, rows: list[OutcomeRow], names: list[str],
     # IM-only outcomes are nan without an IM group; _outcomes blanks those entries
     blank = {key: 0.0 for key in IM_ONLY if key in runs}
     runs = runs.fillna(blank)
+
     def against(pair: pd.DataFrame, key: str) -> tuple[np.ndarray, pd.DataFrame]:
         return (_wide(pair, key, names)[comp].to_numpy(),
                 paired_differences(pair.assign(point=0), key, comp, lever="design",

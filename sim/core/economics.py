@@ -166,6 +166,8 @@ def moderation_minutes(messages: np.ndarray, minutes_per_group_week: float,
     """
     read = messages.sum() if max_messages is None else np.minimum(messages, max_messages).sum()
     return messages.shape[0] * minutes_per_group_week / 7.0 + minutes_per_message * float(read)
+
+
 def mentor_time_cost(calls: float, minutes_per_call: float, admin_minutes_per_call: float,
                      cost_per_hour: float) -> float:
     """Peer mentors' time: calls x (call + admin minutes) / 60 x hourly rate (currency).

@@ -29,7 +29,6 @@ def use_user_cache_dir() -> None:
         sys.modules["numba"].core.config.reload_config()
 
 
-
 VECTORIZE_MEMORY_CHECKS = 1024
 """Runtime overlap checks LLVM's loop vectoriser may emit for one loop (LLVM's default: 128).
 

@@ -56,6 +56,7 @@ OUTCOMES: dict[str, Outcome] = {
     "nmb_per_patient": Outcome("Net monetary benefit", "currency per patient", "higher"),
 }
 
+
 def top_share(posts: np.ndarray, percent: int = 1) -> float:
     """Share of all posts written by the most active ``percent``% of ``posts``' writers.
 
@@ -68,6 +69,7 @@ def top_share(posts: np.ndarray, percent: int = 1) -> float:
         return 0.0
     k = max(posts.shape[0] * percent // 100, 1)
     return float(np.sort(posts)[::-1][:k].sum() / total)
+
 
 # --- lifetime stage (sim.runner.lifetime_stage; docs/lifetime.md) -------------------------
 LIFETIME_EVENTS = {"mi": "Myocardial infarction", "ihd": "Ischaemic heart disease",
@@ -160,6 +162,7 @@ def subgroup_label(name: str) -> str | None:
 # --------------------------------------------------------------------------- summary columns
 # Declarations of the remaining summary keys of ``sim.runner.summarize``, so the column
 # dictionary of docs/results.md (``python -m sim.report.columns_table``) covers every key.
+
 
 OUTCOMES.update({
     "days": Outcome("Days simulated", "days", "neither"),

@@ -18,6 +18,7 @@ PACKAGE_DATA = Path(__file__).resolve().parents[1] / "_data"
 CHECKOUT = Path(__file__).resolve().parents[2]
 """The source tree (editable installs and ``PYTHONPATH`` runs)."""
 
+
 def data_root() -> Path:
     """The folder holding ``scenarios/`` and ``experiments/``: the wheel's copy or the checkout."""
     return PACKAGE_DATA if (PACKAGE_DATA / "scenarios").is_dir() else CHECKOUT

@@ -23,6 +23,7 @@ BEGIN, END = "<!-- columns:begin -->", "<!-- columns:end -->"
 UNDECLARED = "UNDECLARED"
 """Placeholder for a summary key without a declaration in ``sim.core.outcomes``."""
 
+
 def declaration(key: str) -> Outcome | None:
     """The declared outcome of a summary key (subgroup keys from their template)."""
     if key in OUTCOMES:
