@@ -9,8 +9,8 @@ from typing import Literal
 import pytest
 from pydantic import Field
 
-from sim.params.errors import ScenarioError
-from sim.params.located import Strict, dotted, load_document, model_at, short
+from sim.params.errors import ScenarioError, short
+from sim.params.located import Strict, dotted, load_document, model_at
 from sim.params.scenario import load_scenario
 
 
@@ -110,14 +110,22 @@ def test_previews_are_bounded_whatever_the_value() -> None:
         tracemalloc.stop()
     assert text == repr(["x" * 60])[:57] + "..." and peak < 1_000_000, (text, peak)
     assert short(list(range(100))) == repr(list(range(100)))[:57] + "..."
-    assert short({"b": [1, 2], "a": "z"}) == repr({"a": "z", "b": [1, 2]})  # keys sorted
-    assert short(10**5000) == "<an integer of about 5,001 digits>"
-    assert short("x" * 30, 10, "\u2026") == "'xxxxxxxx\u2026"
+    assert short({"b": [1, 2], "a": (3,)}) == repr({"b": [1, 2], "a": (3,)})
+    assert short("a" * 100 + "'") == repr("a" * 100 + "'")[:57] + "..."  # repr's quotes
+    assert short(10**5000) == "<5,001-digit integer>"
+    assert short("x" * 30, 10, "\u2026") == "'xxxxxxxx\u2026" and short("x" * 30, 2) == ".."
+    nested = [1] * 60
+    for _ in range(6):  # 60**7 elements shared by reference: repr would never finish
+        nested = [nested] * 60
+    assert short(nested) == ("[" * 7 + ", ".join(["1"] * 60))[:57] + "..."
 
 
 @pytest.mark.parametrize("value", [10**5000, [10**5000], {"a": -(10**9999)}],
                          ids=["int", "in_list", "in_mapping"])
 def test_an_integer_too_long_to_print_is_a_scenario_error(value: object) -> None:
     """Python's int_max_str_digits made repr raise ValueError: a traceback, not an error."""
-    with pytest.raises(ScenarioError, match=r"population.size.*an integer of about"):
+    with pytest.raises(ScenarioError, match=r"population.size.*5,001-digit integer|"
+                                            r"population.size.*10,000-digit integer"):
         load_scenario({"population": {"size": value}})
+    with pytest.raises(ScenarioError, match=r"--set population.size=.*digit integer"):
+        load_scenario({}, {"population.size": value})  # an override names its own value

@@ -81,8 +81,8 @@ from sim.engine.budget import check_runs
 from sim.engine.options import RunOptions
 from sim.engine.store import ResultsStore, load_results
 from sim.engine.tasks import RunReport, Task, run_tasks
-from sim.params.errors import ScenarioError
-from sim.params.located import Located, Strict, load_document, short
+from sim.params.errors import ScenarioError, short
+from sim.params.located import Located, Strict, load_document
 from sim.params.scenario import Scenario, check_parameter_path, load_scenario, parse_set
 from sim.uncertainty import BOUNDED, RangeSpec, resolve_ranges, stored_dist
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ScenarioError(ValueError):
     """Bad scenario, sweep or analysis input.
@@ -39,3 +41,65 @@ def _printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def short(value: Any, limit: int = 60, ellipsis: str = "...") -> str:
+    """``repr(value)`` cut to ``limit`` characters (``ellipsis`` included): a value preview.
+
+    Written piece by piece and stopped once past ``limit``, so the work is bounded whatever
+    the value: megabytes of text, a list repeated by YAML aliases, lists nested in shared
+    lists (from the Python API), an integer too long for ``repr`` (over 4,300 digits: shown
+    as ``<N-digit integer>``). Lists, tuples, dicts (in their order), strings, bytes and
+    numbers read as repr writes them; other objects as their own repr.
+    """
+    pieces: list[str] = []
+    size = 0
+
+    def put(text: str) -> bool:
+        """Append ``text``; True once the preview is past ``limit`` (stop writing)."""
+        nonlocal size
+        pieces.append(text)
+        size += len(text)
+        return size > limit
+
+    def walk(item: Any) -> bool:
+        if type(item) in (list, tuple, dict):
+            is_dict = type(item) is dict
+            opening, closing = {list: "[]", tuple: "()", dict: "{}"}[type(item)]
+            if put(opening):
+                return True
+            for i, element in enumerate(item.items() if is_dict else item):
+                if (i and put(", ")) or walk(element[0] if is_dict else element):
+                    return True
+                if is_dict and (put(": ") or walk(element[1])):
+                    return True
+            return put("," * (type(item) is tuple and len(item) == 1) + closing)
+        if isinstance(item, str | bytes | bytearray):
+            return put(_text_repr(item, limit + 1))
+        if isinstance(item, int) and not isinstance(item, bool):
+            try:
+                return put(repr(item))
+            except ValueError:  # Python's int_max_str_digits
+                return put(f"<{int(item.bit_length() * 0.30103) + 1:,}-digit integer>")
+        return put(repr(item))
+
+    walk(value)
+    text = "".join(pieces)
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - len(ellipsis), 0)] + ellipsis[: limit]
+
+
+def _text_repr(text: str | bytes | bytearray, keep: int) -> str:
+    """The repr of ``text``'s first ``keep`` characters, quoted as repr quotes all of it.
+
+    repr uses double quotes for text holding ``'`` and no ``"``, which the kept part alone
+    may not show.
+    """
+    head = text[:keep]
+    out = repr(head)
+    single, double = ("'", '"') if isinstance(text, str) else (b"'", b'"')
+    if single in text and double not in text and single not in head:
+        start = out.index("'")
+        out = out[:start] + '"' + out[start + 1:-1] + '"'
+    return out

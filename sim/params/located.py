@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-import math
 import re
-import reprlib
 import types
 import typing
 from collections.abc import Mapping, MutableMapping, Sequence
@@ -23,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sim.params.errors import ScenarioError
+from sim.params.errors import ScenarioError, short
 from sim.params.yamlio import Location, read_yaml
 
 _BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
@@ -36,38 +34,22 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _Preview(reprlib.Repr):
-    """``reprlib.Repr`` that also shows an integer too long for ``repr`` (over 4,300 digits)."""
-
-    def repr_int(self, x: int, level: int) -> str:
-        try:
-            return super().repr_int(x, level)
-        except ValueError:  # Python's int_max_str_digits
-            return f"<an integer of about {int(x.bit_length() * math.log10(2)) + 1:,} digits>"
-
-
-def short(value: Any, limit: int = 60, ellipsis: str = "...") -> str:
-    """``repr(value)`` cut to ``limit`` characters (``ellipsis`` included): a value preview.
-
-    Built by a bounded ``reprlib.Repr``, never the full repr: a value may be megabytes of
-    text, or a long list, once YAML aliases are expanded, or an integer too long to print.
-    Each element of a shown value takes at least one character, so up to ``limit`` of each
-    bound shows what repr would.
-    """
-    bounded = _Preview(maxlevel=limit, maxtuple=limit, maxlist=limit, maxarray=limit,
-                       maxdict=limit, maxset=limit, maxfrozenset=limit, maxdeque=limit,
-                       maxstring=2 * limit + 10, maxlong=2 * limit + 10,
-                       maxother=2 * limit + 10)
-    text = bounded.repr(value)
-    return text if len(text) <= limit else text[: limit - len(ellipsis)] + ellipsis
-
-
 def dotted(loc: Sequence[str]) -> str:
-    """A key path as written in messages: ``('levers', 'a.b', '2')`` -> ``levers.a.b[2]``."""
+    """A key path as written in messages: ``('levers', 'a.b', '2')`` -> ``levers.a.b[2]``.
+
+    A key over ``KEY_CHARS`` characters is cut (``kkk...``): the key is the user's own text,
+    and a message may name it several times.
+    """
     out = ""
     for part in loc:
+        if len(part) > KEY_CHARS:
+            part = part[: KEY_CHARS - 3] + "..."
         out += f"[{part}]" if part.isdigit() else ("." if out else "") + part
     return out
+
+
+KEY_CHARS = 60
+"""Longest key shown whole in a key path (``dotted``)."""
 
 
 def model_at(root: type[BaseModel], loc: Sequence[str]) -> type[BaseModel] | None:
@@ -182,12 +164,17 @@ class Located:
         return ScenarioError(text, file=file, line=line, path=where or None)
 
     def pydantic(self, exc: ValidationError) -> ScenarioError:
-        """The first problem of a pydantic error, located; up to three more summarised."""
-        found = [self.describe(e) for e in exc.errors()]
+        """The first problem of a pydantic error, located; up to three more summarised.
+
+        Only those four are described: a list of sections repeated by YAML aliases can hold
+        100,000 problems, and describing each (did-you-means included) took seconds.
+        """
+        errors = exc.errors(include_url=False)
+        found = [self.describe(e) for e in errors[:4]]
         message, loc = found[0]
-        if len(found) > 1:
-            message += f" (and {len(found) - 1} more: " + "; ".join(
-                self._where(lc) + m for m, lc in found[1:4]) + ")"
+        if len(errors) > 1:
+            message += f" (and {len(errors) - 1} more: " + "; ".join(
+                self._where(lc) + m for m, lc in found[1:]) + ")"
         return self.error(message, loc)
 
     def _where(self, loc: tuple[str, ...]) -> str:

@@ -28,11 +28,17 @@ from pydantic import (
 
 from sim.params.catalogue import resolve
 from sim.params.edgelist import read_edge_list
-from sim.params.errors import ScenarioError
+from sim.params.errors import ScenarioError, short
 from sim.params.files import regular_file
 from sim.params.lifetime import Lifetime
 from sim.params.located import Located, section_type
-from sim.params.yamlio import MAX_DOCUMENT_BYTES, Location, parse_value, read_yaml
+from sim.params.yamlio import (
+    MAX_DOCUMENT_BYTES,
+    MAX_NODES,
+    Location,
+    parse_value,
+    read_document,
+)
 
 MAX_TIES = 2**31 - 1
 """Most network entries (ties counted from both ends): the network indexes them in int32."""
@@ -994,8 +1000,11 @@ def parse_set(items: list[str]) -> dict[str, Any]:
 
 def _shown(value: Any) -> str:
     """A ``--set`` value as the user typed it (shortened), for error locations."""
-    text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    if value is None or isinstance(value, bool):
+        return "" if value is None else str(value).lower()
+    if isinstance(value, str):
+        return value if len(value) <= 40 else value[:37] + "..."
+    return short(value, 40)  # bounded, also for an integer too long for str
 
 
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -1022,26 +1031,27 @@ _SCENARIO_KEYS = frozenset(Scenario.model_fields) | {"extends"}
 
 
 def _resolve_file(
-    path: Path, chain: tuple[Path, ...], used: int = 0
+    path: Path, chain: tuple[Path, ...], used: int = 0, values: int = 0
 ) -> tuple[dict[str, Any], dict[tuple[str, ...], Location]]:
-    """Read ``path`` and its ``extends`` parents; ``used`` bytes were read by the children.
+    """Read ``path`` and its ``extends`` parents; the children read ``used`` bytes, ``values``.
 
-    The size limit holds for the whole chain, so one large file linked many times over is
-    refused after the first read, not after reading each copy.
+    The size and value limits hold for the whole chain, so one large file linked many times
+    over is refused after the first read, not after reading each copy, and 20 files of
+    200,000 values each (their key lines held at once) are refused too.
     """
     used += regular_file(path)
     if used > MAX_DOCUMENT_BYTES:
         raise ScenarioError(f"the 'extends' chain is over {MAX_DOCUMENT_BYTES:,} bytes in "
                             f"total, the limit for scenario files: {_chain_text(chain)}",
                             file=str(path))
-    data, lines = read_yaml(path)
+    data, lines, count = read_document(path, MAX_NODES - values)
     if data and not any(key in _SCENARIO_KEYS or difflib.get_close_matches(
             key, _SCENARIO_KEYS, n=1, cutoff=0.6) for key in data):
         # its keys are its content (/etc/shadow read as YAML): never echo them
         raise ScenarioError("not a scenario file: none of its top-level keys is a scenario "
                             f"section ({', '.join(sorted(_SCENARIO_KEYS))})", file=str(path))
     return _resolve_dict(data, str(path), path.parent, chain=(*chain, _real(path)),
-                         lines=lines, used=used)
+                         lines=lines, used=used, values=values + count)
 
 
 def _real(path: Path) -> Path:
@@ -1065,6 +1075,7 @@ def _resolve_dict(
     chain: tuple[Path, ...],
     lines: dict[tuple[str, ...], Location] | None = None,
     used: int = 0,
+    values: int = 0,
 ) -> tuple[dict[str, Any], dict[tuple[str, ...], Location]]:
     lines = dict(lines or {})
     parent_ref = data.pop("extends", None)
@@ -1084,7 +1095,7 @@ def _resolve_dict(
         raise ScenarioError(f"extends chain too deep (over {MAX_EXTENDS_DEPTH} files): "
                             f"{_chain_text((*chain, resolved))}", file=label, line=line,
                             path="extends")
-    parent, parent_lines = _resolve_file(parent_path, chain, used)
+    parent, parent_lines = _resolve_file(parent_path, chain, used, values)
     merged = _deep_merge(parent, _absolutise_paths(data, base_dir))
     parent_lines.update(lines)
     return merged, parent_lines

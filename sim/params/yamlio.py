@@ -9,19 +9,21 @@ Hostile input is refused early, in bounded time and memory: at most
 (at most ``MAX_NODES`` events, ``MAX_DEPTH`` levels); alias and ``<<`` merge expansion
 is measured before converting (at most ``MAX_NODES`` values and ``MAX_EXPANDED_CHARS``
 characters of text once expanded: one long string repeated by aliases would otherwise
-grow to gigabytes wherever it is shown or copied); only the plain YAML tags (str, int,
-float, bool, null, timestamp, binary, map, seq) are accepted. Every error is a one-line
-ScenarioError.
+grow to gigabytes wherever it is shown or copied); keys are at most ``MAX_KEY_CHARS``
+long and base-60 numbers ``MAX_BASE60_CHARS`` (PyYAML reads those in quadratic time); only
+the plain YAML tags (str, int, float, bool, null, timestamp, binary, map, seq) are
+accepted. A file read as part of a chain (``read_document``) gets what is left of one value
+budget. Every error is a one-line ScenarioError.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
-from sim.params.errors import ScenarioError
+from sim.params.errors import ScenarioError, short
 from sim.params.files import regular_file
 
 MAX_DOCUMENT_BYTES = 2_000_000
@@ -29,6 +31,10 @@ MAX_NODES = 200_000
 MAX_DEPTH = 50
 MAX_EXPANDED_CHARS = 4 * MAX_DOCUMENT_BYTES
 """Characters of text (keys and values) a document may hold once aliases are expanded."""
+MAX_BASE60_CHARS = 64
+"""Longest base-60 (YAML 1.1 sexagesimal, ``1:30:00``) number read."""
+MAX_KEY_CHARS = 256
+"""Longest mapping key (a name: a section, parameter, design or input)."""
 
 # libyaml (bundled with PyYAML's wheels) scans about 15x faster than pure Python.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -37,9 +43,18 @@ _SCALAR_TAGS = frozenset(
     _TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "binary")
 )
 _MAP, _SEQ, _MERGE = _TAG + "map", _TAG + "seq", _TAG + "merge"
+_NUMBER_TAGS = frozenset((_TAG + "int", _TAG + "float"))
 
 Location = tuple[str, int | None]
 """(file label, 1-based line or None)."""
+
+
+class Document(NamedTuple):
+    """A YAML mapping read with the line of every key path and the values it holds."""
+
+    data: dict[str, Any]
+    lines: dict[tuple[str, ...], Location]
+    values: int  # values converted, aliases expanded (counted against ``max_values``)
 
 
 def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], Location]]:
@@ -48,6 +63,12 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], Locatio
     Raises:
         ScenarioError: unreadable, oversized, malformed or non-mapping documents.
     """
+    data, lines, _ = read_document(path)
+    return data, lines
+
+
+def read_document(path: Path, max_values: int = MAX_NODES) -> Document:
+    """:func:`read_yaml` with a smaller value budget (what an ``extends`` chain has left)."""
     label = str(path)
     regular_file(path)  # a FIFO, directory or symlink loop is refused before opening
     try:
@@ -66,15 +87,13 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], Locatio
         raise ScenarioError(
             f"not UTF-8 text (byte {exc.start}); save it as UTF-8", file=label
         ) from None
-    return parse_yaml(text, label)
+    return parse_yaml(text, label, max_values)
 
 
-def parse_yaml(
-    text: str, label: str
-) -> tuple[dict[str, Any], dict[tuple[str, ...], Location]]:
+def parse_yaml(text: str, label: str, max_values: int = MAX_NODES) -> Document:
     """Parse YAML text; see :func:`read_yaml`."""
     try:
-        _scan(text, label)
+        _scan(text, label, max_values)
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
@@ -89,9 +108,9 @@ def parse_yaml(
     except (yaml.YAMLError, UnicodeError, RecursionError) as exc:
         raise ScenarioError(f"malformed YAML: {_one_line(str(exc))}", file=label) from None
     if node is None:
-        return {}, {}
+        return Document({}, {}, 0)
     lines: dict[tuple[str, ...], Location] = {}
-    converter = _Converter(label, lines)
+    converter = _Converter(label, lines, max_values)
     try:
         converter.measure(node, 0)  # alias bombs are refused here, before any copy is made
         value = converter.convert(node, (), depth=0)
@@ -105,18 +124,21 @@ def parse_yaml(
             file=label,
             line=node.start_mark.line + 1,
         )
-    return value, lines
+    return Document(value, lines, converter.count)
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _short(text: str) -> str:
-    return repr(text if len(text) <= 40 else text[:37] + "...")
+def _values(limit: int) -> str:
+    """The value limit as errors state it (a file of an ``extends`` chain has what is left)."""
+    if limit >= MAX_NODES:
+        return f"{MAX_NODES:,} values"
+    return f"{MAX_NODES:,} values in its 'extends' chain; {max(limit, 0):,} were left for it"
 
 
-def _scan(text: str, label: str) -> None:
+def _scan(text: str, label: str, limit: int = MAX_NODES) -> None:
     """Refuse documents with too many events or too deep nesting before composing them."""
     count = depth = 0
     for event in yaml.parse(text, Loader=_LOADER):
@@ -125,8 +147,8 @@ def _scan(text: str, label: str) -> None:
             depth += 1
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
-        if count > MAX_NODES or depth > MAX_DEPTH:
-            what = f"{MAX_NODES:,} values" if count > MAX_NODES else f"{MAX_DEPTH} levels"
+        if count > limit or depth > MAX_DEPTH:
+            what = _values(limit) if count > limit else f"{MAX_DEPTH} levels"
             raise ScenarioError(
                 f"document too large or too deeply nested (over {what})",
                 file=label, line=event.start_mark.line + 1 if event.start_mark else None,
@@ -136,8 +158,10 @@ def _scan(text: str, label: str) -> None:
 class _Converter:
     """Nodes -> plain Python, recording key lines; counts values including alias copies."""
 
-    def __init__(self, label: str, lines: dict[tuple[str, ...], Location]) -> None:
+    def __init__(self, label: str, lines: dict[tuple[str, ...], Location],
+                 limit: int = MAX_NODES) -> None:
         self.label = label
+        self.limit = limit
         self.lines = lines
         self.count = 0
         self.constructor = yaml.SafeLoader("")
@@ -171,8 +195,8 @@ class _Converter:
                 size += child_size
                 chars += child_chars
                 height = max(height, child_height + 1)
-                if size > MAX_NODES:
-                    raise self.error(f"document too large (over {MAX_NODES:,} values once "
+                if size > self.limit:
+                    raise self.error(f"document too large (over {_values(self.limit)} once "
                                      "aliases are expanded)", node)
                 if chars > MAX_EXPANDED_CHARS:
                     raise self.error(f"document too large (over {MAX_EXPANDED_CHARS:,} "
@@ -189,9 +213,9 @@ class _Converter:
 
     def convert(self, node: yaml.Node, path: tuple[str, ...], depth: int) -> Any:
         self.count += 1
-        if self.count > MAX_NODES or depth > MAX_DEPTH:
+        if self.count > self.limit or depth > MAX_DEPTH:
             raise self.error(
-                f"document too large or too deeply nested (over {MAX_NODES:,} values or "
+                f"document too large or too deeply nested (over {_values(self.limit)} or "
                 f"{MAX_DEPTH} levels); YAML aliases may expand it", node)
         if isinstance(node, yaml.MappingNode):
             self.check_tag(node, _MAP, path)
@@ -215,12 +239,18 @@ class _Converter:
         if node.tag not in _SCALAR_TAGS:
             raise self.error(f"unsupported YAML tag '{node.tag}': only plain values, lists "
                              "and mappings are allowed", node, path)
+        if node.tag in _NUMBER_TAGS and ":" in node.value and len(node.value) > MAX_BASE60_CHARS:
+            # PyYAML reads YAML 1.1's base-60 numbers (1:30:00) by repeated big-integer
+            # multiplication: time grows with the square of the length (88 s for 1.9 MB)
+            raise self.error(f"cannot read {short(node.value, 42)} as "
+                             f"{node.tag.removeprefix(_TAG)}: a base-60 number (a:b:c) of over "
+                             f"{MAX_BASE60_CHARS} characters", node, path)
         try:
             value = self.constructor.construct_object(node, deep=True)
         except Exception as exc:  # int('abc'), KeyError, the int digit limit, ...
             detail = f": {exc.problem}" if isinstance(exc, yaml.MarkedYAMLError) else ""
             raise self.error(
-                f"cannot read {_short(node.value)} as {node.tag.removeprefix(_TAG)}{detail}",
+                f"cannot read {short(node.value, 42)} as {node.tag.removeprefix(_TAG)}{detail}",
                 node, path) from None
         if isinstance(value, str) and not value.isascii():
             try:
@@ -264,14 +294,17 @@ class _Converter:
                 raise self.error(f"key '{dotted}' appears twice", key_node, (*path, key))
             own[key] = (key, key_node, value_node, False)
         out = [item for k, item in merged.items() if k not in own] + list(own.values())
-        if len(out) > MAX_NODES:
-            raise self.error(f"document too large (over {MAX_NODES:,} values)", node, path)
+        if len(out) > self.limit:
+            raise self.error(f"document too large (over {_values(self.limit)})", node, path)
         memo[id(node)] = out
         return out
 
     def key(self, key_node: yaml.Node, path: tuple[str, ...]) -> str:
         if not isinstance(key_node, yaml.ScalarNode):
             raise self.error("mapping keys must be plain names", key_node, path)
+        if len(key_node.value) > MAX_KEY_CHARS:  # pydantic copies a key into every error below it
+            raise self.error(f"mapping key {short(key_node.value, 42)} is over {MAX_KEY_CHARS} "
+                             "characters", key_node, path)
         key = self.scalar(key_node, path)
         if not isinstance(key, str | int | float | bool) or key is None:
             raise self.error("mapping keys must be plain names", key_node, path)

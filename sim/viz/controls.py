@@ -14,7 +14,7 @@ import numbers
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sim.params.located import short
+from sim.params.errors import short
 from sim.viz.arms import Levers
 
 CONTAGIONS = ("simple", "complex")
