@@ -159,11 +159,10 @@ def subgroup_label(name: str) -> str | None:
         return f"baseline HbA1c >= {band['ge']}%"
     return f"baseline HbA1c {band['a']}-{band['b']}%"
 
+
 # --------------------------------------------------------------------------- summary columns
 # Declarations of the remaining summary keys of ``sim.runner.summarize``, so the column
 # dictionary of docs/results.md (``python -m sim.report.columns_table``) covers every key.
-
-
 OUTCOMES.update({
     "days": Outcome("Days simulated", "days", "neither"),
     "patients": Outcome("Patients simulated", "patients", "neither"),

@@ -98,6 +98,8 @@ def _text_repr(text: str | bytes | bytearray, keep: int) -> str:
     """
     head = text[:keep]
     out = repr(head)
+    if type(text) not in (str, bytes):  # bytearray(b'...'): its own repr
+        return out
     single, double = ("'", '"') if isinstance(text, str) else (b"'", b'"')
     if single in text and double not in text and single not in head:
         start = out.index("'")
