@@ -11,7 +11,7 @@ from pydantic import Field
 
 from sim.params.errors import ScenarioError, short
 from sim.params.located import Strict, dotted, load_document, model_at
-from sim.params.scenario import load_scenario
+from sim.params.scenario import load_scenario, parse_set
 
 
 class Inner(Strict):
@@ -129,3 +129,29 @@ def test_an_integer_too_long_to_print_is_a_scenario_error(value: object) -> None
         load_scenario({"population": {"size": value}})
     with pytest.raises(ScenarioError, match=r"--set population.size=.*digit integer"):
         load_scenario({}, {"population.size": value})  # an override names its own value
+
+
+def test_previews_and_key_paths_never_raise_or_grow() -> None:
+    """Objects whose repr raises, negative huge integers, long keys in every message."""
+
+    class Raises:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    assert short(Raises()) == "<Raises>"
+    assert short(-(10**5000)) == "<negative 5,001-digit integer>"
+    assert short(10**5000 - 1) == "<5,000-digit integer>"
+    assert short(set()) == "set()" and short(frozenset({1})) == "{1}"
+    assert dotted(("a", "k" * 300, "2")) == "a." + "k" * 57 + "...[2]"
+    with pytest.raises(ScenarioError, match="the key path is over 256 characters") as info:
+        parse_set(["k" * 300 + "=1"])
+    assert len(str(info.value)) < 150, str(info.value)
+
+
+def test_a_long_key_written_twice_is_named_cut(tmp_path: Path) -> None:
+    path = tmp_path / "twice.yaml"
+    key = "q" * 250
+    path.write_text(f"population:\n  {key}: 1\n  {key}: 2\n")
+    with pytest.raises(ScenarioError, match="appears twice") as info:
+        load_scenario(path)
+    assert len(str(info.value)) < len(str(path)) + 120, str(info.value)

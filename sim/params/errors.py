@@ -46,11 +46,11 @@ def _printable(text: str) -> str:
 def short(value: Any, limit: int = 60, ellipsis: str = "...") -> str:
     """``repr(value)`` cut to ``limit`` characters (``ellipsis`` included): a value preview.
 
-    Written piece by piece and stopped once past ``limit``, so the work is bounded whatever
-    the value: megabytes of text, a list repeated by YAML aliases, lists nested in shared
-    lists (from the Python API), an integer too long for ``repr`` (over 4,300 digits: shown
-    as ``<N-digit integer>``). Lists, tuples, dicts (in their order), strings, bytes and
-    numbers read as repr writes them; other objects as their own repr.
+    Lists, tuples, dicts, sets (their subclasses written like them), strings, bytes and
+    integers are written piece by piece and stopped once past ``limit``, so the work stays
+    bounded: megabytes of text, a list repeated by YAML aliases, lists nested in shared lists
+    (from the Python API), an integer too long for ``repr`` (``<N-digit integer>``). Any
+    other object shows its own repr, or ``<type>`` if that fails.
     """
     pieces: list[str] = []
     size = 0
@@ -63,31 +63,53 @@ def short(value: Any, limit: int = 60, ellipsis: str = "...") -> str:
         return size > limit
 
     def walk(item: Any) -> bool:
-        if type(item) in (list, tuple, dict):
-            is_dict = type(item) is dict
-            opening, closing = {list: "[]", tuple: "()", dict: "{}"}[type(item)]
+        kind = next((t for t in _BRACKETS if isinstance(item, t)), None)
+        if kind is not None:
+            if kind in (set, frozenset) and not item:
+                return put(f"{kind.__name__}()")
+            opening, closing = _BRACKETS[kind]
             if put(opening):
                 return True
-            for i, element in enumerate(item.items() if is_dict else item):
-                if (i and put(", ")) or walk(element[0] if is_dict else element):
+            for i, element in enumerate(item.items() if kind is dict else item):
+                if (i and put(", ")) or walk(element[0] if kind is dict else element):
                     return True
-                if is_dict and (put(": ") or walk(element[1])):
+                if kind is dict and (put(": ") or walk(element[1])):
                     return True
-            return put("," * (type(item) is tuple and len(item) == 1) + closing)
+            return put("," * (kind is tuple and len(item) == 1) + closing)
         if isinstance(item, str | bytes | bytearray):
             return put(_text_repr(item, limit + 1))
         if isinstance(item, int) and not isinstance(item, bool):
-            try:
-                return put(repr(item))
-            except ValueError:  # Python's int_max_str_digits
-                return put(f"<{int(item.bit_length() * 0.30103) + 1:,}-digit integer>")
-        return put(repr(item))
+            return put(_int_repr(item))
+        try:
+            return put(repr(item))
+        except Exception:  # a repr that raises (an object array of huge integers, ...)
+            return put(f"<{type(item).__name__}>")
 
     walk(value)
     text = "".join(pieces)
     if len(text) <= limit:
         return text
     return text[: max(limit - len(ellipsis), 0)] + ellipsis[: limit]
+
+
+_BRACKETS: dict[type, str] = {list: "[]", tuple: "()", dict: "{}", set: "{}", frozenset: "{}"}
+"""Containers ``short`` writes itself, by their base type."""
+
+
+def _int_repr(value: int) -> str:
+    """``repr(value)``, or ``<N-digit integer>`` past Python's int_max_str_digits (4,300)."""
+    try:
+        return repr(value)
+    except ValueError:
+        digits = int(value.bit_length() * 0.30103) + 1  # at most one too many
+        if 10 ** (digits - 1) > abs(value):
+            digits -= 1
+        return f"<{'negative ' if value < 0 else ''}{digits:,}-digit integer>"
+
+
+def cut_key(key: str, limit: int = 60) -> str:
+    """A key as a message names it: cut to ``limit`` characters (``kkk...``)."""
+    return key if len(key) <= limit else key[: limit - 3] + "..."
 
 
 def _text_repr(text: str | bytes | bytearray, keep: int) -> str:

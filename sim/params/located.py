@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sim.params.errors import ScenarioError, short
+from sim.params.errors import ScenarioError, cut_key, short
 from sim.params.yamlio import Location, read_yaml
 
 _BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
@@ -37,19 +37,13 @@ class Strict(BaseModel):
 def dotted(loc: Sequence[str]) -> str:
     """A key path as written in messages: ``('levers', 'a.b', '2')`` -> ``levers.a.b[2]``.
 
-    A key over ``KEY_CHARS`` characters is cut (``kkk...``): the key is the user's own text,
-    and a message may name it several times.
+    A long key is cut (``errors.cut_key``): the key is the user's own text, and a message
+    may name it several times.
     """
     out = ""
     for part in loc:
-        if len(part) > KEY_CHARS:
-            part = part[: KEY_CHARS - 3] + "..."
-        out += f"[{part}]" if part.isdigit() else ("." if out else "") + part
+        out += f"[{part}]" if part.isdigit() else ("." if out else "") + cut_key(part)
     return out
-
-
-KEY_CHARS = 60
-"""Longest key shown whole in a key path (``dotted``)."""
 
 
 def model_at(root: type[BaseModel], loc: Sequence[str]) -> type[BaseModel] | None:

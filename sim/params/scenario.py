@@ -28,12 +28,13 @@ from pydantic import (
 
 from sim.params.catalogue import resolve
 from sim.params.edgelist import read_edge_list
-from sim.params.errors import ScenarioError, short
+from sim.params.errors import ScenarioError, cut_key, short
 from sim.params.files import regular_file
 from sim.params.lifetime import Lifetime
 from sim.params.located import Located, section_type
 from sim.params.yamlio import (
     MAX_DOCUMENT_BYTES,
+    MAX_KEY_CHARS,
     MAX_NODES,
     Location,
     parse_value,
@@ -994,6 +995,9 @@ def parse_set(items: list[str]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ScenarioError("expected key.path=value", file=f"--set {item}")
+        if len(key) > MAX_KEY_CHARS:
+            raise ScenarioError(f"the key path is over {MAX_KEY_CHARS} characters",
+                                file=f"--set {cut_key(key.strip())}")
         out[key.strip()] = parse_value(raw, f"--set {key.strip()}") if raw.strip() else None
     return out
 

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from sim.params.errors import ScenarioError, short
+from sim.params.errors import ScenarioError, cut_key, short
 from sim.params.files import regular_file
 
 MAX_DOCUMENT_BYTES = 2_000_000
@@ -93,7 +93,7 @@ def read_document(path: Path, max_values: int = MAX_NODES) -> Document:
 def parse_yaml(text: str, label: str, max_values: int = MAX_NODES) -> Document:
     """Parse YAML text; see :func:`read_yaml`."""
     try:
-        _scan(text, label, max_values)
+        _scan(text, label)
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
@@ -135,10 +135,11 @@ def _values(limit: int) -> str:
     """The value limit as errors state it (a file of an ``extends`` chain has what is left)."""
     if limit >= MAX_NODES:
         return f"{MAX_NODES:,} values"
-    return f"{MAX_NODES:,} values in its 'extends' chain; {max(limit, 0):,} were left for it"
+    return (f"{MAX_NODES:,} values across its 'extends' chain, of which {limit:,} were left "
+            "for this file")
 
 
-def _scan(text: str, label: str, limit: int = MAX_NODES) -> None:
+def _scan(text: str, label: str) -> None:
     """Refuse documents with too many events or too deep nesting before composing them."""
     count = depth = 0
     for event in yaml.parse(text, Loader=_LOADER):
@@ -147,8 +148,8 @@ def _scan(text: str, label: str, limit: int = MAX_NODES) -> None:
             depth += 1
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
-        if count > limit or depth > MAX_DEPTH:
-            what = _values(limit) if count > limit else f"{MAX_DEPTH} levels"
+        if count > MAX_NODES or depth > MAX_DEPTH:
+            what = f"{MAX_NODES:,} values" if count > MAX_NODES else f"{MAX_DEPTH} levels"
             raise ScenarioError(
                 f"document too large or too deeply nested (over {what})",
                 file=label, line=event.start_mark.line + 1 if event.start_mark else None,
@@ -196,8 +197,8 @@ class _Converter:
                 chars += child_chars
                 height = max(height, child_height + 1)
                 if size > self.limit:
-                    raise self.error(f"document too large (over {_values(self.limit)} once "
-                                     "aliases are expanded)", node)
+                    raise self.error("document too large once aliases are expanded (over "
+                                     f"{_values(self.limit)})", node)
                 if chars > MAX_EXPANDED_CHARS:
                     raise self.error(f"document too large (over {MAX_EXPANDED_CHARS:,} "
                                      "characters of text once aliases are expanded)", node)
@@ -290,7 +291,7 @@ class _Converter:
                 continue
             key = self.key(key_node, path)
             if key in own:
-                dotted = ".".join((*path, key))
+                dotted = ".".join(cut_key(part) for part in (*path, key))
                 raise self.error(f"key '{dotted}' appears twice", key_node, (*path, key))
             own[key] = (key, key_node, value_node, False)
         out = [item for k, item in merged.items() if k not in own] + list(own.values())
