@@ -107,9 +107,9 @@ def _int_repr(value: int) -> str:
         return f"<{'negative ' if value < 0 else ''}{digits:,}-digit integer>"
 
 
-def cut_key(key: str, limit: int = 60) -> str:
-    """A key as a message names it: cut to ``limit`` characters (``kkk...``)."""
-    return key if len(key) <= limit else key[: limit - 3] + "..."
+def cut(text: str, limit: int = 60) -> str:
+    """``text`` (a key, a value as typed) cut to ``limit`` characters for a message (``kk...``)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _text_repr(text: str | bytes | bytearray, keep: int) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sim.params.errors import ScenarioError, cut_key, short
+from sim.params.errors import ScenarioError, cut, short
 from sim.params.yamlio import Location, read_yaml
 
 _BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
@@ -37,12 +37,12 @@ class Strict(BaseModel):
 def dotted(loc: Sequence[str]) -> str:
     """A key path as written in messages: ``('levers', 'a.b', '2')`` -> ``levers.a.b[2]``.
 
-    A long key is cut (``errors.cut_key``): the key is the user's own text, and a message
+    A long key is cut (``errors.cut``): the key is the user's own text, and a message
     may name it several times.
     """
     out = ""
     for part in loc:
-        out += f"[{part}]" if part.isdigit() else ("." if out else "") + cut_key(part)
+        out += f"[{part}]" if part.isdigit() else ("." if out else "") + cut(part)
     return out
 
 

@@ -28,7 +28,7 @@ from pydantic import (
 
 from sim.params.catalogue import resolve
 from sim.params.edgelist import read_edge_list
-from sim.params.errors import ScenarioError, cut_key, short
+from sim.params.errors import ScenarioError, cut, short
 from sim.params.files import regular_file
 from sim.params.lifetime import Lifetime
 from sim.params.located import Located, section_type
@@ -997,7 +997,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
             raise ScenarioError("expected key.path=value", file=f"--set {item}")
         if len(key) > MAX_KEY_CHARS:
             raise ScenarioError(f"the key path is over {MAX_KEY_CHARS} characters",
-                                file=f"--set {cut_key(key.strip())}")
+                                file=f"--set {cut(key.strip())}")
         out[key.strip()] = parse_value(raw, f"--set {key.strip()}") if raw.strip() else None
     return out
 
@@ -1007,7 +1007,7 @@ def _shown(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return "" if value is None else str(value).lower()
     if isinstance(value, str):
-        return value if len(value) <= 40 else value[:37] + "..."
+        return cut(value, 40)
     return short(value, 40)  # bounded, also for an integer too long for str
 
 

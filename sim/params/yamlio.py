@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from sim.params.errors import ScenarioError, cut_key, short
+from sim.params.errors import ScenarioError, cut, short
 from sim.params.files import regular_file
 
 MAX_DOCUMENT_BYTES = 2_000_000
@@ -291,7 +291,7 @@ class _Converter:
                 continue
             key = self.key(key_node, path)
             if key in own:
-                dotted = ".".join(cut_key(part) for part in (*path, key))
+                dotted = ".".join(cut(part) for part in (*path, key))
                 raise self.error(f"key '{dotted}' appears twice", key_node, (*path, key))
             own[key] = (key, key_node, value_node, False)
         out = [item for k, item in merged.items() if k not in own] + list(own.values())
