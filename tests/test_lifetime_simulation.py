@@ -4,6 +4,7 @@ costs and utilities, risk-factor draws and input validation."""
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -375,3 +376,41 @@ def test_public_forms_take_keywords_and_arrays() -> None:
                               afro_caribbean=0, asian_indian=0,
                               years_with_diabetes=np.e) == pytest.approx(
         1.4195 + 0.7235 * 8 + 0.0810 * 8 + 0.0543 + 0.1420)
+
+
+def test_compiled_event_draw_is_u_below_the_public_probability() -> None:
+    """``event_happens`` skips the expm1 where the hazard rules the event out (P <= H); its
+    answer must still be exactly ``u < P`` for every form, at draws just below, at and just
+    above P, and where P is large or the duration is 0."""
+    from sim.core.lifetime.equations import (
+        FORM_CODES,
+        event_happens,
+        exponential_probability,
+        gompertz_probability,
+        logistic_probability,
+        weibull_probability,
+    )
+
+    g = np.random.default_rng(4)
+    n = 4000
+    xb = g.uniform(-40.0, 2.0, n)  # down to hazards of 1e-17, where P and H agree
+    shape = g.uniform(0.05, 2.5, n)
+    t = np.where(g.random(n) < 0.1, 0.0, g.uniform(0.0, 60.0, n))
+    age = g.uniform(30.0, 100.0, n)
+    probabilities = {
+        "weibull": weibull_probability(xb, shape, t),
+        "exponential": exponential_probability(xb),
+        "gompertz": gompertz_probability(xb, shape, age),
+        "logistic": logistic_probability(xb),
+    }
+    # the C library's log, as compiled code calls it (numpy's own log can differ by an ulp)
+    log_t = [math.log(x) if x > 0 else -math.inf for x in t]
+    log_t1 = [math.log(x + 1.0) for x in t]
+    for form, p in probabilities.items():
+        for u in (p, np.nextafter(p, 0.0), np.nextafter(p, 1.0), p * (1 + 1e-13),
+                  g.random(n)):
+            got = [event_happens(float(u[i]), FORM_CODES[form], float(xb[i]),
+                                 float(shape[i]), log_t[i], log_t1[i], float(age[i]))
+                   for i in range(n)]
+            mismatched = int(np.sum(np.array(got) != (u < p)))
+            assert mismatched == 0, f"{form}: {mismatched} of {n} draws disagree with u < P"

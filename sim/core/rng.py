@@ -23,7 +23,8 @@ STREAMS = ("population", "network", "program", "attendance", "messaging", "dosin
 ``calls`` (which one-to-one calls take place), ``course`` (the daily step of each patient's
 clinical course) and ``measurement`` (HbA1c measurement noise, keyed by the day measured).
 The others are whole-run generators (``Streams.get``); ``lifetime`` feeds the lifetime stage
-(risk factors via ``get``, event uniforms keyed by year in ``sim.core.lifetime.simulate``).
+(risk factors via ``get``; the event uniforms are counter-based, keyed by year, patient and
+event: ``sim.core.lifetime.year``).
 All are the same for every design."""
 
 

@@ -366,18 +366,40 @@ def covariate_matrix(
 
 FORM_CODES: Mapping[str, int] = MappingProxyType(
     {"weibull": 0, "exponential": 1, "gompertz": 2, "logistic": 3})
-"""Integer code of each functional form, as compiled code takes it (``form_probability``)."""
+"""Integer code of each functional form, as compiled code takes it (``event_happens``)."""
 
 # Each form is a numba ufunc (private: ufuncs take no keywords) wrapped by its documented
-# function: numpy arrays broadcast through it, and the compiled lifetime year
-# (``sim.core.lifetime.year``, through ``form_probability``) calls the same definition on
-# scalars. Compiled, or loaded from numba's cache, on first use per input type, so importing
-# costs nothing (the first call in a process costs about 0.4 s: numba's registries).
+# function: numpy arrays broadcast through it. The compiled lifetime year
+# (``sim.core.lifetime.year``, through ``event_happens``) calls the same hazards on scalars.
+# Compiled, or loaded from numba's cache, on first use per input type, so importing costs
+# nothing (the first call in a process costs about 0.4 s: numba's registries).
+
+HAZARD_ROOM = 1.0 + 1e-12
+"""A uniform at or above the year's hazard H x this is above the probability P <= H, whatever
+expm1's rounding (``event_happens``)."""
+
+
+@njit(cache=True, inline="always")
+def weibull_hazard(xb: float, rho: float, log_t: float, log_t1: float) -> float:
+    """The Weibull hazard of the year [t, t + 1), H(t + 1) - H(t), from log t and log(t + 1).
+
+    t^rho = exp(rho log t): the lifetime year computes the two logs once for all of a
+    patient's Weibull equations, then two exponentials each instead of two slower powers.
+    log 0 = -inf gives 0^rho = 0.
+    """
+    return math.exp(xb) * (math.exp(rho * log_t1) - math.exp(rho * log_t))
+
+
+@njit(cache=True, inline="always")
+def gompertz_hazard(xb: float, phi: float, age_years: float) -> float:
+    """The Gompertz hazard of the year [a, a + 1), H(a + 1) - H(a)."""
+    return math.exp(xb + phi * age_years) * math.expm1(phi) / phi
 
 
 @vectorize(cache=True)
 def _weibull(xb: float, rho: float, t_years: float) -> float:
-    return -math.expm1(math.exp(xb) * (t_years ** rho - (t_years + 1.0) ** rho))
+    log_t = math.log(t_years) if t_years > 0.0 else -math.inf  # no divide-by-zero flag
+    return -math.expm1(-weibull_hazard(xb, rho, log_t, math.log(t_years + 1.0)))
 
 
 @vectorize(cache=True)
@@ -387,12 +409,34 @@ def _exponential(xb: float) -> float:
 
 @vectorize(cache=True)
 def _gompertz(xb: float, phi: float, age_years: float) -> float:
-    return -math.expm1(-math.exp(xb + phi * age_years) * math.expm1(phi) / phi)
+    return -math.expm1(-gompertz_hazard(xb, phi, age_years))
 
 
 @vectorize(cache=True)
 def _logistic(xb: float) -> float:
     return 1.0 / (1.0 + math.exp(-xb))
+
+
+@njit(cache=True, inline="always")
+def event_happens(u: float, form: int, xb: float, shape: float, log_duration: float,
+                  log_duration1: float, age_years: float) -> bool:
+    """Whether uniform ``u`` falls below an equation's annual probability, compiled.
+
+    ``form`` is a ``FORM_CODES`` value; ``log_duration`` and ``log_duration1`` are log t and
+    log(t + 1) of the diabetes duration t in years (``weibull_hazard``). For the
+    time-to-event forms P = 1 - exp(-H) <= H, so ``u >= H x HAZARD_ROOM`` rules the event out
+    without the expm1 (most draws: annual hazards are small); the room covers expm1's
+    rounding, so the answer is always ``u < P``, P as the public functions compute it.
+    """
+    if form == 3:
+        return u < _logistic(xb)
+    if form == 0:
+        h = weibull_hazard(xb, shape, log_duration, log_duration1)
+    elif form == 1:
+        h = math.exp(xb)
+    else:
+        h = gompertz_hazard(xb, shape, age_years)
+    return u < h * HAZARD_ROOM and u < -math.expm1(-h)
 
 
 def weibull_probability(xb: ArrayLike, rho: ArrayLike, t_years: ArrayLike) -> np.ndarray:
@@ -442,19 +486,6 @@ def gompertz_probability(xb: ArrayLike, phi: ArrayLike, age_years: ArrayLike) ->
 
 def logistic_probability(xb: ArrayLike) -> np.ndarray:
     """P = 1 / (1 + exp(-xb)). References: Hayes 2013 (UKPDS 82), ESM; LONGTERM 1.1."""
-    return _logistic(xb)
-
-
-@njit(cache=True)
-def form_probability(form: int, xb: float, shape: float, duration_years: float,
-                     age_years: float) -> float:
-    """Annual probability of one equation of form ``form`` (``FORM_CODES``), compiled."""
-    if form == 0:
-        return _weibull(xb, shape, duration_years)
-    if form == 1:
-        return _exponential(xb)
-    if form == 2:
-        return _gompertz(xb, shape, age_years)
     return _logistic(xb)
 
 

@@ -1,11 +1,12 @@
 """Simulate each patient's lifetime, year by year, with the UKPDS 82 equations.
 
-Order of operations in lifetime year k (k = 0, 1, ...; the loop is over years, step 2 here
-and steps 1 and 3-9 compiled per patient still alive in ``sim.core.lifetime.year``):
+Order of operations in lifetime year k (k = 0, 1, ...; the year loop and every step are
+compiled in ``sim.core.lifetime.year``, one pass over the patients still alive a year):
 
 1. Censor patients whose age at the start of the year has reached the horizon.
-2. Draw the year's uniforms: a (patients, 9) block from a generator keyed by (seed, year);
-   column j of row i is patient i's number for event j (EVENT_TYPES order, then death).
+2. The year's uniforms, counter-based (``sim.core.counter_rng``): patient i's number for
+   column j (EVENT_TYPES order, then death) is a hash of (stream key, year, 9 i + j), drawn
+   where an equation needs it.
 3. Set this year's covariates: current age = entry age + k, duration = entry duration + k,
    HbA1c = natural path + programme effect x persistence weight at mid-year.
 4. Complication probabilities from the start-of-year state; pick per patient the equation
@@ -30,7 +31,6 @@ References:
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -38,6 +38,7 @@ from types import MappingProxyType
 import numpy as np
 from numpy.typing import ArrayLike
 
+from sim.core import rng
 from sim.core.lifetime import year
 from sim.core.lifetime.costs_utilities import (
     AGE_BAND_STARTS,
@@ -61,12 +62,6 @@ from sim.core.lifetime.progression import persistence_weight
 from sim.core.lifetime.risk_factors import RiskFactors
 from sim.params.lifetime import Lifetime
 
-STREAM_KEY = zlib.crc32(b"lifetime")
-"""Spawn-key word of the lifetime stream (CRC32 of its name, as in ``sim.rng``)."""
-
-N_UNIFORMS = len(EVENT_TYPES) + 1
-"""Uniforms per patient-year: one per complication type, then one for death."""
-
 _MORTALITY_EVENT_TYPES = ("mi", "ihd", "chf", "stroke", "amputation", "renal")
 
 OUTCOMES: tuple[str, ...] = (
@@ -77,20 +72,28 @@ OUTCOMES: tuple[str, ...] = (
 """Per-patient outcome fields of :class:`LifetimeResult` (see its docstring for units)."""
 
 
-def year_uniforms(seed_sequence: np.random.SeedSequence, year: int, n_rows: int
-                  ) -> np.ndarray:
-    """Uniforms of lifetime year ``year`` for patients 0..n_rows-1, shape (n_rows, 9).
+def stream_key(seed_sequence: np.random.SeedSequence) -> np.uint64:
+    """The 64-bit counter key of the lifetime events under a run's root seed sequence.
 
-    The generator is keyed by (seed entropy, spawn key, lifetime stream, year) and fills rows
-    in order, so row i is the same for every ``n_rows > i``: a patient's numbers never depend
-    on how many patients follow or on who is still alive.
+    The "events" child of the run's "lifetime" stream (``sim.core.rng``): independent of the
+    generator that stream seeds for the risk factors (``Streams.get``).
+    """
+    seq = np.random.SeedSequence(seed_sequence.entropy, spawn_key=(
+        *seed_sequence.spawn_key, rng.stream_key("lifetime"), rng.name_key("events")))
+    return seq.generate_state(1, np.uint64)[0]
+
+
+def year_uniforms(seed_sequence: np.random.SeedSequence, year_index: int, n_rows: int
+                  ) -> np.ndarray:
+    """Uniforms of lifetime year ``year_index`` (0-based) of patients 0..n_rows-1: (n_rows, 9).
+
+    Row i is the numbers the year kernel draws for patient i (``sim.core.lifetime.year``'s
+    ``uniform``): they never depend on how many patients follow or on who is still alive.
 
     References:
-        O'Neill 2014 (PCG64); numpy SeedSequence; house convention in ``sim.rng``.
+        Steele 2014 (SplitMix64), through ``sim.core.counter_rng``.
     """
-    seq = np.random.SeedSequence(seed_sequence.entropy,
-                                 spawn_key=(*seed_sequence.spawn_key, STREAM_KEY, int(year)))
-    return np.random.Generator(np.random.PCG64(seq)).random((int(n_rows), N_UNIFORMS))
+    return year.uniforms(stream_key(seed_sequence), int(year_index), int(n_rows))
 
 
 def _mean_se(values: np.ndarray) -> tuple[float, float]:
@@ -331,12 +334,14 @@ def simulate_lifetime(
     utilities = utility_set(spec.utility_set)
     horizon = spec.horizon_age_years
     multiplier = spec.risk_multiplier
-    ukpds90 = spec.hba1c_progression == "ukpds90"
     n_years = max(int(np.ceil(np.max(horizon - risk_factors.age_years))), 0)
     t_mid = spec.discount_start_years + np.arange(n_years) + 0.5
-    disc_c = (1.0 + spec.discount_rate_costs) ** -t_mid
-    disc_e = (1.0 + spec.discount_rate_effects) ** -t_mid
-    persistence = persistence_weight(np.arange(n_years) + 0.5, spec.persistence)
+    years = year.Years(
+        key=stream_key(seed_sequence), horizon=float(horizon),
+        persistence=persistence_weight(np.arange(n_years) + 0.5, spec.persistence),
+        discount_effects=(1.0 + spec.discount_rate_effects) ** -t_mid,
+        discount_costs=(1.0 + spec.discount_rate_costs) ** -t_mid,
+        ukpds90=spec.hba1c_progression == "ukpds90")
 
     # The time-invariant part of every linear predictor is computed once; the year kernel
     # adds the time-varying covariates (age, duration, HbA1c, histories, this year's events).
@@ -362,15 +367,7 @@ def simulate_lifetime(
     rules = _rules(costs, utilities, spec.utility_combination)
     alive_at_start = np.zeros(n_years, dtype=np.int64)
     alive = np.arange(n)   # the patients still in, in increasing order: alive[:m]
-    m = n
-    for k in range(n_years):
-        m = year.censor(alive, m, horizon, k, cohort, tally)
-        if m == 0:
-            break
-        alive_at_start[k] = m
-        u = year_uniforms(seed_sequence, k, int(alive[m - 1]) + 1)
-        scalars = year.Year(k, persistence[k], disc_e[k], disc_c[k], ukpds90)
-        m = year.live_year(alive, m, u, scalars, cohort, eq, rules, tally)
+    m = year.live_years(alive, years, cohort, eq, rules, tally, alive_at_start)
     # Patients still here after the last year are censored at the age they reached.
     still = alive[:m]
     tally.counts_out[still] = cohort.stage_counts[still]

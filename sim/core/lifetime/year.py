@@ -1,11 +1,12 @@
-"""One lifetime year of every patient still alive, compiled (steps 1 and 3-9 of ``simulate``).
+"""The lifetime years of every patient, compiled (steps 1-9 of ``simulate``).
 
-``simulate_lifetime`` loops over the years in Python and draws each year's uniforms
-(``year_uniforms``); these kernels do the rest per patient, so a year costs one pass over the
-patients still alive instead of a few hundred array operations. The equations' functional
-forms are ``equations.form_probability`` (the same ufuncs ``annual_probabilities`` uses);
-utility and cost rules are those of ``costs_utilities.annual_utility`` and
-``annual_costs_gbp``, which tests/test_lifetime_simulation.py checks them against.
+``live_years`` runs the whole year loop in one call: each year is one pass over the patients
+still alive, which draws their uniforms where it needs them (``uniform``: counter-based,
+``sim.core.counter_rng``), instead of a few hundred array operations and a generator a year.
+The equations' functional forms are ``equations.event_happens`` (the hazards the ufuncs
+of ``annual_probabilities`` use); utility and cost rules are those of
+``costs_utilities.annual_utility`` and ``annual_costs_gbp``, which
+tests/test_lifetime_simulation.py checks them against.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from sim.core import counter_rng as cr
 from sim.core.lifetime import equations, progression
-from sim.core.lifetime.equations import EVENT_TYPES, form_probability
+from sim.core.lifetime.equations import EVENT_TYPES, event_happens
 from sim.core.lifetime.progression import hba1c_on_path, ukpds90_step
 from sim.core.numba_cache import drop_stale_cache
 
-drop_stale_cache(__file__, equations.__file__, progression.__file__)
+drop_stale_cache(__file__, equations.__file__, progression.__file__, cr.__file__)
 
 MI, IHD, CHF, STROKE, BLINDNESS, ULCER, AMPUTATION, RENAL = (
     EVENT_TYPES.index(e)
@@ -103,13 +105,18 @@ class Rules(NamedTuple):
     mortality_type: np.ndarray      # (types,) bool: an event of it takes the "event" branch
 
 
-class Year(NamedTuple):
-    """This year's scalars."""
+N_UNIFORMS = len(EVENT_TYPES) + 1
+"""Uniforms per patient-year: one per complication type, then one for death."""
 
-    k: int                      # 0-based lifetime year
-    persistence: float          # share of the programme effect left at mid-year
-    discount_effects: float     # (1 + r)^-(offset + k + 0.5)
-    discount_costs: float
+
+class Years(NamedTuple):
+    """The stage's scalars, and per-year arrays (length: the years simulated)."""
+
+    key: np.uint64              # the lifetime stream's counter key (``uniform``)
+    horizon: float              # age at which patients leave, years
+    persistence: np.ndarray     # share of the programme effect left at mid-year
+    discount_effects: np.ndarray  # (1 + r)^-(offset + k + 0.5)
+    discount_costs: np.ndarray
     ukpds90: bool               # natural HbA1c by UKPDS 90, else constant
 
 
@@ -123,6 +130,46 @@ class Tally(NamedTuple):
     events_by_year: np.ndarray  # (types, years)
     first_by_year: np.ndarray   # (types, years)
     deaths_by_year: np.ndarray  # (years,)
+
+
+@njit(cache=True, inline="always")
+def uniform(year_key: np.uint64, patient: int, column: int) -> float:
+    """Patient ``patient``'s uniform of ``column`` (event type, then death) in one year.
+
+    ``year_key`` is ``counter_rng.day_key(key, year)``: the number depends only on (seed,
+    year, patient index, column), never on other patients, on who is still alive or on the
+    design (common random numbers).
+    """
+    return cr.uniform(year_key, patient * N_UNIFORMS + column)
+
+
+@njit(cache=True)
+def uniforms(key: np.uint64, year: int, n_rows: int) -> np.ndarray:
+    """The uniforms of patients 0..n_rows-1 in ``year``, shape (n_rows, ``N_UNIFORMS``)."""
+    year_key = cr.day_key(key, year)
+    out = np.empty((n_rows, N_UNIFORMS))
+    for i in range(n_rows):
+        for c in range(N_UNIFORMS):
+            out[i, c] = uniform(year_key, i, c)
+    return out
+
+
+@njit(cache=True)
+def live_years(alive: np.ndarray, years: Years, cohort: Cohort, eq: Equations, rules: Rules,
+               tally: Tally, alive_at_start: np.ndarray) -> int:
+    """Every year of the stage for ``alive`` (all patients, in increasing order).
+
+    Returns how many are still in after the last year (``alive[:m]``); ``alive_at_start[k]``
+    gets the patients alive at the start of year k.
+    """
+    m = alive.shape[0]
+    for k in range(years.persistence.shape[0]):
+        m = censor(alive, m, years.horizon, k, cohort, tally)
+        if m == 0:
+            break
+        alive_at_start[k] = m
+        m = live_year(alive, m, k, years, cohort, eq, rules, tally)
+    return m
 
 
 @njit(cache=True)
@@ -211,12 +258,12 @@ def costs(female: bool, age: float, events: np.ndarray, history: np.ndarray, die
 
 
 @njit(cache=True)
-def live_year(alive: np.ndarray, m: int, u: np.ndarray, year: Year, cohort: Cohort,
+def live_year(alive: np.ndarray, m: int, k: int, years: Years, cohort: Cohort,
               eq: Equations, rules: Rules, tally: Tally) -> int:
-    """Steps 3-9 of year ``year.k`` for ``alive[:m]``; returns how many are still alive.
+    """Steps 2-9 of year ``k`` for ``alive[:m]``; returns how many are still alive.
 
-    Patient i's uniforms are row i of ``u`` (event types, then death). The tuples' arrays
-    are unpacked once: touching them in the loop would count references every time.
+    Patient i draws ``uniform`` i of the year for each equation that applies. The tuples'
+    arrays are unpacked once: touching them in the loop would count references every time.
     """
     age0, dur0, female, natural = cohort.age0, cohort.dur0, cohort.female, cohort.natural
     effect, base_hba1c, afro, indian = (cohort.effect, cohort.base_hba1c, cohort.afro,
@@ -236,19 +283,21 @@ def live_year(alive: np.ndarray, m: int, u: np.ndarray, year: Year, cohort: Coho
     background_gbp, band_starts = rules.background_gbp, rules.age_band_starts
     out, events_by_year, first_by_year = tally.outcomes, tally.events_by_year, tally.first_by_year
     death_year, exit_age, counts_out = tally.death_year, tally.exit_age, tally.counts_out
-    ukpds90 = year.ukpds90
+    ukpds90 = years.ukpds90
     n_types = counts.shape[1]
     dynamic = np.zeros(len(DYNAMIC))
     hist = np.zeros(n_types, dtype=np.bool_)
     events = np.zeros(n_types, dtype=np.bool_)
     rows = np.empty(n_types, dtype=np.int64)
-    k, persistence = year.k, year.persistence
-    discount_effects, discount_costs = year.discount_effects, year.discount_costs
+    persistence = years.persistence[k]
+    discount_effects, discount_costs = years.discount_effects[k], years.discount_costs[k]
+    year_key = cr.day_key(years.key, k)
     kept = 0
     for j in range(m):
         i = alive[j]
         age = age0[i] + k
         duration = dur0[i] + k
+        log_t, log_t1 = math.log(duration), math.log(duration + 1.0)  # Weibull forms
         any_history = False
         for t in range(n_types):
             hist[t] = counts[i, t] > 0
@@ -279,8 +328,8 @@ def live_year(alive: np.ndarray, m: int, u: np.ndarray, year: Year, cohort: Coho
             if r >= 0:
                 xb = _linear_predictor(event_static[r, i], r, event_start, event_covariates,
                                        event_betas, dynamic)
-                events[t] = u[i, t] < form_probability(event_forms[r], xb, event_shapes[r],
-                                                       duration, age)
+                events[t] = event_happens(uniform(year_key, i, t), event_forms[r], xb,
+                                          event_shapes[r], log_t, log_t1, age)
             any_event |= events[t] and mortality_type[t]
         # 6. death: the branch on history and a mortality-relevant event this year
         dynamic[AMP1_EVENT] = events[AMPUTATION] and counts[i, AMPUTATION] == 0
@@ -290,8 +339,8 @@ def live_year(alive: np.ndarray, m: int, u: np.ndarray, year: Year, cohort: Coho
         branch = 2 * int(any_history) + int(any_event)
         xb = _linear_predictor(death_static[branch, i], branch, death_start, death_covariates,
                                death_betas, dynamic)
-        died = u[i, n_types] < form_probability(death_forms[branch], xb, death_shapes[branch],
-                                                duration, age)
+        died = event_happens(uniform(year_key, i, n_types), death_forms[branch], xb,
+                             death_shapes[branch], log_t, log_t1, age)
         # 7. accrue outcomes
         share = 0.5 if died else 1.0
         qaly = share * utility(events, hist, rules.utility_baseline, rules.utility_floor,
