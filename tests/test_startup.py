@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -111,3 +112,22 @@ def test_lazy_choices_still_reject_a_bad_value():
                          check=False)
     assert bad.returncode == 2
     assert "invalid choice: 'nope'" in bad.stderr and "'serial'" in bad.stderr
+
+
+@pytest.mark.parametrize("preset", [None, "some_plugin"])
+def test_the_program_runs_no_third_party_pydantic_plugin_unless_asked(preset):
+    """As the program, validation runs without the environment's pydantic plugins (and skips
+    pydantic's scan of every installed distribution); a variable the user set is kept."""
+    code = ("import contextlib, io, os, sys, sim.cli.main as m\n"
+            "sys.argv = ['peersupport', 'schema']\n"
+            "with contextlib.redirect_stdout(io.StringIO()): m.main()\n"
+            "import pydantic.plugin._loader as loader\n"
+            "print(os.environ.get('PYDANTIC_DISABLE_PLUGINS'), loader._plugins is None)")
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if preset:
+        env["PYDANTIC_DISABLE_PLUGINS"] = preset
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True, env=env)
+    value, never_scanned = out.stdout.split()
+    assert value == (preset or "__all__")
+    assert never_scanned == str(preset is None), "pydantic scanned for plugins"
