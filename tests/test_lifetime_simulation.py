@@ -25,7 +25,11 @@ from sim.core.lifetime import (
     simulate_lifetime,
     year_uniforms,
 )
-from sim.core.lifetime.equations import EVENT_TYPES
+from sim.core.lifetime.equations import (
+    EVENT_TYPES,
+    annual_death_probability,
+    annual_event_probabilities,
+)
 
 PERMANENT = Persistence(kind="permanent")
 
@@ -79,6 +83,44 @@ def test_one_year_events_are_nested_under_lower_hba1c(cohort) -> None:
         else:
             assert np.all(a <= b), f"{event}: lower HbA1c produced an extra event in year 1"
     assert ref.n_years == 1, "horizon one year above entry age gives one simulated year"
+
+
+@pytest.mark.parametrize("multiplier", [1.0, 10.0])
+def test_one_year_events_and_deaths_are_the_public_probabilities_against_year_uniforms(
+        cohort, multiplier) -> None:
+    """The compiled year draws column j of ``year_uniforms`` for event type j (then death)
+    and compares it with the equation the patient is on: in one year from no history, each
+    first event happens exactly when u_j < its public probability, and death among patients
+    with no event exactly when u_death < the no-history, no-event death probability. Catches
+    a wrong column, index, year or time covariate in the kernel; 10% of durations are 0."""
+    n = cohort.size
+    rf = cohort.with_values(
+        age_years=np.full(n, 60.0),
+        years_with_diabetes=np.where(np.arange(n) % 10 == 0, 0.0,
+                                     np.minimum(cohort.years_with_diabetes, 40.0)),
+        **{f"history_{e}": np.zeros(n, dtype=cohort.history_mi.dtype) for e in EVENT_TYPES})
+    seq = np.random.SeedSequence(99)
+    res = run(rf, 0.0, seed=99, horizon_age_years=61.0, risk_multiplier=multiplier)
+    u = year_uniforms(seq, 0, n)
+    p = annual_event_probabilities(rf.covariates(), risk_multiplier=multiplier)
+    first = {"mi": np.where(rf.female, p["mi1_female"], p["mi1_male"]), "ihd": p["ihd"],
+             "chf": p["chf"], "stroke": p["stroke1"], "blindness": p["blindness"],
+             "ulcer": p["ulcer"], "amputation": p["amp1_no_ulcer"], "renal": p["renal"]}
+    any_event = np.zeros(n, dtype=bool)
+    for j, event in enumerate(EVENT_TYPES):
+        happened = res.event_counts[event] > 0
+        expected = u[:, j] < first[event]
+        assert np.array_equal(happened, expected), (
+            f"{event}: {int(np.sum(happened != expected))} patients differ from u < P")
+        any_event |= happened
+    death = annual_death_probability(rf.covariates(), history=False, event_this_year=False,
+                                     risk_multiplier=multiplier)
+    quiet = ~any_event
+    died = res.death_year == 0
+    assert np.array_equal(died[quiet], u[quiet, len(EVENT_TYPES)] < death[quiet])
+    if multiplier > 1.0:  # enough events and deaths for the comparison to mean something
+        assert min(int(res.event_counts[e].sum()) for e in EVENT_TYPES) >= 5
+        assert int(died.sum()) >= 20
 
 
 def test_lifetime_blindness_never_higher_unless_the_patient_lives_longer(arms) -> None:

@@ -1,5 +1,7 @@
-"""Counter-based random numbers for the daily step, computed inside the compiled kernels.
+"""Counter-based random numbers, computed inside the compiled kernels.
 
+The daily step's streams use them, and so do the lifetime stage's event draws
+(``sim.core.lifetime.year``: the year in the place of the day, index 9 x patient + event).
 A draw is a pure function of four things: the stream's 64-bit key (``Streams.key``: the run
 seed and the stream's name, through ``SeedSequence``), the day, and the draw's index (a
 patient's index, or a group's or a call unit's). Nothing is consumed, so there is no generator

@@ -379,7 +379,7 @@ HAZARD_ROOM = 1.0 + 1e-12
 expm1's rounding (``event_happens``)."""
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def weibull_hazard(xb: float, rho: float, log_t: float, log_t1: float) -> float:
     """The Weibull hazard of the year [t, t + 1), H(t + 1) - H(t), from log t and log(t + 1).
 
@@ -390,7 +390,7 @@ def weibull_hazard(xb: float, rho: float, log_t: float, log_t1: float) -> float:
     return math.exp(xb) * (math.exp(rho * log_t1) - math.exp(rho * log_t))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def gompertz_hazard(xb: float, phi: float, age_years: float) -> float:
     """The Gompertz hazard of the year [a, a + 1), H(a + 1) - H(a)."""
     return math.exp(xb + phi * age_years) * math.expm1(phi) / phi
@@ -398,7 +398,7 @@ def gompertz_hazard(xb: float, phi: float, age_years: float) -> float:
 
 @vectorize(cache=True)
 def _weibull(xb: float, rho: float, t_years: float) -> float:
-    log_t = math.log(t_years) if t_years > 0.0 else -math.inf  # no divide-by-zero flag
+    log_t = math.log(t_years) if t_years != 0.0 else -math.inf  # no divide-by-zero flag
     return -math.expm1(-weibull_hazard(xb, rho, log_t, math.log(t_years + 1.0)))
 
 
@@ -417,7 +417,7 @@ def _logistic(xb: float) -> float:
     return 1.0 / (1.0 + math.exp(-xb))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def event_happens(u: float, form: int, xb: float, shape: float, log_duration: float,
                   log_duration1: float, age_years: float) -> bool:
     """Whether uniform ``u`` falls below an equation's annual probability, compiled.
