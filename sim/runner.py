@@ -10,7 +10,6 @@ import hashlib
 import json
 import platform
 import subprocess
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -22,7 +21,6 @@ from threadpoolctl import get_cached_controller
 from sim.core.economics import DAYS_PER_YEAR, discounted_sum, net_monetary_benefit
 from sim.core.lifetime import EVENT_TYPES, draw_risk_factors, simulate_lifetime
 from sim.core.outcomes import (
-    AUC_MEASURES,
     CURVE_YEARS,
     MEASURED_AT_BASELINE_AND_END,
     MILESTONES,
@@ -30,10 +28,10 @@ from sim.core.outcomes import (
     top_share,
 )
 from sim.core.results import RunResult
-from sim.core.simulation import Simulation, mean
+from sim.core.simulation import Simulation
 from sim.params.scenario import Scenario, load_scenario
 
-__all__ = ["DailyOutcomes", "RunResult", "code_identity", "lifetime_effect", "lifetime_stage",
+__all__ = ["Milestones", "RunResult", "code_identity", "lifetime_effect", "lifetime_stage",
            "package_versions", "run", "scenario_hash", "summarize"]
 
 PACKAGES = ("peersupport", "mesa", "numpy", "scipy", "numba", "llvmlite", "pyarrow", "pandas",
@@ -98,58 +96,52 @@ def scenario_hash(scenario: Scenario) -> str:
 ONE_YEAR_DAYS = 365
 """The day of the one-year milestone (``<key>_1y``; the horizon when a run is shorter)."""
 
-_DAILY_ARRAYS = {"adherent_share": "adherent", "hba1c_mean": "hba1c", "utility_mean": "utility"}
-"""The patient array whose population mean is each of ``AUC_MEASURES``, day by day."""
+PROGRESS_DAYS = 10
+"""Days simulated between updates of the progress bar (each update leaves the compiled loop)."""
 
 
-class DailyOutcomes:
-    """What the summary needs from every simulated day, followed inside the run.
+class Milestones:
+    """Snapshots of the population means on the milestone days, taken inside a run.
 
-    Sums of the daily population means of :data:`sim.core.outcomes.AUC_MEASURES` (the areas
-    under the curves, from every day rather than the recorded time series) and snapshots of
-    :data:`sim.core.outcomes.MEASURED_AT_BASELINE_AND_END` on the milestone days of
-    :data:`sim.core.outcomes.MILESTONES`. Call :meth:`observe` after every ``model.step()``.
+    The means are :data:`sim.core.outcomes.MEASURED_AT_BASELINE_AND_END`, the days those of
+    :data:`sim.core.outcomes.MILESTONES`. Advance the model to each :meth:`next_stop` in
+    turn and call :meth:`observe` after each.
     """
 
     def __init__(self, model: Simulation) -> None:
         self.days = {"programme_end": model.plan.end_day,
                      "1y": min(ONE_YEAR_DAYS, model.plan.days)}
-        self.sums = dict.fromkeys(AUC_MEASURES, 0.0)
-        self.observed = 0
+        self.horizon = model.plan.days
         self.at: dict[str, dict[str, float]] = {}
 
+    def next_stop(self, day: int) -> int:
+        """The first milestone day after ``day``, or the horizon."""
+        return min([d for d in self.days.values() if d > day] + [self.horizon])
+
     def observe(self, model: Simulation) -> None:
-        """Add the day just simulated (``model.day``) to the sums; snapshot a milestone."""
-        for measure in self.sums:
-            self.sums[measure] += mean(getattr(model.state, _DAILY_ARRAYS[measure]))
-        self.observed += 1
+        """Snapshot the milestones that fall on ``model.day`` (day 1 on)."""
         for name, day in self.days.items():
-            if model.day == day:
+            if model.day == day and model.day > 0:
                 means = model.population_means()
                 self.at[name] = {k: means[k] for k in MEASURED_AT_BASELINE_AND_END}
 
     def summary(self) -> dict[str, float]:
-        """The summary keys: programme end day, milestone snapshots, time-averaged levels.
-
-        A milestone not reached yet (a model summarized mid-run) is NaN; so are the averages
-        of a run of no days.
-        """
+        """The programme's end day and the snapshots (NaN: a milestone not reached yet)."""
         nan = float("nan")
         out = {"programme_end_day": float(self.days["programme_end"])}
         for name in MILESTONES:
             snap = self.at.get(name, {})
             out |= {f"{k}_{name}": snap.get(k, nan) for k in MEASURED_AT_BASELINE_AND_END}
-        out |= {key: self.sums[m] / self.observed if self.observed else nan
-                for m, key in AUC_MEASURES.items()}
         return out
 
 
-def summarize(model: Simulation, daily: DailyOutcomes | None = None
+def summarize(model: Simulation, milestones: Milestones | None = None
               ) -> dict[str, float]:
     """The summary outcomes of a finished (or running) model; see ``sim.core.outcomes``.
 
-    ``daily`` followed the run day by day (as :func:`run` does); without it the milestone
-    and time-averaged outcomes are NaN.
+    ``milestones`` were taken during the run (as :func:`run` does); without them the
+    milestone outcomes are NaN. The time-averaged outcomes (``AUC_MEASURES``) come from
+    every simulated day's population means (``model.ledger``); NaN before the first day.
     """
     base, end = model.baseline, model.population_means()
     p, led, n, st = model.patients, model.ledger, model.n, model.state
@@ -162,7 +154,11 @@ def summarize(model: Simulation, daily: DailyOutcomes | None = None
     for key in MEASURED_AT_BASELINE_AND_END:
         out[f"{key}_baseline"] = base[key]
         out[f"{key}_end"] = end[key]
-    out |= (daily or DailyOutcomes(model)).summary()
+    out |= (milestones or Milestones(model)).summary()
+    days = model.day
+    for key, total in (("adherent_share_auc", led.adherent_share_sum),
+                       ("hba1c_auc", led.hba1c_sum), ("utility_auc", led.utility_sum)):
+        out[key] = total / days if days else float("nan")
     measured0, measured_end = p.hba1c0_measured_pct, model.measured_hba1c()
     out["hba1c_mean_baseline"] = float(measured0.mean())  # as trials report them
     out["hba1c_mean_end"] = float(measured_end.mean())
@@ -311,15 +307,21 @@ def _run(sc: Scenario, seed: int, progress: bool, timeseries: bool) -> RunResult
     started = datetime.now(UTC)
     model = Simulation(sc, seed)
     model.recording = timeseries
-    daily = DailyOutcomes(model)
-    days: Iterable[int] = range(sc.run.days)
+    milestones = Milestones(model)
+    bar = None
     if progress:  # tqdm is imported only when a bar is drawn (start-up time)
         from tqdm.auto import tqdm
 
-        days = tqdm(days, desc=sc.program.name, unit="day", leave=False)
-    for _ in days:
-        model.step()
-        daily.observe(model)
+        bar = tqdm(total=sc.run.days, desc=sc.program.name, unit="day", leave=False)
+    while model.running:
+        start = model.day
+        stop = milestones.next_stop(start)
+        model.advance(stop if bar is None else min(stop, start + PROGRESS_DAYS))
+        milestones.observe(model)
+        if bar is not None:
+            bar.update(model.day - start)
+    if bar is not None:
+        bar.close()
     provenance = {
         "scenario_name": sc.name,
         "design": sc.program.name,
@@ -331,7 +333,7 @@ def _run(sc: Scenario, seed: int, progress: bool, timeseries: bool) -> RunResult
         "started_utc": started.isoformat(),
         "scenario": sc.model_dump(mode="json"),
     }
-    summary, curves = summarize(model, daily), None
+    summary, curves = summarize(model, milestones), None
     if sc.lifetime.enabled:
         lifetime, curves = lifetime_stage(model, summary)
         summary |= lifetime

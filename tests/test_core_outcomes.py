@@ -52,29 +52,41 @@ def test_time_averaged_outcomes_are_the_mean_of_every_days_means() -> None:
 
 def test_time_averaged_outcome_of_a_constant_run_is_the_constant() -> None:
     """Known answer: a population that never changes has AUC per patient-year = its level."""
-    from types import SimpleNamespace
-
-    from sim.runner import DailyOutcomes
+    from sim.core import phases
+    from sim.core.simulation import Ledger, Simulation
 
     n, horizon = 50, 400
-    state = SimpleNamespace(adherent=np.arange(n) < 30, hba1c=np.full(n, 7.25),
-                            utility=np.full(n, 0.8))
+    st = Simulation(load_scenario({}, {"population.size": n}), 1).state._replace(
+        adherent=np.arange(n) < 30, hba1c=np.full(n, 7.25), utility=np.full(n, 0.8))
+    ledger = Ledger()
+    for _ in range(horizon):
+        phases.observe(st, ledger.values)
+    assert ledger.adherent_share_sum / horizon == pytest.approx(0.6)
+    assert ledger.hba1c_sum / horizon == pytest.approx(7.25)
+    assert ledger.utility_sum / horizon == pytest.approx(0.8)
+
+
+def test_milestones_snapshot_their_days_and_nothing_else() -> None:
+    from types import SimpleNamespace
+
+    from sim.runner import Milestones
+
     levels = {"pdc_mean": 0.7, "adherent_share": 0.6, "hba1c_mean": 7.25,
               "utility_mean": 0.8, "distress_mean": 20.0, "distress_severe_share": 0.1}
-    model = SimpleNamespace(plan=SimpleNamespace(end_day=120, days=horizon), state=state, day=0,
+    model = SimpleNamespace(plan=SimpleNamespace(end_day=120, days=400), day=0,
                             population_means=lambda: levels)
-    daily = DailyOutcomes(model)  # type: ignore[arg-type]
-    for day in range(1, horizon + 1):
-        model.day = day
-        daily.observe(model)  # type: ignore[arg-type]
-    out = daily.summary()
-    assert out["adherent_share_auc"] == pytest.approx(0.6)
-    assert out["hba1c_auc"] == pytest.approx(7.25)
-    assert out["utility_auc"] == pytest.approx(0.8)
+    milestones = Milestones(model)  # type: ignore[arg-type]
+    stops = []
+    while model.day < 400:
+        model.day = milestones.next_stop(model.day)
+        stops.append(model.day)
+        milestones.observe(model)  # type: ignore[arg-type]
+    assert stops == [120, 365, 400], "a run stops on each milestone day, then the horizon"
+    out = milestones.summary()
     assert out["programme_end_day"] == 120
     assert out["adherent_share_programme_end"] == out["adherent_share_1y"] == 0.6
-    unobserved = DailyOutcomes(model).summary()  # type: ignore[arg-type]
-    assert np.isnan(unobserved["utility_auc"]), "no day observed: no average"
+    unobserved = Milestones(model).summary()  # type: ignore[arg-type]
+    assert np.isnan(unobserved["utility_mean_1y"]), "a milestone not reached: NaN"
 
 
 def test_short_run_milestones_fall_on_the_horizon() -> None:

@@ -11,7 +11,7 @@ import pytest
 from numba import njit
 
 from sim import load_scenario
-from sim.core import kernels, vmath
+from sim.core import kernels, phases, vmath
 from sim.core.simulation import Simulation
 
 FUNCTIONS = {"exp": (vmath.exp, np.exp), "expm1": (vmath.expm1, np.expm1),
@@ -95,7 +95,7 @@ def test_the_patient_pass_vectorises_its_dose_and_hba1c_loops() -> None:
     fn = njit(error_model="numpy")(kernels._variant(kernels.patient_pass, "_probe"))
     m = Simulation(load_scenario("scenarios/designs/hybrid_kickoff.yaml",
                                  {"population.size": 20}), 1)
-    fn(m.params, m._today(0, False), m.state, m.keys,
+    fn(m.params, phases.today(m.schedule, m.costs, 0, False), m.state, m.keys,
        np.zeros(m.network.n_groups, dtype=np.int32))
     ir = fn.inspect_llvm(fn.signatures[0])
     assert re.search(r"@llvm\.vector\.reduce\.add\.v\d+i64", ir), "the dose loop (doses taken)"

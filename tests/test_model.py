@@ -51,9 +51,9 @@ def test_run_holds_blas_to_one_thread_and_restores_the_callers(monkeypatch):
         return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
 
     seen: list[set[int]] = []
-    step = Simulation.step
-    monkeypatch.setattr(Simulation, "step",
-                        lambda self: (seen.append(blas_threads()), step(self))[1])
+    advance = Simulation.advance
+    monkeypatch.setattr(Simulation, "advance",
+                        lambda self, until: (seen.append(blas_threads()), advance(self, until))[1])
     sc = design("hybrid_kickoff", **{"run.days": 5})
     with threadpool_limits(limits=2, user_api="blas"):
         before = blas_threads()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim import PeerSupportModel, load_scenario
-from sim.core.economics import moderation_minutes
+from sim.core.phases import moderation_minutes
 
 from .conftest import DESIGNS
 
@@ -16,8 +16,8 @@ def test_moderation_minutes_known_answer():
     message read, at most 50 read per group: 3 x 60/7 + 0.5 x (0 + 10 + 50)."""
     messages = np.array([0.0, 10.0, 80.0])
     assert moderation_minutes(messages, 60.0, 0.5, 50.0) == pytest.approx(3 * 60 / 7 + 30.0)
-    assert moderation_minutes(messages, 60.0, 0.5, None) == pytest.approx(3 * 60 / 7 + 45.0)
-    assert moderation_minutes(messages, 0.0, 2.0, None) == 2.0 * 90.0, \
+    assert moderation_minutes(messages, 60.0, 0.5, np.inf) == pytest.approx(3 * 60 / 7 + 45.0)
+    assert moderation_minutes(messages, 0.0, 2.0, np.inf) == 2.0 * 90.0, \
         "the defaults are today's rule: 2 minutes a message, every message"
 
 

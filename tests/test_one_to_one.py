@@ -8,8 +8,8 @@ import pytest
 from sim import PeerSupportModel, load_scenario
 from sim.cli.main import main
 from sim.core.buddies import build_buddies, pair_units
-from sim.core.economics import mentor_time_cost
 from sim.core.network import group_starts
+from sim.core.phases import mentor_time_cost
 from sim.params.errors import ScenarioError
 
 from .conftest import DESIGNS

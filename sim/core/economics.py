@@ -141,42 +141,6 @@ def qalys_from_daily_utility(
     return discounted_sum(utility / DAYS_PER_YEAR, rate_per_year, start_day)
 
 
-# --------------------------------------------------------------------------- programme
-
-
-def moderation_minutes(messages: np.ndarray, minutes_per_group_week: float,
-                       minutes_per_message: float, max_messages: float | None) -> float:
-    """Moderator minutes on one day the IM groups are open: the workload, not the message count.
-
-    ``minutes = sum over groups g of (base / 7 + per_message * min(messages_g, cap))``: a fixed
-    time per open group plus time per message read, up to the messages a moderator reads in a
-    group a day (beyond that they skim), so a few prolific posters cannot drive the cost.
-
-    Args:
-        messages: today's messages per open group (members', leaders' and the moderator's).
-        minutes_per_group_week: base moderator time per open group (minutes per week).
-        minutes_per_message: moderator time per message read (minutes).
-        max_messages: messages read per group and day; None: every message.
-
-    Returns:
-        Moderator minutes today, summed over the groups.
-
-    References:
-        docs/science_v2_design.md §2.5 (assumptions; no source gives facilitator minutes).
-    """
-    read = messages.sum() if max_messages is None else np.minimum(messages, max_messages).sum()
-    return messages.shape[0] * minutes_per_group_week / 7.0 + minutes_per_message * float(read)
-
-
-def mentor_time_cost(calls: float, minutes_per_call: float, admin_minutes_per_call: float,
-                     cost_per_hour: float) -> float:
-    """Peer mentors' time: calls x (call + admin minutes) / 60 x hourly rate (currency).
-
-    Design doc §3.2: a mentor's call takes its length plus notes and scheduling.
-    """
-    return calls * (minutes_per_call + admin_minutes_per_call) / 60.0 * cost_per_hour
-
-
 # --------------------------------------------------------------------------- words
 
 

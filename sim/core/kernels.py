@@ -1,7 +1,7 @@
 """Fused daily kernels: a pass over the patients' posts, one over the ties, one over the patients.
 
 They take the declared state (``sim.core.state``) whole and only wire the science in
-``sim.core.dynamics`` (compiled with numba), in the phases of ``Simulation.step``.
+``sim.core.dynamics`` (compiled with numba), in the phases of ``Simulation.advance``.
 Few passes over each array keep the bytes touched per agent-day near the minimum; the
 patient pass runs in three loops where that saves more computing than the second reads cost.
 """
@@ -21,14 +21,15 @@ from numba import njit, prange
 
 from sim.core import counter_rng as cr
 from sim.core import dynamics as dyn
-from sim.core import state, vmath
+from sim.core import phases, state, vmath
 from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT
 from sim.core.numba_cache import drop_stale_cache, vectorize_wide_loops
+from sim.core.phases import Costs, Schedule, Today
 from sim.core.rng import Streams
 from sim.core.state import PatientState, Ties
 from sim.params.scenario import Scenario
 
-drop_stale_cache(__file__, dyn.__file__, cr.__file__, vmath.__file__,
+drop_stale_cache(__file__, dyn.__file__, cr.__file__, vmath.__file__, phases.__file__,
                  state.__file__)  # state: the tuples' fields
 vectorize_wide_loops()  # before the kernels compile
 
@@ -193,24 +194,6 @@ class StreamKeys(NamedTuple):
 def stream_keys(streams: Streams) -> StreamKeys:
     """The daily streams' keys of a run."""
     return StreamKeys(*(streams.key(name) for name in StreamKeys._fields))
-
-
-class Today(NamedTuple):
-    """Today's scalars: which channels act, and the day's discounted unit values."""
-
-    day: int  # model day (0 = the first simulated day)
-    gathering: bool  # someone attends a session or in-person education today
-    session: bool  # an in-person group session is held today
-    gathering_hours: float  # hours of today's session and in-person education (attendees)
-    im_active: bool  # the IM groups are open
-    digital_contact: bool  # digital curriculum delivered today
-    calls: bool  # one-to-one calls are scheduled today (who had one: PatientState.called)
-    cost_discount: float  # discount factor of costs incurred today
-    qaly_weight: float  # QALY per unit of utility today, discounted (factor / DAYS_PER_YEAR)
-    dose_cost: float  # currency per dose taken, discounted
-    care_cost: float  # currency per patient-day of healthcare, discounted
-    care_cost_per_pct: float  # currency per patient-day per HbA1c %-point above the
-    #                           cost threshold (HBA1C_COST_THRESHOLD_PCT), discounted
 
 
 # Each kernel first names the arrays it uses, one per line: numba's parallel loops drop
@@ -498,14 +481,6 @@ def moderator_posts(key: np.uint64, day: int, first: int, groups: int, lam: floa
 
 
 @njit(cache=True, error_model="numpy")
-def knowledge_gains(knowledge0: np.ndarray, hours: np.ndarray, scale: float,
-                    out: np.ndarray) -> None:
-    """Knowledge gained by every patient from their education hours so far."""
-    for i in range(out.shape[0]):
-        out[i] = dyn.knowledge_gain(knowledge0[i], hours[i], scale)
-
-
-@njit(cache=True, error_model="numpy")
 def baseline_arrays(base_logit: np.ndarray, hba1c0: np.ndarray, floor: float, reference: float,
                     cap: float) -> tuple[np.ndarray, np.ndarray]:
     """Expected baseline adherence and the HbA1c effect multiplier of every patient."""
@@ -539,6 +514,30 @@ def day_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, keys: StreamK
     return made, taken, moderator
 
 
+def run_days(p: DayParams, s: Schedule, c: Costs, ties: Ties, st: PatientState,
+             keys: StreamKeys, moderator_rate: float, groups: int, ledger: np.ndarray,
+             start: int, stop: int) -> None:
+    """Days ``start`` to ``stop - 1``: every phase of ``Simulation.advance`` but the recording.
+
+    Gatherings and calls (``sim.core.phases``), today's scalars, the fused passes
+    (``day_pass``), the accounting and the daily population means, in one compiled call, so
+    a run of days costs no Python per day. Running totals go to ``ledger``
+    (``phases.LEDGER_FIELDS``).
+    """
+    scratch = np.empty(st.hba1c.shape[0])
+    for d in range(start, stop):
+        gathering = phases.gatherings(s, st, keys.attendance, d)
+        held = 0
+        if s.call_unit.shape[0] > 0:  # the design has a call day
+            held = phases.calls(s, st, keys.calls, d, p.tie_keep, p.strength_floor)
+        t = phases.today(s, c, d, gathering)
+        posts, taken, moderator = day_pass(p, t, ties, st, keys, moderator_rate, groups)
+        if t.im_active:
+            posts += moderator.sum()
+        phases.accounting(s, c, st, t, posts, taken, moderator, held, ledger, scratch)
+        phases.observe(st, ledger)
+
+
 def entry_point(dispatcher: Any, args: tuple[Any, ...]) -> Callable[..., Any]:
     """The compiled ``dispatcher`` for arguments of ``args``' types, called without dispatch.
 
@@ -553,14 +552,15 @@ def entry_point(dispatcher: Any, args: tuple[Any, ...]) -> Callable[..., Any]:
 class DayKernels(NamedTuple):
     """The daily passes, compiled serially or for all cores (``prange``).
 
-    ``day_pass`` calls the other three (the model's daily call), ``tie_pass`` alone sets the
-    baseline norm.
+    ``run_days`` calls ``day_pass`` (a day's passes), which calls the other three;
+    ``tie_pass`` alone sets the baseline norm.
     """
 
     gather_and_post: object
     tie_pass: object
     patient_pass: object
     day_pass: object
+    run_days: object
 
 
 def _variant(fn: Callable[..., Any], suffix: str,
@@ -588,8 +588,10 @@ def _compiled(parallel: bool) -> DayKernels:
     passes = {name: jit(_variant(fn, suffix)) for name, fn in
               (("gather_and_post", gather_and_post), ("tie_pass", tie_pass),
                ("patient_pass", patient_pass))}
-    day = njit(cache=True, error_model="numpy")(_variant(day_pass, suffix, passes))
-    return DayKernels(**passes, day_pass=day)
+    serial = njit(cache=True, error_model="numpy")
+    day = serial(_variant(day_pass, suffix, passes))
+    days = serial(_variant(run_days, suffix, {"day_pass": day}))
+    return DayKernels(**passes, day_pass=day, run_days=days)
 
 
 SERIAL, PARALLEL = _compiled(False), _compiled(True)

@@ -233,7 +233,7 @@ MEASURED_AT_BASELINE_AND_END = ("pdc_mean", "adherent_share", "hba1c_mean", "uti
 
 MILESTONES = {"programme_end": "at the end of the programme", "1y": "at one year"}
 """Days besides the horizon at which :data:`MEASURED_AT_BASELINE_AND_END` are reported as
-``<key>_<milestone>`` (``sim.runner.DailyOutcomes``): the programme's end (the day after the
+``<key>_<milestone>`` (``sim.runner.Milestones``): the programme's end (the day after the
 last day any channel acts; the horizon when none acts) and day 365 (the horizon when the run
 is shorter). HbA1c at a milestone is the true value, while ``hba1c_mean_baseline``/``_end``
 are measured (as trials report them): with measurement noise on, compare milestones with

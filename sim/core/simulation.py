@@ -1,10 +1,11 @@
 """Simulation: patients on peer networks, a program design, one simulated day a step.
 
 Patient state lives in numpy arrays (``sim.core.state``), advanced by compiled daily
-kernels (``sim.core.kernels``). This class has no Mesa in it, so the runner, sweeps and
-``peersupport run`` start without importing Mesa (and what Mesa imports: pandas, networkx,
-scipy.spatial); ``sim.core.model.PeerSupportModel`` is the same simulation as a
-``mesa.Model``, for Mesa's tools and the dashboard.
+kernels (``sim.core.kernels``): ``advance`` runs as many days as asked in one compiled call.
+This class has no Mesa in it, so the runner, sweeps and ``peersupport run`` start without
+importing Mesa (and what Mesa imports: pandas, networkx, scipy.spatial);
+``sim.core.model.PeerSupportModel`` is the same simulation as a ``mesa.Model``, for Mesa's
+tools and the dashboard.
 """
 
 from __future__ import annotations
@@ -13,21 +14,13 @@ import functools
 import math
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sim.core import counter_rng, dynamics, kernels
+from sim.core import counter_rng, dynamics, kernels, phases
 from sim.core.buddies import Buddies, build_buddies
-from sim.core.economics import (
-    DAYS_PER_YEAR,
-    HBA1C_COST_THRESHOLD_PCT,
-    discount_factor,
-    mentor_time_cost,
-    moderation_minutes,
-)
 from sim.core.network import PeerNetwork, build_network
 from sim.core.population import Patients, draw_patients, measured, measurement_cv
 from sim.core.program import ContactPlan, contact_plan
@@ -37,34 +30,62 @@ from sim.params.errors import ScenarioError
 from sim.params.scenario import Scenario, keyword_overrides, load_scenario
 
 
-@dataclass
+class _Total:
+    """A ``Ledger`` field: one slot of its array, read as a float."""
+
+    def __init__(self, index: int, doc: str) -> None:
+        self.index, self.__doc__ = index, doc
+
+    def __get__(self, ledger: Ledger | None, owner: type) -> Any:
+        return self if ledger is None else float(ledger.values[self.index])
+
+
 class Ledger:
     """Running totals (whole population, undiscounted) of costs by category, posts and calls.
 
-    Also IM group members' (not leaders') engagement on open IM days.
-
+    Also IM group members' (not leaders') mean engagement on open IM days, and the daily
+    population means behind the time-averaged outcomes. The compiled days add to ``values``
+    (``sim.core.phases.LEDGER_FIELDS``); the fields read them as floats.
     ``shared_discounted`` holds the discounted program costs no single patient causes
     (platform, peer leaders, moderation, rooms and facilitators, digital curriculum, mentors);
     costs a patient causes accrue, discounted, in ``Simulation.cost``.
     """
 
-    program: float = 0.0
-    medication: float = 0.0
-    healthcare: float = 0.0
-    shared_discounted: float = 0.0
-    posts: float = 0.0
-    calls: float = 0.0  # one-to-one calls that took place, one per patient called
-    engagement_open_sum: float = 0.0  # members' mean engagement, summed over open IM days
-    engagement_last_open: float = math.nan  # members' mean engagement on the last IM day
+    program = _Total(phases.PROGRAM, "programme costs")
+    medication = _Total(phases.MEDICATION, "medication costs")
+    healthcare = _Total(phases.HEALTHCARE, "healthcare costs")
+    shared_discounted = _Total(phases.SHARED_DISCOUNTED, "shared programme costs, discounted")
+    posts = _Total(phases.POSTS, "IM posts (members', leaders' and moderators')")
+    calls = _Total(phases.CALLS, "one-to-one calls that took place, one per patient called")
+    engagement_open_sum = _Total(phases.ENGAGEMENT_OPEN_SUM,
+                                 "members' mean engagement, summed over open IM days")
+    engagement_last_open = _Total(phases.ENGAGEMENT_LAST_OPEN,
+                                  "members' mean engagement on the last open IM day (nan: none)")
+    adherent_share_sum = _Total(phases.ADHERENT_SHARE_SUM, "adherent share, summed over days")
+    hba1c_sum = _Total(phases.HBA1C_SUM, "mean HbA1c (%), summed over days")
+    utility_sum = _Total(phases.UTILITY_SUM, "mean utility, summed over days")
+
+    def __init__(self) -> None:
+        self.values = np.zeros(len(phases.LEDGER_FIELDS))
+        self.values[phases.ENGAGEMENT_LAST_OPEN] = math.nan
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ledger) and np.array_equal(self.values, other.values,
+                                                             equal_nan=True)
+
+    def __repr__(self) -> str:
+        return "Ledger(" + ", ".join(f"{k}={getattr(self, k)!r}"
+                                     for k in phases.LEDGER_FIELDS) + ")"
 
 
 class Simulation:
     """Agent-based model of a peer-support program for people with type 2 diabetes.
 
-    Build it from a scenario and a seed, call ``step()`` once per day (``running`` turns
-    False at the horizon), read the state as arrays (``model.hba1c``, ``model.state``) and
-    the recorded population means in ``records`` (set ``recording`` False before stepping to
-    skip them: a run whose time series nobody keeps, as in most sweeps).
+    Build it from a scenario and a seed, call ``step()`` once per day or ``advance(day)`` for
+    many days at once (``running`` turns False at the horizon), read the state as arrays
+    (``model.hba1c``, ``model.state``) and the recorded population means in ``records`` (set
+    ``recording`` False before stepping to skip them: a run whose time series nobody keeps,
+    as in most sweeps).
     ``sim.runner.run`` drives it; ``sim.core.model.PeerSupportModel`` adds Mesa's interface.
 
     Args:
@@ -102,14 +123,13 @@ class Simulation:
         self.params = kernels.day_params(scenario)
         self.kernels = kernels.day_kernels(self.n)
         self._kernels_chosen_in = _here()
-        self._day_pass_of: tuple[Any, Any] = (None, None)  # kernels.day_pass, its entry point
+        self._run_days_of: tuple[Any, Any] = (None, None)  # kernels.run_days, its entry point
         self._init_state(program_rng)
         self.buddies = self._init_buddies(program_rng)
+        self.schedule = phases.schedule(s, self.plan, p, self.network.leader, self.buddies)
+        self.costs = phases.costs(s, n)
         self.day = 0
         self.ledger = Ledger()
-        members = ~self.state.leader
-        self._members = members
-        self._n_members = max(int(members.sum()), 1)
         self.records: list[dict[str, float]] = []
         self.recording = True
         self.baseline = self.population_means()
@@ -170,7 +190,8 @@ class Simulation:
             qalys=np.zeros(n), qalys_undiscounted=np.zeros(n), cost=np.zeros(n))
         g, bg = net.group, net.background
         self.ties = Ties(g.indptr, g.indices, g.data, bg.indptr, bg.indices, bg.data)
-        quiet = self._today(0, gathering=False)._replace(im_active=False)  # no contact
+        quiet = phases.Today(0, False, False, 0.0, False, False, False, 1.0, 0.0, 0.0, 0.0,
+                             0.0)  # a day without contact
         self.kernels.tie_pass(self.params, quiet, self.ties, self.state, False)
         if self.spec.behaviour.contagion == "graded":
             # the baseline is the steady state, where a non-adopter's pull has long waned
@@ -207,7 +228,14 @@ class Simulation:
         return self.state.pdc_count / self.state.dose_window.shape[0]
 
     def step(self) -> None:
-        """Advance one day in seven phases; the kernels' docstrings give each one's science.
+        """Advance one day (``advance``); ``running`` turns False at the horizon."""
+        self.advance(self.day + 1)
+
+    def advance(self, until: int) -> None:
+        """Simulate the days before ``until`` (at most to the horizon), in compiled runs of days.
+
+        Each day has seven phases; ``sim.core.phases`` and the kernels' docstrings give each
+        one's science:
 
         1. gatherings: who attends a session or education; hours and knowledge gained;
            calls: which one-to-one calls take place; rapport with the buddy or mentor;
@@ -215,62 +243,34 @@ class Simulation:
         3. posts: session effects on self-efficacy and engagement; members' and moderators' posts;
         4. ties: rapport, support received, peer norms (yesterday's adherence), rapport decay;
         5. patients: support, contact, practice, doses, PDC, HbA1c, distress, QoL, QALYs, costs;
-        6. accounting: programme costs and the day's totals;
+        6. accounting: programme costs and the day's totals (``ledger``);
         7. record: population means every ``record_every_days`` and on the last day
            (when ``recording``).
+
+        Draws: attendance, calls, messaging, dosing, course, all counter-based (keyed by
+        the day), so the days come out the same however they are split into calls.
         """
-        d = self.day
-        plan, s = self.plan, self.spec
-        if d >= plan.days:  # past the horizon (Mesa's run_model stops on running = False)
-            self.running = False
-            return
-        gathering = self._gatherings(d)  # 1
-        self._calls(d)  # 1
-        today = self._today(d, gathering)  # 2
-        posts, taken, moderator = self._day_pass(today)  # 3-5
-        self._accounting(d, posts, taken, moderator, today.cost_discount)  # 6
-        self.day = d + 1  # 7
-        if self.recording and (self.day % s.run.record_every_days == 0
-                               or self.day == plan.days):
-            self.record()
-        self.running = self.day < plan.days
+        stop = min(until, self.plan.days)
+        every = self.spec.run.record_every_days
+        while self.day < stop:
+            end = min((self.day // every + 1) * every, stop) if self.recording else stop
+            self._run_days(self.day, end)
+            self.day = end
+            if self.recording and (end % every == 0 or end == self.plan.days):
+                self.record()
+        self.running = self.day < self.plan.days
 
-    def _today(self, d: int, gathering: bool) -> kernels.Today:
-        """Phase 2: which channels act today, and today's discounted unit values."""
-        s, e = self.spec, self.spec.economics
-        df_qaly = discount_factor(d, e.discount_rate_effects)
-        df_cost = discount_factor(d, e.discount_rate_costs)
-        in_person_ed = s.program.education.mode == "in_person"
-        hours = float(self.plan.session_hours[d] + self.plan.education_hours[d] * in_person_ed)
-        return kernels.Today(
-            day=d, gathering=gathering, session=bool(self.plan.session_hours[d] > 0),
-            gathering_hours=hours,
-            im_active=bool(self.plan.im_active[d]),
-            digital_contact=bool(self.plan.education_hours[d] > 0
-                                 and s.program.education.mode == "digital"),
-            calls=bool(self.plan.call[d]),
-            cost_discount=df_cost, qaly_weight=df_qaly / DAYS_PER_YEAR,
-            dose_cost=e.medication_cost_per_dose * df_cost,
-            care_cost=e.healthcare_cost_per_year * df_cost / DAYS_PER_YEAR,
-            care_cost_per_pct=e.healthcare_cost_per_hba1c_pct_year * df_cost / DAYS_PER_YEAR)
-
-    def _day_pass(self, t: kernels.Today) -> tuple[int, int, np.ndarray]:
-        """Phases 3-5 in one compiled call (draws: messaging, dosing, course, in the kernels).
-
-        All posts made today (members' and moderators'), the doses taken and each group's
-        moderator posts.
-        """
+    def _run_days(self, start: int, stop: int) -> None:
+        """Phases 1-6 of days ``start`` to ``stop - 1`` in one compiled call."""
         if self._kernels_chosen_in != _here():  # stepped in another thread or a forked child
             self.kernels, self._kernels_chosen_in = kernels.day_kernels(self.n), _here()
-        args = (self.params, t, self.ties, self.state, self.keys,
-                self.spec.program.im.moderator_posts_per_week / 7.0, self.network.n_groups)
-        if self._day_pass_of[0] is not self.kernels.day_pass:  # new kernels: resolve them
-            self._day_pass_of = (self.kernels.day_pass,
-                                 kernels.entry_point(self.kernels.day_pass, args))
-        posts, taken, moderator = self._day_pass_of[1](*args)
-        if t.im_active:
-            posts += int(moderator.sum())
-        return posts, taken, moderator
+        args = (self.params, self.schedule, self.costs, self.ties, self.state, self.keys,
+                self.spec.program.im.moderator_posts_per_week / 7.0, self.network.n_groups,
+                self.ledger.values, start, stop)
+        if self._run_days_of[0] is not self.kernels.run_days:  # new kernels: resolve them
+            self._run_days_of = (self.kernels.run_days,
+                                 kernels.entry_point(self.kernels.run_days, args))
+        self._run_days_of[1](*args)
 
     def measured_hba1c(self) -> np.ndarray:
         """Every patient's HbA1c as measured today (draws: measurement, keyed by the day).
@@ -283,118 +283,6 @@ class Simulation:
             return self.patients.hba1c0_measured_pct
         return measured(self.state.hba1c, measurement_cv(self.spec.clinical),
                         functools.partial(counter_rng.normals, self.keys.measurement, self.day))
-
-    def _gatherings(self, d: int) -> bool:
-        """Phase 1 (draws: attendance): who attends a session or education today."""
-        plan, s, st = self.plan, self.spec, self.state
-        hours, session = plan.education_hours[d], plan.session_hours[d] > 0
-        in_person_ed = s.program.education.mode == "in_person" and hours > 0
-        if not (session or hours > 0):
-            if st.attended.any():
-                st.attended[:] = False
-            return False
-        u = counter_rng.uniforms(self.keys.attendance, d, self.n)
-        # the schedule's attendance factor scales each patient's chance (same uniform)
-        factor = plan.education_attendance[d] if in_person_ed else plan.session_attendance[d]
-        invited = st.group_offered if session and not in_person_ed else in_person_ed
-        np.logical_and(invited, u < self.patients.attendance_prob * factor, out=st.attended)
-        if hours > 0:
-            reached = st.attended if in_person_ed else \
-                u < self.patients.digital_literacy * plan.education_attendance[d]
-            np.add(st.education_hours, hours * reached, out=st.education_hours)
-            kernels.knowledge_gains(self.patients.knowledge0, st.education_hours,
-                                    s.behaviour.knowledge_hours_scale, st.knowledge_gain)
-        return bool(st.attended.any())
-
-    def _calls(self, d: int) -> None:
-        """Phase 1, one-to-one (draws: calls): who has a call today; rapport with the partner.
-
-        One uniform per call unit (pair, trio or mentee) decides whether its call takes place.
-        A call's support input is the rapport before it (g_B = s_B); the call then builds rapport
-        (``network.call_gain``, in person ``network.in_person_gain``), and every one-to-one tie
-        decays toward ``network.strength_floor`` like the group ties.
-        """
-        b, st, net = self.buddies, self.state, self.spec.network
-        if b is None:
-            return
-        spec = self.spec.program.one_to_one
-        strength = st.buddy_strength
-        if self.plan.call[d]:
-            np.copyto(st.called, b.called(self.keys.calls, d, spec.call_completion))
-            np.multiply(strength, st.called, out=st.call_support)
-            gain = net.in_person_gain if spec.medium == "in_person" else net.call_gain
-            strength += st.called * (gain * (1.0 - strength))  # toward_one
-            self.ledger.calls += int(st.called.sum())
-        elif st.called.any():
-            st.called[:] = False
-            st.call_support[:] = 0.0
-        keep = self.params.tie_keep
-        strength *= keep
-        strength += (1.0 - keep) * net.strength_floor
-
-    def _accounting(self, d: int, posts: int, taken: int, moderator: np.ndarray,
-                    df_cost: float) -> None:
-        """Phase 6: programme costs and the day's totals (``Ledger``).
-
-        The costs each patient causes accrue, discounted, in ``state.cost`` (attendance here, the
-        rest in phase 5). ``moderator`` holds each group's moderator posts today.
-        """
-        e, plan, n, st = self.spec.economics, self.plan, self.n, self.state
-        shared = 0.0
-        if plan.im_active[d]:
-            shared += e.platform_cost_per_patient_month * 12.0 * n / DAYS_PER_YEAR
-            if self.spec.network.peer_leaders:
-                shared += e.peer_leader_cost_per_patient_year * n / DAYS_PER_YEAR
-            messages = np.bincount(st.group_id, weights=st.posts,
-                                   minlength=moderator.shape[0]) + moderator
-            shared += moderation_minutes(
-                messages, e.moderation_minutes_per_group_week, e.moderation_minutes_per_message,
-                e.moderation_max_messages_per_group_day) / 60.0 * e.staff_cost_per_hour
-        session_hours = float(plan.session_hours[d])  # the day's schedule sets the length
-        if session_hours > 0:
-            shared += float(plan.offered.sum()) * session_hours * e.session_cost_per_group_hour
-        if self.buddies is not None:
-            shared += self._mentor_cost(d)
-        hours_ed = plan.education_hours[d]
-        caused = 0.0
-        if st.attended.any() or hours_ed > 0:
-            per_patient = np.zeros(n)
-            if session_hours > 0:
-                per_patient += (st.attended & st.group_offered) * e.session_cost_per_attendee
-            if hours_ed > 0 and self.spec.program.education.mode == "in_person":
-                per_patient += st.attended * (hours_ed * e.education_cost_per_patient_hour)
-            elif hours_ed > 0:
-                shared += n * hours_ed * e.digital_education_cost_per_patient_hour
-            caused = float(per_patient.sum())
-            np.add(st.cost, per_patient * df_cost, out=st.cost)
-        led = self.ledger
-        led.program += shared + caused
-        led.shared_discounted += shared * df_cost
-        led.medication += taken * e.medication_cost_per_dose
-        healthcare = n * e.healthcare_cost_per_year / DAYS_PER_YEAR
-        if e.healthcare_cost_per_hba1c_pct_year:
-            excess = float(np.maximum(st.hba1c - HBA1C_COST_THRESHOLD_PCT, 0.0).sum())
-            healthcare += e.healthcare_cost_per_hba1c_pct_year * excess / DAYS_PER_YEAR
-        led.healthcare += healthcare
-        led.posts += posts
-        if plan.im_active[d]:  # engagement is defined for members of open IM groups only
-            # sum, then divide: a mean of values in [0, 1] stays in [0, 1] (1/n weights
-            # can round a weighted sum above 1). A numpy reduction, not a BLAS dot product:
-            # a multi-threaded BLAS sums in an order that depends on its thread count, and
-            # its threads spin after each call, taking the cores from the compiled passes.
-            engagement = float(st.engagement.sum(where=self._members)) / self._n_members
-            led.engagement_open_sum += engagement
-            led.engagement_last_open = engagement
-
-    def _mentor_cost(self, d: int) -> float:
-        """Peer mentors' time for today's calls, and their training on day 0 (mentor mode)."""
-        spec, e = self.spec.program.one_to_one, self.spec.economics
-        if spec.mode != "mentor":
-            return 0.0
-        calls = int(self.state.called.sum()) if self.plan.call[d] else 0
-        training = self.buddies.mentors * e.mentor_training_cost if d == 0 else 0.0
-        return training + mentor_time_cost(calls, spec.minutes_per_call,
-                                           e.mentor_admin_minutes_per_call, e.mentor_cost_per_hour)
 
     # ------------------------------------------------------------------ outputs
 

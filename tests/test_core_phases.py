@@ -1,0 +1,78 @@
+"""The compiled day outside the fused passes: numpy's sums, and days run in any split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.core import phases
+from sim.core.simulation import Simulation
+from sim.params.scenario import load_scenario
+
+LENGTHS = [*range(0, 300), 1000, 1999, 2000, 2001, 8191, 8192, 8193, 100_003]
+
+
+def test_pairwise_sum_is_numpys_sum_to_the_last_bit() -> None:
+    """Every length through the block sizes (8, 128) and numpy's buffer (8192), magnitudes
+    over six decades: the totals the ledger adds must be numpy's own."""
+    rng = np.random.default_rng(5)
+    for n in LENGTHS:
+        a = rng.normal(size=n) * 10 ** rng.uniform(-3, 3, size=n)
+        assert phases.pairwise_sum(a, 0, n) == np.add.reduce(a), n
+        lo = n // 3  # a slice from inside the array
+        assert phases.pairwise_sum(a, lo, n - lo) == np.add.reduce(a[lo:]), n
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 0.95, 1.0])
+def test_masked_sum_is_numpys_masked_sum_to_the_last_bit(share: float) -> None:
+    rng = np.random.default_rng(6)
+    for n in LENGTHS[::7]:
+        a = rng.random(n) * 10 ** rng.uniform(-3, 3, size=n)
+        mask = rng.random(n) < share
+        assert phases.masked_sum(a, mask) == float(a.sum(where=mask)), (n, share)
+
+
+SPLIT_CASES = {
+    "mentors in person, digital curriculum, HbA1c costs, moderation cap": (
+        "scenarios/designs/buddy_calls.yaml",
+        {"program.one_to_one.mode": "mentor", "program.one_to_one.medium": "in_person",
+         "program.one_to_one.call_completion": 0.7, "program.education.mode": "digital",
+         "program.education.end_day": 90, "program.education.every_days": 10,
+         "program.im.end_day": 120, "economics.healthcare_cost_per_hba1c_pct_year": 150.0,
+         "economics.moderation_max_messages_per_group_day": 2}),
+    "in-person DSMES then IM, graded contagion": (
+        "scenarios/designs/dsmes_then_im.yaml", {"behaviour.contagion": "graded"}),
+}
+
+
+@pytest.mark.parametrize("case", SPLIT_CASES)
+def test_days_come_out_the_same_however_they_are_split(case: str) -> None:
+    """One compiled call for the whole horizon, a day at a time (Mesa's step) or in uneven
+    pieces: the same state, tie strengths and ledger, bit for bit (every draw is keyed by
+    its day, and no phase keeps anything between calls)."""
+    path, overrides = SPLIT_CASES[case]
+    sc = load_scenario(path, {"population.size": 300, "run.days": 200, **overrides})
+    whole, daily, pieces = (Simulation(sc, 4) for _ in range(3))
+    for m in (whole, daily, pieces):
+        m.recording = False
+    whole.advance(10_000)
+    while daily.running:
+        daily.step()
+    for until in (1, 2, 30, 31, 97, 150, 199, 200, 201):
+        pieces.advance(until)
+    assert whole.ledger.program > 0 and whole.ledger.posts > 0
+    assert whole.ledger.calls > 0 or whole.buddies is None
+    for m in (daily, pieces):
+        assert m.day == whole.day == 200 and not m.running
+        assert m.ledger == whole.ledger
+        assert np.array_equal(m.ties.strength, whole.ties.strength)
+        for name in m.state._fields:
+            assert np.array_equal(getattr(m.state, name), getattr(whole.state, name)), name
+
+
+def test_recording_stops_on_record_days_and_the_horizon() -> None:
+    sc = load_scenario("scenarios/designs/hybrid_kickoff.yaml",
+                       {"population.size": 100, "run.days": 65, "run.record_every_days": 30})
+    m = Simulation(sc, 1)
+    m.advance(1_000)
+    assert [r["day"] for r in m.records] == [0.0, 30.0, 60.0, 65.0]
