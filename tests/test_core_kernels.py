@@ -150,3 +150,27 @@ def test_runs_in_a_child_forked_after_parallel_kernels_ran():
                          text=True, check=False, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-1] == "True"
+
+
+@numba.njit(cache=False)
+def _total(values, scale):
+    return values.sum() * scale
+
+
+def test_entry_points_are_kept_per_argument_types_only():
+    """One compiled entry point per process and argument types: the same for new arrays of
+    the same type, another for any difference numba's types see (dtype, dimensions, layout,
+    writability), so an entry point never unboxes an argument of another type."""
+    from sim.core.numba_cache import entry_point
+
+    a = np.arange(4.0)
+    first = entry_point(_total, (a, 2.0))
+    assert entry_point(_total, (np.ones(9), 3.0)) is first
+    readonly = np.arange(4.0)
+    readonly.flags.writeable = False
+    variants = [(readonly, 2.0), (np.arange(4), 2.0), (np.arange(8.0)[::2], 2.0),
+                (np.ones((2, 2)), 2.0), (a, 2)]
+    found = [entry_point(_total, args) for args in variants]
+    assert len({id(f) for f in [first, *found]}) == len(variants) + 1
+    for f, args in zip(found, variants, strict=True):
+        assert f(*args) == args[0].sum() * args[1]

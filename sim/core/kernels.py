@@ -499,9 +499,9 @@ def day_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, keys: StreamK
 
     Returns the posts made by patients, the doses taken and each of the ``groups`` groups'
     moderator posts (Poisson at ``moderator_rate`` per day; none when the IM groups are
-    closed). One call a day means the named tuples are unboxed once a day at the
-    Python-numba boundary, not once per kernel (``Simulation`` calls its ``entry_point``, so
-    they are typed once a run). Every draw comes from the counter-based daily streams.
+    closed). ``run_days`` calls it for every day, so the named tuples are unboxed once per
+    run of days, not once per kernel and day. Every draw comes from the counter-based daily
+    streams.
     """
     made = gather_and_post(p, t, st, keys)
     if t.im_active:
@@ -536,17 +536,6 @@ def run_days(p: DayParams, s: Schedule, c: Costs, ties: Ties, st: PatientState,
             posts += moderator.sum()
         phases.accounting(s, c, st, t, posts, taken, moderator, held, ledger, scratch)
         phases.observe(st, ledger)
-
-
-def entry_point(dispatcher: Any, args: tuple[Any, ...]) -> Callable[..., Any]:
-    """The compiled ``dispatcher`` for arguments of ``args``' types, called without dispatch.
-
-    numba's dispatcher types every argument at every call, a named tuple field by field in
-    Python: 20 of the 30 us of each day's call. The entry point unboxes the arguments by its
-    signature alone, so it must only get arguments of the types ``args`` had (the model's
-    daily arguments keep theirs for the whole run). Compiles, or loads from numba's cache.
-    """
-    return dispatcher.compile(tuple(dispatcher.typeof_pyval(a) for a in args))
 
 
 class DayKernels(NamedTuple):

@@ -1,4 +1,4 @@
-"""How numba compiles and caches the kernels: the user's cache folder, LLVM's vectoriser.
+"""How numba compiles, caches and calls the kernels: cache folder, vectoriser, entry points.
 
 The cache goes to the user's cache folder, not the installed package (applied by
 ``sim/core/__init__.py``, before any core module imports numba), so a read-only install (a
@@ -11,7 +11,11 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 
 def user_cache_dir() -> Path:
@@ -77,3 +81,39 @@ def drop_stale_cache(module_file: str, *sources: str) -> None:
         stamp.write_text(digest)
     except OSError:  # a read-only install: numba then cannot cache either
         pass
+
+
+def entry_point(dispatcher: Any, args: tuple[Any, ...]) -> Callable[..., Any]:
+    """The compiled ``dispatcher`` for arguments of ``args``' types, called without dispatch.
+
+    numba's dispatcher types every argument at every call, a named tuple field by field in
+    Python. The entry point unboxes the arguments by its signature alone, so it must only get
+    arguments of the types ``args`` had (the model's arguments keep theirs for the whole run).
+    Compiles, or loads from numba's cache, once per process and argument types: typing the
+    model's 70 arrays costs 1 ms, 1.4% of a 2,000-patient run; ``_type_key`` 0.03 ms.
+    """
+    key = (dispatcher, _type_key(args))
+    found = _entry_points.get(key)
+    if found is None:
+        found = dispatcher.compile(tuple(dispatcher.typeof_pyval(a) for a in args))
+        _entry_points[key] = found
+    return found
+
+
+_entry_points: dict[tuple[Any, Any], Callable[..., Any]] = {}
+
+
+def _type_key(value: Any) -> Any:
+    """What numba's type of ``value`` depends on (``numba.typeof``), cheaply.
+
+    An array's dtype, dimensions, layout, writability and alignment; a tuple's class and its
+    items'; an int's range (int64 or uint64); else the Python type.
+    """
+    if isinstance(value, np.ndarray):
+        f = value.flags
+        return value.dtype, value.ndim, f.c_contiguous, f.f_contiguous, f.writeable, f.aligned
+    if isinstance(value, tuple):
+        return type(value), *map(_type_key, value)
+    if type(value) is int:
+        return int, value < 2**63
+    return type(value)

@@ -22,6 +22,7 @@ import numpy as np
 from sim.core import counter_rng, dynamics, kernels, phases
 from sim.core.buddies import Buddies, build_buddies
 from sim.core.network import PeerNetwork, build_network
+from sim.core.numba_cache import entry_point
 from sim.core.population import Patients, draw_patients, measured, measurement_cv
 from sim.core.program import ContactPlan, contact_plan
 from sim.core.rng import Streams
@@ -269,7 +270,7 @@ class Simulation:
                 self.ledger.values, start, stop)
         if self._run_days_of[0] is not self.kernels.run_days:  # new kernels: resolve them
             self._run_days_of = (self.kernels.run_days,
-                                 kernels.entry_point(self.kernels.run_days, args))
+                                 entry_point(self.kernels.run_days, args))
         self._run_days_of[1](*args)
 
     def measured_hba1c(self) -> np.ndarray:
