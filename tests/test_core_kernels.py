@@ -174,3 +174,15 @@ def test_entry_points_are_kept_per_argument_types_only():
     assert len({id(f) for f in [first, *found]}) == len(variants) + 1
     for f, args in zip(found, variants, strict=True):
         assert f(*args) == args[0].sum() * args[1]
+
+
+def test_type_keys_tell_apart_what_numbas_types_tell_apart():
+    """Values whose numba types differ beyond their Python type get different keys."""
+    from sim.core.numba_cache import _type_key
+
+    pairs = [(np.datetime64(1, "s"), np.datetime64(1, "D")), ([1], [1.5]),
+             (1, 2**63), (2**63, -(2**63) - 1), (np.int32(1), np.int64(1)), (True, 1),
+             (np.zeros(2, dtype="M8[s]"), np.zeros(2, dtype="M8[D]"))]
+    for a, b in pairs:
+        assert _type_key(a) != _type_key(b), (a, b)
+    assert _type_key(3) == _type_key(-5) and _type_key(2.0) == _type_key(7.5)

@@ -21,6 +21,8 @@ def test_pairwise_sum_is_numpys_sum_to_the_last_bit() -> None:
         assert phases.pairwise_sum(a, 0, n) == np.add.reduce(a), n
         lo = n // 3  # a slice from inside the array
         assert phases.pairwise_sum(a, lo, n - lo) == np.add.reduce(a[lo:]), n
+        zeros = np.full(n, -0.0)  # numpy's sum starts at +0.0: its sign too
+        assert np.signbit(phases.pairwise_sum(zeros, 0, n)) == np.signbit(np.add.reduce(zeros))
 
 
 @pytest.mark.parametrize("share", [0.0, 0.5, 0.95, 1.0])
@@ -46,23 +48,32 @@ SPLIT_CASES = {
 
 
 @pytest.mark.parametrize("case", SPLIT_CASES)
-def test_days_come_out_the_same_however_they_are_split(case: str) -> None:
-    """One compiled call for the whole horizon, a day at a time (Mesa's step) or in uneven
-    pieces: the same state, tie strengths and ledger, bit for bit (every draw is keyed by
-    its day, and no phase keeps anything between calls)."""
+def test_days_come_out_the_same_however_they_are_split(case: str, monkeypatch) -> None:
+    """One compiled call for the whole horizon, a day at a time (Mesa's step), in uneven
+    pieces or in calls capped at a week (``CALL_AGENT_DAYS``): the same state, tie strengths
+    and ledger, bit for bit (every draw is keyed by its day, and no phase keeps anything
+    between calls)."""
+    from sim.core import simulation
+
     path, overrides = SPLIT_CASES[case]
     sc = load_scenario(path, {"population.size": 300, "run.days": 200, **overrides})
-    whole, daily, pieces = (Simulation(sc, 4) for _ in range(3))
-    for m in (whole, daily, pieces):
+    whole, daily, pieces, weeks = (Simulation(sc, 4) for _ in range(4))
+    for m in (whole, daily, pieces, weeks):
         m.recording = False
     whole.advance(10_000)
     while daily.running:
         daily.step()
     for until in (1, 2, 30, 31, 97, 150, 199, 200, 201):
         pieces.advance(until)
+    monkeypatch.setattr(simulation, "CALL_AGENT_DAYS", 7 * 300)
+    calls = []
+    run_days = weeks._run_days
+    monkeypatch.setattr(weeks, "_run_days", lambda a, b: (calls.append(b - a), run_days(a, b)))
+    weeks.advance(200)
+    assert max(calls) == 7 and sum(calls) == 200
     assert whole.ledger.program > 0 and whole.ledger.posts > 0
     assert whole.ledger.calls > 0 or whole.buddies is None
-    for m in (daily, pieces):
+    for m in (daily, pieces, weeks):
         assert m.day == whole.day == 200 and not m.running
         assert m.ledger == whole.ledger
         assert np.array_equal(m.ties.strength, whole.ties.strength)
@@ -76,3 +87,27 @@ def test_recording_stops_on_record_days_and_the_horizon() -> None:
     m = Simulation(sc, 1)
     m.advance(1_000)
     assert [r["day"] for r in m.records] == [0.0, 30.0, 60.0, 65.0]
+
+
+def test_advance_takes_whole_days_and_ledger_totals_are_read_only() -> None:
+    m = Simulation(load_scenario("scenarios/designs/hybrid_kickoff.yaml",
+                                 {"population.size": 50, "run.days": 20}), 1)
+    with pytest.raises(TypeError):
+        m.advance(5.5)
+    m.advance(np.int64(5))
+    assert m.day == 5
+    with pytest.raises(AttributeError, match="read-only"):
+        m.ledger.program = 0.0
+    assert m.ledger.program == m.ledger.values[phases.PROGRAM] > 0
+
+
+def test_the_mesa_model_advances_on_mesas_clock() -> None:
+    from sim import PeerSupportModel
+
+    m = PeerSupportModel(load_scenario("scenarios/designs/hybrid_kickoff.yaml",
+                                       {"population.size": 50, "run.days": 20}), seed=1,
+                         agent_views=False)
+    m.advance(12)
+    assert m.day == m.steps == 12 and m.time == 12.0
+    m.advance(100)
+    assert m.day == m.steps == 20 and not m.running

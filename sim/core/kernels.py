@@ -21,7 +21,7 @@ from numba import njit, prange
 
 from sim.core import counter_rng as cr
 from sim.core import dynamics as dyn
-from sim.core import phases, state, vmath
+from sim.core import economics, phases, state, vmath
 from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT
 from sim.core.numba_cache import drop_stale_cache, vectorize_wide_loops
 from sim.core.phases import Costs, Schedule, Today
@@ -30,7 +30,8 @@ from sim.core.state import PatientState, Ties
 from sim.params.scenario import Scenario
 
 drop_stale_cache(__file__, dyn.__file__, cr.__file__, vmath.__file__, phases.__file__,
-                 state.__file__)  # state: the tuples' fields
+                 economics.__file__, state.__file__)  # run_days compiles phases' code in,
+#                                                     economics' constants; state: the fields
 vectorize_wide_loops()  # before the kernels compile
 
 PARALLEL_MIN_PATIENTS = 500

@@ -9,6 +9,7 @@ SolaraViz work; the daily step never loops over them. Steps give the same number
 from __future__ import annotations
 
 import functools
+import operator
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,16 @@ class PeerSupportModel(Simulation, mesa.Model):
         if len(self.agents) == 0:
             for i in range(self.n):
                 Patient(self, i)
+
+    def advance(self, until: int) -> None:
+        """Step to day ``until`` (at most the horizon) through Mesa's clock, a ``step()`` a day.
+
+        Mesa's ``steps`` and ``time`` stay the model's day, and its scheduled events run;
+        ``Simulation.advance`` runs the days in compiled calls, for the runner and sweeps.
+        """
+        until = operator.index(until)
+        while self.running and self.day < until:
+            self.step()
 
     def record(self) -> None:
         """Append today's population means to the time series and the DataCollector."""

@@ -104,16 +104,26 @@ _entry_points: dict[tuple[Any, Any], Callable[..., Any]] = {}
 
 
 def _type_key(value: Any) -> Any:
-    """What numba's type of ``value`` depends on (``numba.typeof``), cheaply.
+    """What numba's type of ``value`` depends on (``numba.typeof``), cheaply where it can.
 
     An array's dtype, dimensions, layout, writability and alignment; a tuple's class and its
-    items'; an int's range (int64 or uint64); else the Python type.
+    items'; an int's range (int64, uint64 or neither); a plain or numpy number's type. Anything
+    else (a datetime, a list, a record) is keyed by its numba type itself.
     """
     if isinstance(value, np.ndarray):
         f = value.flags
         return value.dtype, value.ndim, f.c_contiguous, f.f_contiguous, f.writeable, f.aligned
     if isinstance(value, tuple):
         return type(value), *map(_type_key, value)
-    if type(value) is int:
-        return int, value < 2**63
-    return type(value)
+    kind = type(value)
+    if kind is int:
+        return int, (value >= 2**63) - (value < -(2**63))
+    if kind in _NUMBER_TYPES:
+        return kind
+    from numba import typeof
+
+    return typeof(value)
+
+
+_NUMBER_TYPES = frozenset({bool, float, complex, *(np.dtype(c).type for c in "?bhilqBHILQfdFD")})
+"""Types whose numba type the type alone decides."""

@@ -208,8 +208,8 @@ def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
     summed by ``_block_sum``. The halving runs on an explicit stack: numba's cache cannot
     load a recursive function (it crashes the process).
     """
-    if n <= PAIRWISE_BLOCK:
-        return _block_sum(a, lo, n)
+    if n <= PAIRWISE_BLOCK:  # numpy adds the sum to its start, 0.0: -0.0 + 0.0 is 0.0
+        return 0.0 + _block_sum(a, lo, n)
     starts = np.empty(192, dtype=np.int64)  # 3 entries per halving, at most 63 halvings
     lengths = np.empty(192, dtype=np.int64)  # -1: add the top two partial sums
     partial = np.empty(64)
@@ -232,7 +232,7 @@ def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
             starts[top + 2], lengths[top + 2] = start + half, length - half
             starts[top + 3], lengths[top + 3] = start, half
             top += 3
-    return partial[0]
+    return 0.0 + partial[0]
 
 
 @njit(cache=True, error_model="numpy")

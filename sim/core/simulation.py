@@ -1,4 +1,4 @@
-"""Simulation: patients on peer networks, a program design, one simulated day a step.
+"""Simulation: patients on peer networks, a program design, days simulated in compiled calls.
 
 Patient state lives in numpy arrays (``sim.core.state``), advanced by compiled daily
 kernels (``sim.core.kernels``): ``advance`` runs as many days as asked in one compiled call.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 import os
 import threading
 from pathlib import Path
@@ -30,6 +31,10 @@ from sim.core.state import PatientState, Ties
 from sim.params.errors import ScenarioError
 from sim.params.scenario import Scenario, keyword_overrides, load_scenario
 
+CALL_AGENT_DAYS = 10_000_000
+"""Most patient-days one compiled call simulates: about a second's work on one core
+(2,000 patients: a whole 5,000-day run; 100,000 patients: 100 days)."""
+
 
 class _Total:
     """A ``Ledger`` field: one slot of its array, read as a float."""
@@ -39,6 +44,10 @@ class _Total:
 
     def __get__(self, ledger: Ledger | None, owner: type) -> Any:
         return self if ledger is None else float(ledger.values[self.index])
+
+    def __set__(self, ledger: Ledger, value: float) -> None:
+        raise AttributeError("a ledger total is read-only: the compiled days add to "
+                             "ledger.values")
 
 
 class Ledger:
@@ -230,7 +239,7 @@ class Simulation:
 
     def step(self) -> None:
         """Advance one day (``advance``); ``running`` turns False at the horizon."""
-        self.advance(self.day + 1)
+        self._simulate(self.day + 1)
 
     def advance(self, until: int) -> None:
         """Simulate the days before ``until`` (at most to the horizon), in compiled runs of days.
@@ -249,12 +258,21 @@ class Simulation:
            (when ``recording``).
 
         Draws: attendance, calls, messaging, dosing, course, all counter-based (keyed by
-        the day), so the days come out the same however they are split into calls.
+        the day), so the days come out the same however they are split into calls. A call
+        simulates at most ``CALL_AGENT_DAYS`` patient-days, so Ctrl-C (which compiled code
+        cannot see) stops a large run within about a second.
         """
+        self._simulate(operator.index(until))
+
+    def _simulate(self, until: int) -> None:
+        """``advance``'s loop: compiled calls up to ``until``, records on record days."""
         stop = min(until, self.plan.days)
         every = self.spec.run.record_every_days
+        span = max(CALL_AGENT_DAYS // self.n, 1)
         while self.day < stop:
-            end = min((self.day // every + 1) * every, stop) if self.recording else stop
+            end = min(self.day + span, stop)
+            if self.recording:
+                end = min((self.day // every + 1) * every, end)
             self._run_days(self.day, end)
             self.day = end
             if self.recording and (end % every == 0 or end == self.plan.days):
