@@ -186,3 +186,46 @@ def test_type_keys_tell_apart_what_numbas_types_tell_apart():
     for a, b in pairs:
         assert _type_key(a) != _type_key(b), (a, b)
     assert _type_key(3) == _type_key(-5) and _type_key(2.0) == _type_key(7.5)
+
+
+_PASSES_ONLY = """
+import numpy as np
+from sim import load_scenario
+from sim.core import kernels, phases
+from sim.core.simulation import Simulation
+m = Simulation(load_scenario("scenarios/designs/hybrid_kickoff.yaml",
+                             {"population.size": 20, "run.days": 2}), 1)
+t = phases.today(m.schedule, m.costs, 0, False)
+for k in (kernels.SERIAL, kernels.PARALLEL):
+    k.gather_and_post(m.params, t, m.state, m.keys)
+    k.tie_pass(m.params, t, m.ties, m.state, True)
+    k.patient_pass(m.params, t, m.state, m.keys, np.zeros(m.network.n_groups, np.int32))
+"""
+
+_WHOLE_DAYS = """
+from sim import load_scenario
+from sim.core import kernels
+from sim.core.simulation import Simulation
+small = load_scenario("scenarios/designs/hybrid_kickoff.yaml",
+                      {"population.size": 20, "run.days": 2})
+for kernel_set in (kernels.SERIAL, kernels.PARALLEL):
+    model = Simulation(small, 1)
+    model.kernels = kernel_set
+    model.step()
+print(model.day)
+"""
+
+
+@pytest.mark.slow
+def test_cached_run_days_load_after_the_passes_were_cached_apart(tmp_path):
+    """One process caches the passes alone, the next compiles ``run_days`` against them, a third
+    loads it, as a fresh clone's test workers do. numba's cache crashed that third process
+    while ``run_days`` reached the parallel passes through a compiled ``day_pass`` cached by
+    another process (the slow suite of a fresh clone, 2026-12-03); ``run_days`` now calls the
+    passes itself (its docstring), and this sequence must keep working."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "NUMBA_NUM_THREADS": "2"}
+    for code in (_PASSES_ONLY, _WHOLE_DAYS, _WHOLE_DAYS):
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                             capture_output=True, text=True, check=False, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "1"
