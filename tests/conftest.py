@@ -49,3 +49,21 @@ def sweep_yaml(name: str, *, size: int, days: int, n: int, replications: int, se
 def write_sweep(folder: Path, text: str, name: str = "sweep.yaml") -> Path:
     """Write a sweep file into ``folder`` and return its path."""
     return write(folder / name, text)
+
+
+def warm_kernels() -> None:
+    """Compile both daily kernel sets into numba's cache (the dashboard's process loads them).
+
+    On a fresh machine the cache is empty, and the first Step would compile for longer than
+    the page waits (about 30 s with a second test worker compiling too).
+    """
+    from sim import load_scenario
+    from sim.core import kernels
+    from sim.core.simulation import Simulation
+
+    small = load_scenario("scenarios/designs/hybrid_kickoff.yaml",
+                          {"population.size": 20, "run.days": 2})
+    for kernel_set in (kernels.SERIAL, kernels.PARALLEL):
+        model = Simulation(small, 1)
+        model.kernels = kernel_set
+        model.step()

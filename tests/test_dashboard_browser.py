@@ -24,7 +24,7 @@ import pytest
 
 from tests.ports import free_port
 
-from .conftest import ROOT
+from .conftest import ROOT, warm_kernels
 
 pytestmark = pytest.mark.browser
 
@@ -95,24 +95,6 @@ class Server:
                 self.proc.wait(10)
         if self.log.exists() and len(self.log.read_text().splitlines()) <= 1:
             self.log.unlink()
-
-
-def warm_kernels() -> None:
-    """Compile both daily kernel sets into numba's cache (the dashboard's process loads them).
-
-    On a fresh machine the cache is empty, and the first Step would compile for longer than
-    the page waits (about 30 s with a second test worker compiling too).
-    """
-    from sim import load_scenario
-    from sim.core import kernels
-    from sim.core.simulation import Simulation
-
-    small = load_scenario("scenarios/designs/hybrid_kickoff.yaml",
-                          {"population.size": 20, "run.days": 2})
-    for kernel_set in (kernels.SERIAL, kernels.PARALLEL):
-        model = Simulation(small, 1)
-        model.kernels = kernel_set
-        model.step()
 
 
 @pytest.fixture(scope="module")
