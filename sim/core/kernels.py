@@ -494,34 +494,46 @@ def baseline_arrays(base_logit: np.ndarray, hba1c0: np.ndarray, floor: float, re
     return adherence0, multiplier
 
 
+def day_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, keys: StreamKeys,
+             moderator_rate: float, groups: int) -> tuple[int, int, np.ndarray]:
+    """Step phases 3-5 in one compiled call: posts, ties, patients.
+
+    Returns the posts made by patients, the doses taken and each of the ``groups`` groups'
+    moderator posts (Poisson at ``moderator_rate`` per day; none when the IM groups are
+    closed). Every draw comes from the counter-based daily streams.
+    """
+    made = gather_and_post(p, t, st, keys)
+    if t.im_active:
+        moderator = moderator_posts(keys.messaging, t.day, st.group_id.shape[0], groups,
+                                    moderator_rate)
+    else:
+        moderator = np.zeros(groups, dtype=np.int32)
+    tie_pass(p, t, ties, st, True)
+    taken = patient_pass(p, t, st, keys, moderator)
+    return made, taken, moderator
+
+
 def run_days(p: DayParams, s: Schedule, c: Costs, ties: Ties, st: PatientState,
              keys: StreamKeys, moderator_rate: float, groups: int, ledger: np.ndarray,
              start: int, stop: int) -> None:
     """Days ``start`` to ``stop - 1``: every phase of ``Simulation.advance`` but the recording.
 
-    Gatherings and calls (``sim.core.phases``), today's scalars, the three fused passes (posts,
-    then each of the ``groups`` groups' moderator posts, Poisson at ``moderator_rate`` a day
-    while the IM groups are open; ties; patients), the accounting and the daily population
-    means, in one compiled call, so a run of days costs no Python per day. Running totals go
-    to ``ledger`` (``phases.LEDGER_FIELDS``). Every draw comes from the counter-based daily
-    streams. The passes are called from here, not through a compiled function of their own:
-    numba's cache crashes the process that loads a cached function calling a cached function
-    that calls parallel (``prange``) ones, when the middle one was itself loaded from the cache
-    as the outer one compiled.
+    Gatherings and calls (``sim.core.phases``), today's scalars, the fused passes
+    (``day_pass``), the accounting and the daily population means, in one compiled call, so
+    a run of days costs no Python per day. Running totals go to ``ledger``
+    (``phases.LEDGER_FIELDS``). Compiled with the serial passes only: numba's cache crashes
+    a process that loads a cached loop like this one around the parallel (``prange``) passes
+    when another process cached some of its callees (fresh-clone CI, 2026-12-03), so the
+    parallel passes run a ``day_pass`` a day (``Simulation._run_days``).
     """
     scratch = np.empty(st.hba1c.shape[0])
-    no_posts = np.zeros(groups, dtype=np.int32)
     for d in range(start, stop):
         gathering = phases.gatherings(s, st, keys.attendance, d)
         held = 0
         if s.call_unit.shape[0] > 0:  # the design has a call day
             held = phases.calls(s, st, keys.calls, d, p.tie_keep, p.strength_floor)
         t = phases.today(s, c, d, gathering)
-        posts = gather_and_post(p, t, st, keys)
-        moderator = (moderator_posts(keys.messaging, d, st.group_id.shape[0], groups,
-                                     moderator_rate) if t.im_active else no_posts)
-        tie_pass(p, t, ties, st, True)
-        taken = patient_pass(p, t, st, keys, moderator)
+        posts, taken, moderator = day_pass(p, t, ties, st, keys, moderator_rate, groups)
         if t.im_active:
             posts += moderator.sum()
         phases.accounting(s, c, st, t, posts, taken, moderator, held, ledger, scratch)
@@ -531,12 +543,14 @@ def run_days(p: DayParams, s: Schedule, c: Costs, ties: Ties, st: PatientState,
 class DayKernels(NamedTuple):
     """The daily passes, compiled serially or for all cores (``prange``).
 
-    ``run_days`` calls the other three every day; ``tie_pass`` alone sets the baseline norm.
+    ``day_pass`` calls the other three (a day's passes); ``run_days`` (serial kernels only,
+    else None) calls ``day_pass`` for a run of days; ``tie_pass`` alone sets the baseline norm.
     """
 
     gather_and_post: object
     tie_pass: object
     patient_pass: object
+    day_pass: object
     run_days: object
 
 
@@ -565,8 +579,10 @@ def _compiled(parallel: bool) -> DayKernels:
     passes = {name: jit(_variant(fn, suffix)) for name, fn in
               (("gather_and_post", gather_and_post), ("tie_pass", tie_pass),
                ("patient_pass", patient_pass))}
-    days = njit(cache=True, error_model="numpy")(_variant(run_days, suffix, passes))
-    return DayKernels(**passes, run_days=days)
+    serial = njit(cache=True, error_model="numpy")
+    day = serial(_variant(day_pass, suffix, passes))
+    days = None if parallel else serial(_variant(run_days, suffix, {"day_pass": day}))
+    return DayKernels(**passes, day_pass=day, run_days=days)
 
 
 SERIAL, PARALLEL = _compiled(False), _compiled(True)

@@ -133,7 +133,7 @@ class Simulation:
         self.params = kernels.day_params(scenario)
         self.kernels = kernels.day_kernels(self.n)
         self._kernels_chosen_in = _here()
-        self._run_days_of: tuple[Any, Any] = (None, None)  # kernels.run_days, its entry point
+        self._run_days_of: tuple[Any, Any] = (None, None)  # run_days or day_pass, entry
         self._init_state(program_rng)
         self.buddies = self._init_buddies(program_rng)
         self.schedule = phases.schedule(s, self.plan, p, self.network.leader, self.buddies)
@@ -280,16 +280,38 @@ class Simulation:
         self.running = self.day < self.plan.days
 
     def _run_days(self, start: int, stop: int) -> None:
-        """Phases 1-6 of days ``start`` to ``stop - 1`` in one compiled call."""
+        """Phases 1-6 of days ``start`` to ``stop - 1``: one compiled call (serial kernels).
+
+        With the parallel kernels (``kernels.day_kernels``: 500 patients or more, several
+        threads) a compiled call a phase and day instead (``kernels.run_days``' docstring says
+        why): the same functions in the same order, so the same numbers.
+        """
         if self._kernels_chosen_in != _here():  # stepped in another thread or a forked child
             self.kernels, self._kernels_chosen_in = kernels.day_kernels(self.n), _here()
-        args = (self.params, self.schedule, self.costs, self.ties, self.state, self.keys,
-                self.spec.program.im.moderator_posts_per_week / 7.0, self.network.n_groups,
-                self.ledger.values, start, stop)
-        if self._run_days_of[0] is not self.kernels.run_days:  # new kernels: resolve them
-            self._run_days_of = (self.kernels.run_days,
-                                 entry_point(self.kernels.run_days, args))
-        self._run_days_of[1](*args)
+        k = self.kernels
+        rate, groups = self.spec.program.im.moderator_posts_per_week / 7.0, self.network.n_groups
+        p, s, c, st, keys, ledger = (self.params, self.schedule, self.costs, self.state,
+                                     self.keys, self.ledger.values)
+        if k.run_days is not None:
+            args = (p, s, c, self.ties, st, keys, rate, groups, ledger, start, stop)
+            if self._run_days_of[0] is not k.run_days:  # new kernels: resolve them
+                self._run_days_of = (k.run_days, entry_point(k.run_days, args))
+            self._run_days_of[1](*args)
+            return
+        scratch = np.empty(self.n)
+        for d in range(start, stop):
+            gathering = phases.gatherings(s, st, keys.attendance, d)
+            held = phases.calls(s, st, keys.calls, d, p.tie_keep, p.strength_floor) \
+                if self.buddies is not None else 0
+            t = phases.today(s, c, d, gathering)
+            args = (p, t, self.ties, st, keys, rate, groups)
+            if self._run_days_of[0] is not k.day_pass:  # new kernels: resolve them
+                self._run_days_of = (k.day_pass, entry_point(k.day_pass, args))
+            posts, taken, moderator = self._run_days_of[1](*args)
+            if t.im_active:
+                posts += int(moderator.sum())
+            phases.accounting(s, c, st, t, posts, taken, moderator, held, ledger, scratch)
+            phases.observe(st, ledger)
 
     def measured_hba1c(self) -> np.ndarray:
         """Every patient's HbA1c as measured today (draws: measurement, keyed by the day).
