@@ -211,11 +211,11 @@ print("warm")
 
 @pytest.mark.slow
 def test_cached_run_days_load_after_the_passes_were_cached_apart(tmp_path):
-    """One process caches the passes alone, the next compiles ``run_days`` against them, a third
-    loads it, as a fresh clone's test workers do. numba's cache crashed that third process
-    while ``run_days`` reached the parallel passes through a compiled ``day_pass`` cached by
-    another process (the slow suite of a fresh clone, 2026-12-03); ``run_days`` now calls the
-    passes itself (its docstring), and this sequence must keep working."""
+    """One process caches the passes alone, the next compiles the days against them, a third
+    loads them, as a fresh clone's test workers do. numba's cache crashed that third process
+    when it loaded a cached loop over days around the parallel passes (the slow suite of a
+    fresh clone, twice, 2026-12-03); ``run_days`` is now compiled with the serial passes only
+    (its docstring), and this sequence must keep working."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "NUMBA_NUM_THREADS": "2"}
     for code in (_PASSES_ONLY, _WHOLE_DAYS, _WHOLE_DAYS):
         out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,

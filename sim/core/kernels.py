@@ -523,7 +523,7 @@ def run_days(p: DayParams, s: Schedule, c: Costs, ties: Ties, st: PatientState,
     a run of days costs no Python per day. Running totals go to ``ledger``
     (``phases.LEDGER_FIELDS``). Compiled with the serial passes only: numba's cache crashes
     a process that loads a cached loop like this one around the parallel (``prange``) passes
-    when another process cached some of its callees (fresh-clone CI, 2026-12-03), so the
+    when another process cached some of its callees (in a fresh clone's tests), so the
     parallel passes run a ``day_pass`` a day (``Simulation._run_days``).
     """
     scratch = np.empty(st.hba1c.shape[0])
