@@ -80,6 +80,19 @@ def test_special_values_are_the_math_librarys(name: str) -> None:
     assert _ulps(got[~special], expected[~special]).max() <= 1.0, "near the bounds, within 1 ulp"
 
 
+def test_exp_above_bounds_e_to_the_x_closely() -> None:
+    """At or above e^x (glibc's, to the last bit) everywhere it gives a bound, at most 6.2%
+    above; inf (no bound) beyond |x| = 693 and for NaN, where a cheap test must not rule out."""
+    x = np.concatenate([np.random.default_rng(3).uniform(-693.0, 693.0, 400_000),
+                        np.arange(-690.0, 690.0) * math.log(2.0),  # f = 0: 2^n exactly
+                        np.nextafter(np.arange(-690.0, 690.0) * math.log(2.0), -1.0), [0.0, -0.0]])
+    bound = np.array([vmath.exp_above(float(v)) for v in x])
+    assert np.all(bound >= np.exp(x))
+    assert np.max(bound / np.exp(x)) < 1.0625
+    for v in (694.0, -694.0, 800.0, -800.0, math.inf, -math.inf, math.nan):
+        assert vmath.exp_above(v) == math.inf, v
+
+
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_a_vector_lane_gives_the_scalar_result(name: str) -> None:
     """The compiled loop (vector lanes and scalar remainder) equals calls one at a time."""

@@ -456,3 +456,40 @@ def test_compiled_event_draw_is_u_below_the_public_probability() -> None:
                    for i in range(n)]
             mismatched = int(np.sum(np.array(got) != (u < p)))
             assert mismatched == 0, f"{form}: {mismatched} of {n} draws disagree with u < P"
+
+
+def test_the_hazard_bound_is_above_every_probability_it_rules_out() -> None:
+    """``hazard_above`` (which rules out draws before any exponential) is at or above the
+    probability P that the public functions compute, for every form and wide ranges of the
+    linear predictor, shape, duration and age, and close to it where hazards are small (the
+    point of it: at most 1.5 x P for 95% of them)."""
+    from sim.core.lifetime.equations import (
+        FORM_CODES,
+        exponential_probability,
+        gompertz_probability,
+        hazard_above,
+        logistic_probability,
+        weibull_probability,
+    )
+
+    g = np.random.default_rng(11)
+    n = 20_000
+    xb = g.uniform(-60.0, 6.0, n)
+    shape = np.concatenate([g.uniform(0.01, 4.0, n - 100), np.ones(100)])
+    t = np.concatenate([g.uniform(0.0, 80.0, n - 200), np.arange(0.0, 100.0), [0.0] * 100])
+    age = g.uniform(18.0, 110.0, n)
+    phi = np.where(g.random(n) < 0.2, -shape / 20, shape / 10)  # Gompertz: some negative
+    cases = {
+        "weibull": (shape, weibull_probability(xb, shape, t)),
+        "exponential": (shape, exponential_probability(xb)),
+        "gompertz": (phi, gompertz_probability(xb, phi, age)),
+        "logistic": (shape, logistic_probability(xb)),
+    }
+    log_t = [math.log(x) if x > 0 else -math.inf for x in t]
+    log_t1 = [math.log(x + 1.0) for x in t]
+    for form, (s, p) in cases.items():
+        bound = np.array([hazard_above(FORM_CODES[form], float(xb[i]), float(s[i]), log_t[i],
+                                       log_t1[i], float(age[i])) for i in range(n)])
+        assert np.all(bound >= p), f"{form}: the bound is below P"
+        small = (p > 1e-300) & (p < 0.01) & (t > 0.0)
+        assert np.quantile(bound[small] / p[small], 0.95) < 1.5, form

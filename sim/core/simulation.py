@@ -133,7 +133,7 @@ class Simulation:
         self.params = kernels.day_params(scenario)
         self.kernels = kernels.day_kernels(self.n)
         self._kernels_chosen_in = _here()
-        self._run_days_of: tuple[Any, Any] = (None, None)  # run_days or day_pass, entry
+        self._entry_points: dict[Any, Any] = {}  # compiled function: its entry (``_call``)
         self._init_state(program_rng)
         self.buddies = self._init_buddies(program_rng)
         self.schedule = phases.schedule(s, self.plan, p, self.network.leader, self.buddies)
@@ -293,25 +293,33 @@ class Simulation:
         p, s, c, st, keys, ledger = (self.params, self.schedule, self.costs, self.state,
                                      self.keys, self.ledger.values)
         if k.run_days is not None:
-            args = (p, s, c, self.ties, st, keys, rate, groups, ledger, start, stop)
-            if self._run_days_of[0] is not k.run_days:  # new kernels: resolve them
-                self._run_days_of = (k.run_days, entry_point(k.run_days, args))
-            self._run_days_of[1](*args)
+            self._call(k.run_days, p, s, c, self.ties, st, keys, rate, groups, ledger, start, stop)
             return
         scratch = np.empty(self.n)
         for d in range(start, stop):
-            gathering = phases.gatherings(s, st, keys.attendance, d)
-            held = phases.calls(s, st, keys.calls, d, p.tie_keep, p.strength_floor) \
+            gathering = self._call(phases.gatherings, s, st, keys.attendance, d)
+            held = self._call(phases.calls, s, st, keys.calls, d, p.tie_keep, p.strength_floor) \
                 if self.buddies is not None else 0
-            t = phases.today(s, c, d, gathering)
-            args = (p, t, self.ties, st, keys, rate, groups)
-            if self._run_days_of[0] is not k.day_pass:  # new kernels: resolve them
-                self._run_days_of = (k.day_pass, entry_point(k.day_pass, args))
-            posts, taken, moderator = self._run_days_of[1](*args)
+            t = self._call(phases.today, s, c, d, gathering)
+            posts, taken, moderator = self._call(k.day_pass, p, t, self.ties, st, keys, rate,
+                                                 groups)
             if t.im_active:
                 posts += int(moderator.sum())
-            phases.accounting(s, c, st, t, posts, taken, moderator, held, ledger, scratch)
-            phases.observe(st, ledger)
+            self._call(phases.accounting, s, c, st, t, posts, taken, moderator, held, ledger,
+                       scratch)
+            self._call(phases.observe, st, ledger)
+
+    def _call(self, compiled: Any, *args: Any) -> Any:
+        """``compiled(*args)`` through its entry point, resolved at the model's first call.
+
+        numba's dispatcher would type every argument at every call: 58 us a day for the phases
+        of 2,000 patients (``numba_cache.entry_point``). Each function gets arguments of the
+        same types at every call of a model (the model's arrays, and ints, floats and bools).
+        """
+        entry = self._entry_points.get(compiled)
+        if entry is None:
+            entry = self._entry_points[compiled] = entry_point(compiled, args)
+        return entry(*args)
 
     def measured_hba1c(self) -> np.ndarray:
         """Every patient's HbA1c as measured today (draws: measurement, keyed by the day).
