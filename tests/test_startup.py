@@ -131,3 +131,18 @@ def test_the_program_runs_no_third_party_pydantic_plugin_unless_asked(preset):
     value, never_scanned = out.stdout.split()
     assert value == (preset or "__all__")
     assert never_scanned == str(preset is None), "pydantic scanned for plugins"
+
+
+def test_the_program_collects_young_objects_less_often_and_a_library_caller_keeps_its_own():
+    """As the program, start-up's long-lived objects do not trigger hundreds of collections
+    (``GC_YOUNG_THRESHOLD``); called with arguments (as a library), Python's thresholds stay."""
+    code = ("import contextlib, gc, io, sys, sim.cli.main as m\n"
+            "before = gc.get_threshold()\n"
+            "with contextlib.redirect_stdout(io.StringIO()): m.main(['schema'])\n"
+            "print(gc.get_threshold() == before)\n"
+            "sys.argv = ['peersupport', 'schema']\n"
+            "with contextlib.redirect_stdout(io.StringIO()): m.main()\n"
+            "print(gc.get_threshold() == (m.GC_YOUNG_THRESHOLD, *before[1:]))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.split() == ["True", "True"]

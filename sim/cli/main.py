@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib
 import logging
 import os
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     as_program = argv is None
     if as_program:  # the process is ours: no third-party pydantic plugins (see PLUGINS_OFF)
         os.environ.setdefault(*PLUGINS_OFF)
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
     args = parser.parse_args(argv)
@@ -129,6 +131,14 @@ PLUGINS_OFF = ("PYDANTIC_DISABLE_PLUGINS", "__all__")
 Scenario validation then does not depend on what else is installed, and pydantic skips its scan
 of every installed distribution's entry points (30 ms of start-up). Set the variable to run
 them anyway."""
+
+GC_YOUNG_THRESHOLD = 20_000
+"""Allocations between collections of the youngest generation in the program (Python's: 700).
+
+Start-up allocates a few hundred thousand objects that live as long as the process (numba's,
+numpy's and pydantic's registries): at 700 they made 290 collections, 0.10-0.17 s of a 1.1 s
+``peersupport run``; at 20,000, 10 collections, 0.03-0.06 s (benchmarks/results.md,
+2026-12-03 23:30). Cyclic garbage is still collected, after more allocations."""
 
 EXIT_AT_ONCE = frozenset({"run", "check"})
 """Commands that leave no thread, process pool, client or open file behind when they return."""
