@@ -122,6 +122,24 @@ def test_poisson_inverse_has_the_poisson_mean_and_zero_share():
     assert (k == 0).mean() == pytest.approx(math.exp(-lam), abs=0.005)
 
 
+def test_poisson_inverse_gives_0_exactly_where_u_is_at_most_the_computed_e_to_the_minus_lam():
+    """The shortcut u <= (1 - lam)(1 - 1e-15) must never answer 0 above the computed e^-lam:
+    draws at and next to both thresholds, over rates from 0 to 2 (the shortcut's range)."""
+    from sim.core import vmath
+
+    g = np.random.default_rng(5)
+    lams = np.concatenate([g.uniform(0.0, 1.0, 3000), g.uniform(0.0, 1e-6, 500),
+                           g.uniform(0.99, 2.0, 500), [0.0, 1.0]])
+    for lam in lams:
+        p = vmath.exp(-float(lam))
+        shortcut = (1.0 - lam) * dyn._BELOW_ONE_MINUS_LAM
+        assert shortcut <= p, lam
+        for u in (p, np.nextafter(p, 0.0), np.nextafter(p, 1.0), shortcut,
+                  np.nextafter(shortcut, 1.0), np.nextafter(shortcut, 0.0)):
+            if 0.0 < u < 1.0:
+                assert (dyn.poisson_inverse(float(u), float(lam)) == 0) == (u <= p), (lam, u)
+
+
 def test_poisson_inverse_stops_where_its_summed_cdf_stops_short_of_one() -> None:
     """For u within 1e-15 of 1 the float sum of the Poisson probabilities can stay below u;
     the count is then where the terms stop adding, not the loop's cap of 1000."""

@@ -79,18 +79,27 @@ POISSON_SUM_MAX = 700.0
 """Above this rate Poisson counts are inverted from the mode: exp(-lam) underflows at 745."""
 
 
+_BELOW_ONE_MINUS_LAM = 1.0 - 1e-15
+"""e^-lam >= 1 - lam, and ``vmath.exp`` is within 1 ulp (2.2e-16): a uniform at or below
+(1 - lam) x this is at or below the computed e^-lam, so its count is 0 (most draws on IM days:
+rates are a few posts a week; 1.7 ms of a 2,000-patient run's 50 ms of days, results.md
+2026-12-04 00:10)."""
+
+
 @njit(cache=True, error_model="numpy")
 def poisson_inverse(u: float, lam: float) -> int:
     """Poisson count by CDF inversion of one uniform u in (0, 1) (CRN-safe); lam finite.
 
     A patient's count depends only on its own uniform and rate, whatever the others do
     (numpy's Poisson sampler consumes a variable number of draws per element). The common
-    count 0 costs one exp and one comparison. The CDF is summed from 0 up to
-    ``POISSON_SUM_MAX``, from the mode above it (``_poisson_from_mode``); the sum stops where
-    its terms stop adding (u within 1e-15 of 1).
+    count 0 costs a multiplication and a comparison where u <= 1 - lam, else one exp. The CDF
+    is summed from 0 up to ``POISSON_SUM_MAX``, from the mode above it
+    (``_poisson_from_mode``); the sum stops where its terms stop adding (u within 1e-15 of 1).
     """
     if lam > POISSON_SUM_MAX:
         return _poisson_from_mode(u, lam)
+    if u <= (1.0 - lam) * _BELOW_ONE_MINUS_LAM:  # below e^-lam: 0 without the exp
+        return 0
     p = vmath.exp(-lam)
     if u <= p:
         return 0
