@@ -141,7 +141,8 @@ def test_runs_in_a_child_forked_after_parallel_kernels_ran():
         if __name__ == "__main__":
             here = change(1)
             started.step()
-            with multiprocessing.get_context("fork").Pool(2) as pool:
+            # a fresh child per task: two tasks in one child would step its model twice
+            with multiprocessing.get_context("fork").Pool(2, maxtasksperchild=1) as pool:
                 there = pool.map(change, [1, 1])
                 days = pool.map(step_on, [0, 1])
             print(here == there[0] == there[1] and days == [6, 6])
