@@ -40,6 +40,9 @@ from numba import njit, vectorize
 from numpy.typing import ArrayLike
 
 from sim.core import vmath
+from sim.core.numba_cache import drop_stale_cache
+
+drop_stale_cache(__file__, vmath.__file__)  # hazard_above and event_happens inline vmath's
 
 Form = Literal["weibull", "exponential", "gompertz", "logistic"]
 
