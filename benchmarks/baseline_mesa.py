@@ -188,7 +188,7 @@ class BaselinePatient(mesa.Agent):
                               self.multiplier, p.adherence_slope, p.lifestyle_effect,
                               p.drift - p.progression_per_day * m.day)
         self.behaviour_hba1c = h = relax(self.behaviour_hba1c, target, p.hba1c_rate)
-        if p.course_step > 0.0:
+        if p.clinical_course:
             self.course = clinical_course(self.course, p.course_keep, p.course_step,
                                           m.rng.standard_normal())
             h = true_hba1c(h, self.course)

@@ -79,8 +79,9 @@ class DayParams(NamedTuple):
     drift: float  # the trial-participation term; 0 when run.trial_participation is off
     progression_per_day: float  # %-points of HbA1c per day without treatment change
     hba1c_rate: float
+    clinical_course: bool  # the course is on (its SD > 0; its daily step may underflow to 0)
     course_keep: float  # AR(1) coefficient of the clinical course per day
-    course_step: float  # SD of the course's daily innovation; 0: no course
+    course_step: float  # SD of the course's daily innovation
     distress_rate: float  # 1: distress follows its target the same day
     distress_per_support: float
     distress_per_self_efficacy: float
@@ -139,6 +140,7 @@ def day_params(s: Scenario) -> DayParams:
         drift=c.trial_drift_hba1c_pct if s.run.trial_participation else 0.0,
         progression_per_day=c.progression_pct_per_year / DAYS_PER_YEAR,
         hba1c_rate=dyn.relax_rate(c.hba1c_time_constant_days),
+        clinical_course=c.course_sd_pct > 0.0,
         course_keep=1.0 - dyn.relax_rate(c.course_time_constant_days),
         course_step=c.course_sd_pct * math.sqrt(
             -math.expm1(-2.0 / c.course_time_constant_days)),
@@ -351,8 +353,8 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
     accrues each patient's medication and healthcare cost, already discounted
     (``t.dose_cost`` per dose, ``t.care_cost`` per day plus ``t.care_cost_per_pct`` per HbA1c
     %-point above ``HBA1C_COST_THRESHOLD_PCT``).
-    The course's innovation is normal i of the day's course stream (not drawn when
-    ``p.course_step`` is 0).
+    The course's innovation is normal i of the day's course stream (not drawn when there is
+    no course: ``p.clinical_course`` False, as at set-up, ``population._course0``).
 
     Three loops over the patients, each patient's arithmetic in the order above: behaviour up
     to today's dose logit (``st.dose_logit``, with ``st.messages``); the dose, adherence and
@@ -452,7 +454,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
                                   multiplier[i], p.adherence_slope, p.lifestyle_effect, offset)
         h = dyn.relax(behaviour_hba1c[i], target, p.hba1c_rate)
         behaviour_hba1c[i] = h
-        if p.course_step > 0.0:
+        if p.clinical_course:
             course[i] = dyn.clinical_course(course[i], p.course_keep, p.course_step,
                                             cr.normal(clinical, i))
             h = dyn.true_hba1c(h, course[i])
