@@ -279,6 +279,11 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
     # same operations in the same order; 2-3 ms of a 2,000-patient run's 51 ms of days
     # (benchmarks/results.md, 2026-12-03 23:00)
     quiet = evolve and not (t.gathering or t.im_active or p.complex_contagion)
+    # an IM day without a gathering, likewise without a branch per tie: a tie whose author
+    # posted nothing adds s x 0 to what i read and closes 0 of its gap, the same numbers
+    # (s, the gains and the engagement are finite); 38-40 ns a patient on such a day at
+    # 100,000 instead of 46-51 (benchmarks/results.md, 2026-12-04 06:10)
+    messaging = evolve and t.im_active and not (t.gathering or p.complex_contagion)
     to_floor = (1.0 - p.tie_keep) * p.strength_floor
     for i in prange(indptr.shape[0] - 1):
         met = 0.0
@@ -290,6 +295,17 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
                 s = strength[k]
                 total += s
                 weight += s * adherent[indices[k]]
+                strength[k] = s * p.tie_keep + to_floor
+        elif messaging:
+            gain = p.im_gain * engagement[i]
+            for k in range(indptr[i], indptr[i + 1]):
+                j = indices[k]
+                s = strength[k]
+                read = min(posts[j], p.read_limit)
+                recv += s * read
+                s = dyn.toward_one(s, gain * read)
+                total += s
+                weight += s * adherent[j]
                 strength[k] = s * p.tie_keep + to_floor
         else:
             for k in range(indptr[i], indptr[i + 1]):
