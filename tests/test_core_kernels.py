@@ -200,8 +200,8 @@ m = Simulation(load_scenario("scenarios/designs/hybrid_kickoff.yaml",
 t = phases.today(m.schedule, m.costs, 0, False)
 for k in (kernels.SERIAL, kernels.PARALLEL):
     k.gather_and_post(m.params, t, m.state, m.keys)
-    k.tie_pass(m.params, t, m.ties, m.state, True)
-    k.patient_pass(m.params, t, m.state, m.keys, np.zeros(m.network.n_groups, np.int32))
+    k.tie_pass(m.params, t, m.ties, m.state, np.zeros(m.network.n_groups, np.int32), True)
+    k.patient_pass(m.params, t, m.state, m.keys)
 """
 
 _WHOLE_DAYS = """

@@ -246,7 +246,8 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) 
     return made
 
 
-def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool) -> None:
+def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, moderator: np.ndarray,
+             evolve: bool) -> None:
     """Step phase 4 per tie, in one pass over the group ties.
 
     For tie i-j: the rapport-weighted co-attendees of i at today's gathering (rapport before
@@ -254,7 +255,10 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
     ``read_limit`` of them) with weight = rapport (support received); rapport from
     reading; the tie's weight in i's peer norm (from yesterday's adherent status); decay
     toward the floor. With ``evolve`` False, strengths are left unchanged (used for the
-    baseline norm). Graded contagion notes the day the count of adopting neighbours last
+    baseline norm). On an IM day ``st.messages`` gets what i reads, peers' messages by rapport
+    and the moderator's (``moderator``: each group's posts today) by its strength, for the
+    patient pass to weigh by engagement (so that its first loop reads no group's by index, and
+    vectorises). Graded contagion notes the day the count of adopting neighbours last
     rose (or i was adherent): a non-adopter's pull wanes from then.
     """
     indptr = ties.indptr
@@ -271,6 +275,8 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
     adherent = st.adherent.view(np.uint8)
     received = st.received
     co_attendees = st.co_attendees
+    messages = st.messages
+    group_id = st.group_id
     norm = st.norm
     responsive = st.responsive
     signal_count = st.signal_count
@@ -282,7 +288,7 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
     # an IM day without a gathering, likewise without a branch per tie: a tie whose author
     # posted nothing adds s x 0 to what i read and closes 0 of its gap, the same numbers
     # (s, the gains and the engagement are finite); 38-40 ns a patient on such a day at
-    # 100,000 instead of 46-51 (benchmarks/results.md, 2026-12-04 06:10)
+    # 100,000 instead of 46-51 (benchmarks/results.md, 2026-12-04 06:00)
     messaging = evolve and t.im_active and not (t.gathering or p.complex_contagion)
     to_floor = (1.0 - p.tie_keep) * p.strength_floor
     for i in prange(indptr.shape[0] - 1):
@@ -334,6 +340,8 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
                 weight += s * adherent[bg_indices[k]]
         received[i] = recv
         co_attendees[i] = met
+        if t.im_active:
+            messages[i] = recv + p.moderator_strength * min(moderator[group_id[i]], p.read_limit)
         if p.graded_contagion:
             if weight > signal_count[i] or adherent[i]:  # an adopter's pull does not wane
                 signal_day[i] = t.day
@@ -347,8 +355,7 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, evolve: bool)
             norm[i] = dyn.simple_norm(weight, total, p.norm_effect)
 
 
-def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
-                 moderator: np.ndarray) -> int:
+def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) -> int:
     """Step phase 5 per patient; returns the number of doses taken.
 
     In order: support received today (messages read and the moderator's, weighted by
@@ -365,7 +372,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
     utility); QALYs and costs, discounted.
 
     Patient i's dose is taken when uniform i of the day's dosing stream is below
-    sigmoid(dose logit). ``moderator`` holds each group's moderator posts today. ``st.cost``
+    sigmoid(dose logit). ``st.cost``
     accrues each patient's medication and healthcare cost, already discounted
     (``t.dose_cost`` per dose, ``t.care_cost`` per day plus ``t.care_cost_per_pct`` per HbA1c
     %-point above ``HBA1C_COST_THRESHOLD_PCT``).
@@ -374,11 +381,11 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
 
     Three loops over the patients, each patient's arithmetic in the order above: behaviour up
     to today's dose logit (``st.dose_logit``, with ``st.messages``); the dose, adherence and
-    PDC; HbA1c to costs. The second and third vectorise (``sim.core.vmath``; the first reads
-    its group's moderator posts by index, which keeps it scalar): 53-55 ns per patient-day
-    instead of 78-82 (benchmarks/results.md, 2026-12-03 12:30).
+    PDC; HbA1c to costs. All three vectorise (``sim.core.vmath``; the first reads the
+    messages the tie pass summed, the moderator's included, not its group's posts by index):
+    the second and third took 53-55 ns per patient-day instead of 78-82 (benchmarks/results.md,
+    2026-12-03 12:30), the first a day of 100,000 patients 9% less (2026-12-04 06:00).
     """
-    group_id = st.group_id
     leader = st.leader
     hba1c0 = st.hba1c0_pct
     setpoint = st.hba1c_setpoint
@@ -393,7 +400,6 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
     attended = st.attended
     called = st.called
     call_support = st.call_support
-    received = st.received
     co_attendees = st.co_attendees
     norm = st.norm
     knowledge_gain = st.knowledge_gain
@@ -424,8 +430,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys,
         support_today = 0.0
         read = 0.0
         if t.im_active:
-            read = engagement[i] * (
-                received[i] + p.moderator_strength * min(moderator[group_id[i]], p.read_limit))
+            read = engagement[i] * messages[i]  # the tie pass's messages read
             support_today = dyn.saturating(read, p.support_half_messages, p.support_max)
             if leader[i]:
                 engagement[i] = 1.0
@@ -538,8 +543,8 @@ def day_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, keys: StreamK
                                     moderator_rate)
     else:
         moderator = np.zeros(groups, dtype=np.int32)
-    tie_pass(p, t, ties, st, True)
-    taken = patient_pass(p, t, st, keys, moderator)
+    tie_pass(p, t, ties, st, moderator, True)
+    taken = patient_pass(p, t, st, keys)
     return made, taken, moderator
 
 

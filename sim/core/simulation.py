@@ -202,12 +202,13 @@ class Simulation:
         self.ties = Ties(g.indptr, g.indices, g.data, bg.indptr, bg.indices, bg.data)
         quiet = phases.Today(0, False, False, 0.0, False, False, False, 1.0, 0.0, 0.0, 0.0,
                              0.0)  # a day without contact
-        self.kernels.tie_pass(self.params, quiet, self.ties, self.state, False)
+        no_posts = np.zeros(net.n_groups, dtype=np.int32)
+        self.kernels.tie_pass(self.params, quiet, self.ties, self.state, no_posts, False)
         if self.spec.behaviour.contagion == "graded":
             # the baseline is the steady state, where a non-adopter's pull has long waned
             # (else usual care's norm falls below its baseline as the day-0 signals wane)
             self.state.signal_day[:] = -1_000_000
-            self.kernels.tie_pass(self.params, quiet, self.ties, self.state, False)
+            self.kernels.tie_pass(self.params, quiet, self.ties, self.state, no_posts, False)
         self.state.baseline_norm[:] = self.state.norm
 
     def _init_buddies(self, program_rng: np.random.Generator) -> Buddies | None:

@@ -53,6 +53,7 @@ class PatientState(NamedTuple):
     co_attendees: np.ndarray  # group mates met at today's gathering, weighted by rapport
     messages: np.ndarray  # messages read today (peers' by rapport, the moderator's by its
     #                       strength) times engagement; 0 when the IM groups are closed
+    #                       (between the tie and patient passes: not yet times engagement)
     norm: np.ndarray  # logit, peer norm from neighbours' adherent status
     signal_count: np.ndarray  # adopting neighbours at the last tie pass (graded contagion)
     signal_day: np.ndarray  # int32, day that count last rose or i was adherent (graded waning)
