@@ -19,7 +19,7 @@ from sim.engine.executors import open_executor
 from sim.engine.options import RunOptions
 from sim.engine.store import ResultsStore, load_results
 from sim.params.errors import ScenarioError
-from tests.conftest import sweep_yaml, write_sweep
+from tests.conftest import ROOT, sweep_yaml, write_sweep
 from tests.test_sweep import TINY, assert_same_runs
 
 CRASH = sweep_yaml("crash", size=300, days=90, n=4, replications=5, seed=99,
@@ -48,6 +48,33 @@ def test_unreachable_scheduler_is_a_clear_error() -> None:
     with pytest.raises(ScenarioError, match="executor must be one of"):
         with open_executor("threads"):
             pass
+
+
+UNGUARDED_SCRIPT = """
+from sim.engine.tasks import RunOptions, Task, run_tasks
+tasks = [Task(i, {scenario!r}, seed=i, overrides={{"population.size": 50, "run.days": 5}})
+         for i in range(400)]
+run_tasks(tasks, {out!r}, RunOptions(executor="local", workers=2))
+"""
+
+
+def test_a_script_without_a_main_guard_stops_at_once_with_the_fix(tmp_path: Path) -> None:
+    """Each worker imports the script and dies starting its own sweep: before, every run was
+    retried alone up to ``MAX_CRASHES`` times (a 2,400-run sweep ran for over 10 minutes to
+    record every run failed); now the first broken pool without a started worker stops it."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED_SCRIPT.format(
+        scenario=str(ROOT / "scenarios/designs/hybrid_kickoff.yaml"), out=str(tmp_path / "out")))
+    token = uuid.uuid4().hex
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path,
+                          env={**os.environ, "PEERSUPPORT_TEST_TOKEN": token})
+    assert done.returncode == 1, done.stderr[-2000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("sim.engine.executors.WorkersCannotStart: the worker processes "
+                           "exit as they start"), last
+    assert 'if __name__ == "__main__":' in last
+    no_orphans(token)
 
 
 def sweep_cli(path: Path, out: Path, *extra: str, token: str) -> subprocess.Popen:

@@ -197,11 +197,13 @@ class LocalProcessExecutor(cf.Executor):
             "forkserver" if "forkserver" in methods else "spawn"
         )
         self._known_children = {p.pid for p in multiprocessing.active_children()}
+        self._started = self._context.Value("i", 0)  # workers that got through start-up
         self._pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(self.workers, mp_context=self._context,
-                                      initializer=_process_init, initargs=self._init)
+                                      initializer=_process_init,
+                                      initargs=(*self._init, self._started))
 
     def capacity(self) -> int:
         """Tasks it runs at once: its worker processes."""
@@ -213,6 +215,13 @@ class LocalProcessExecutor(cf.Executor):
             return self._pool.submit(fn, *args, **kwargs)
         except BrokenProcessPool:  # a worker died; its futures already failed
             self._pool.shutdown(wait=False, cancel_futures=True)
+            if self._started.value == 0:
+                raise WorkersCannotStart(
+                    "the worker processes exit as they start (none has started; their error "
+                    "output is above). In a script, call run_tasks, sweeps and analyses under "
+                    "`if __name__ == \"__main__\":`: each worker process imports the script "
+                    "(Python's multiprocessing), and without the guard it runs the script's "
+                    "work again instead of starting") from None
             self._pool = self._new_pool()
             return self._pool.submit(fn, *args, **kwargs)
 
@@ -233,6 +242,14 @@ class LocalProcessExecutor(cf.Executor):
         self._pool.shutdown(wait=True)
 
 
+class WorkersCannotStart(RuntimeError):
+    """The local worker processes die before any of them has started.
+
+    For example a script that calls ``run_tasks`` without a ``__main__`` guard: retrying
+    would only repeat it.
+    """
+
+
 class WorkerStopped(SystemExit):
     """Raised in a worker process told to stop (SIGTERM), also in the middle of a task.
 
@@ -246,11 +263,15 @@ def _stop_worker(signum: int, frame: Any) -> None:
 
 
 def _process_init(initializer: Callable[..., None] | None, initargs: tuple[Any, ...],
-                  threads: int) -> None:
+                  threads: int, started: Any) -> None:
     """Worker start-up.
 
-    Ignore Ctrl-C, exit with the pool's owner, limit the compute threads, then the initializer.
+    Count itself in ``started`` (a shared int: the owner tells a worker that cannot start
+    from one that crashed later), ignore Ctrl-C, exit with the pool's owner, limit the compute
+    threads, then the initializer.
     """
+    with started.get_lock():
+        started.value += 1
     limit_threads(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
