@@ -56,10 +56,13 @@ print(json.dumps({"build_s": t2 - t1, "step_s": t3 - t2, "import_s": t1 - t0,
 """
 
 
-def child(n: int, days: int, what: str) -> dict[str, float]:
-    """Run one model in a fresh process; return its timings and peak memory."""
+def child(n: int, days: int, what: str, threads: int | None = None) -> dict[str, float]:
+    """Run one model in a fresh process (on ``threads`` compute threads; None: every core);
+    return its timings and peak memory."""
+    env = None if threads is None else {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
     out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(days), what, str(SCENARIO),
-                          str(HERE)], capture_output=True, text=True, check=True, cwd=ROOT)
+                          str(HERE)], capture_output=True, text=True, check=True, cwd=ROOT,
+                         env=env)
     res = json.loads(out.stdout.strip().splitlines()[-1])
     res["agent_days_per_s"] = n * days / res["step_s"]
     return res
@@ -248,6 +251,15 @@ def main() -> None:
             f"{r['step_s']:.1f} s, {r['build_s']:.2f} s, {r['maxrss_mb']:.0f} MB")
         add("  share of the bandwidth ceiling (bytes touched x agent-days/s / bandwidth)",
             f"{r['agent_days_per_s'] * bpad / (bw * 1e9):.0%}")
+    # Bandwidth-bound passes cost more per patient-day once the state outgrows the caches;
+    # compute-bound ones cost the same (then fewer bytes, e.g. float32, would not help:
+    # benchmarks/results.md, 2026-12-04 05:30)
+    small, large = (child(n, DAYS, "model", threads=1)["step_s"] / (n * DAYS) * 1e9
+                    for n in (2_000, 100_000))
+    add("one thread, ns per patient-day at N=2,000 (in cache) and N=100,000",
+        f"{small:.0f}, {large:.0f} ns")
+    add("  ratio (about 1: compute-bound; well above 1: bandwidth-bound)",
+        f"{large / small:.2f}")
     for n in (1_000, 10_000):
         days = 365 if n == 1_000 and not args.quick else 30
         b = child(n, days, "baseline")

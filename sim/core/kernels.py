@@ -372,10 +372,9 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) -> 
     utility); QALYs and costs, discounted.
 
     Patient i's dose is taken when uniform i of the day's dosing stream is below
-    sigmoid(dose logit). ``st.cost``
-    accrues each patient's medication and healthcare cost, already discounted
-    (``t.dose_cost`` per dose, ``t.care_cost`` per day plus ``t.care_cost_per_pct`` per HbA1c
-    %-point above ``HBA1C_COST_THRESHOLD_PCT``).
+    sigmoid(dose logit). ``st.cost`` accrues each patient's medication and healthcare cost,
+    already discounted (``t.dose_cost`` per dose, ``t.care_cost`` per day plus
+    ``t.care_cost_per_pct`` per HbA1c %-point above ``HBA1C_COST_THRESHOLD_PCT``).
     The course's innovation is normal i of the day's course stream (not drawn when there is
     no course: ``p.clinical_course`` False, as at set-up, ``population._course0``).
 
