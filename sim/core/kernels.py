@@ -378,12 +378,15 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) -> 
     The course's innovation is normal i of the day's course stream (not drawn when there is
     no course: ``p.clinical_course`` False, as at set-up, ``population._course0``).
 
-    Three loops over the patients, each patient's arithmetic in the order above: behaviour up
-    to today's dose logit (``st.dose_logit``, with ``st.messages``); the dose, adherence and
-    PDC; HbA1c to costs. All three vectorise (``sim.core.vmath``; the first reads the
-    messages the tie pass summed, the moderator's included, not its group's posts by index):
-    the second and third took 53-55 ns per patient-day instead of 78-82 (benchmarks/results.md,
-    2026-12-03 12:30), the first a day of 100,000 patients 9% less (2026-12-04 06:00).
+    Loops over the patients, each patient's arithmetic in the order above: support and
+    contact; on a gathering day, a session's support to its attendees; practice and today's
+    dose logit (``st.dose_logit``); the dose, adherence and PDC; HbA1c to costs. All but the
+    session's vectorise (``sim.core.vmath``; the first reads the messages the tie pass summed,
+    the moderator's included, not its group's posts by index). A vector loop computes every
+    branch for every patient, so what applies only on some days stays out of the loops that
+    run every day: the session's support (two ``expm1``) is a loop of its own, a call is a
+    select. The patient pass took 20-21 ns per patient-day at 100,000 instead of 38-41
+    (benchmarks/results.md, 2026-12-04 11:00).
     """
     leader = st.leader
     hba1c0 = st.hba1c0_pct
@@ -425,7 +428,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) -> 
     offset = p.drift - p.progression_per_day * t.day  # trial participation less progression
     dosing = cr.day_key(keys.dosing, t.day)
     clinical = cr.day_key(keys.course, t.day)
-    for i in prange(hba1c.shape[0]):  # support, contact and practice: today's dose logit
+    for i in prange(hba1c.shape[0]):  # support received and remembered, contact
         support_today = 0.0
         read = 0.0
         if t.im_active:
@@ -438,23 +441,29 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) -> 
                 engagement[i] = dyn.toward_one(
                     e, p.engagement_reinforcement * min(support_today, 1.0))
         messages[i] = read
-        call = t.calls and called[i]
-        if call:  # a call weighs 1 + w_B days in support memory
-            support[i] = dyn.relax(support[i], dyn.combine_support(support_today, call_support[i],
-                                                             p.support_max), p.call_support_rate)
-        else:
-            support[i] = dyn.relax(support[i], support_today, p.support_rate)
-        if t.gathering and attended[i] and p.session_support_rate > 0.0:
-            peers = dyn.saturating(co_attendees[i], p.session_support_half, 1.0)
-            support[i] = dyn.relax(support[i], dyn.combine_support(
-                support_today, peers, p.support_max), p.session_support_rate)
-        c = max(contact[i] * p.contact_keep, 1.0 if attended[i] or call else 0.0)
+        # a call weighs 1 + w_B days in support memory
+        call = t.calls & called[i]
+        with_call = dyn.combine_support(support_today, call_support[i], p.support_max)
+        support[i] = dyn.relax(support[i], with_call if call else support_today,
+                               p.call_support_rate if call else p.support_rate)
+        c = max(contact[i] * p.contact_keep, 1.0 if attended[i] | call else 0.0)
         if t.im_active:
             c = max(c, min(support_today, 1.0))
         if t.digital_contact:
             c = max(c, literacy[i])
         contact[i] = c
-        target = dyn.practice_target(knowledge_gain[i], c, support[i], p.retention,
+    if t.gathering and p.session_support_rate > 0.0:
+        for i in prange(hba1c.shape[0]):  # a session's peer support, attendees only
+            if attended[i]:
+                support_today = 0.0
+                if t.im_active:  # as above, from the messages read
+                    support_today = dyn.saturating(messages[i], p.support_half_messages,
+                                                   p.support_max)
+                peers = dyn.saturating(co_attendees[i], p.session_support_half, 1.0)
+                support[i] = dyn.relax(support[i], dyn.combine_support(
+                    support_today, peers, p.support_max), p.session_support_rate)
+    for i in prange(hba1c.shape[0]):  # self-care practice and today's dose logit
+        target = dyn.practice_target(knowledge_gain[i], contact[i], support[i], p.retention,
                                      p.support_practice)
         practice[i] = dyn.relax(practice[i], target, p.practice_rate)
         dose_logit[i] = dyn.dose_logit(
