@@ -199,7 +199,8 @@ class Simulation:
             utility=p.utility0.copy(),
             qalys=np.zeros(n), qalys_undiscounted=np.zeros(n), cost=np.zeros(n))
         g, bg = net.group, net.background
-        self.ties = Ties(g.indptr, g.indices, g.data, bg.indptr, bg.indices, bg.data)
+        self.ties = Ties(g.indptr, g.indices, g.data, bg.indptr, bg.indices,
+                         float(self.spec.network.background.strength))
         quiet = phases.Today(0, False, False, 0.0, False, False, False, 1.0, 0.0, 0.0, 0.0,
                              0.0)  # a day without contact
         no_posts = np.zeros(net.n_groups, dtype=np.int32)

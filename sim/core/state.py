@@ -79,7 +79,8 @@ class PatientState(NamedTuple):
 class Ties(NamedTuple):
     """The peer network as CSR arrays (row i: patient i's ties), shared with ``PeerNetwork``.
 
-    ``strength`` (rapport, 0-1) changes in place day by day; background strengths are fixed.
+    ``strength`` (rapport, 0-1) changes in place day by day; every background tie has the
+    same fixed strength (``network.background.strength``; an edge list carries no weights).
     """
 
     indptr: np.ndarray  # group ties: row pointers (N + 1)
@@ -87,4 +88,4 @@ class Ties(NamedTuple):
     strength: np.ndarray  # 0-1, rapport of each group tie
     bg_indptr: np.ndarray  # background ties: row pointers (N + 1)
     bg_indices: np.ndarray  # background ties: the other patient of each tie
-    bg_strength: np.ndarray  # 0-1, fixed strength of each background tie
+    bg_strength: float  # 0-1, the fixed strength of every background tie
