@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from sim import PeerSupportModel, load_scenario
-from sim.core import kernels
+from sim.core import dynamics, kernels, phases
 from sim.core.state import PatientState
 
 from .conftest import DESIGNS, ROOT
@@ -42,7 +42,9 @@ def test_parallel_kernels_match_serial_bit_for_bit(contagion):
     for name in PatientState._fields:
         a, b = getattr(serial.state, name), getattr(parallel.state, name)
         assert np.array_equal(a, b), f"{name}: the parallel kernels differ from the serial ones"
-    assert np.array_equal(serial.ties.strength, parallel.ties.strength), "tie strengths differ"
+    for name, a in serial.ties._asdict().items():
+        assert np.array_equal(a, getattr(parallel.ties, name)), f"ties: {name} differs"
+    assert np.array_equal(serial.network.group.data, parallel.network.group.data), "rapport"
     assert serial.ledger == parallel.ledger, "posts and doses counted differently"
 
 
@@ -56,7 +58,7 @@ def test_state_declares_every_patient_array():
         assert array.shape == want, f"{name}: shape {array.shape}, expected {want}"
     assert m.hba1c is m.state.hba1c, "model.<field> must read the state array itself"
     assert m.state.hba1c0_pct is m.patients.hba1c0_pct, "baseline attributes are not copied"
-    assert m.ties.strength is m.network.group.data, "tie strengths are the network's own"
+    assert m.ties.bg_indices is m.network.background.indices, "the network's own arrays"
     with pytest.raises(AttributeError):
         m.state.hba1c = np.zeros(m.n)  # a field cannot be rebound, only updated in place
     with pytest.raises(AttributeError, match="no attribute 'hba1c_typo'"):
@@ -224,3 +226,73 @@ def test_cached_run_days_load_after_the_passes_were_cached_apart(tmp_path):
                              capture_output=True, text=True, check=False, timeout=600)
         assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-1] == "warm"
+
+
+def _day_by_day(m: PeerSupportModel, strength: np.ndarray, moderator: np.ndarray,
+                t: phases.Today) -> dict[str, np.ndarray]:
+    """The tie pass as a loop over every tie every day: the model's definition, in Python."""
+    p, st, g, bg = m.params, m.state, m.network.group_ties, m.network.background
+    out = {name: np.zeros(m.n) for name in ("received", "co_attendees", "norm")}
+    for i in range(m.n):
+        met = recv = weight = total = 0.0
+        for k in range(g.indptr[i], g.indptr[i + 1]):
+            j, s = g.indices[k], strength[k]
+            if t.gathering and st.attended[i] and st.attended[j]:
+                met += s
+                s = dynamics.toward_one(s, p.in_person_gain)
+            if t.im_active and st.posts[j] > 0:
+                read = min(st.posts[j], p.read_limit)
+                recv += s * read
+                s = dynamics.toward_one(s, p.im_gain * st.engagement[i] * read)
+            weight += (s > 0.0 if p.complex_contagion else s) * st.adherent[j]
+            total += s
+            strength[k] = s * p.tie_keep + (1.0 - p.tie_keep) * p.strength_floor
+        for k in range(bg.indptr[i], bg.indptr[i + 1]):
+            s = bg.data[k]
+            weight += (s > 0.0 if p.complex_contagion else s) * st.adherent[bg.indices[k]]
+            total += s
+        out["received"][i], out["co_attendees"][i] = recv, met
+        out["norm"][i] = (dynamics.complex_norm(weight, p.complex_threshold, p.norm_effect)
+                          if p.complex_contagion else
+                          dynamics.simple_norm(weight, total, p.norm_effect))
+    return out
+
+
+@pytest.mark.parametrize("options", [{}, {"behaviour.contagion": "complex"},
+                                     {"network.strength_floor": 0.0,
+                                      "network.initial_group_strength": 0.0},
+                                     {"network.strength_decay_days": 2.0}])
+def test_the_tie_pass_gives_what_a_pass_over_every_tie_every_day_gives(options):
+    """Rapport kept as excess over the floor, to scale, with running sums (``tie_pass``),
+    against the definition: every tie met, read, weighed and decayed every day. Only the
+    last bits may differ. A decay of 2 days rescales every 10 days (``RESCALE_BELOW``)."""
+    sc = load_scenario(DESIGNS / "hybrid_monthly.yaml",
+                       {"population.size": 120, "run.days": 80, "network.group_size": 8,
+                        "program.im.posts_per_week": 3.0, **options})
+    m = PeerSupportModel(sc, seed=5, agent_views=False)
+    m.kernels = kernels.SERIAL
+    p, st, k = m.params, m.state, kernels.SERIAL
+    strength = m.network.group.data.copy()
+    rescaled, read, met, raised = 0, 0.0, 0.0, 0.0
+    for d in range(sc.run.days):
+        gathering = phases.gatherings(m.schedule, st, m.keys.attendance, d)
+        t = phases.today(m.schedule, m.costs, d, gathering)
+        k.gather_and_post(p, t, st, m.keys)
+        moderator = kernels.moderator_posts(m.keys.messaging, d, m.n, m.network.n_groups, 0.5)
+        want = _day_by_day(m, strength, moderator, t)
+        if m.ties.scale[0] < kernels.RESCALE_BELOW:
+            k.rescale_ties(p, m.ties)
+            rescaled += 1
+        k.tie_pass(p, t, m.ties, st, moderator, True)
+        m._rapport_written = False
+        for name, values in want.items():
+            np.testing.assert_allclose(getattr(st, name), values, rtol=1e-12, atol=1e-13,
+                                       err_msg=f"day {d}: {name}")
+        np.testing.assert_allclose(m.network.group.data, strength, rtol=1e-12, atol=1e-13,
+                                   err_msg=f"day {d}: rapport")
+        read, met = max(read, st.received.max()), max(met, st.co_attendees.max())
+        raised = max(raised, strength.max() - p.strength_floor)
+        k.patient_pass(p, t, st, m.keys)
+    assert read > 0 and met > 0, "reading and meeting happened"
+    assert np.unique(st.adherent).size == 2 and raised > 0.1, "adherence varied, rapport rose"
+    assert rescaled > 0 if options.get("network.strength_decay_days") else True

@@ -246,119 +246,230 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) 
     return made
 
 
+RESCALE_BELOW = 2.0**-20
+"""``Ties.scale`` below which the tie pass folds it into the excesses (``rescale_ties``)."""
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _tie(block: int, lo: int, size: int, i: int, j: int) -> int:
+    """Index in ``Ties.excess`` of group tie i-j (i reads j; i != j), by author then reader.
+
+    A group's ties fill ``size x (size - 1)`` places from ``block``: author j's readers, in
+    order, skipping j, so a post or a change in an author's adherence touches one run.
+    """
+    return block + (j - lo) * (size - 1) + (i - lo) - (1 if i > j else 0)
+
+
 def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, moderator: np.ndarray,
              evolve: bool) -> None:
-    """Step phase 4 per tie, in one pass over the group ties.
+    """Step phase 4 per group: rapport from today's contacts, support received, peer norms.
 
-    For tie i-j: the rapport-weighted co-attendees of i at today's gathering (rapport before
-    today's meeting); rapport from attending the same session; messages j -> i read (at most
-    ``read_limit`` of them) with weight = rapport (support received); rapport from
-    reading; the tie's weight in i's peer norm (from yesterday's adherent status); decay
-    toward the floor. With ``evolve`` False, strengths are left unchanged (used for the
-    baseline norm). On an IM day ``st.messages`` gets what i reads, peers' messages by rapport
-    and the moderator's (``moderator``: each group's posts today) by its strength, for the
-    patient pass to weigh by engagement (so that its first loop reads no group's by index, and
-    vectorises). Graded contagion notes the day the count of adopting neighbours last
-    rose (or i was adherent): a non-adopter's pull wanes from then. Background ties all have
-    one fixed strength b, so they add (ties x b) to the tie weight and (adopting x b) to the
-    adherent weight: a count and a product instead of a float sum per tie, which differed in
-    the last bits only and took 12-15 of the pass's 36-39 ns per patient at 100,000
-    (benchmarks/results.md, 2026-12-04 11:30).
+    Group by group. Reader i of author j's messages (at most ``read_limit`` of them) receives
+    them with weight = rapport (support received) and gains rapport from reading; members who
+    both attend today's gathering meet (rapport-weighted co-attendees, rapport before today's
+    meeting) and gain rapport, meeting before reading. Each patient's peer norm weighs its
+    group and background ties' neighbours' adherent status (yesterday's); then all rapport
+    decays toward the floor. With ``evolve`` False, only the norms (the baseline norm). On an IM
+    day ``st.messages`` gets what i reads, peers' messages by rapport and the moderator's
+    (``moderator``: each group's posts today) by its strength, for the patient pass to weigh
+    by engagement. Graded contagion notes the day the count of adopting neighbours last rose
+    (or i was adherent): a non-adopter's pull wanes from then.
+
+    A day costs what happened that day, not a pass over every tie. Rapport is kept as excess
+    over the floor, to scale (``Ties``), so the decay toward the floor multiplies one number;
+    each patient's sums of excess over its ties, and over its adherent mates' ties, and its
+    counts of adherent mates and background neighbours change only where a tie changes (a
+    message read, a meeting) or a neighbour's adherent status does. The sums differ from a
+    day-by-day sum over the ties in the last bits only (tests/test_core_kernels.py holds it to
+    that definition). A year of 100,000 patients: 22-23 ns per patient-day on one core instead
+    of 38-43 (benchmarks/results.md, 2026-12-04 11:00).
     """
     indptr = ties.indptr
-    indices = ties.indices
-    strength = ties.strength
+    bounds = ties.group_bounds
+    excess = ties.excess
+    excess_sum = ties.excess_sum
+    adherent_excess = ties.adherent_excess
+    adherent_mates = ties.adherent_mates
+    adopting_ties = ties.adopting_ties
+    seen = ties.seen
     bg_indptr = ties.bg_indptr
     bg_indices = ties.bg_indices
+    bg_adopting = ties.bg_adopting
     bg_strength = ties.bg_strength
     bg_counts = 1.0 if bg_strength > 0.0 else 0.0  # a tie counts (complex, graded) if s > 0
     attended = st.attended
     engagement = st.engagement
     posts = st.posts
-    # as 0/1 bytes: a bool compiles to a branch per tie (x86 has no scalar float select),
-    # mispredicted on half the ties: 40% of the pass (benchmarks/results.md, 2026-12-03 10:00)
     adherent = st.adherent.view(np.uint8)
     received = st.received
     co_attendees = st.co_attendees
     messages = st.messages
-    group_id = st.group_id
     norm = st.norm
     responsive = st.responsive
     signal_count = st.signal_count
     signal_day = st.signal_day
-    # a quiet day (no gathering, IM closed) in a loop of its own, without the branches: the
-    # same operations in the same order; 2-3 ms of a 2,000-patient run's 51 ms of days
-    # (benchmarks/results.md, 2026-12-03 23:00)
-    quiet = evolve and not (t.gathering or t.im_active or p.complex_contagion)
-    # an IM day without a gathering, likewise without a branch per tie: a tie whose author
-    # posted nothing adds s x 0 to what i read and closes 0 of its gap, the same numbers
-    # (s, the gains and the engagement are finite); 38-40 ns a patient on such a day at
-    # 100,000 instead of 46-51 (benchmarks/results.md, 2026-12-04 06:00)
-    messaging = evolve and t.im_active and not (t.gathering or p.complex_contagion)
-    to_floor = (1.0 - p.tie_keep) * p.strength_floor
-    for i in prange(indptr.shape[0] - 1):
-        met = 0.0
-        recv = 0.0
-        weight = 0.0
-        total = 0.0
-        if quiet:
-            for k in range(indptr[i], indptr[i + 1]):
-                s = strength[k]
-                total += s
-                weight += s * adherent[indices[k]]
-                strength[k] = s * p.tie_keep + to_floor
-        elif messaging:
-            gain = p.im_gain * engagement[i]
-            for k in range(indptr[i], indptr[i + 1]):
-                j = indices[k]
-                s = strength[k]
-                read = min(posts[j], p.read_limit)
-                recv += s * read
-                s = dyn.toward_one(s, gain * read)
-                total += s
-                weight += s * adherent[j]
-                strength[k] = s * p.tie_keep + to_floor
-        else:
-            for k in range(indptr[i], indptr[i + 1]):
-                j = indices[k]
-                s = strength[k]
-                if t.gathering and attended[i] and attended[j]:
-                    met += s
-                    s = dyn.toward_one(s, p.in_person_gain)
-                if t.im_active and posts[j] > 0:
+    scale_now = ties.scale
+    scale = scale_now[0]
+    floor = p.strength_floor
+    # background neighbours whose adherent status changed: one serial pass (their
+    # neighbours are in other groups), a byte compare a patient and a few updates
+    for j in range(seen.shape[0]):
+        if adherent[j] != seen[j]:
+            sign = 1 if adherent[j] else -1
+            for k in range(bg_indptr[j], bg_indptr[j + 1]):  # symmetric: j's neighbours
+                bg_adopting[bg_indices[k]] += sign
+    for g in prange(bounds.shape[0] - 1):
+        lo, hi = bounds[g], bounds[g + 1]
+        size = hi - lo
+        block = indptr[lo]
+        for j in range(lo, hi):  # group mates whose adherent status changed
+            a = adherent[j]
+            if a != seen[j]:
+                sign = 1 if a else -1
+                for i in range(lo, hi):
+                    if i != j:
+                        e = excess[_tie(block, lo, size, i, j)]
+                        adherent_excess[i] += sign * e
+                        adherent_mates[i] += sign
+                        if floor > 0.0 or e > 0.0:
+                            adopting_ties[i] += sign
+                seen[j] = a
+        for i in range(lo, hi):
+            received[i] = 0.0
+            co_attendees[i] = 0.0
+        if evolve and t.gathering:
+            for i in range(lo, hi):
+                if attended[i]:
+                    met = 0.0
+                    for j in range(lo, hi):
+                        if j != i and attended[j]:
+                            k = _tie(block, lo, size, i, j)
+                            e = excess[k]
+                            s = floor + scale * e
+                            met += s
+                            e2 = (dyn.toward_one(s, p.in_person_gain) - floor) / scale
+                            excess[k] = e2
+                            excess_sum[i] += e2 - e
+                            if adherent[j]:
+                                adherent_excess[i] += e2 - e
+                                if floor <= 0.0 and e <= 0.0 < e2:
+                                    adopting_ties[i] += 1
+                    co_attendees[i] = met
+        if evolve and t.im_active:
+            for j in range(lo, hi):
+                if posts[j] > 0:
                     read = min(posts[j], p.read_limit)
-                    recv += s * read
-                    s = dyn.toward_one(s, p.im_gain * engagement[i] * read)
-                if p.complex_contagion:
-                    weight += (s > 0.0) * adherent[j]
-                else:
-                    total += s
-                    weight += s * adherent[j]
-                if evolve:
-                    strength[k] = s * p.tie_keep + to_floor
-        adopting = 0  # background neighbours adherent: all background ties weigh the same
-        for k in range(bg_indptr[i], bg_indptr[i + 1]):
-            adopting += adherent[bg_indices[k]]
-        if p.complex_contagion:
-            weight += adopting * bg_counts
-        else:
-            total += (bg_indptr[i + 1] - bg_indptr[i]) * bg_strength
-            weight += adopting * bg_strength
-        received[i] = recv
-        co_attendees[i] = met
-        if t.im_active:
-            messages[i] = recv + p.moderator_strength * min(moderator[group_id[i]], p.read_limit)
-        if p.graded_contagion:
-            if weight > signal_count[i] or adherent[i]:  # an adopter's pull does not wane
-                signal_day[i] = t.day
-            signal_count[i] = weight
-            waning = vmath.exp(-p.signal_waning_rate * (t.day - signal_day[i]))
-            norm[i] = dyn.graded_norm(weight, p.graded_first_signal, p.graded_signal_growth,
-                                      responsive[i], waning, p.norm_effect)
-        elif p.complex_contagion:
-            norm[i] = dyn.complex_norm(weight, p.complex_threshold, p.norm_effect)
-        else:
-            norm[i] = dyn.simple_norm(weight, total, p.norm_effect)
+                    for i in range(lo, hi):
+                        if i != j:
+                            k = _tie(block, lo, size, i, j)
+                            e = excess[k]
+                            s = floor + scale * e
+                            received[i] += s * read
+                            e2 = (dyn.toward_one(s, p.im_gain * engagement[i] * read) - floor) \
+                                / scale
+                            excess[k] = e2
+                            excess_sum[i] += e2 - e
+                            if adherent[j]:
+                                adherent_excess[i] += e2 - e
+                                if floor <= 0.0 and e <= 0.0 < e2:
+                                    adopting_ties[i] += 1
+        for i in range(lo, hi):
+            if t.im_active:
+                messages[i] = received[i] + p.moderator_strength * min(moderator[g],
+                                                                       p.read_limit)
+            if p.complex_contagion:
+                weight = adopting_ties[i] + bg_adopting[i] * bg_counts
+            else:
+                weight = (floor * adherent_mates[i] + scale * adherent_excess[i]
+                          + bg_adopting[i] * bg_strength)
+            if p.graded_contagion:
+                if weight > signal_count[i] or adherent[i]:  # an adopter's pull does not wane
+                    signal_day[i] = t.day
+                signal_count[i] = weight
+                waning = vmath.exp(-p.signal_waning_rate * (t.day - signal_day[i]))
+                norm[i] = dyn.graded_norm(weight, p.graded_first_signal, p.graded_signal_growth,
+                                          responsive[i], waning, p.norm_effect)
+            elif p.complex_contagion:
+                norm[i] = dyn.complex_norm(weight, p.complex_threshold, p.norm_effect)
+            else:
+                total = (floor * (size - 1) + scale * excess_sum[i]
+                         + (bg_indptr[i + 1] - bg_indptr[i]) * bg_strength)
+                norm[i] = dyn.simple_norm(weight, total, p.norm_effect)
+    if evolve:  # the decay toward the floor, of every tie at once
+        scale_now[0] = scale * p.tie_keep
+
+
+def rescale_ties(p: DayParams, ties: Ties) -> None:
+    """Fold ``Ties.scale`` into the excesses and recompute the group sums from them.
+
+    Before the scale gets small enough for the excesses to lose range, and so that rounding
+    in the running sums never accumulates for long: on the days the scale falls below
+    ``RESCALE_BELOW`` (a few hundred days apart), whatever the calls the days are split into.
+    """
+    indptr = ties.indptr
+    bounds = ties.group_bounds
+    excess = ties.excess
+    excess_sum = ties.excess_sum
+    adherent_excess = ties.adherent_excess
+    adherent_mates = ties.adherent_mates
+    adopting_ties = ties.adopting_ties
+    seen = ties.seen
+    scale_now = ties.scale
+    scale = scale_now[0]
+    floor = p.strength_floor
+    for g in prange(bounds.shape[0] - 1):
+        lo, hi = bounds[g], bounds[g + 1]
+        block = indptr[lo]
+        for k in range(block, indptr[hi]):
+            excess[k] *= scale
+        for i in range(lo, hi):
+            total = 0.0
+            weight = 0.0
+            mates = 0
+            adopting = 0
+            for j in range(lo, hi):
+                if j != i:
+                    e = excess[_tie(block, lo, hi - lo, i, j)]
+                    a = seen[j]
+                    total += e
+                    weight += e * a
+                    mates += a
+                    adopting += a if floor > 0.0 or e > 0.0 else 0
+            excess_sum[i] = total
+            adherent_excess[i] = weight
+            adherent_mates[i] = mates
+            adopting_ties[i] = adopting
+    scale_now[0] = 1.0
+
+
+def set_rapport(p: DayParams, ties: Ties, strength: np.ndarray) -> None:
+    """Every group tie's rapport from ``strength`` (CSR order); ``rescale_ties`` then sums it."""
+    indptr = ties.indptr
+    bounds = ties.group_bounds
+    excess = ties.excess
+    ties.scale[0] = 1.0
+    for g in prange(bounds.shape[0] - 1):
+        lo, hi = bounds[g], bounds[g + 1]
+        for i in range(lo, hi):
+            for j in range(lo, hi):
+                if j != i:
+                    excess[_tie(indptr[lo], lo, hi - lo, i, j)] = \
+                        strength[indptr[i] + (j - lo) - (1 if j > i else 0)] - p.strength_floor
+
+
+def rapport(p: DayParams, ties: Ties, out: np.ndarray) -> None:
+    """Every group tie's rapport (0-1) into ``out``, in CSR order: floor + scale x excess."""
+    indptr = ties.indptr
+    bounds = ties.group_bounds
+    excess = ties.excess
+    scale = ties.scale[0]
+    for g in prange(bounds.shape[0] - 1):
+        lo, hi = bounds[g], bounds[g + 1]
+        for i in range(lo, hi):
+            for j in range(lo, hi):
+                if j != i:
+                    out[indptr[i] + (j - lo) - (1 if j > i else 0)] = \
+                        p.strength_floor + scale * excess[_tie(indptr[lo], lo, hi - lo, i, j)]
 
 
 def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) -> int:
@@ -557,6 +668,8 @@ def day_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, keys: StreamK
                                     moderator_rate)
     else:
         moderator = np.zeros(groups, dtype=np.int32)
+    if ties.scale[0] < RESCALE_BELOW:
+        rescale_ties(p, ties)
     tie_pass(p, t, ties, st, moderator, True)
     taken = patient_pass(p, t, st, keys)
     return made, taken, moderator
@@ -592,12 +705,17 @@ def run_days(p: DayParams, s: Schedule, c: Costs, ties: Ties, st: PatientState,
 class DayKernels(NamedTuple):
     """The daily passes, compiled serially or for all cores (``prange``).
 
-    ``day_pass`` calls the other three (a day's passes); ``run_days`` (serial kernels only,
-    else None) calls ``day_pass`` for a run of days; ``tie_pass`` alone sets the baseline norm.
+    ``day_pass`` calls the passes (a day's); ``run_days`` (serial kernels only, else None)
+    calls ``day_pass`` for a run of days; ``tie_pass`` alone sets the baseline norm;
+    ``set_rapport`` sets the group ties' rapport, ``rapport`` writes it out (``Simulation``
+    after each run of days).
     """
 
     gather_and_post: object
     tie_pass: object
+    rescale_ties: object
+    set_rapport: object
+    rapport: object
     patient_pass: object
     day_pass: object
     run_days: object
@@ -627,6 +745,8 @@ def _compiled(parallel: bool) -> DayKernels:
     jit = njit(cache=True, parallel=parallel, error_model="numpy")
     passes = {name: jit(_variant(fn, suffix)) for name, fn in
               (("gather_and_post", gather_and_post), ("tie_pass", tie_pass),
+               ("rescale_ties", rescale_ties), ("set_rapport", set_rapport),
+               ("rapport", rapport),
                ("patient_pass", patient_pass))}
     serial = njit(cache=True, error_model="numpy")
     day = serial(_variant(day_pass, suffix, passes))

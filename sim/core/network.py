@@ -8,7 +8,8 @@ assignment). Background generators work directly on arrays: networkx needs about
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,19 +25,30 @@ class PeerNetwork:
     """Group ties (dynamic strength) and background ties (fixed strength).
 
     Attributes:
-        group: CSR, group[i, j] = rapport between members i and j of the same group.
+        group: CSR, group[i, j] = rapport between members i and j of the same group (today's,
+            when a model moves it: it writes it out through ``write_rapport`` when read).
         group_rows: row index of every stored group tie (for pairwise updates).
         background: CSR of background tie strengths (symmetric).
         group_id: group of each patient; group_start: first member of each group.
         leader: True for each group's peer leader (its first member) when enabled.
+        write_rapport: None, or called before ``group`` is read (``Simulation``: it keeps
+            rapport in another form and writes it out only when someone looks).
     """
 
-    group: sp.csr_matrix
+    group_ties: sp.csr_matrix
     group_rows: np.ndarray
     background: sp.csr_matrix
     group_id: np.ndarray
     group_start: np.ndarray
     leader: np.ndarray
+    write_rapport: Callable[[], None] | None = field(default=None, repr=False)
+
+    @property
+    def group(self) -> sp.csr_matrix:
+        """The group ties (see the class docstring)."""
+        if self.write_rapport is not None:
+            self.write_rapport()
+        return self.group_ties
 
     @property
     def n_groups(self) -> int:
@@ -45,7 +57,7 @@ class PeerNetwork:
 
     def nbytes(self) -> int:
         """Memory held by the network arrays."""
-        mats = (self.group, self.background)
+        mats = (self.group_ties, self.background)
         return sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in mats) + sum(
             a.nbytes for a in (self.group_rows, self.group_id, self.group_start, self.leader)
         )
@@ -182,5 +194,5 @@ def build_network(spec: Network, n: int, trait: np.ndarray, rng: np.random.Gener
         u, v = read_edge_list(Path(bg.edge_list), n)
         background = edges_to_csr(n, u, v, 1.0)
     background.data *= bg.strength
-    return PeerNetwork(group=group, group_rows=rows, background=background,
+    return PeerNetwork(group_ties=group, group_rows=rows, background=background,
                        group_id=group_id, group_start=starts, leader=leader)

@@ -198,9 +198,20 @@ class Simulation:
             burden=np.zeros(n),
             utility=p.utility0.copy(),
             qalys=np.zeros(n), qalys_undiscounted=np.zeros(n), cost=np.zeros(n))
-        g, bg = net.group, net.background
-        self.ties = Ties(g.indptr, g.indices, g.data, bg.indptr, bg.indices,
-                         float(self.spec.network.background.strength))
+        g, bg = net.group_ties, net.background
+        self.ties = Ties(
+            g.indptr, g.indices, np.append(net.group_start, n).astype(np.int64),
+            excess=np.empty(g.nnz), scale=np.ones(1),
+            excess_sum=np.zeros(n), adherent_excess=np.zeros(n),
+            adherent_mates=np.zeros(n, dtype=np.int32),
+            adopting_ties=np.zeros(n, dtype=np.int32), seen=np.zeros(n, dtype=np.uint8),
+            bg_indptr=bg.indptr, bg_indices=bg.indices,
+            bg_adopting=np.zeros(n, dtype=np.int32),
+            bg_strength=float(self.spec.network.background.strength))
+        self.kernels.set_rapport(self.params, self.ties, g.data)
+        self.kernels.rescale_ties(self.params, self.ties)  # its sums; nobody counted adherent
+        self._rapport_written = True
+        net.write_rapport = self._write_rapport
         quiet = phases.Today(0, False, False, 0.0, False, False, False, 1.0, 0.0, 0.0, 0.0,
                              0.0)  # a day without contact
         no_posts = np.zeros(net.n_groups, dtype=np.int32)
@@ -291,20 +302,34 @@ class Simulation:
         if self._kernels_chosen_in != _here():  # stepped in another thread or a forked child
             self.kernels, self._kernels_chosen_in = kernels.day_kernels(self.n), _here()
         k = self.kernels
-        rate, groups = self.spec.program.im.moderator_posts_per_week / 7.0, self.network.n_groups
-        p, s, c, st, keys, ledger = (self.params, self.schedule, self.costs, self.state,
-                                     self.keys, self.ledger.values)
+        run = (self.params, self.schedule, self.costs, self.ties, self.state, self.keys,
+               self.spec.program.im.moderator_posts_per_week / 7.0, self.network.n_groups,
+               self.ledger.values, start, stop)
         if k.run_days is not None:
-            self._call(k.run_days, p, s, c, self.ties, st, keys, rate, groups, ledger, start, stop)
-            return
+            self._call(k.run_days, *run)
+        else:
+            self._days_in_passes(k, *run)
+        self._rapport_written = False
+
+    def _write_rapport(self) -> None:
+        """Today's rapport into ``network.group`` (``PeerNetwork.write_rapport``), if it moved."""
+        if not self._rapport_written:
+            k = kernels.day_kernels(self.n)  # for the thread that reads
+            k.rapport(self.params, self.ties, self.network.group_ties.data)
+            self._rapport_written = True
+
+    def _days_in_passes(self, k: kernels.DayKernels, p: kernels.DayParams, s: phases.Schedule,
+                        c: phases.Costs, ties: Ties, st: PatientState, keys: kernels.StreamKeys,
+                        rate: float, groups: int, ledger: np.ndarray, start: int, stop: int
+                        ) -> None:
+        """``_run_days`` with the parallel kernels: a compiled call a phase and day."""
         scratch = np.empty(self.n)
         for d in range(start, stop):
             gathering = self._call(phases.gatherings, s, st, keys.attendance, d)
             held = self._call(phases.calls, s, st, keys.calls, d, p.tie_keep, p.strength_floor) \
                 if self.buddies is not None else 0
             t = self._call(phases.today, s, c, d, gathering)
-            posts, taken, moderator = self._call(k.day_pass, p, t, self.ties, st, keys, rate,
-                                                 groups)
+            posts, taken, moderator = self._call(k.day_pass, p, t, ties, st, keys, rate, groups)
             if t.im_active:
                 posts += int(moderator.sum())
             self._call(phases.accounting, s, c, st, t, posts, taken, moderator, held, ledger,
@@ -354,8 +379,9 @@ class Simulation:
             "practice_mean": mean(st.practice),
             "knowledge_gain_mean": mean(st.knowledge_gain),
             "self_efficacy_gain_mean": mean(st.self_efficacy_gain),
-            "tie_strength_mean": mean(self.network.group.data)
-            if self.network.group.nnz else 0.0,
+            "tie_strength_mean": self.params.strength_floor + self.ties.scale[0]
+            * float(np.add.reduce(self.ties.excess_sum)) / self.ties.excess.shape[0]
+            if self.ties.excess.shape[0] else 0.0,  # rapport written out only when read
             "attended_any_share": mean(st.sessions_attended > 0),
             "cost_per_patient": (led.program + led.medication + led.healthcare) / n,
             "qalys_per_patient": mean(st.qalys),

@@ -77,15 +77,27 @@ class PatientState(NamedTuple):
 
 
 class Ties(NamedTuple):
-    """The peer network as CSR arrays (row i: patient i's ties), shared with ``PeerNetwork``.
+    """The peer network as CSR arrays (row i: patient i's ties) and the group ties' rapport.
 
-    ``strength`` (rapport, 0-1) changes in place day by day; every background tie has the
+    Groups are cliques of consecutive patients (``network.clique_csr``): row i lists its
+    group mates in order, skipping i. Rapport (0-1) is kept as its excess over the floor, to
+    scale: a tie's rapport is ``floor + scale[0] * excess``, so the daily decay toward the
+    floor multiplies ``scale`` alone (``kernels.tie_pass``; ``kernels.rapport`` writes it
+    out in CSR order). Every background tie has the
     same fixed strength (``network.background.strength``; an edge list carries no weights).
     """
 
     indptr: np.ndarray  # group ties: row pointers (N + 1)
     indices: np.ndarray  # group ties: the other member of each tie
-    strength: np.ndarray  # 0-1, rapport of each group tie
-    bg_indptr: np.ndarray  # background ties: row pointers (N + 1)
+    group_bounds: np.ndarray  # int64, first patient of each group, then N (groups + 1)
+    excess: np.ndarray  # per group tie, by author (``kernels._tie``): (rapport - floor) / scale
+    scale: np.ndarray  # 1 float: the decay since the excesses were last rescaled
+    excess_sum: np.ndarray  # sum of the patient's excesses
+    adherent_excess: np.ndarray  # sum of its excesses to adherent mates (as of ``seen``)
+    adherent_mates: np.ndarray  # int32, adherent group mates (as of ``seen``)
+    adopting_ties: np.ndarray  # int32, adherent group mates with rapport > 0 (as of ``seen``)
+    seen: np.ndarray  # uint8, the adherent status the counts count (1 = adherent)
+    bg_indptr: np.ndarray  # background ties: row pointers (N + 1); symmetric
     bg_indices: np.ndarray  # background ties: the other patient of each tie
+    bg_adopting: np.ndarray  # int32, adherent background neighbours (as of ``seen``)
     bg_strength: float  # 0-1, the fixed strength of every background tie
