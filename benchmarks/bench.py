@@ -81,34 +81,40 @@ def bandwidth_gb_s() -> float:
 
 
 def bytes_per_agent_day() -> tuple[float, str]:
-    """Bytes the daily kernels touch per patient, from the model's own arrays."""
+    """Bytes the daily kernels touch per patient, from the model's own arrays.
+
+    The ties' part: each patient's running sums and counts, and the rapport read and written
+    for every message read (members' posts a day, from 30 days of the model, x readers).
+    """
     from sim import load_scenario
     from sim.core.model import PeerSupportModel
 
     m = PeerSupportModel(load_scenario(SCENARIO, {"population.size": 10_000}), 1,
                          agent_views=False)
-    st = m.state
+    st, ties = m.state, m.ties
     per_patient = {  # arrays each pass reads (r) or reads and writes (rw)
-        "r": [st.attended, st.received, st.group_id, st.leader, st.norm, st.baseline_norm,
-              st.base_logit, st.adherence0, st.hba1c0_pct, st.multiplier, st.utility0,
-              st.distress0, st.digital_literacy, st.engagement_resting, st.knowledge_gain,
-              st.rate, st.posts],  # random numbers are computed in the kernels, not read
-        "rw": [st.self_efficacy_gain, st.engagement, st.support, st.contact, st.practice,
-               st.adherence, st.pdc_count, st.adherent, st.hba1c, st.distress, st.burden,
-               st.utility,
-               st.qalys, st.qalys_undiscounted, st.cost, st.posts_total, st.received, st.norm,
-               st.messages, st.dose_logit],  # the last two: between the patient pass's loops
-        # read again by a later loop of the patient pass (no longer in cache at 100,000)
-        "again": [st.support, st.practice, st.knowledge_gain, st.self_efficacy_gain,
-                  st.distress, st.distress0, st.attended, st.adherence, st.dose_window],
+        "r": [st.attended, st.called, st.rate, st.leader, st.posts, st.engagement_resting,
+              st.call_support, st.digital_literacy, st.knowledge_gain, st.base_logit,
+              st.baseline_norm, st.distress0, st.hba1c_setpoint, st.adherence0,
+              st.multiplier, st.hba1c0_pct, st.utility0, ties.seen, ties.adherent_mates,
+              ties.adopting_ties, ties.adherent_excess, ties.excess_sum, ties.bg_adopting,
+              ties.bg_indptr],  # random numbers are computed in the kernels, not read
+        "rw": [st.self_efficacy_gain, st.engagement, st.sessions_attended, st.posts, st.received,
+               st.session_peers, st.messages, st.norm, st.support, st.contact, st.practice,
+               st.adherence, st.pdc_count, st.adherent, st.hba1c_behaviour, st.hba1c_course,
+               st.hba1c, st.burden, st.distress, st.utility, st.qalys, st.qalys_undiscounted,
+               st.cost],
+        # read again by a later pass (no longer in cache at 100,000)
+        "again": [st.attended, st.engagement, st.leader, st.posts, st.adherent, st.messages,
+                  st.self_efficacy_gain, st.norm],
     }
     patient = sum(a.itemsize for a in per_patient["r"] + per_patient["again"]) + 2 * sum(
         a.itemsize for a in per_patient["rw"]) + 2 * st.dose_window.itemsize
-    g, bg = m.network.group, m.network.background
-    ties = (g.nnz * (2 * g.data.itemsize + g.indices.itemsize)
-            + bg.nnz * (bg.data.itemsize + bg.indices.itemsize)) / m.n
-    total = patient + ties
-    return total, f"{patient:.0f} B patient state + {ties:.0f} B ties"
+    for _ in range(30):
+        m.step()
+    reads = st.posts_total.sum() / (30 * m.n) * (ties.excess.shape[0] / m.n)  # x readers
+    ties_bytes = reads * 2 * ties.excess.itemsize
+    return patient + ties_bytes, f"{patient:.0f} B patient state + {ties_bytes:.0f} B ties"
 
 
 def machine() -> str:

@@ -232,7 +232,7 @@ def _day_by_day(m: PeerSupportModel, strength: np.ndarray, moderator: np.ndarray
                 t: phases.Today) -> dict[str, np.ndarray]:
     """The tie pass as a loop over every tie every day: the model's definition, in Python."""
     p, st, g, bg = m.params, m.state, m.network.group_ties, m.network.background
-    out = {name: np.zeros(m.n) for name in ("received", "co_attendees", "norm")}
+    out = {name: np.zeros(m.n) for name in ("received", "session_peers", "norm")}
     for i in range(m.n):
         met = recv = weight = total = 0.0
         for k in range(g.indptr[i], g.indptr[i + 1]):
@@ -251,7 +251,8 @@ def _day_by_day(m: PeerSupportModel, strength: np.ndarray, moderator: np.ndarray
             s = bg.data[k]
             weight += (s > 0.0 if p.complex_contagion else s) * st.adherent[bg.indices[k]]
             total += s
-        out["received"][i], out["co_attendees"][i] = recv, met
+        out["received"][i] = recv
+        out["session_peers"][i] = dynamics.saturating(met, p.session_support_half, 1.0)
         out["norm"][i] = (dynamics.complex_norm(weight, p.complex_threshold, p.norm_effect)
                           if p.complex_contagion else
                           dynamics.simple_norm(weight, total, p.norm_effect))
@@ -290,7 +291,7 @@ def test_the_tie_pass_gives_what_a_pass_over_every_tie_every_day_gives(options):
                                        err_msg=f"day {d}: {name}")
         np.testing.assert_allclose(m.network.group.data, strength, rtol=1e-12, atol=1e-13,
                                    err_msg=f"day {d}: rapport")
-        read, met = max(read, st.received.max()), max(met, st.co_attendees.max())
+        read, met = max(read, st.received.max()), max(met, st.session_peers.max())
         raised = max(raised, strength.max() - p.strength_floor)
         k.patient_pass(p, t, st, m.keys)
     assert read > 0 and met > 0, "reading and meeting happened"

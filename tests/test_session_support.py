@@ -37,7 +37,8 @@ def test_a_session_delivers_support_from_rapport_weighted_co_attendees_known_ans
     attended = st.attended.copy()
     mates = np.bincount(group, weights=attended)[group] - attended
     assert attended.sum() > 100
-    np.testing.assert_allclose(st.co_attendees[attended], 0.15 * mates[attended], rtol=1e-12)
+    np.testing.assert_allclose(st.session_peers[attended],
+                               1 - np.exp(-0.15 * mates[attended] / 1.5), rtol=1e-12)
     rate = 1 - math.exp(-3.0 / sc.behaviour.support_time_constant_days)
     expected = rate * (1 - np.exp(-0.15 * mates / 1.5))
     np.testing.assert_allclose(st.support[attended], expected[attended], rtol=1e-12)

@@ -313,7 +313,7 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, moderator: np
     posts = st.posts
     adherent = st.adherent.view(np.uint8)
     received = st.received
-    co_attendees = st.co_attendees
+    session_peers = st.session_peers
     messages = st.messages
     norm = st.norm
     responsive = st.responsive
@@ -347,7 +347,7 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, moderator: np
                 seen[j] = a
         for i in range(lo, hi):
             received[i] = 0.0
-            co_attendees[i] = 0.0
+            session_peers[i] = 0.0
         if evolve and t.gathering:
             for i in range(lo, hi):
                 if attended[i]:
@@ -365,7 +365,7 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, moderator: np
                                 adherent_excess[i] += e2 - e
                                 if floor <= 0.0 and e <= 0.0 < e2:
                                     adopting_ties[i] += 1
-                    co_attendees[i] = met
+                    session_peers[i] = dyn.saturating(met, p.session_support_half, 1.0)
         if evolve and t.im_active:
             for j in range(lo, hi):
                 if posts[j] > 0:
@@ -530,7 +530,7 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) -> 
     attended = st.attended
     called = st.called
     call_support = st.call_support
-    co_attendees = st.co_attendees
+    session_peers = st.session_peers
     norm = st.norm
     knowledge_gain = st.knowledge_gain
     self_efficacy = st.self_efficacy_gain
@@ -551,12 +551,13 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) -> 
     cost = st.cost
     qalys_undiscounted = st.qalys_undiscounted
     messages = st.messages
-    dose_logit = st.dose_logit
     today = st.dose_window[t.day % p.pdc_window]  # today's row of the PDC window
     offset = p.drift - p.progression_per_day * t.day  # trial participation less progression
     dosing = cr.day_key(keys.dosing, t.day)
     clinical = cr.day_key(keys.course, t.day)
-    for i in prange(hba1c.shape[0]):  # support received and remembered, contact
+    session = t.gathering and p.session_support_rate > 0.0  # attendees get peer support
+    taken = 0
+    for i in prange(hba1c.shape[0]):
         support_today = 0.0
         read = 0.0
         if t.im_active:
@@ -572,43 +573,34 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) -> 
         # a call weighs 1 + w_B days in support memory
         call = t.calls & called[i]
         with_call = dyn.combine_support(support_today, call_support[i], p.support_max)
-        support[i] = dyn.relax(support[i], with_call if call else support_today,
-                               p.call_support_rate if call else p.support_rate)
+        sup = dyn.relax(support[i], with_call if call else support_today,
+                        p.call_support_rate if call else p.support_rate)
+        at_session = dyn.relax(sup, dyn.combine_support(support_today, session_peers[i],
+                                                        p.support_max), p.session_support_rate)
+        sup = at_session if session & attended[i] else sup
+        support[i] = sup
         c = max(contact[i] * p.contact_keep, 1.0 if attended[i] | call else 0.0)
         if t.im_active:
             c = max(c, min(support_today, 1.0))
         if t.digital_contact:
             c = max(c, literacy[i])
         contact[i] = c
-    if t.gathering and p.session_support_rate > 0.0:
-        for i in prange(hba1c.shape[0]):  # a session's peer support, attendees only
-            if attended[i]:
-                support_today = 0.0
-                if t.im_active:  # as above, from the messages read
-                    support_today = dyn.saturating(messages[i], p.support_half_messages,
-                                                   p.support_max)
-                peers = dyn.saturating(co_attendees[i], p.session_support_half, 1.0)
-                support[i] = dyn.relax(support[i], dyn.combine_support(
-                    support_today, peers, p.support_max), p.session_support_rate)
-    for i in prange(hba1c.shape[0]):  # self-care practice and today's dose logit
-        target = dyn.practice_target(knowledge_gain[i], contact[i], support[i], p.retention,
-                                     p.support_practice)
-        practice[i] = dyn.relax(practice[i], target, p.practice_rate)
-        dose_logit[i] = dyn.dose_logit(
-            base_logit[i], support[i], norm[i] - baseline_norm[i], self_efficacy[i],
-            knowledge_gain[i], distress[i] - distress0[i], p.support_effect,
-            p.self_efficacy_effect, p.knowledge_effect, p.distress_barrier)
-    taken = 0
-    for i in prange(hba1c.shape[0]):  # today's dose, adherence and PDC
-        took = cr.uniform(dosing, i) < dyn.sigmoid(dose_logit[i])
+        target = dyn.practice_target(knowledge_gain[i], c, sup, p.retention, p.support_practice)
+        pr = dyn.relax(practice[i], target, p.practice_rate)
+        practice[i] = pr
+        logit = dyn.dose_logit(
+            base_logit[i], sup, norm[i] - baseline_norm[i], self_efficacy[i], knowledge_gain[i],
+            distress[i] - distress0[i], p.support_effect, p.self_efficacy_effect,
+            p.knowledge_effect, p.distress_barrier)
+        took = cr.uniform(dosing, i) < dyn.sigmoid(logit)  # today's dose, adherence and PDC
         taken += took
-        adherence[i] = dyn.relax(adherence[i], 1.0 if took else 0.0, p.adherence_rate)
+        adh = dyn.relax(adherence[i], 1.0 if took else 0.0, p.adherence_rate)
+        adherence[i] = adh
         pdc_count[i] += took - today[i]
         today[i] = took
         adherent[i] = dyn.adherent(pdc_count[i], p.pdc_window)
-    for i in prange(hba1c.shape[0]):  # HbA1c, distress, QoL, QALYs and costs
-        target = dyn.hba1c_target(setpoint[i], adherence[i], adherence0[i], practice[i],
-                                  multiplier[i], p.adherence_slope, p.lifestyle_effect, offset)
+        target = dyn.hba1c_target(setpoint[i], adh, adherence0[i], pr, multiplier[i],
+                                  p.adherence_slope, p.lifestyle_effect, offset)
         h = dyn.relax(behaviour_hba1c[i], target, p.hba1c_rate)
         behaviour_hba1c[i] = h
         if p.clinical_course:
@@ -619,21 +611,21 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) -> 
         b = dyn.burden_update(burden[i], t.gathering_hours if attended[i] else 0.0,
                               p.burden_keep)
         burden[i] = b
-        o = dyn.overload(messages[i], p.overload_messages)
+        o = dyn.overload(read, p.overload_messages)
         target = dyn.distress_target(
-            distress0[i], support[i], self_efficacy[i], knowledge_gain[i], h - hba1c0[i], b, o,
+            distress0[i], sup, self_efficacy[i], knowledge_gain[i], h - hba1c0[i], b, o,
             p.distress_per_support, p.distress_per_self_efficacy, p.distress_per_knowledge,
             p.distress_per_hba1c_rise, p.distress_per_burden, p.distress_per_overload)
         d = dyn.follow(distress[i], target, p.distress_rate)
         distress[i] = d
-        u = dyn.utility(utility0[i], h - hba1c0[i], knowledge_gain[i], support[i],
-                        d - distress0[i], b, o, p.per_hba1c, p.per_knowledge, p.per_support,
-                        p.per_distress, p.per_burden, p.per_overload, p.participation_utility)
+        u = dyn.utility(utility0[i], h - hba1c0[i], knowledge_gain[i], sup, d - distress0[i], b,
+                        o, p.per_hba1c, p.per_knowledge, p.per_support, p.per_distress,
+                        p.per_burden, p.per_overload, p.participation_utility)
         util[i] = u
         qalys[i] += u * t.qaly_weight
         qalys_undiscounted[i] += u / p.days_per_year
         excess = max(h - p.hba1c_cost_threshold_pct, 0.0)
-        cost[i] += today[i] * t.dose_cost + t.care_cost + t.care_cost_per_pct * excess
+        cost[i] += took * t.dose_cost + t.care_cost + t.care_cost_per_pct * excess
     return taken
 
 

@@ -190,7 +190,7 @@ class Simulation:
             posts=np.zeros(n, dtype=np.int32), posts_total=np.zeros(n, dtype=np.int64),
             received=np.zeros(n), norm=np.zeros(n), signal_count=np.zeros(n),
             signal_day=np.zeros(n, dtype=np.int32), support=np.zeros(n), contact=np.zeros(n),
-            co_attendees=np.zeros(n), messages=np.zeros(n), dose_logit=np.zeros(n),
+            session_peers=np.zeros(n), messages=np.zeros(n),
             practice=np.zeros(n), adherence=adherence0.copy(), dose_window=dose_window,
             pdc_count=pdc_count, adherent=dynamics.adherent(pdc_count, b.pdc_window_days),
             hba1c=p.hba1c0_pct.copy(), hba1c_behaviour=setpoint.copy(),

@@ -50,7 +50,8 @@ class PatientState(NamedTuple):
     posts: np.ndarray  # int32, IM posts made today
     posts_total: np.ndarray  # int64, IM posts made so far
     received: np.ndarray  # messages read today, weighted by rapport
-    co_attendees: np.ndarray  # group mates met at today's gathering, weighted by rapport
+    session_peers: np.ndarray  # 0-1, peer support from today's gathering: saturating in
+    #                            the group mates met, weighted by rapport (0: none met)
     messages: np.ndarray  # messages read today (peers' by rapport, the moderator's by its
     #                       strength) times engagement; 0 when the IM groups are closed
     #                       (between the tie and patient passes: not yet times engagement)
@@ -60,7 +61,6 @@ class PatientState(NamedTuple):
     support: np.ndarray  # support memory (EWMA of support received per day)
     contact: np.ndarray  # 0-1, recent programme contact
     practice: np.ndarray  # 0-1, self-care practice
-    dose_logit: np.ndarray  # logit, today's dose propensity
     adherence: np.ndarray  # proportion, recent adherence (EWMA of doses taken)
     dose_window: np.ndarray  # uint8, (PDC window days x N): 1 = dose taken that day
     pdc_count: np.ndarray  # int32, days covered within the PDC window
