@@ -279,7 +279,7 @@ def test_the_tie_pass_gives_what_a_pass_over_every_tie_every_day_gives(options):
         gathering = phases.gatherings(m.schedule, st, m.keys.attendance, d)
         t = phases.today(m.schedule, m.costs, d, gathering)
         k.gather_and_post(p, t, st, m.keys)
-        moderator = kernels.moderator_posts(m.keys.messaging, d, m.n, m.network.n_groups, 0.5)
+        moderator = k.moderator_posts(m.keys.messaging, d, m.n, m.network.n_groups, 0.5)
         want = _day_by_day(m, strength, moderator, t)
         if m.ties.scale[0] < kernels.RESCALE_BELOW:
             k.rescale_ties(p, m.ties)

@@ -52,15 +52,16 @@ def test_time_averaged_outcomes_are_the_mean_of_every_days_means() -> None:
 
 def test_time_averaged_outcome_of_a_constant_run_is_the_constant() -> None:
     """Known answer: a population that never changes has AUC per patient-year = its level."""
-    from sim.core import phases
+    from sim.core import kernels
     from sim.core.simulation import Ledger, Simulation
 
     n, horizon = 50, 400
-    st = Simulation(load_scenario({}, {"population.size": n}), 1).state._replace(
-        adherent=np.arange(n) < 30, hba1c=np.full(n, 7.25), utility=np.full(n, 0.8))
+    m = Simulation(load_scenario({}, {"population.size": n}), 1)
+    st = m.state._replace(adherent=np.arange(n) < 30, hba1c=np.full(n, 7.25),
+                          utility=np.full(n, 0.8))
     ledger = Ledger()
     for _ in range(horizon):
-        phases.observe(st, ledger.values)
+        kernels.SERIAL.observe(m.schedule, st, ledger.values)
     assert ledger.adherent_share_sum / horizon == pytest.approx(0.6)
     assert ledger.hba1c_sum / horizon == pytest.approx(7.25)
     assert ledger.utility_sum / horizon == pytest.approx(0.8)

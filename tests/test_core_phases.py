@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit
 
 from sim.core import phases
 from sim.core.simulation import Simulation
@@ -26,12 +27,18 @@ def test_pairwise_sum_is_numpys_sum_to_the_last_bit() -> None:
 
 
 @pytest.mark.parametrize("share", [0.0, 0.5, 0.95, 1.0])
-def test_masked_sum_is_numpys_masked_sum_to_the_last_bit(share: float) -> None:
+def test_a_sum_in_blocks_is_numpys_masked_sum_to_the_last_bit(share: float) -> None:
+    """The ledger's sums over every patient or the members, block by block (on any thread)
+    and then along numpy's tree: ``a.sum(where=mask)`` exactly."""
+    block_sums = njit(phases.block_sums)
     rng = np.random.default_rng(6)
     for n in LENGTHS[::7]:
         a = rng.random(n) * 10 ** rng.uniform(-3, 3, size=n)
         mask = rng.random(n) < share
-        assert phases.masked_sum(a, mask) == float(a.sum(where=mask)), (n, share)
+        plan = phases.sum_plan(mask)
+        got = phases.planned_sum(plan, block_sums(a, plan))
+        assert got == float(a.sum(where=mask)), (n, share)
+        assert plan.run_length.sum() == mask.sum()
 
 
 SPLIT_CASES = {

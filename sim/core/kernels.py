@@ -24,7 +24,7 @@ from sim.core import dynamics as dyn
 from sim.core import economics, phases, state, vmath
 from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT
 from sim.core.numba_cache import drop_stale_cache, vectorize_wide_loops
-from sim.core.phases import Costs, Schedule, Today
+from sim.core.phases import Costs, Schedule, Today, accounting, observe
 from sim.core.rng import Streams
 from sim.core.state import PatientState, Ties
 from sim.params.scenario import Scenario
@@ -629,7 +629,6 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) -> 
     return taken
 
 
-@njit(cache=True, error_model="numpy")
 def moderator_posts(key: np.uint64, day: int, first: int, groups: int, lam: float
                     ) -> np.ndarray:
     """Each group's moderator posts today: Poisson at rate ``lam`` per group.
@@ -639,7 +638,7 @@ def moderator_posts(key: np.uint64, day: int, first: int, groups: int, lam: floa
     """
     k = cr.day_key(key, day)
     out = np.empty(groups, dtype=np.int32)
-    for g in range(groups):
+    for g in prange(groups):
         out[g] = dyn.poisson_inverse(cr.uniform(k, first + g), lam)
     return out
 
@@ -701,8 +700,8 @@ def run_days(p: DayParams, s: Schedule, c: Costs, ties: Ties, st: PatientState,
         posts, taken, moderator = day_pass(p, t, ties, st, keys, moderator_rate, groups)
         if t.im_active:
             posts += moderator.sum()
-        phases.accounting(s, c, st, t, posts, taken, moderator, held, ledger, scratch)
-        phases.observe(st, ledger)
+        accounting(s, c, st, t, posts, taken, moderator, held, ledger, scratch)
+        observe(s, st, ledger)
 
 
 class DayKernels(NamedTuple):
@@ -715,11 +714,14 @@ class DayKernels(NamedTuple):
     """
 
     gather_and_post: object
+    moderator_posts: object
     tie_pass: object
     rescale_ties: object
     set_rapport: object
     rapport: object
     patient_pass: object
+    accounting: object
+    observe: object
     day_pass: object
     run_days: object
 
@@ -747,14 +749,17 @@ def _compiled(parallel: bool) -> DayKernels:
     suffix = "_parallel" if parallel else ""
     jit = njit(cache=True, parallel=parallel, error_model="numpy")
     passes = {name: jit(_variant(fn, suffix)) for name, fn in
-              (("gather_and_post", gather_and_post), ("tie_pass", tie_pass),
-               ("rescale_ties", rescale_ties), ("set_rapport", set_rapport),
-               ("rapport", rapport),
+              (("gather_and_post", gather_and_post), ("moderator_posts", moderator_posts),
+               ("tie_pass", tie_pass), ("rescale_ties", rescale_ties),
+               ("set_rapport", set_rapport), ("rapport", rapport),
                ("patient_pass", patient_pass))}
+    sums = {"block_sums": jit(_variant(phases.block_sums, suffix))}
+    ledger = {name: jit(_variant(fn, suffix, sums)) for name, fn in
+              (("accounting", accounting), ("observe", observe))}
     serial = njit(cache=True, error_model="numpy")
     day = serial(_variant(day_pass, suffix, passes))
-    days = None if parallel else serial(_variant(run_days, suffix, {"day_pass": day}))
-    return DayKernels(**passes, day_pass=day, run_days=days)
+    days = None if parallel else serial(_variant(run_days, suffix, {"day_pass": day, **ledger}))
+    return DayKernels(**passes, **ledger, day_pass=day, run_days=days)
 
 
 SERIAL, PARALLEL = _compiled(False), _compiled(True)

@@ -4,7 +4,7 @@ They run around the fused passes of ``sim.core.kernels`` inside one compiled loo
 (``kernels.run_days``), so a run of days crosses the Python-numba boundary once, not once a
 day. Every number is computed in the order the numpy code before them used, so the results
 are the same bit for bit: elementwise in the same operations, and every total with numpy's
-own summation (``pairwise_sum``, ``masked_sum``). The run's fixed inputs come in three
+own summation (``pairwise_sum``, ``SumPlan``). The run's fixed inputs come in three
 named tuples: ``Schedule`` (the contact plan and who can be reached), ``Costs`` (unit costs,
 the day's constant costs and the discount rates) and the kernels' ``DayParams``; running
 totals go to one float array, indexed by ``LEDGER_FIELDS``.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from sim.core import counter_rng as cr
 from sim.core import dynamics as dyn
@@ -57,6 +57,20 @@ class Today(NamedTuple):
     #                           cost threshold (HBA1C_COST_THRESHOLD_PCT), discounted
 
 
+class SumPlan(NamedTuple):
+    """numpy's summation of some runs of an array, cut into its blocks (``sum_plan``).
+
+    ``a.sum(where=mask)`` for a fixed mask (the runs its True values form; one run for a
+    whole array) is the sum, run by run in order, of each run's pairwise sum, whose tree has
+    blocks of at most ``PAIRWISE_BLOCK`` values as leaves. The blocks can be summed in any
+    order and on any thread (``planned_sum``): the result is numpy's, bit for bit.
+    """
+
+    block_start: np.ndarray  # int64, first index of each block, in numpy's order
+    block_length: np.ndarray  # int64
+    run_length: np.ndarray  # int64, values in each run (its blocks follow in order)
+
+
 class Schedule(NamedTuple):
     """The contact plan by day (``sim.core.program.ContactPlan``) and who each channel reaches."""
 
@@ -73,6 +87,8 @@ class Schedule(NamedTuple):
     knowledge_hours_scale: float  # hours (behaviour.knowledge_hours_scale)
     members: np.ndarray  # bool per patient: not a peer leader
     n_members: int  # members, at least 1
+    everyone: SumPlan  # numpy's sum over every patient, in blocks
+    member_runs: SumPlan  # numpy's sum over the members (``members``), in blocks
     call_unit: np.ndarray  # per patient, its call unit (Buddies.unit; empty: no calls)
     reachable: np.ndarray  # bool per patient (Buddies.reachable; empty: no calls)
     call_completion: float  # share of scheduled calls that take place
@@ -121,6 +137,7 @@ def schedule(spec: Scenario, plan: ContactPlan, patients: Patients, leader: np.n
         knowledge0=patients.knowledge0,
         knowledge_hours_scale=spec.behaviour.knowledge_hours_scale,
         members=members, n_members=max(int(members.sum()), 1),
+        everyone=sum_plan(np.ones_like(members)), member_runs=sum_plan(members),
         call_unit=np.empty(0, dtype=np.int64) if no_calls else buddies.unit,
         reachable=np.empty(0, dtype=bool) if no_calls else buddies.reachable,
         call_completion=one_to_one.call_completion,
@@ -236,13 +253,10 @@ def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
 
 
 @njit(cache=True, error_model="numpy")
-def masked_sum(a: np.ndarray, mask: np.ndarray) -> float:
-    """``a.sum(where=mask)`` of a contiguous float64 array, as numpy sums it.
-
-    numpy's masked loop adds each run of selected values, summed pairwise, in turn.
-    """
-    n = a.shape[0]
-    total = 0.0
+def sum_plan(mask: np.ndarray) -> SumPlan:
+    """The blocks of ``a.sum(where=mask)`` for any ``a`` as long as ``mask``."""
+    n = mask.shape[0]
+    runs = []
     i = 0
     while i < n:
         while i < n and not mask[i]:
@@ -251,8 +265,65 @@ def masked_sum(a: np.ndarray, mask: np.ndarray) -> float:
         while j < n and mask[j]:
             j += 1
         if j > i:
-            total += pairwise_sum(a, i, j - i)
+            runs.append((i, j - i))
         i = j
+    starts, lengths = [], []
+    todo = np.empty((192, 2), dtype=np.int64)  # 2 entries per halving, at most 63 halvings
+    for start, length in runs:  # pairwise_sum's halving, left half first
+        top = 0
+        todo[0, 0], todo[0, 1] = start, length
+        while top >= 0:
+            lo, m = todo[top, 0], todo[top, 1]
+            top -= 1
+            if m <= PAIRWISE_BLOCK:
+                starts.append(lo)
+                lengths.append(m)
+            else:
+                half = m // 2
+                half -= half % 8
+                todo[top + 1, 0], todo[top + 1, 1] = lo + half, m - half
+                todo[top + 2, 0], todo[top + 2, 1] = lo, half
+                top += 2
+    run_length = np.empty(len(runs), dtype=np.int64)
+    for r, (_, length) in enumerate(runs):
+        run_length[r] = length
+    return SumPlan(np.array(starts, dtype=np.int64), np.array(lengths, dtype=np.int64),
+                   run_length)
+
+
+@njit(cache=True, error_model="numpy")
+def planned_sum(plan: SumPlan, block_sums: np.ndarray) -> float:
+    """``a.sum(where=mask)`` from ``block_sums[b]`` = ``_block_sum`` of ``plan``'s block b of a.
+
+    Replays each run's pairwise tree over its blocks' sums (``pairwise_sum``) and adds the
+    runs in order, as numpy's masked sum does.
+    """
+    lengths = np.empty(192, dtype=np.int64)  # -1: add the top two partial sums
+    partial = np.empty(64)
+    total = 0.0
+    b = 0
+    for r in range(plan.run_length.shape[0]):
+        top = 0
+        sums = 0
+        lengths[0] = plan.run_length[r]
+        while top >= 0:
+            length = lengths[top]
+            top -= 1
+            if length < 0:
+                sums -= 1
+                partial[sums - 1] += partial[sums]
+            elif length <= PAIRWISE_BLOCK:
+                partial[sums] = block_sums[b]
+                b += 1
+                sums += 1
+            else:
+                half = length // 2
+                half -= half % 8
+                lengths[top + 1] = -1
+                lengths[top + 2] = length - half
+                lengths[top + 3] = half
+                top += 3
+        total += 0.0 + partial[0]
     return total
 
 
@@ -386,7 +457,6 @@ def mentor_time_cost(calls: float, minutes_per_call: float, admin_minutes_per_ca
     return calls * (minutes_per_call + admin_minutes_per_call) / 60.0 * cost_per_hour
 
 
-@njit(cache=True, error_model="numpy")
 def accounting(s: Schedule, c: Costs, st: PatientState, t: Today, posts: int, taken: int,
                moderator: np.ndarray, held: int, ledger: np.ndarray, scratch: np.ndarray
                ) -> None:
@@ -398,9 +468,18 @@ def accounting(s: Schedule, c: Costs, st: PatientState, t: Today, posts: int, ta
     curriculum, mentors' time for the ``held`` calls and their training on day 0. Attendance
     costs each attendee causes accrue, discounted, in ``st.cost`` too. Then the day's
     medication and healthcare, posts, and members' mean engagement on open IM days.
-    ``scratch`` is a work array of one float per patient.
+    ``scratch`` is a work array of one float per patient. Compiled serially and for all
+    cores (``kernels.DayKernels``): the per-patient loops and the blocks of every sum
+    (``SumPlan``) run in parallel, and the sums come out as numpy's, bit for bit.
     """
     d, n = t.day, st.hba1c.shape[0]
+    hba1c = st.hba1c
+    cost = st.cost
+    attended = st.attended
+    offered = st.group_offered
+    engagement = st.engagement
+    everyone = s.everyone
+    members = s.member_runs
     shared = 0.0
     if t.im_active:
         shared += c.platform_day
@@ -421,53 +500,63 @@ def accounting(s: Schedule, c: Costs, st: PatientState, t: Today, posts: int, ta
                                               c.mentor_admin_minutes_per_call,
                                               c.mentor_cost_per_hour)
     hours_ed = s.education_hours[d]
-    attended = st.attended
     caused = 0.0
     if t.gathering or hours_ed > 0:
         in_person_ed = hours_ed > 0 and s.in_person_education
-        for i in range(n):
+        for i in prange(n):
             x = 0.0
             if session_hours > 0:
-                x += (1.0 if attended[i] and st.group_offered[i] else 0.0) \
-                    * c.session_cost_per_attendee
+                x += (1.0 if attended[i] and offered[i] else 0.0) * c.session_cost_per_attendee
             if in_person_ed:
                 x += (1.0 if attended[i] else 0.0) * (hours_ed * c.education_cost_per_patient_hour)
             scratch[i] = x
+            cost[i] += x * t.cost_discount
         if hours_ed > 0 and not s.in_person_education:
             shared += n * hours_ed * c.digital_education_cost_per_patient_hour
-        caused = pairwise_sum(scratch, 0, n)
-        for i in range(n):
-            st.cost[i] += scratch[i] * t.cost_discount
+        caused = planned_sum(everyone, block_sums(scratch, everyone))
     ledger[PROGRAM] += shared + caused
     ledger[SHARED_DISCOUNTED] += shared * t.cost_discount
     ledger[MEDICATION] += taken * c.dose
     healthcare = c.healthcare_day
     if c.healthcare_per_pct_year != 0.0:
-        for i in range(n):
-            scratch[i] = max(st.hba1c[i] - HBA1C_COST_THRESHOLD_PCT, 0.0)
-        healthcare += c.healthcare_per_pct_year * pairwise_sum(scratch, 0, n) / DAYS_PER_YEAR
+        for i in prange(n):
+            scratch[i] = max(hba1c[i] - HBA1C_COST_THRESHOLD_PCT, 0.0)
+        healthcare += c.healthcare_per_pct_year * planned_sum(
+            everyone, block_sums(scratch, everyone)) / DAYS_PER_YEAR
     ledger[HEALTHCARE] += healthcare
     ledger[POSTS] += posts
     ledger[CALLS] += held
     if t.im_active:  # engagement is defined for members of open IM groups only
         # sum, then divide: a mean of values in [0, 1] stays in [0, 1] (1/n weights can
         # round a weighted sum above 1)
-        engagement = masked_sum(st.engagement, s.members) / s.n_members
-        ledger[ENGAGEMENT_OPEN_SUM] += engagement
-        ledger[ENGAGEMENT_LAST_OPEN] = engagement
+        mean = planned_sum(members, block_sums(engagement, members)) / s.n_members
+        ledger[ENGAGEMENT_OPEN_SUM] += mean
+        ledger[ENGAGEMENT_LAST_OPEN] = mean
 
 
-@njit(cache=True, error_model="numpy")
-def observe(st: PatientState, ledger: np.ndarray) -> None:
+def observe(s: Schedule, st: PatientState, ledger: np.ndarray) -> None:
     """Add the day's population means behind the time-averaged outcomes to ``ledger``.
 
     Adherent share, HbA1c and utility (``sim.core.outcomes.AUC_MEASURES``), each
-    ``simulation.mean``: numpy's float64 sum, divided by the count.
+    ``simulation.mean``: numpy's float64 sum, divided by the count. Compiled like
+    ``accounting``.
     """
     n = st.hba1c.shape[0]
+    adherent_now = st.adherent
+    everyone = s.everyone
     adherent = 0
-    for i in range(n):
-        adherent += st.adherent[i]
+    for i in prange(n):
+        adherent += adherent_now[i]
     ledger[ADHERENT_SHARE_SUM] += adherent / n
-    ledger[HBA1C_SUM] += pairwise_sum(st.hba1c, 0, n) / n
-    ledger[UTILITY_SUM] += pairwise_sum(st.utility, 0, n) / n
+    ledger[HBA1C_SUM] += planned_sum(everyone, block_sums(st.hba1c, everyone)) / n
+    ledger[UTILITY_SUM] += planned_sum(everyone, block_sums(st.utility, everyone)) / n
+
+
+def block_sums(a: np.ndarray, plan: SumPlan) -> np.ndarray:
+    """``_block_sum`` of each of ``plan``'s blocks of ``a`` (in parallel where compiled so)."""
+    start = plan.block_start
+    length = plan.block_length
+    out = np.empty(start.shape[0])
+    for b in prange(start.shape[0]):
+        out[b] = _block_sum(a, start[b], length[b])
+    return out

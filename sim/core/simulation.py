@@ -332,9 +332,8 @@ class Simulation:
             posts, taken, moderator = self._call(k.day_pass, p, t, ties, st, keys, rate, groups)
             if t.im_active:
                 posts += int(moderator.sum())
-            self._call(phases.accounting, s, c, st, t, posts, taken, moderator, held, ledger,
-                       scratch)
-            self._call(phases.observe, st, ledger)
+            self._call(k.accounting, s, c, st, t, posts, taken, moderator, held, ledger, scratch)
+            self._call(k.observe, s, st, ledger)
 
     def _call(self, compiled: Any, *args: Any) -> Any:
         """``compiled(*args)`` through its entry point, resolved at the model's first call.
