@@ -378,13 +378,24 @@ class Simulation:
             "practice_mean": mean(st.practice),
             "knowledge_gain_mean": mean(st.knowledge_gain),
             "self_efficacy_gain_mean": mean(st.self_efficacy_gain),
-            "tie_strength_mean": self.params.strength_floor + self.ties.scale[0]
-            * float(np.add.reduce(self.ties.excess_sum)) / self.ties.excess.shape[0]
-            if self.ties.excess.shape[0] else 0.0,  # rapport written out only when read
+            "tie_strength_mean": self._rapport_mean(),
             "attended_any_share": mean(st.sessions_attended > 0),
             "cost_per_patient": (led.program + led.medication + led.healthcare) / n,
             "qalys_per_patient": mean(st.qalys),
         }
+
+    def _rapport_mean(self) -> float:
+        """Mean rapport of the group ties, from the patients' sums (``kernels.tie_pass``).
+
+        Rapport is in [0, 1]; the sums can round the mean a few ulps outside (strangers at
+        rapport 0 below a floor: -3e-17).
+        """
+        ties = self.ties
+        if not ties.excess.shape[0]:
+            return 0.0
+        mean = (self.params.strength_floor
+                + ties.scale[0] * float(np.add.reduce(ties.excess_sum)) / ties.excess.shape[0])
+        return min(max(mean, 0.0), 1.0)
 
     def record(self) -> None:
         """Append today's population means to the time series (``records``)."""
