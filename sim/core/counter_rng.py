@@ -71,45 +71,61 @@ def uniform(key_of_day: np.uint64, index: int) -> float:
     return min((np.float64(w >> _S11) + _HALF_ULP) * _TWO_M53, _BELOW_ONE)
 
 
+# Wichura's AS 241 (PPND16) coefficients, lowest power first: |u - 1/2| <= 0.425 (central),
+# else r = sqrt(-log(min(u, 1 - u))) <= 5 (near tail) or > 5 (far tail).
+_CENTRAL_NUM = (3.387132872796366608, 133.14166789178437745, 1971.5909503065514427,
+                13731.693765509461125, 45921.953931549871457, 67265.770927008700853,
+                33430.575583588128105, 2509.0809287301226727)
+_CENTRAL_DEN = (1.0, 42.313330701600911252, 687.1870074920579083, 5394.1960214247511077,
+                21213.794301586595867, 39307.89580009271061, 28729.085735721942674,
+                5226.495278852545925)
+_NEAR_NUM = (1.42343711074968357734, 4.6303378461565452959, 5.7694972214606914055,
+             3.64784832476320460504, 1.27045825245236838258, 0.24178072517745061177,
+             0.0227238449892691845833, 7.7454501427834140764e-4)
+_NEAR_DEN = (1.0, 2.05319162663775882187, 1.6763848301838038494, 0.68976733498510000455,
+             0.14810397642748007459, 0.0151986665636164571966, 5.475938084995344946e-4,
+             1.05075007164441684324e-9)
+_FAR_NUM = (6.6579046435011037772, 5.4637849111641143699, 1.7848265399172913358,
+            0.29656057182850489123, 0.026532189526576123093, 0.0012426609473880784386,
+            2.71155556874348757815e-5, 2.01033439929228813265e-7)
+_FAR_DEN = (1.0, 0.59983220655588793769, 0.13692988092273580531, 0.0148753612908506148525,
+            7.868691311456132591e-4, 1.8463183175100546818e-5, 1.4215117583164458887e-7,
+            2.04426310338993978564e-15)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _ratio(r: float, central: bool, far: bool, num: tuple, den: tuple, c_num: tuple,
+           c_den: tuple, f_num: tuple, f_den: tuple) -> tuple[float, float]:
+    """AS 241's two degree-7 polynomials in r (Horner), with the coefficients of u's branch."""
+    p = c_num[7] if central else (f_num[7] if far else num[7])
+    q = c_den[7] if central else (f_den[7] if far else den[7])
+    for k in range(6, -1, -1):
+        p = p * r + (c_num[k] if central else (f_num[k] if far else num[k]))
+        q = q * r + (c_den[k] if central else (f_den[k] if far else den[k]))
+    return p, q
+
+
 @njit(cache=True, inline="always", error_model="numpy")
 def normal_quantile(u: float) -> float:
     """The standard normal quantile of u in (0, 1): Wichura's AS 241 (PPND16).
+
+    One pair of polynomials per u, its branch's coefficients chosen by selects: a vector
+    lane computes the logarithm of every u but only one rational function, not all three
+    (the same operations for the branch as the textbook form, so the same numbers).
 
     References:
         Wichura 1988.
     """
     q = u - 0.5
-    if abs(q) <= 0.425:
-        r = 0.180625 - q * q
-        return q * (((((((r * 2509.0809287301226727 + 33430.575583588128105) * r
-                         + 67265.770927008700853) * r + 45921.953931549871457) * r
-                       + 13731.693765509461125) * r + 1971.5909503065514427) * r
-                     + 133.14166789178437745) * r + 3.387132872796366608) / \
-            (((((((r * 5226.495278852545925 + 28729.085735721942674) * r
-                  + 39307.89580009271061) * r + 21213.794301586595867) * r
-                + 5394.1960214247511077) * r + 687.1870074920579083) * r
-              + 42.313330701600911252) * r + 1.0)
-    r = math.sqrt(-vmath.log(min(u, 1.0 - u)))
-    if r <= 5.0:
-        r -= 1.6
-        z = (((((((r * 7.7454501427834140764e-4 + 0.0227238449892691845833) * r
-                  + 0.24178072517745061177) * r + 1.27045825245236838258) * r
-                + 3.64784832476320460504) * r + 5.7694972214606914055) * r
-              + 4.6303378461565452959) * r + 1.42343711074968357734) / \
-            (((((((r * 1.05075007164441684324e-9 + 5.475938084995344946e-4) * r
-                  + 0.0151986665636164571966) * r + 0.14810397642748007459) * r
-                + 0.68976733498510000455) * r + 1.6763848301838038494) * r
-              + 2.05319162663775882187) * r + 1.0)
-    else:
-        r -= 5.0
-        z = (((((((r * 2.01033439929228813265e-7 + 2.71155556874348757815e-5) * r
-                  + 0.0012426609473880784386) * r + 0.026532189526576123093) * r
-                + 0.29656057182850489123) * r + 1.7848265399172913358) * r
-              + 5.4637849111641143699) * r + 6.6579046435011037772) / \
-            (((((((r * 2.04426310338993978564e-15 + 1.4215117583164458887e-7) * r
-                  + 1.8463183175100546818e-5) * r + 7.868691311456132591e-4) * r
-                + 0.0148753612908506148525) * r + 0.13692988092273580531) * r
-              + 0.59983220655588793769) * r + 1.0)
+    central = abs(q) <= 0.425
+    tail = math.sqrt(-vmath.log(min(u, 1.0 - u)))
+    far = tail > 5.0
+    r = 0.180625 - q * q if central else (tail - 5.0 if far else tail - 1.6)
+    p, d = _ratio(r, central, far, _NEAR_NUM, _NEAR_DEN, _CENTRAL_NUM, _CENTRAL_DEN, _FAR_NUM,
+                  _FAR_DEN)
+    if central:
+        return q * p / d
+    z = p / d
     return -z if q < 0.0 else z
 
 
