@@ -127,3 +127,14 @@ def test_the_posts_pass_vectorises_its_first_loop() -> None:
     fn(m.params, phases.today(m.schedule, m.costs, 0, False), m.state, m.keys)
     ir = fn.inspect_llvm(fn.signatures[0])
     assert re.findall(r"^vector\.body[\d.]*:", ir, re.M), "the sessions-and-zero-counts loop"
+
+
+def test_the_tie_pass_prefetches_the_rapport_posters_readers_update() -> None:
+    """A post's readers' rapport sits anywhere in a large array: without the prefetch a cache
+    miss each, 6 of the tie pass's 24 ns a patient-day at 100,000 (benchmarks/results.md)."""
+    fn = njit(error_model="numpy")(kernels._variant(kernels.tie_pass, "_probe"))
+    m = Simulation(load_scenario("scenarios/designs/hybrid_kickoff.yaml",
+                                 {"population.size": 20}), 1)
+    t = phases.today(m.schedule, m.costs, 0, False)
+    fn(m.params, t, m.ties, m.state, np.zeros(m.network.n_groups, dtype=np.int32), True)
+    assert "@llvm.prefetch" in fn.inspect_llvm(fn.signatures[0])
