@@ -359,16 +359,20 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, moderator: np
         lo, hi = bounds[g], bounds[g + 1]
         size = hi - lo
         block = indptr[lo]
-        if evolve and t.im_active and g + PREFETCH_GROUPS < groups:
-            # the rapport a later group's posters' readers will update: a cache miss each
-            # otherwise, 6 of the pass's 24 ns a patient-day at 100,000 (results.md)
+        if evolve and g + PREFETCH_GROUPS < groups:
+            # the rapport a later group's meeting or posters' readers will update: a cache
+            # miss each otherwise, 6 of the pass's 24 ns a patient-day at 100,000 (results.md)
             ahead = g + PREFETCH_GROUPS
             lo2, hi2 = bounds[ahead], bounds[ahead + 1]
-            for j in range(lo2, hi2):
-                if posts[j] > 0:
-                    first = indptr[lo2] + (j - lo2) * (hi2 - lo2 - 1)
-                    _prefetch(excess, first)
-                    _prefetch(excess, first + hi2 - lo2 - 2)
+            if t.gathering:  # the whole group's
+                for k in range(indptr[lo2], indptr[hi2], 8):
+                    _prefetch(excess, k)
+            elif t.im_active:
+                for j in range(lo2, hi2):
+                    if posts[j] > 0:
+                        first = indptr[lo2] + (j - lo2) * (hi2 - lo2 - 1)
+                        _prefetch(excess, first)
+                        _prefetch(excess, first + hi2 - lo2 - 2)
         for j in range(lo, hi):  # group mates whose adherent status changed
             a = adherent[j]
             if a != seen[j]:
@@ -388,38 +392,43 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, moderator: np
             for i in range(lo, hi):
                 if attended[i]:
                     met = 0.0
-                    for j in range(lo, hi):
-                        if j != i and attended[j]:
-                            k = _tie(block, lo, size, i, j)
-                            e = excess[k]
-                            s = floor + scale * e
-                            met += s
-                            e2 = (dyn.toward_one(s, p.in_person_gain) - floor) / scale
-                            excess[k] = e2
-                            excess_sum[i] += e2 - e
-                            if adherent[j]:
-                                adherent_excess[i] += e2 - e
-                                if floor <= 0.0 and e <= 0.0 < e2:
-                                    adopting_ties[i] += 1
+                    total = excess_sum[i]  # i's sums, in registers through its meetings
+                    weight = adherent_excess[i]
+                    adopting = adopting_ties[i]
+                    for mate in range(size - 1):  # without a branch: a mate who stayed
+                        j = lo + mate + (1 if mate >= i - lo else 0)  # away adds 0 to each
+                        k = _tie(block, lo, size, i, j)
+                        e = excess[k]
+                        s = floor + scale * e
+                        both = attended[j]
+                        met += s if both else 0.0
+                        e2 = (dyn.toward_one(s, p.in_person_gain) - floor) / scale
+                        e2 = e2 if both else e
+                        excess[k] = e2
+                        total += e2 - e
+                        weight += (e2 - e) * adherent[j]
+                        adopting += adherent[j] * (floor <= 0.0 and e <= 0.0 < e2)
+                    excess_sum[i] = total
+                    adherent_excess[i] = weight
+                    adopting_ties[i] = adopting
                     session_peers[i] = dyn.saturating(met, p.session_support_half, 1.0)
         if evolve and t.im_active:
             for j in range(lo, hi):
                 if posts[j] > 0:
                     read = min(posts[j], p.read_limit)
-                    for i in range(lo, hi):
-                        if i != j:
-                            k = _tie(block, lo, size, i, j)
-                            e = excess[k]
-                            s = floor + scale * e
-                            received[i] += s * read
-                            e2 = (dyn.toward_one(s, p.im_gain * engagement[i] * read) - floor) \
-                                / scale
-                            excess[k] = e2
-                            excess_sum[i] += e2 - e
-                            if adherent[j]:
-                                adherent_excess[i] += e2 - e
-                                if floor <= 0.0 and e <= 0.0 < e2:
-                                    adopting_ties[i] += 1
+                    for reader in range(size - 1):
+                        i = lo + reader + (1 if reader >= j - lo else 0)
+                        k = _tie(block, lo, size, i, j)
+                        e = excess[k]
+                        s = floor + scale * e
+                        received[i] += s * read
+                        e2 = (dyn.toward_one(s, p.im_gain * engagement[i] * read) - floor) / scale
+                        excess[k] = e2
+                        excess_sum[i] += e2 - e
+                        if adherent[j]:
+                            adherent_excess[i] += e2 - e
+                            if floor <= 0.0 and e <= 0.0 < e2:
+                                adopting_ties[i] += 1
         for i in range(lo, hi):
             if t.im_active:
                 messages[i] = received[i] + p.moderator_strength * min(moderator[g],
