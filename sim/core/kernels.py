@@ -1,9 +1,9 @@
-"""Fused daily kernels: a pass over the patients' posts, one over the ties, one over the patients.
+"""Fused daily kernels: passes over the patients' posts, the groups' ties and the patients.
 
 They take the declared state (``sim.core.state``) whole and only wire the science in
 ``sim.core.dynamics`` (compiled with numba), in the phases of ``Simulation.advance``.
-Few passes over each array keep the bytes touched per agent-day near the minimum; the
-patient pass runs in three loops where that saves more computing than the second reads cost.
+Few passes over each array keep the bytes touched per agent-day near the minimum; the tie
+pass touches only the ties something happened to (``tie_pass``).
 """
 
 from __future__ import annotations
@@ -221,7 +221,7 @@ def gather_and_post(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) 
     Two loops: the first, vectorised, does the sessions and calls (as selects) and gives the
     count 0 to every uniform below 1 - rate (``dynamics.poisson_inverse``'s first test: most
     patients on most days); the second inverts the others' uniforms. 5-6 ns a patient-day at
-    100,000 instead of 9-10 (benchmarks/results.md, 2026-12-04 11:00).
+    100,000 instead of 9-10 (benchmarks/results.md, 2026-12-04 10:15-11:45).
     """
     attended = st.attended
     called = st.called
@@ -280,7 +280,8 @@ def _prefetch(typingctx: Any, array: Any, index: Any) -> Any:
 
 
 PREFETCH_GROUPS = 16
-"""The tie pass asks for the rapport of this many groups ahead's posters (``_prefetch``)."""
+"""The tie pass asks for the rapport of the group this many ahead: its posters' readers', or
+all of it on a gathering day (``_prefetch``)."""
 
 RESCALE_BELOW = 2.0**-20
 """``Ties.scale`` below which the tie pass folds it into the excesses (``rescale_ties``)."""
@@ -317,8 +318,8 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, moderator: np
     counts of adherent mates and background neighbours change only where a tie changes (a
     message read, a meeting) or a neighbour's adherent status does. The sums differ from a
     day-by-day sum over the ties in the last bits only (tests/test_core_kernels.py holds it to
-    that definition). A year of 100,000 patients: 22-23 ns per patient-day on one core instead
-    of 38-43 (benchmarks/results.md, 2026-12-04 11:00).
+    that definition). A year of 100,000 patients: 17-19 ns per patient-day on one core instead
+    of 38-43 (benchmarks/results.md, 2026-12-04 10:15-11:45).
     """
     indptr = ties.indptr
     bounds = ties.group_bounds
@@ -551,15 +552,14 @@ def patient_pass(p: DayParams, t: Today, st: PatientState, keys: StreamKeys) -> 
     The course's innovation is normal i of the day's course stream (not drawn when there is
     no course: ``p.clinical_course`` False, as at set-up, ``population._course0``).
 
-    Loops over the patients, each patient's arithmetic in the order above: support and
-    contact; on a gathering day, a session's support to its attendees; practice and today's
-    dose logit (``st.dose_logit``); the dose, adherence and PDC; HbA1c to costs. All but the
-    session's vectorise (``sim.core.vmath``; the first reads the messages the tie pass summed,
-    the moderator's included, not its group's posts by index). A vector loop computes every
-    branch for every patient, so what applies only on some days stays out of the loops that
-    run every day: the session's support (two ``expm1``) is a loop of its own, a call is a
-    select. The patient pass took 20-21 ns per patient-day at 100,000 instead of 38-41
-    (benchmarks/results.md, 2026-12-04 11:00).
+    One loop over the patients, each patient's arithmetic in the order above, vectorised
+    (``sim.core.vmath``): it reads the messages the tie pass summed, the moderator's included,
+    and the session's peer support the tie pass computed for its attendees
+    (``st.session_peers``), not its group's posts by index. A vector loop computes every
+    branch for every patient, so what is costly and applies only on some days stays out of it:
+    a call is a select, the session's ``expm1`` is the tie pass's (attendees only). The
+    patient pass took 20-22 ns per patient-day at 100,000 instead of 38-41 (benchmarks/
+    results.md, 2026-12-04 10:15-11:45).
     """
     leader = st.leader
     hba1c0 = st.hba1c0_pct
