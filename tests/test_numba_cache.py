@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import sim.core
 
 PROBE = ("import sim.core.dynamics as d, numba; d.relax(0.0, 1.0, 0.5); "
@@ -61,3 +63,64 @@ def test_a_kernels_cache_is_dropped_when_a_module_it_calls_changes(tmp_path: Pat
     source.write_text("a = 2\n")
     drop_stale_cache(str(module), str(source))
     assert not compiled.exists(), "a changed source drops the cache"
+
+
+WIDTH_PROBE = ("import sim.core, numba, llvmlite.binding as llvm; "
+               "print(numba.config.CPU_FEATURES); "
+               "print('+avx512f' in llvm.get_host_cpu_features().flatten().split(','))")
+
+
+def _width_probe(env: dict[str, str]) -> tuple[str, bool]:
+    base = {k: v for k, v in os.environ.items() if k != "NUMBA_CPU_FEATURES"}
+    done = subprocess.run([sys.executable, "-c", WIDTH_PROBE], env={**base, **env},
+                          capture_output=True, text=True, check=True, timeout=300)
+    features, avx512 = done.stdout.split()
+    return features, avx512 == "True"
+
+
+def test_the_kernels_use_512_bit_vectors_where_the_cpu_has_avx512() -> None:
+    features, avx512 = _width_probe({})
+    if avx512:
+        assert features.endswith(",-prefer-256-bit") and "+avx512f" in features
+    else:
+        assert features == "None", "no AVX-512: numba's own choice of features"
+
+
+def test_cpu_features_the_user_set_are_kept() -> None:
+    assert _width_probe({"NUMBA_CPU_FEATURES": "+sse2"})[0] == "+sse2"
+
+
+RUN_PROBE = """
+import hashlib, sys
+import numpy as np
+from sim import load_scenario
+from sim.core import kernels
+from sim.core.model import PeerSupportModel
+sc = load_scenario("scenarios/designs/hybrid_monthly.yaml", {"population.size": 600,
+                                                            "run.days": 90})
+h = hashlib.sha256()
+for k in (kernels.SERIAL, kernels.PARALLEL):
+    m = PeerSupportModel(sc, seed=5, agent_views=False)
+    m.kernels = k
+    m.advance(90)
+    for name in ("hba1c", "utility", "distress", "support", "engagement", "qalys", "cost"):
+        h.update(getattr(m.state, name).tobytes())
+    h.update(m.ledger.values.tobytes())
+print(h.hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_results_do_not_depend_on_the_vector_width(tmp_path: Path) -> None:
+    """The same run with 256- and 512-bit vectors: the same numbers, bit for bit."""
+    wide, avx512 = _width_probe({})
+    if not avx512:
+        pytest.skip("this CPU has no AVX-512: one vector width only")
+    narrow = wide.removesuffix(",-prefer-256-bit")  # the host's features, LLVM's tuning
+    root = Path(sim.core.__file__).parents[2]
+    base = {k: v for k, v in os.environ.items() if k != "NUMBA_CPU_FEATURES"}
+    digests = [subprocess.run([sys.executable, "-c", RUN_PROBE], cwd=root,
+                              env={**base, "NUMBA_CPU_FEATURES": features},
+                              capture_output=True, text=True, check=True,
+                              timeout=1200).stdout.strip() for features in (wide, narrow)]
+    assert digests[0] == digests[1]

@@ -309,7 +309,8 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, moderator: np
     decays toward the floor. With ``evolve`` False, only the norms (the baseline norm). On an IM
     day ``st.messages`` gets what i reads, peers' messages by rapport and the moderator's
     (``moderator``: each group's posts today) by its strength, for the patient pass to weigh
-    by engagement. Graded contagion notes the day the count of adopting neighbours last rose
+    by engagement, and ``ties.group_messages`` each group's messages (members' and the
+    moderator's: the accounting's moderation time). Graded contagion notes the day the count of adopting neighbours last rose
     (or i was adherent): a non-adopter's pull wanes from then.
 
     A day costs what happened that day, not a pass over every tie. Rapport is kept as excess
@@ -333,6 +334,7 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, moderator: np
     bg_indices = ties.bg_indices
     bg_adopting = ties.bg_adopting
     bg_strength = ties.bg_strength
+    group_messages = ties.group_messages
     bg_counts = 1.0 if bg_strength > 0.0 else 0.0  # a tie counts (complex, graded) if s > 0
     attended = st.attended
     engagement = st.engagement
@@ -414,8 +416,10 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, moderator: np
                     adopting_ties[i] = adopting
                     session_peers[i] = dyn.saturating(met, p.session_support_half, 1.0)
         if evolve and t.im_active:
+            total = 0  # the group's posts
             for j in range(lo, hi):
                 if posts[j] > 0:
+                    total += posts[j]
                     read = min(posts[j], p.read_limit)
                     for reader in range(size - 1):
                         i = lo + reader + (1 if reader >= j - lo else 0)
@@ -430,6 +434,7 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, moderator: np
                             adherent_excess[i] += e2 - e
                             if floor <= 0.0 and e <= 0.0 < e2:
                                 adopting_ties[i] += 1
+            group_messages[g] = total + moderator[g]
         for i in range(lo, hi):
             if t.im_active:
                 messages[i] = received[i] + p.moderator_strength * min(moderator[g],
@@ -702,24 +707,26 @@ def baseline_arrays(base_logit: np.ndarray, hba1c0: np.ndarray, floor: float, re
 
 
 def day_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, keys: StreamKeys,
-             moderator_rate: float, groups: int) -> tuple[int, int, np.ndarray]:
+             moderator_rate: float, groups: int) -> tuple[int, int]:
     """Step phases 3-5 in one compiled call: posts, ties, patients.
 
-    Returns the posts made by patients, the doses taken and each of the ``groups`` groups'
-    moderator posts (Poisson at ``moderator_rate`` per day; none when the IM groups are
-    closed). Every draw comes from the counter-based daily streams.
+    Returns the posts made, by patients and by the ``groups`` groups' moderators (Poisson at
+    ``moderator_rate`` per day; none when the IM groups are closed), and the doses taken;
+    each group's messages are in ``ties.group_messages``. Every draw comes from the
+    counter-based daily streams.
     """
     made = gather_and_post(p, t, st, keys)
     if t.im_active:
         moderator = moderator_posts(keys.messaging, t.day, st.group_id.shape[0], groups,
                                     moderator_rate)
+        made += moderator.sum()
     else:
         moderator = np.zeros(groups, dtype=np.int32)
     if ties.scale[0] < RESCALE_BELOW:
         rescale_ties(p, ties)
     tie_pass(p, t, ties, st, moderator, True)
     taken = patient_pass(p, t, st, keys)
-    return made, taken, moderator
+    return made, taken
 
 
 def run_days(p: DayParams, s: Schedule, c: Costs, ties: Ties, st: PatientState,
@@ -742,10 +749,8 @@ def run_days(p: DayParams, s: Schedule, c: Costs, ties: Ties, st: PatientState,
         if s.call_unit.shape[0] > 0:  # the design has a call day
             held = phases.calls(s, st, keys.calls, d, p.tie_keep, p.strength_floor)
         t = phases.today(s, c, d, gathering)
-        posts, taken, moderator = day_pass(p, t, ties, st, keys, moderator_rate, groups)
-        if t.im_active:
-            posts += moderator.sum()
-        accounting(s, c, st, t, posts, taken, moderator, held, ledger, scratch)
+        posts, taken = day_pass(p, t, ties, st, keys, moderator_rate, groups)
+        accounting(s, c, st, t, posts, taken, ties.group_messages, held, ledger, scratch)
         observe(s, st, ledger)
 
 

@@ -3,7 +3,8 @@
 The cache goes to the user's cache folder, not the installed package (applied by
 ``sim/core/__init__.py``, before any core module imports numba), so a read-only install (a
 wheel in site-packages, a container) caches once per user instead of recompiling in every
-worker; a ``NUMBA_CACHE_DIR`` the user set is kept.
+worker; a ``NUMBA_CACHE_DIR`` the user set is kept. On a CPU with AVX-512 the kernels' loops
+use all of its width (``prefer_wide_vectors``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,32 @@ def use_user_cache_dir() -> None:
     os.environ["NUMBA_CACHE_DIR"] = str(user_cache_dir())
     if "numba" in sys.modules:  # imported earlier (e.g. by a user's script): re-read it
         sys.modules["numba"].core.config.reload_config()
+
+
+def prefer_wide_vectors() -> None:
+    """Let LLVM vectorise with 512-bit registers where the CPU has them (AVX-512).
+
+    LLVM's tuning for many Intel CPUs with AVX-512 prefers 256-bit vectors (``prefer-256-bit``:
+    older chips slowed their clock for 512-bit work), so numba's loops ran four patients per
+    instruction where eight fit. The patient pass is compute-bound: eight lanes took it from
+    29 to 24-25 ns a patient-day at 100,000 on one core of a Xeon with AVX-512 (benchmarks/
+    results.md, 2026-12-04 13:25). Results do not change: every lane does the scalar loop's
+    IEEE operations in source order (``sim.core.vmath``), whatever the width.
+
+    Sets ``NUMBA_CPU_FEATURES`` (the host's features, less that tuning) for numba to read at
+    import, so it applies before the first ``import numba`` only (``sim/core/__init__.py``);
+    a ``NUMBA_CPU_FEATURES`` the user set is kept.
+    """
+    if os.environ.get("NUMBA_CPU_FEATURES") or "numba" in sys.modules:
+        return
+    import llvmlite.binding as llvm
+
+    try:
+        features = llvm.get_host_cpu_features().flatten()
+    except RuntimeError:  # LLVM cannot read this host's features: numba's defaults
+        return
+    if "+avx512f" in features.split(","):
+        os.environ["NUMBA_CPU_FEATURES"] = features + ",-prefer-256-bit"
 
 
 VECTORIZE_MEMORY_CHECKS = 1024

@@ -458,13 +458,13 @@ def mentor_time_cost(calls: float, minutes_per_call: float, admin_minutes_per_ca
 
 
 def accounting(s: Schedule, c: Costs, st: PatientState, t: Today, posts: int, taken: int,
-               moderator: np.ndarray, held: int, ledger: np.ndarray, scratch: np.ndarray
+               messages: np.ndarray, held: int, ledger: np.ndarray, scratch: np.ndarray
                ) -> None:
     """Phase 6: programme costs and the day's totals, added to ``ledger``.
 
     Shared costs (no single patient causes them): platform, peer leaders and moderation on
-    open IM days (``moderation_minutes`` of each group's messages: members',
-    leaders' and ``moderator``'s), rooms and facilitators per session held, digital
+    open IM days (``moderation_minutes`` of ``messages``, each group's today: members',
+    leaders' and the moderator's, ``Ties.group_messages``), rooms and facilitators per session held, digital
     curriculum, mentors' time for the ``held`` calls and their training on day 0. Attendance
     costs each attendee causes accrue, discounted, in ``st.cost`` too. Then the day's
     medication and healthcare, posts, and members' mean engagement on open IM days.
@@ -484,10 +484,6 @@ def accounting(s: Schedule, c: Costs, st: PatientState, t: Today, posts: int, ta
     if t.im_active:
         shared += c.platform_day
         shared += c.peer_leaders_day
-        messages = np.zeros(moderator.shape[0])
-        for i in range(n):  # np.bincount's order
-            messages[st.group_id[i]] += st.posts[i]
-        messages += moderator
         shared += moderation_minutes(
             messages, c.moderation_minutes_per_group_week, c.moderation_minutes_per_message,
             c.moderation_max_messages) / 60.0 * c.staff_cost_per_hour

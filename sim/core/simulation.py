@@ -207,7 +207,8 @@ class Simulation:
             adopting_ties=np.zeros(n, dtype=np.int32), seen=np.zeros(n, dtype=np.uint8),
             bg_indptr=bg.indptr, bg_indices=bg.indices,
             bg_adopting=np.zeros(n, dtype=np.int32),
-            bg_strength=float(self.spec.network.background.strength))
+            bg_strength=float(self.spec.network.background.strength),
+            group_messages=np.zeros(net.n_groups))
         self.kernels.set_rapport(self.params, self.ties, g.data)
         self.kernels.rescale_ties(self.params, self.ties)  # its sums; nobody counted adherent
         self._rapport_written = True
@@ -329,10 +330,9 @@ class Simulation:
             held = self._call(phases.calls, s, st, keys.calls, d, p.tie_keep, p.strength_floor) \
                 if self.buddies is not None else 0
             t = self._call(phases.today, s, c, d, gathering)
-            posts, taken, moderator = self._call(k.day_pass, p, t, ties, st, keys, rate, groups)
-            if t.im_active:
-                posts += int(moderator.sum())
-            self._call(k.accounting, s, c, st, t, posts, taken, moderator, held, ledger, scratch)
+            posts, taken = self._call(k.day_pass, p, t, ties, st, keys, rate, groups)
+            self._call(k.accounting, s, c, st, t, posts, taken, ties.group_messages, held,
+                       ledger, scratch)
             self._call(k.observe, s, st, ledger)
 
     def _call(self, compiled: Any, *args: Any) -> Any:
