@@ -41,6 +41,34 @@ def test_a_sum_in_blocks_is_numpys_masked_sum_to_the_last_bit(share: float) -> N
         assert plan.run_length.sum() == mask.sum()
 
 
+@pytest.mark.parametrize("n", [1, 7, 129, 1_537])
+def test_the_recorded_means_are_numpys_means_to_the_last_bit(n: int) -> None:
+    """The time series' means come from one compiled pass (``population_sums``), serial or
+    parallel: each is still ``values.mean()`` of the state's array, bit for bit."""
+    from sim.core import kernels
+
+    sim = Simulation(load_scenario("scenarios/designs/hybrid_monthly.yaml",
+                                   {"population.size": n, "run.days": 60}), seed=4)
+    sim.advance(45)  # support, distress and PDC away from their starting values
+    st = sim.state
+    want = {"pdc_mean": (st.pdc_count / st.dose_window.shape[0]).mean(),
+            "adherent_share": st.adherent.mean(), "adherence_mean": st.adherence.mean(),
+            "hba1c_mean": st.hba1c.mean(), "utility_mean": st.utility.mean(),
+            "distress_mean": st.distress.mean(),
+            "distress_severe_share": (st.distress >= 40.0).mean(),
+            "engagement_mean": st.engagement.mean(), "support_mean": st.support.mean(),
+            "practice_mean": st.practice.mean(), "knowledge_gain_mean": st.knowledge_gain.mean(),
+            "self_efficacy_gain_mean": st.self_efficacy_gain.mean(),
+            "attended_any_share": (st.sessions_attended > 0).mean(),
+            "qalys_per_patient": st.qalys.mean()}
+    assert 0.0 < want["support_mean"] and 0.0 < want["attended_any_share"] < 1.0 or n < 100
+    got = sim.population_means()
+    assert {k: got[k] for k in want} == {k: float(v) for k, v in want.items()}
+    parts = [k.population_sums(sim.schedule, st, np.empty(n))
+             for k in (kernels.SERIAL, kernels.PARALLEL)]
+    assert np.array_equal(parts[0], parts[1])
+
+
 SPLIT_CASES = {
     "mentors in person, digital curriculum, HbA1c costs, moderation cap": (
         "scenarios/designs/buddy_calls.yaml",

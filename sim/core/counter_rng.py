@@ -123,10 +123,8 @@ def normal_quantile(u: float) -> float:
     r = 0.180625 - q * q if central else (tail - 5.0 if far else tail - 1.6)
     p, d = _ratio(r, central, far, _NEAR_NUM, _NEAR_DEN, _CENTRAL_NUM, _CENTRAL_DEN, _FAR_NUM,
                   _FAR_DEN)
-    if central:
-        return q * p / d
-    z = p / d
-    return -z if q < 0.0 else z
+    z = (q * p if central else p) / d  # one division in a vector lane, not both branches'
+    return -z if q < 0.0 and not central else z
 
 
 @njit(cache=True, inline="always", error_model="numpy")

@@ -310,8 +310,8 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, moderator: np
     day ``st.messages`` gets what i reads, peers' messages by rapport and the moderator's
     (``moderator``: each group's posts today) by its strength, for the patient pass to weigh
     by engagement, and ``ties.group_messages`` each group's messages (members' and the
-    moderator's: the accounting's moderation time). Graded contagion notes the day the count of adopting neighbours last rose
-    (or i was adherent): a non-adopter's pull wanes from then.
+    moderator's: the accounting's moderation time). Graded contagion notes the day the count
+    of adopting neighbours last rose (or i was adherent): a non-adopter's pull wanes from then.
 
     A day costs what happened that day, not a pass over every tie. Rapport is kept as excess
     over the floor, to scale (``Ties``), so the decay toward the floor multiplies one number;
@@ -760,7 +760,7 @@ class DayKernels(NamedTuple):
     ``day_pass`` calls the passes (a day's); ``run_days`` (serial kernels only, else None)
     calls ``day_pass`` for a run of days; ``tie_pass`` alone sets the baseline norm;
     ``set_rapport`` sets the group ties' rapport, ``rapport`` writes it out (``Simulation``
-    after each run of days).
+    after each run of days); ``population_sums`` sums what the time series records.
     """
 
     gather_and_post: object
@@ -772,6 +772,7 @@ class DayKernels(NamedTuple):
     patient_pass: object
     accounting: object
     observe: object
+    population_sums: object
     day_pass: object
     run_days: object
 
@@ -809,7 +810,9 @@ def _compiled(parallel: bool) -> DayKernels:
     serial = njit(cache=True, error_model="numpy")
     day = serial(_variant(day_pass, suffix, passes))
     days = None if parallel else serial(_variant(run_days, suffix, {"day_pass": day, **ledger}))
-    return DayKernels(**passes, **ledger, day_pass=day, run_days=days)
+    return DayKernels(**passes, **ledger,
+                      population_sums=jit(_variant(phases.population_sums, suffix)),
+                      day_pass=day, run_days=days)
 
 
 SERIAL, PARALLEL = _compiled(False), _compiled(True)

@@ -179,4 +179,5 @@ def log(x: float) -> float:
         return y
     if x == 0.0:
         return -1.0e309  # -inf
-    return x if x > 0.0 else (x - x) / (x - x)  # inf; NaN below 0 or for NaN
+    return x if x > 0.0 else math.nan  # inf; NaN below 0 or for NaN (no division: a vector
+    #                                    lane would compute it for every x)
