@@ -276,7 +276,7 @@ def test_the_tie_pass_gives_what_a_pass_over_every_tie_every_day_gives(options):
     strength = m.network.group.data.copy()
     rescaled, read, met, raised = 0, 0.0, 0.0, 0.0
     for d in range(sc.run.days):
-        gathering = phases.gatherings(m.schedule, st, m.keys.attendance, d)
+        gathering = k.gatherings(m.schedule, st, m.keys.attendance, d)
         t = phases.today(m.schedule, m.costs, d, gathering)
         k.gather_and_post(p, t, st, m.keys)
         moderator = k.moderator_posts(m.keys.messaging, d, m.n, m.network.n_groups, 0.5)

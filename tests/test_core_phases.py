@@ -38,7 +38,7 @@ def test_a_sum_in_blocks_is_numpys_masked_sum_to_the_last_bit(share: float) -> N
         plan = phases.sum_plan(mask)
         got = phases.planned_sum(plan, block_sums(a, plan))
         assert got == float(a.sum(where=mask)), (n, share)
-        assert plan.run_length.sum() == mask.sum()
+        assert plan.block_length.sum() == mask.sum()
 
 
 @pytest.mark.parametrize("n", [1, 7, 129, 1_537])

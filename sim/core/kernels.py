@@ -28,7 +28,7 @@ from sim.core import dynamics as dyn
 from sim.core import economics, phases, state, vmath
 from sim.core.economics import DAYS_PER_YEAR, HBA1C_COST_THRESHOLD_PCT
 from sim.core.numba_cache import drop_stale_cache, vectorize_wide_loops
-from sim.core.phases import Costs, Schedule, Today, accounting, observe
+from sim.core.phases import Costs, Schedule, Today, accounting, gatherings, observe
 from sim.core.rng import Streams
 from sim.core.state import PatientState, Ties
 from sim.params.scenario import Scenario
@@ -744,7 +744,7 @@ def run_days(p: DayParams, s: Schedule, c: Costs, ties: Ties, st: PatientState,
     """
     scratch = np.empty(st.hba1c.shape[0])
     for d in range(start, stop):
-        gathering = phases.gatherings(s, st, keys.attendance, d)
+        gathering = gatherings(s, st, keys.attendance, d)
         held = 0
         if s.call_unit.shape[0] > 0:  # the design has a call day
             held = phases.calls(s, st, keys.calls, d, p.tie_keep, p.strength_floor)
@@ -770,6 +770,7 @@ class DayKernels(NamedTuple):
     set_rapport: object
     rapport: object
     patient_pass: object
+    gatherings: object
     accounting: object
     observe: object
     population_sums: object
@@ -805,14 +806,13 @@ def _compiled(parallel: bool) -> DayKernels:
                ("set_rapport", set_rapport), ("rapport", rapport),
                ("patient_pass", patient_pass))}
     sums = {"block_sums": jit(_variant(phases.block_sums, suffix))}
-    ledger = {name: jit(_variant(fn, suffix, sums)) for name, fn in
-              (("accounting", accounting), ("observe", observe))}
+    around = {name: jit(_variant(fn, suffix, sums)) for name, fn in  # the phases around them
+              (("gatherings", gatherings), ("accounting", accounting), ("observe", observe),
+               ("population_sums", phases.population_sums))}
     serial = njit(cache=True, error_model="numpy")
     day = serial(_variant(day_pass, suffix, passes))
-    days = None if parallel else serial(_variant(run_days, suffix, {"day_pass": day, **ledger}))
-    return DayKernels(**passes, **ledger,
-                      population_sums=jit(_variant(phases.population_sums, suffix)),
-                      day_pass=day, run_days=days)
+    days = None if parallel else serial(_variant(run_days, suffix, {"day_pass": day, **around}))
+    return DayKernels(**passes, **around, day_pass=day, run_days=days)
 
 
 SERIAL, PARALLEL = _compiled(False), _compiled(True)

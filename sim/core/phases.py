@@ -68,7 +68,12 @@ class SumPlan(NamedTuple):
 
     block_start: np.ndarray  # int64, first index of each block, in numpy's order
     block_length: np.ndarray  # int64
-    run_length: np.ndarray  # int64, values in each run (its blocks follow in order)
+    steps: np.ndarray  # int8, the trees' replay: TAKE_BLOCK, ADD_TOP_TWO or END_RUN
+
+
+TAKE_BLOCK, ADD_TOP_TWO, END_RUN = 0, 1, 2
+"""``SumPlan.steps``: push the next block's sum; add the top two partial sums; add the run's
+sum (the only partial sum left) to the total."""
 
 
 class Schedule(NamedTuple):
@@ -254,9 +259,11 @@ def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
 
 @njit(cache=True, error_model="numpy")
 def sum_plan(mask: np.ndarray) -> SumPlan:
-    """The blocks of ``a.sum(where=mask)`` for any ``a`` as long as ``mask``."""
+    """The blocks of ``a.sum(where=mask)`` for any ``a`` as long as ``mask``, and the replay
+    of its trees over them (``planned_sum``)."""
     n = mask.shape[0]
-    runs = []
+    starts, lengths, steps = [], [], []
+    todo = np.empty((192, 2), dtype=np.int64)  # 3 entries per halving, at most 63 halvings
     i = 0
     while i < n:
         while i < n and not mask[i]:
@@ -264,66 +271,53 @@ def sum_plan(mask: np.ndarray) -> SumPlan:
         j = i
         while j < n and mask[j]:
             j += 1
-        if j > i:
-            runs.append((i, j - i))
+        if j > i:  # a run: pairwise_sum's halving, left half, right half, then their sum
+            top = 0
+            todo[0, 0], todo[0, 1] = i, j - i
+            while top >= 0:
+                lo, m = todo[top, 0], todo[top, 1]
+                top -= 1
+                if m < 0:
+                    steps.append(ADD_TOP_TWO)
+                elif m <= PAIRWISE_BLOCK:
+                    starts.append(lo)
+                    lengths.append(m)
+                    steps.append(TAKE_BLOCK)
+                else:
+                    half = m // 2
+                    half -= half % 8
+                    todo[top + 1, 0], todo[top + 1, 1] = 0, -1
+                    todo[top + 2, 0], todo[top + 2, 1] = lo + half, m - half
+                    todo[top + 3, 0], todo[top + 3, 1] = lo, half
+                    top += 3
+            steps.append(END_RUN)
         i = j
-    starts, lengths = [], []
-    todo = np.empty((192, 2), dtype=np.int64)  # 2 entries per halving, at most 63 halvings
-    for start, length in runs:  # pairwise_sum's halving, left half first
-        top = 0
-        todo[0, 0], todo[0, 1] = start, length
-        while top >= 0:
-            lo, m = todo[top, 0], todo[top, 1]
-            top -= 1
-            if m <= PAIRWISE_BLOCK:
-                starts.append(lo)
-                lengths.append(m)
-            else:
-                half = m // 2
-                half -= half % 8
-                todo[top + 1, 0], todo[top + 1, 1] = lo + half, m - half
-                todo[top + 2, 0], todo[top + 2, 1] = lo, half
-                top += 2
-    run_length = np.empty(len(runs), dtype=np.int64)
-    for r, (_, length) in enumerate(runs):
-        run_length[r] = length
     return SumPlan(np.array(starts, dtype=np.int64), np.array(lengths, dtype=np.int64),
-                   run_length)
+                   np.array(steps, dtype=np.int8))
 
 
 @njit(cache=True, error_model="numpy")
 def planned_sum(plan: SumPlan, block_sums: np.ndarray) -> float:
     """``a.sum(where=mask)`` from ``block_sums[b]`` = ``_block_sum`` of ``plan``'s block b of a.
 
-    Replays each run's pairwise tree over its blocks' sums (``pairwise_sum``) and adds the
-    runs in order, as numpy's masked sum does.
+    Replays each run's pairwise tree over its blocks' sums (``pairwise_sum``, as the plan's
+    steps say) and adds the runs in order, as numpy's masked sum does.
     """
-    lengths = np.empty(192, dtype=np.int64)  # -1: add the top two partial sums
-    partial = np.empty(64)
-    total = 0.0
+    partial = np.empty(64)  # at most 63 halvings deep
+    top = 0
     b = 0
-    for r in range(plan.run_length.shape[0]):
-        top = 0
-        sums = 0
-        lengths[0] = plan.run_length[r]
-        while top >= 0:
-            length = lengths[top]
+    total = 0.0
+    for step in plan.steps:
+        if step == TAKE_BLOCK:
+            partial[top] = block_sums[b]
+            b += 1
+            top += 1
+        elif step == ADD_TOP_TWO:
             top -= 1
-            if length < 0:
-                sums -= 1
-                partial[sums - 1] += partial[sums]
-            elif length <= PAIRWISE_BLOCK:
-                partial[sums] = block_sums[b]
-                b += 1
-                sums += 1
-            else:
-                half = length // 2
-                half -= half % 8
-                lengths[top + 1] = -1
-                lengths[top + 2] = length - half
-                lengths[top + 3] = half
-                top += 3
-        total += 0.0 + partial[0]
+            partial[top - 1] += partial[top]
+        else:
+            top -= 1
+            total += 0.0 + partial[top]
     return total
 
 
@@ -347,7 +341,6 @@ def today(s: Schedule, c: Costs, d: int, gathering: bool) -> Today:
         c.healthcare_per_pct_year * df_cost / DAYS_PER_YEAR)
 
 
-@njit(cache=True, error_model="numpy")
 def gatherings(s: Schedule, st: PatientState, attendance_key: np.uint64, d: int) -> bool:
     """Phase 1 (draws: attendance): who attends a session or education on day ``d``.
 
@@ -355,6 +348,7 @@ def gatherings(s: Schedule, st: PatientState, attendance_key: np.uint64, d: int)
     attendance probability times the day's attendance factor; digital education reaches it
     when the same uniform is below its digital literacy times the factor. Education hours
     received raise knowledge (``dynamics.knowledge_gain``). Returns whether anyone attended.
+    Compiled like ``accounting``.
     """
     attended = st.attended
     hours = s.education_hours[d]
@@ -369,21 +363,23 @@ def gatherings(s: Schedule, st: PatientState, attendance_key: np.uint64, d: int)
     offered = st.group_offered
     literacy = st.digital_literacy
     received = st.education_hours
-    anyone = False
-    for i in range(attended.shape[0]):
+    probability = s.attendance_prob
+    reach = s.education_attendance[d]  # digital education's factor
+    knowledge0 = s.knowledge0
+    scale = s.knowledge_hours_scale
+    gain = st.knowledge_gain
+    attendees = 0
+    for i in prange(attended.shape[0]):
         u = cr.uniform(key, i)
         invited = offered[i] if group_invite else in_person_ed
-        went = invited and u < s.attendance_prob[i] * factor
+        went = invited and u < probability[i] * factor
         attended[i] = went
-        anyone = anyone or went
+        attendees += went
         if hours > 0:
-            reached = went if in_person_ed else u < literacy[i] * s.education_attendance[d]
+            reached = went if in_person_ed else u < literacy[i] * reach
             received[i] += hours * (1.0 if reached else 0.0)
-    if hours > 0:
-        gain = st.knowledge_gain
-        for i in range(attended.shape[0]):
-            gain[i] = dyn.knowledge_gain(s.knowledge0[i], received[i], s.knowledge_hours_scale)
-    return anyone
+            gain[i] = dyn.knowledge_gain(knowledge0[i], received[i], scale)
+    return attendees > 0
 
 
 @njit(cache=True, error_model="numpy")
@@ -534,18 +530,29 @@ def observe(s: Schedule, st: PatientState, ledger: np.ndarray) -> None:
     """Add the day's population means behind the time-averaged outcomes to ``ledger``.
 
     Adherent share, HbA1c and utility (``sim.core.outcomes.AUC_MEASURES``), each
-    numpy's float64 sum, divided by the count. Compiled like
-    ``accounting``.
+    numpy's float64 sum, divided by the count; one pass over the ``SumPlan`` blocks for
+    the three. Compiled like ``accounting``.
     """
     n = st.hba1c.shape[0]
     adherent_now = st.adherent
+    hba1c = st.hba1c
+    utility = st.utility
     everyone = s.everyone
+    start = everyone.block_start
+    length = everyone.block_length
+    sums = np.empty((2, start.shape[0]))
     adherent = 0
-    for i in prange(n):
-        adherent += adherent_now[i]
+    for b in prange(start.shape[0]):
+        lo, m = start[b], length[b]
+        sums[0, b] = _block_sum(hba1c, lo, m)
+        sums[1, b] = _block_sum(utility, lo, m)
+        count = 0
+        for i in range(lo, lo + m):
+            count += adherent_now[i]
+        adherent += count
     ledger[ADHERENT_SHARE_SUM] += adherent / n
-    ledger[HBA1C_SUM] += planned_sum(everyone, block_sums(st.hba1c, everyone)) / n
-    ledger[UTILITY_SUM] += planned_sum(everyone, block_sums(st.utility, everyone)) / n
+    ledger[HBA1C_SUM] += planned_sum(everyone, sums[0]) / n
+    ledger[UTILITY_SUM] += planned_sum(everyone, sums[1]) / n
 
 
 RECORDED_MEANS = ("pdc", "adherence", "hba1c", "utility", "distress", "engagement", "support",

@@ -327,7 +327,7 @@ class Simulation:
         """``_run_days`` with the parallel kernels: a compiled call a phase and day."""
         scratch = self._scratch
         for d in range(start, stop):
-            gathering = self._call(phases.gatherings, s, st, keys.attendance, d)
+            gathering = self._call(k.gatherings, s, st, keys.attendance, d)
             held = self._call(phases.calls, s, st, keys.calls, d, p.tie_keep, p.strength_floor) \
                 if self.buddies is not None else 0
             t = self._call(phases.today, s, c, d, gathering)
