@@ -259,8 +259,10 @@ def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
 
 @njit(cache=True, error_model="numpy")
 def sum_plan(mask: np.ndarray) -> SumPlan:
-    """The blocks of ``a.sum(where=mask)`` for any ``a`` as long as ``mask``, and the replay
-    of its trees over them (``planned_sum``)."""
+    """The blocks of ``a.sum(where=mask)`` for any ``a`` as long as ``mask``; their replay.
+
+    The steps replay each run's pairwise tree over the blocks' sums (``planned_sum``).
+    """
     n = mask.shape[0]
     starts, lengths, steps = [], [], []
     todo = np.empty((192, 2), dtype=np.int64)  # 3 entries per halving, at most 63 halvings
