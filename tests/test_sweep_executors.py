@@ -146,9 +146,10 @@ def test_sigkill_then_resume_gives_every_run_once(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_sigint_stops_workers_and_exits_130(tmp_path: Path) -> None:
-    # 6,000 runs: far more than finish while the test reads the first parts and signals
-    # (at 600, a fast sweep once finished first under a loaded CI: exit 0)
-    path = write_sweep(tmp_path, CRASH.replace("replications: 5", "replications: 500"))
+    # 60,000 runs: far more than finish while the test reads the first parts and signals
+    # (at 600, and at 6,000 once runs took 1-2 ms, a fast sweep finished first under a
+    # loaded CI: exit 0)
+    path = write_sweep(tmp_path, CRASH.replace("replications: 5", "replications: 5000"))
     out = tmp_path / "out"
     token = uuid.uuid4().hex
     proc = sweep_cli(path, out, "--chunk-size", "1", "--flush-every", "2", token=token)
