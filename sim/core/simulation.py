@@ -365,8 +365,8 @@ class Simulation:
     def population_means(self) -> dict[str, float]:
         """Population means of the state (what the time series records).
 
-        Each is ``mean`` of the values (numpy's float64 sum over the count), computed in one
-        compiled pass (``phases.population_sums``).
+        Each is numpy's ``mean`` of the values, to the last bit (float64 sum over the count),
+        from one compiled pass (``phases.population_sums``; it uses the phases' scratch).
         """
         led, n = self.ledger, self.n
         k = kernels.day_kernels(n)  # for the thread that records
