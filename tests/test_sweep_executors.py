@@ -77,9 +77,15 @@ def test_a_script_without_a_main_guard_stops_at_once_with_the_fix(tmp_path: Path
     no_orphans(token)
 
 
+CLI_WITH_CTRL_C = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                   "runpy.run_module('sim.cli.main', run_name='__main__', alter_sys=True)")
+"""``python -m sim.cli.main`` that takes Ctrl-C even when started with SIGINT ignored (as
+Python leaves it when inherited: tests run from a background job, a CI runner's)."""
+
+
 def sweep_cli(path: Path, out: Path, *extra: str, token: str) -> subprocess.Popen:
     """Start ``peersupport sweep`` in a subprocess tagged with ``token`` (in its env)."""
-    cmd = [sys.executable, "-m", "sim.cli.main", "sweep", str(path), "--out", str(out),
+    cmd = [sys.executable, "-c", CLI_WITH_CTRL_C, "sweep", str(path), "--out", str(out),
            "--workers", "2", "--no-progress", *extra]
     env = {**os.environ, "PEERSUPPORT_TEST_TOKEN": token}
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -230,8 +230,11 @@ class LocalProcessExecutor(cf.Executor):
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
     def terminate(self) -> None:
-        """Stop now: cancel queued work and terminate this pool's worker processes."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop now: terminate this pool's worker processes, then cancel queued work.
+
+        Workers first: a worker waiting for a task when the pool closes its queue would
+        print an ``EOFError`` traceback; told to stop, it exits quietly.
+        """
         ours = [c for c in multiprocessing.active_children() if c.pid not in self._known_children]
         for child in ours:
             child.terminate()  # SIGTERM: the worker abandons its task and exits cleanly
@@ -239,7 +242,7 @@ class LocalProcessExecutor(cf.Executor):
             child.join(timeout=5)
             if child.is_alive():
                 child.kill()
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class WorkersCannotStart(RuntimeError):
