@@ -77,7 +77,8 @@ def test_a_script_without_a_main_guard_stops_at_once_with_the_fix(tmp_path: Path
     no_orphans(token)
 
 
-CLI_WITH_CTRL_C = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+CLI_WITH_CTRL_C = ("import runpy, signal; "
+                   "signal.signal(signal.SIGINT, signal.default_int_handler); "
                    "runpy.run_module('sim.cli.main', run_name='__main__', alter_sys=True)")
 """``python -m sim.cli.main`` that takes Ctrl-C even when started with SIGINT ignored (as
 Python leaves it when inherited: tests run from a background job, a CI runner's)."""
