@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -66,16 +67,18 @@ def test_a_kernels_cache_is_dropped_when_a_module_it_calls_changes(tmp_path: Pat
 
 
 WIDTH_PROBE = ("import sim.core, numba, llvmlite.binding as llvm; "
-               "print(numba.config.CPU_FEATURES); "
+               "print(repr(numba.config.CPU_FEATURES)); "
                "print('+avx512f' in llvm.get_host_cpu_features().flatten().split(','))")
 
 
-def _width_probe(env: dict[str, str]) -> tuple[str, bool]:
-    base = {k: v for k, v in os.environ.items() if k != "NUMBA_CPU_FEATURES"}
+def _width_probe(env: dict[str, str]) -> tuple[str | None, bool]:
+    """numba's CPU features in a fresh process that imports ``sim.core``; AVX-512 or not."""
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("NUMBA_CPU_FEATURES", "NUMBA_CPU_NAME")}
     done = subprocess.run([sys.executable, "-c", WIDTH_PROBE], env={**base, **env},
                           capture_output=True, text=True, check=True, timeout=300)
-    features, avx512 = done.stdout.split()
-    return features, avx512 == "True"
+    features, avx512 = done.stdout.splitlines()
+    return ast.literal_eval(features), avx512 == "True"
 
 
 def test_the_kernels_use_512_bit_vectors_where_the_cpu_has_avx512() -> None:
@@ -83,11 +86,13 @@ def test_the_kernels_use_512_bit_vectors_where_the_cpu_has_avx512() -> None:
     if avx512:
         assert features.endswith(",-prefer-256-bit") and "+avx512f" in features
     else:
-        assert features == "None", "no AVX-512: numba's own choice of features"
+        assert features is None, "no AVX-512: numba's own choice of features"
 
 
-def test_cpu_features_the_user_set_are_kept() -> None:
+def test_cpu_features_or_name_the_user_set_are_kept() -> None:
     assert _width_probe({"NUMBA_CPU_FEATURES": "+sse2"})[0] == "+sse2"
+    assert _width_probe({"NUMBA_CPU_FEATURES": ""})[0] == "", "empty is a choice too"
+    assert _width_probe({"NUMBA_CPU_NAME": "generic"})[0] == "", "numba's portable default"
 
 
 RUN_PROBE = """
@@ -114,11 +119,12 @@ print(h.hexdigest())
 def test_results_do_not_depend_on_the_vector_width(tmp_path: Path) -> None:
     """The same run with 256- and 512-bit vectors: the same numbers, bit for bit."""
     wide, avx512 = _width_probe({})
-    if not avx512:
+    if not avx512 or wide is None:
         pytest.skip("this CPU has no AVX-512: one vector width only")
     narrow = wide.removesuffix(",-prefer-256-bit")  # the host's features, LLVM's tuning
     root = Path(sim.core.__file__).parents[2]
-    base = {k: v for k, v in os.environ.items() if k != "NUMBA_CPU_FEATURES"}
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("NUMBA_CPU_FEATURES", "NUMBA_CPU_NAME")}
     digests = [subprocess.run([sys.executable, "-c", RUN_PROBE], cwd=root,
                               env={**base, "NUMBA_CPU_FEATURES": features},
                               capture_output=True, text=True, check=True,

@@ -45,10 +45,12 @@ def prefer_wide_vectors() -> None:
     IEEE operations in source order (``sim.core.vmath``), whatever the width.
 
     Sets ``NUMBA_CPU_FEATURES`` (the host's features, less that tuning) for numba to read at
-    import, so it applies before the first ``import numba`` only (``sim/core/__init__.py``);
-    a ``NUMBA_CPU_FEATURES`` the user set is kept.
+    import, so it applies before the first ``import numba`` only (``sim/core/__init__.py``),
+    and to the processes this one starts. A ``NUMBA_CPU_FEATURES`` or ``NUMBA_CPU_NAME`` the
+    user set (even empty; ``generic`` for a portable cache) is kept as numba reads it.
     """
-    if os.environ.get("NUMBA_CPU_FEATURES") or "numba" in sys.modules:
+    user_set = {"NUMBA_CPU_FEATURES", "NUMBA_CPU_NAME"} & os.environ.keys()
+    if user_set or "numba" in sys.modules:
         return
     import llvmlite.binding as llvm
 

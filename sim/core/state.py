@@ -101,4 +101,5 @@ class Ties(NamedTuple):
     bg_indices: np.ndarray  # background ties: the other patient of each tie
     bg_adopting: np.ndarray  # int32, adherent background neighbours (as of ``seen``)
     bg_strength: float  # 0-1, the fixed strength of every background tie
-    group_messages: np.ndarray  # float, each group's messages today (members' and moderator's)
+    group_messages: np.ndarray  # float, each group's messages today (members' and moderator's;
+    #                             written on open IM days only: ``kernels.tie_pass``)
