@@ -416,10 +416,10 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, moderator: np
                     adopting_ties[i] = adopting
                     session_peers[i] = dyn.saturating(met, p.session_support_half, 1.0)
         if evolve and t.im_active:
-            total = 0  # the group's posts
+            group_posts = 0
             for j in range(lo, hi):
                 if posts[j] > 0:
-                    total += posts[j]
+                    group_posts += posts[j]
                     read = min(posts[j], p.read_limit)
                     for reader in range(size - 1):
                         i = lo + reader + (1 if reader >= j - lo else 0)
@@ -434,7 +434,7 @@ def tie_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, moderator: np
                             adherent_excess[i] += e2 - e
                             if floor <= 0.0 and e <= 0.0 < e2:
                                 adopting_ties[i] += 1
-            group_messages[g] = total + moderator[g]
+            group_messages[g] = group_posts + moderator[g]
         for i in range(lo, hi):
             if t.im_active:
                 messages[i] = received[i] + p.moderator_strength * min(moderator[g],
@@ -731,18 +731,18 @@ def day_pass(p: DayParams, t: Today, ties: Ties, st: PatientState, keys: StreamK
 
 def run_days(p: DayParams, s: Schedule, c: Costs, ties: Ties, st: PatientState,
              keys: StreamKeys, moderator_rate: float, groups: int, ledger: np.ndarray,
-             start: int, stop: int) -> None:
+             scratch: np.ndarray, start: int, stop: int) -> None:
     """Days ``start`` to ``stop - 1``: every phase of ``Simulation.advance`` but the recording.
 
     Gatherings and calls (``sim.core.phases``), today's scalars, the fused passes
     (``day_pass``), the accounting and the daily population means, in one compiled call, so
     a run of days costs no Python per day. Running totals go to ``ledger``
-    (``phases.LEDGER_FIELDS``). Compiled with the serial passes only: numba's cache crashes
-    a process that loads a cached loop like this one around the parallel (``prange``) passes
-    when another process cached some of its callees (in a fresh clone's tests), so the
-    parallel passes run a ``day_pass`` a day (``Simulation._run_days``).
+    (``phases.LEDGER_FIELDS``); ``scratch`` is the accounting's float per patient. Compiled
+    with the serial passes only: numba's cache crashes a process that loads a cached loop like
+    this one around the parallel (``prange``) passes when another process cached some of its
+    callees (in a fresh clone's tests), so the parallel passes run a ``day_pass`` a day
+    (``Simulation._run_days``).
     """
-    scratch = np.empty(st.hba1c.shape[0])
     for d in range(start, stop):
         gathering = gatherings(s, st, keys.attendance, d)
         held = 0

@@ -306,7 +306,7 @@ class Simulation:
         k = self.kernels
         run = (self.params, self.schedule, self.costs, self.ties, self.state, self.keys,
                self.spec.program.im.moderator_posts_per_week / 7.0, self.network.n_groups,
-               self.ledger.values, start, stop)
+               self.ledger.values, self._scratch, start, stop)
         if k.run_days is not None:
             self._call(k.run_days, *run)
         else:
@@ -322,10 +322,9 @@ class Simulation:
 
     def _days_in_passes(self, k: kernels.DayKernels, p: kernels.DayParams, s: phases.Schedule,
                         c: phases.Costs, ties: Ties, st: PatientState, keys: kernels.StreamKeys,
-                        rate: float, groups: int, ledger: np.ndarray, start: int, stop: int
-                        ) -> None:
+                        rate: float, groups: int, ledger: np.ndarray, scratch: np.ndarray,
+                        start: int, stop: int) -> None:
         """``_run_days`` with the parallel kernels: a compiled call a phase and day."""
-        scratch = self._scratch
         for d in range(start, stop):
             gathering = self._call(k.gatherings, s, st, keys.attendance, d)
             held = self._call(phases.calls, s, st, keys.calls, d, p.tie_keep, p.strength_floor) \
